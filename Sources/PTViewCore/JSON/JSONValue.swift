@@ -1,0 +1,229 @@
+import PTViewPickle
+
+/// A parsed JSON value (for safetensors headers and index files).
+public enum JSONValue: Sendable, Equatable {
+  case null
+  case bool(Bool)
+  case number(Double, text: String)
+  case string(String)
+  case array([JSONValue])
+  /// Members in document order (duplicate keys kept; `member` returns the last).
+  case object([(String, JSONValue)])
+
+  public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+    switch (lhs, rhs) {
+    case (.null, .null): true
+    case (.bool(let a), .bool(let b)): a == b
+    case (.number(_, let a), .number(_, let b)): a == b
+    case (.string(let a), .string(let b)): a == b
+    case (.array(let a), .array(let b)): a == b
+    case (.object(let a), .object(let b)):
+      a.count == b.count && zip(a, b).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+    default: false
+    }
+  }
+
+  /// The value of member `key` of an object.
+  public subscript(key: String) -> JSONValue? {
+    guard case .object(let members) = self else { return nil }
+    return members.last(where: { $0.0 == key })?.1
+  }
+
+  /// The string, if this is one.
+  public var stringValue: String? {
+    if case .string(let s) = self { return s }
+    return nil
+  }
+
+  /// The integer, if this is a number written without fraction or exponent.
+  public var intValue: Int64? {
+    if case .number(_, let text) = self { return Int64(text) }
+    return nil
+  }
+
+  /// The elements, if this is an array.
+  public var arrayValue: [JSONValue]? {
+    if case .array(let a) = self { return a }
+    return nil
+  }
+}
+
+/// A JSON syntax error at a byte offset.
+public struct JSONError: Error, Equatable, Sendable, CustomStringConvertible {
+  /// Offset in the parsed text.
+  public var offset: Int
+  /// What is wrong.
+  public var message: String
+  public var description: String { "\(message) at JSON byte \(offset)" }
+}
+
+/// A small strict JSON parser with a depth limit; iterative enough for hostile headers.
+public struct JSONParser {
+  private let bytes: [UInt8]
+  private var i = 0
+  private let maxDepth: Int
+
+  /// Parses `bytes` as one JSON document.
+  public static func parse(_ bytes: [UInt8], maxDepth: Int = 64) throws(JSONError) -> JSONValue {
+    var parser = JSONParser(bytes: bytes, maxDepth: maxDepth)
+    parser.skipSpace()
+    let value = try parser.value(depth: 0)
+    parser.skipSpace()
+    guard parser.i == bytes.count else { throw JSONError(offset: parser.i, message: "trailing data") }
+    return value
+  }
+
+  private init(bytes: [UInt8], maxDepth: Int) {
+    self.bytes = bytes
+    self.maxDepth = maxDepth
+  }
+
+  private mutating func skipSpace() {
+    while i < bytes.count, bytes[i] == 0x20 || bytes[i] == 0x0A || bytes[i] == 0x0D || bytes[i] == 0x09 {
+      i += 1
+    }
+  }
+
+  private func fail(_ message: String) -> JSONError { JSONError(offset: i, message: message) }
+
+  private mutating func expect(_ literal: String) throws(JSONError) {
+    for byte in literal.utf8 {
+      guard i < bytes.count, bytes[i] == byte else { throw fail("expected \(literal)") }
+      i += 1
+    }
+  }
+
+  private mutating func value(depth: Int) throws(JSONError) -> JSONValue {
+    guard depth < maxDepth else { throw fail("nesting deeper than \(maxDepth)") }
+    guard i < bytes.count else { throw fail("unexpected end") }
+    switch bytes[i] {
+    case UInt8(ascii: "{"):
+      i += 1
+      var members: [(String, JSONValue)] = []
+      skipSpace()
+      if i < bytes.count, bytes[i] == UInt8(ascii: "}") {
+        i += 1
+        return .object(members)
+      }
+      while true {
+        skipSpace()
+        guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw fail("expected a key") }
+        let key = try string()
+        skipSpace()
+        try expect(":")
+        skipSpace()
+        members.append((key, try value(depth: depth + 1)))
+        skipSpace()
+        guard i < bytes.count else { throw fail("unexpected end") }
+        if bytes[i] == UInt8(ascii: ",") {
+          i += 1
+          continue
+        }
+        try expect("}")
+        return .object(members)
+      }
+    case UInt8(ascii: "["):
+      i += 1
+      var items: [JSONValue] = []
+      skipSpace()
+      if i < bytes.count, bytes[i] == UInt8(ascii: "]") {
+        i += 1
+        return .array(items)
+      }
+      while true {
+        skipSpace()
+        items.append(try value(depth: depth + 1))
+        skipSpace()
+        guard i < bytes.count else { throw fail("unexpected end") }
+        if bytes[i] == UInt8(ascii: ",") {
+          i += 1
+          continue
+        }
+        try expect("]")
+        return .array(items)
+      }
+    case UInt8(ascii: "\""):
+      return .string(try string())
+    case UInt8(ascii: "t"):
+      try expect("true")
+      return .bool(true)
+    case UInt8(ascii: "f"):
+      try expect("false")
+      return .bool(false)
+    case UInt8(ascii: "n"):
+      try expect("null")
+      return .null
+    default:
+      let start = i
+      while i < bytes.count, "+-0123456789.eE".utf8.contains(bytes[i]) { i += 1 }
+      let text = String(decoding: bytes[start..<i], as: UTF8.self)
+      guard !text.isEmpty, let number = Double(text) else {
+        i = start
+        throw fail("unexpected character")
+      }
+      return .number(number, text: text)
+    }
+  }
+
+  private mutating func string() throws(JSONError) -> String {
+    i += 1  // opening quote
+    var out: [UInt8] = []
+    while i < bytes.count {
+      let b = bytes[i]
+      i += 1
+      switch b {
+      case UInt8(ascii: "\""):
+        guard let s = String(validating: out, as: UTF8.self) else { throw fail("invalid UTF-8") }
+        return s
+      case UInt8(ascii: "\\"):
+        guard i < bytes.count else { throw fail("unexpected end") }
+        let e = bytes[i]
+        i += 1
+        switch e {
+        case UInt8(ascii: "\""): out.append(0x22)
+        case UInt8(ascii: "\\"): out.append(0x5C)
+        case UInt8(ascii: "/"): out.append(0x2F)
+        case UInt8(ascii: "b"): out.append(0x08)
+        case UInt8(ascii: "f"): out.append(0x0C)
+        case UInt8(ascii: "n"): out.append(0x0A)
+        case UInt8(ascii: "r"): out.append(0x0D)
+        case UInt8(ascii: "t"): out.append(0x09)
+        case UInt8(ascii: "u"):
+          var code = try hex4()
+          if (0xD800..<0xDC00).contains(code), i + 1 < bytes.count, bytes[i] == 0x5C,
+            bytes[i + 1] == UInt8(ascii: "u")
+          {
+            i += 2
+            let low = try hex4()
+            code = 0x10000 + ((code - 0xD800) << 10) + (low &- 0xDC00)
+          }
+          UTF8Writer.append(code, to: &out)
+        default: throw fail("bad escape")
+        }
+      case 0..<0x20:
+        throw fail("control character in string")
+      default:
+        out.append(b)
+      }
+    }
+    throw fail("unterminated string")
+  }
+
+  private mutating func hex4() throws(JSONError) -> UInt32 {
+    guard i + 4 <= bytes.count else { throw fail("bad \\u escape") }
+    var v: UInt32 = 0
+    for _ in 0..<4 {
+      let c = bytes[i]
+      i += 1
+      let d: UInt32
+      switch c {
+      case 0x30...0x39: d = UInt32(c - 0x30)
+      case 0x61...0x66: d = UInt32(c - 0x61 + 10)
+      case 0x41...0x46: d = UInt32(c - 0x41 + 10)
+      default: throw fail("bad \\u escape")
+      }
+      v = v << 4 | d
+    }
+    return v
+  }
+}

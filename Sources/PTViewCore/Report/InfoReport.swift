@@ -1,0 +1,131 @@
+import PTViewPickle
+
+/// `ptview info`: the facts about a checkpoint as a whole.
+public struct InfoReport: Sendable {
+  /// Per-device or per-dtype totals.
+  public struct Tally: Sendable, Equatable {
+    /// Distinct tensors.
+    public var tensors: Int
+    /// Their own bytes.
+    public var bytes: Int64
+  }
+
+  public var format: String
+  public var root: String?
+  public var declaredProtocol: Int?
+  public var highestProtocol: Int?
+  public var byteorder: String?
+  public var version: String?
+  public var storageAlignment: Int?
+  public var fileSize: Int64
+  public var records: Int
+  public var storages: Int
+  public var tensorPaths: Int
+  public var distinctTensors: Int
+  public var storageBytes: Int64
+  public var parameters: Int64
+  public var devices: [(String, Tally)]
+  public var dtypes: [(String, Tally)]
+  public var globals: [String]
+  public var notes: [String]
+
+  /// Computes the report.
+  public init(_ checkpoint: Checkpoint) {
+    format = checkpoint.format.rawValue
+    root = checkpoint.archiveRoot
+    let main = checkpoint.pickles.first(where: { $0.name == "data.pkl" || $0.name == "main" || $0.name == "pickle" })
+    declaredProtocol = main?.declaredProtocol
+    highestProtocol = main?.highestProtocol
+    byteorder = checkpoint.byteorder
+    version = checkpoint.version
+    storageAlignment = checkpoint.storageAlignment
+    fileSize = checkpoint.fileSize
+    records = checkpoint.directory?.entries.count ?? (checkpoint.pickles.count + checkpoint.storages.count)
+    storages = checkpoint.storages.count
+    storageBytes = checkpoint.storages.values.reduce(0) { $0 + $1.size }
+    tensorPaths = checkpoint.entries.count
+    // Distinct tensors: by node when there is a graph, else by path.
+    var seen: Set<Int32> = []
+    var distinct: [TensorInfo] = []
+    for entry in checkpoint.entries {
+      if let node = entry.tensor.node {
+        if !seen.insert(node.index).inserted { continue }
+      }
+      distinct.append(entry.tensor)
+    }
+    distinctTensors = distinct.count
+    parameters = distinct.reduce(0) { $0 + $1.numel }
+    if checkpoint.format == .safetensors { storageBytes = distinct.reduce(0) { $0 + $1.nbytes } }
+    func tally(_ key: (TensorInfo) -> String) -> [(String, Tally)] {
+      var table: [String: Tally] = [:]
+      var order: [String] = []
+      for t in distinct {
+        let k = key(t)
+        if table[k] == nil { order.append(k) }
+        table[k, default: Tally(tensors: 0, bytes: 0)].tensors += 1
+        table[k, default: Tally(tensors: 0, bytes: 0)].bytes += t.nbytes
+      }
+      return order.map { ($0, table[$0]!) }.sorted { $0.1.bytes > $1.1.bytes || ($0.1.bytes == $1.1.bytes && $0.0 < $1.0) }
+    }
+    devices = tally(\.device)
+    dtypes = tally(\.dtype.name)
+    globals = checkpoint.globals
+    notes = checkpoint.notes
+  }
+
+  /// Human-readable text.
+  public var text: String {
+    var rows: [[String]] = []
+    rows.append(["format", format + (version.map { " (version \($0))" } ?? "")])
+    if let root { rows.append(["root", root]) }
+    if let declaredProtocol { rows.append(["pickle protocol", "\(declaredProtocol)" + (highestProtocol.map { $0 != declaredProtocol ? " (opcodes up to \($0))" : "" } ?? "")]) }
+    if let byteorder { rows.append(["byteorder", byteorder]) }
+    if let storageAlignment { rows.append(["storage alignment", String(storageAlignment)]) }
+    rows.append(["file size", "\(Format.bytes(fileSize)) (\(fileSize) bytes)"])
+    rows.append(["records", String(records)])
+    rows.append(["storages", "\(storages) (\(Format.bytes(storageBytes)))"])
+    rows.append(["tensors", distinctTensors == tensorPaths ? String(tensorPaths) : "\(tensorPaths) paths, \(distinctTensors) distinct"])
+    rows.append(["elements", "\(Format.count(parameters)) (\(parameters))"])
+    var out = Table.render(rows.map { [$0[0] + ":", $0[1]] })
+    out += "devices:\n"
+    out += Table.render(devices.map { ["  " + $0.0, "\($0.1.tensors) tensors", Format.bytes($0.1.bytes)] }, rightAligned: [1, 2])
+    out += "dtypes:\n"
+    out += Table.render(dtypes.map { ["  " + $0.0, "\($0.1.tensors) tensors", Format.bytes($0.1.bytes)] }, rightAligned: [1, 2])
+    out += "globals:\n"
+    for g in globals { out += "  \(g)\n" }
+    if !notes.isEmpty {
+      out += "notes:\n"
+      for n in notes { out += "  - \(n)\n" }
+    }
+    return out
+  }
+
+  /// JSON for scripts.
+  public var json: String {
+    func q(_ s: String?) -> String { s.map(JSONWriter.quoted) ?? "null" }
+    func n(_ v: Int?) -> String { v.map(String.init) ?? "null" }
+    func tallies(_ list: [(String, Tally)]) -> String {
+      "{" + list.map { "\(JSONWriter.quoted($0.0)): {\"tensors\": \($0.1.tensors), \"bytes\": \($0.1.bytes)}" }.joined(separator: ", ") + "}"
+    }
+    var fields: [String] = []
+    fields.append("\"format\": \(q(format))")
+    fields.append("\"root\": \(q(root))")
+    fields.append("\"pickle_protocol\": \(n(declaredProtocol))")
+    fields.append("\"highest_protocol\": \(n(highestProtocol))")
+    fields.append("\"byteorder\": \(q(byteorder))")
+    fields.append("\"version\": \(q(version))")
+    fields.append("\"storage_alignment\": \(n(storageAlignment))")
+    fields.append("\"file_size\": \(fileSize)")
+    fields.append("\"records\": \(records)")
+    fields.append("\"storages\": \(storages)")
+    fields.append("\"storage_bytes\": \(storageBytes)")
+    fields.append("\"tensors\": \(tensorPaths)")
+    fields.append("\"distinct_tensors\": \(distinctTensors)")
+    fields.append("\"parameters\": \(parameters)")
+    fields.append("\"devices\": \(tallies(devices))")
+    fields.append("\"dtypes\": \(tallies(dtypes))")
+    fields.append("\"globals\": [" + globals.map(JSONWriter.quoted).joined(separator: ", ") + "]")
+    fields.append("\"notes\": [" + notes.map(JSONWriter.quoted).joined(separator: ", ") + "]")
+    return "{\n  " + fields.joined(separator: ",\n  ") + "\n}\n"
+  }
+}

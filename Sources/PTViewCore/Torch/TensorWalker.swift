@@ -1,0 +1,230 @@
+public import PTViewPickle
+
+/// Finds every path from the root to each tensor: dict keys and sequence indices, and for
+/// pickled `nn.Module`s the keys `state_dict()` would give.
+///
+/// The walk is iterative (depth comes from the input) and cycle-safe. A tensor reachable
+/// under two keys appears once per path, but shared containers are expanded again only
+/// within a budget, so an exponentially shared structure stays linear to list.
+public struct TensorWalker: Sendable {
+  /// The graph.
+  public let graph: ValueGraph
+  /// Tensors by node, from `TorchInterpreter`.
+  public let tensors: [ValueID: TensorInfo]
+  /// How many node visits the walk may make beyond one per node.
+  public var extraVisitBudget = 2_000_000
+
+  /// Creates a walker.
+  public init(graph: ValueGraph, tensors: [ValueID: TensorInfo]) {
+    self.graph = graph
+    self.tensors = tensors
+  }
+
+  /// The result of a walk.
+  public struct Result: Sendable {
+    /// Tensor rows in walk order.
+    public var entries: [TensorEntry]
+    /// True when the budget ran out and shared containers were listed only at their first path.
+    public var truncatedSharing: Bool
+  }
+
+  private enum Step {
+    case enter(ValueID, [String])
+    case leave(ValueID)
+  }
+
+  /// Walks from `root`, prefixing every path with `prefix`.
+  public func walk(from root: ValueID, prefix: [String] = []) -> Result {
+    var entries: [TensorEntry] = []
+    var onPath: Set<ValueID> = []
+    var expanded: Set<ValueID> = []
+    var visits = 0
+    var budgetSpent = false
+    var work: [Step] = [.enter(root, prefix)]
+    let limit = graph.count + extraVisitBudget
+    while let step = work.popLast() {
+      switch step {
+      case .leave(let id):
+        onPath.remove(id)
+      case .enter(let id, let path):
+        if let tensor = tensors[id] {
+          entries.append(TensorEntry(path: path, tensor: tensor))
+          continue
+        }
+        guard !onPath.contains(id) else { continue }
+        visits += 1
+        if expanded.contains(id) && visits > limit {
+          budgetSpent = true
+          continue
+        }
+        let children = self.children(of: id, path: path, entries: &entries)
+        if children.isEmpty { continue }
+        expanded.insert(id)
+        onPath.insert(id)
+        work.append(.leave(id))
+        for (child, childPath) in children.reversed() { work.append(.enter(child, childPath)) }
+      }
+    }
+    return Result(entries: entries, truncatedSharing: budgetSpent)
+  }
+
+  /// The children worth descending into, with their paths. Module state-dict tensors are
+  /// emitted directly into `entries`.
+  private func children(of id: ValueID, path: [String], entries: inout [TensorEntry]) -> [(ValueID, [String])] {
+    switch graph[id] {
+    case .dict:
+      return (graph.dictItems(id) ?? []).map { ($0.value, path + [graph.keyText($0.key)]) }
+    case .list(let c):
+      return graph.container(c).enumerated().map { ($0.element, path + [String($0.offset)]) }
+    case .tuple(let s):
+      return graph.ids(s).enumerated().map { ($0.element, path + [String($0.offset)]) }
+    case .set(let c):
+      return graph.container(c).enumerated().map { ($0.element, path + [String($0.offset)]) }
+    case .frozenset(let s):
+      return graph.ids(s).enumerated().map { ($0.element, path + [String($0.offset)]) }
+    case .object:
+      if let items = graph.dictItems(id) {
+        return items.map { ($0.value, path + [graph.keyText($0.key)]) }
+      }
+      if let module = ModuleTree(graph: graph, node: id) {
+        for (key, tensorNode, persistent) in module.stateDict() {
+          if let tensor = tensors[tensorNode] {
+            entries.append(TensorEntry(path: path + [key], tensor: tensor, inStateDict: persistent))
+          }
+        }
+        return module.otherAttributes().map { ($0.value, path + [$0.key]) }
+      }
+      return genericChildren(of: id, path: path)
+    default:
+      return []
+    }
+  }
+
+  /// Children of an object we know nothing about: its BUILD state, SETITEMs and APPENDs.
+  private func genericChildren(of id: ValueID, path: [String]) -> [(ValueID, [String])] {
+    var out: [(ValueID, [String])] = []
+    var appended = 0
+    for mutation in graph.mutations(of: id) {
+      switch mutation {
+      case .build(let state):
+        if let items = graph.dictItems(state) {
+          out += items.map { ($0.value, path + [graph.keyText($0.key)]) }
+        } else if let parts = graph.sequence(state), parts.count == 2 {
+          // (state dict, slot state dict)
+          for part in parts {
+            if let items = graph.dictItems(part) {
+              out += items.map { ($0.value, path + [graph.keyText($0.key)]) }
+            }
+          }
+        } else {
+          out.append((state, path))
+        }
+      case .setItem(let k, let v):
+        out.append((v, path + [graph.keyText(k)]))
+      case .append(let v), .add(let v):
+        out.append((v, path + [String(appended)]))
+        appended += 1
+      }
+    }
+    // Arguments of unknown calls can hold tensors too (namedtuples, custom reducers).
+    if case .object(let index) = graph[id], let args = graph.sequence(graph.construction(index).args) {
+      for (i, arg) in args.enumerated() where isContainerish(arg) {
+        out.append((arg, path + [String(i)]))
+      }
+    }
+    return out
+  }
+
+  private func isContainerish(_ id: ValueID) -> Bool {
+    switch graph[id] {
+    case .dict, .list, .tuple, .object, .set, .frozenset: true
+    default: false
+    }
+  }
+}
+
+/// A pickled `torch.nn.Module`: an object whose BUILD state has `_parameters` and `_modules`.
+public struct ModuleTree: Sendable {
+  let graph: ValueGraph
+  /// The module object node.
+  public let node: ValueID
+  let state: ValueID
+
+  /// Recognises a module object; nil for anything else.
+  public init?(graph: ValueGraph, node: ValueID) {
+    guard case .object = graph[node], let state = graph.buildState(node),
+      graph.lookup(state, "_parameters") != nil, graph.lookup(state, "_modules") != nil
+    else { return nil }
+    self.graph = graph
+    self.node = node
+    self.state = state
+  }
+
+  /// The module's class (`__main__.Net`).
+  public var className: String? {
+    guard case .object(let index) = graph[node] else { return nil }
+    let construction = graph.construction(index)
+    if let name = graph.globalName(construction.callee), name != "copyreg._reconstructor" {
+      return name
+    }
+    // Protocol 0/1: copyreg._reconstructor(cls, object, None).
+    if let args = graph.sequence(construction.args), let first = args.first {
+      return graph.globalName(first)
+    }
+    return nil
+  }
+
+  /// `(key, tensor node, persistent)` in `state_dict()` order: own parameters, own buffers,
+  /// then each submodule's, recursively. Non-persistent buffers come with `persistent` false.
+  public func stateDict() -> [(String, ValueID, Bool)] {
+    var out: [(String, ValueID, Bool)] = []
+    var work: [(ModuleTree, String)] = [(self, "")]
+    var seen: Set<ValueID> = []
+    while let (module, prefix) = work.popLast() {
+      guard seen.insert(module.node).inserted, seen.count < 1_000_000 else { continue }
+      if let params = graph.lookup(module.state, "_parameters"), let items = graph.dictItems(params) {
+        for (k, v) in items where graph[v] != .none {
+          out.append((prefix + graph.keyText(k), v, true))
+        }
+      }
+      let nonPersistent = Set(
+        (graph.lookup(module.state, "_non_persistent_buffers_set").flatMap { graph.setElements($0) } ?? [])
+          .compactMap { graph.string($0) })
+      if let buffers = graph.lookup(module.state, "_buffers"), let items = graph.dictItems(buffers) {
+        for (k, v) in items where graph[v] != .none {
+          let name = graph.keyText(k)
+          out.append((prefix + name, v, !nonPersistent.contains(name)))
+        }
+      }
+      var subs: [(ModuleTree, String)] = []
+      if let modules = graph.lookup(module.state, "_modules"), let items = graph.dictItems(modules) {
+        for (k, v) in items {
+          if let sub = ModuleTree(graph: graph, node: v) {
+            subs.append((sub, prefix + graph.keyText(k) + "."))
+          }
+        }
+      }
+      work.append(contentsOf: subs.reversed())
+    }
+    return out
+  }
+
+  /// Attributes other than the module machinery (they may hold more tensors or containers).
+  public func otherAttributes() -> [(key: String, value: ValueID)] {
+    let machinery: Set<String> = [
+      "_parameters", "_buffers", "_modules", "_non_persistent_buffers_set", "training",
+      "_backward_hooks", "_backward_pre_hooks", "_forward_hooks", "_forward_hooks_with_kwargs",
+      "_forward_hooks_always_called", "_forward_pre_hooks", "_forward_pre_hooks_with_kwargs",
+      "_state_dict_hooks", "_state_dict_pre_hooks", "_load_state_dict_pre_hooks",
+      "_load_state_dict_post_hooks", "_is_full_backward_hook",
+    ]
+    return (graph.dictItems(state) ?? []).compactMap { item in
+      let key = graph.keyText(item.key)
+      guard !machinery.contains(key) else { return nil }
+      switch graph[item.value] {
+      case .dict, .list, .tuple, .object: return (key, item.value)
+      default: return nil
+      }
+    }
+  }
+}

@@ -1,0 +1,422 @@
+public import PTViewPickle
+
+/// A persistent id or rebuild call that cannot describe a tensor; torch would refuse it too.
+public struct InterpretError: Error, Equatable, Sendable, CustomStringConvertible {
+  /// The offending node's byte offset in the pickle.
+  public var offset: Int
+  /// What is wrong.
+  public var message: String
+  /// Creates an error.
+  public init(offset: Int, _ message: String) {
+    self.offset = offset
+    self.message = message
+  }
+  public var description: String { "\(message) (at byte \(offset))" }
+}
+
+/// Turns `_rebuild_*` calls and storage persistent ids into `TensorInfo`, by pattern matching
+/// the graph; nothing is called. Unknown shapes stay plain graph nodes.
+public struct TorchInterpreter: Sendable {
+  /// The container the pickle came from, which decides the persistent id's shape.
+  public enum Flavor: Sendable {
+    /// torch.save zip: 5-tuple pids, records `<storageFolder>/<key>`.
+    case zip(storageFolder: String)
+    /// Legacy stream: 6-tuple pids with view metadata; records are named by key.
+    case legacy
+  }
+
+  /// The graph.
+  public let graph: ValueGraph
+  /// The container flavour.
+  public let flavor: Flavor
+
+  /// Creates an interpreter.
+  public init(graph: ValueGraph, flavor: Flavor) {
+    self.graph = graph
+    self.flavor = flavor
+  }
+
+  /// Every tensor in the graph, keyed by its node.
+  /// - Throws: `InterpretError` for storage pids of the wrong shape and impossible tensors.
+  public func tensors(in range: Range<Int>? = nil) throws(InterpretError) -> [ValueID: TensorInfo] {
+    var result: [ValueID: TensorInfo] = [:]
+    let ids = range ?? 0..<graph.count
+    for index in ids {
+      let id = ValueID(Int32(index))
+      guard case .object = graph[id] else { continue }
+      if let tensor = try tensor(id) { result[id] = tensor }
+    }
+    return result
+  }
+
+  // MARK: - Rebuild calls
+
+  static let rebuildFunctions: Set<String> = [
+    "torch._utils._rebuild_tensor", "torch._utils._rebuild_tensor_v2",
+    "torch._utils._rebuild_tensor_v3", "torch._utils._rebuild_parameter",
+    "torch._utils._rebuild_parameter_with_state", "torch._tensor._rebuild_from_type_v2",
+    "torch._tensor._rebuild_from_type", "torch._utils._rebuild_qtensor",
+    "torch._utils._rebuild_sparse_tensor", "torch._utils._rebuild_sparse_csr_tensor",
+    "torch._utils._rebuild_nested_tensor", "torch._utils._rebuild_meta_tensor_no_storage",
+    "torch._utils._rebuild_device_tensor_from_cpu_tensor",
+    "torch._utils._rebuild_device_tensor_from_numpy", "torch._utils._rebuild_xla_tensor",
+    "torch._utils._rebuild_wrapper_subclass", "torch._utils._rebuild_mps_tensor",
+  ]
+
+  /// The tensor an object node rebuilds, or nil when it is not a tensor.
+  public func tensor(_ id: ValueID, depth: Int = 0) throws(InterpretError) -> TensorInfo? {
+    guard depth < 32, case .object(let index) = graph[id] else { return nil }
+    let construction = graph.construction(index)
+    guard case .reduce(let callee, let argsNode) = construction,
+      let name = graph.globalName(callee), Self.rebuildFunctions.contains(name)
+    else { return nil }
+    let offset = graph.offset(of: id)
+    guard let args = graph.sequence(argsNode) else {
+      throw InterpretError(offset: offset, "\(short(name)) arguments are not a tuple")
+    }
+    func need(_ n: Int) throws(InterpretError) {
+      guard args.count >= n else {
+        throw InterpretError(offset: offset, "\(short(name)) expects \(n) arguments, got \(args.count)")
+      }
+    }
+    switch name {
+    case "torch._utils._rebuild_tensor", "torch._utils._rebuild_tensor_v2",
+      "torch._utils._rebuild_tensor_v3", "torch._utils._rebuild_mps_tensor":
+      try need(4)
+      let storage = try storageRef(args[0])
+      var dtype = storage.storageDType
+      if name == "torch._utils._rebuild_tensor_v3" {
+        try need(7)
+        guard let named = graph.globalName(args[6]).flatMap({ dtypeNamed($0) }) else {
+          throw InterpretError(offset: graph.offset(of: args[6]), "_rebuild_tensor_v3 dtype is not a torch dtype")
+        }
+        dtype = named
+      }
+      let requiresGrad = args.count > 4 ? truthy(args[4]) : false
+      var info = try strided(
+        node: id, rebuild: short(name), storage: storage, dtype: dtype, offsetNode: args[1],
+        sizeNode: args[2], strideNode: args[3], requiresGrad: requiresGrad)
+      info.device = storage.location
+      return info
+    case "torch._utils._rebuild_qtensor":
+      try need(4)
+      let storage = try storageRef(args[0])
+      var info = try strided(
+        node: id, rebuild: short(name), storage: storage, dtype: storage.storageDType,
+        offsetNode: args[1], sizeNode: args[2], strideNode: args[3],
+        requiresGrad: args.count > 5 ? truthy(args[5]) : false)
+      // Per-channel quantizers carry scale and zero-point tensors.
+      if args.count > 4, let params = graph.sequence(args[4]) {
+        for part in params {
+          if let inner = try tensor(part, depth: depth + 1), let s = inner.storage {
+            info.componentStorages.append(s)
+          }
+        }
+      }
+      return info
+    case "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state":
+      try need(2)
+      guard var inner = try tensor(args[0], depth: depth + 1) else {
+        throw InterpretError(offset: offset, "\(short(name)) does not wrap a tensor")
+      }
+      inner.requiresGrad = truthy(args[1])
+      inner.isParameter = true
+      inner.node = id
+      return inner
+    case "torch._tensor._rebuild_from_type_v2", "torch._tensor._rebuild_from_type":
+      // (func, cls, args, state): the tensor is func(*args).
+      try need(3)
+      guard let funcName = graph.globalName(args[0]), Self.rebuildFunctions.contains(funcName),
+        let innerArgs = graph.sequence(args[2])
+      else { return nil }
+      let synthetic = try rebuild(funcName, innerArgs, node: id, offset: offset, depth: depth)
+      return synthetic
+    case "torch._utils._rebuild_sparse_tensor", "torch._utils._rebuild_sparse_csr_tensor":
+      try need(2)
+      let layout = layoutName(args[0]) ?? "sparse"
+      guard let parts = graph.sequence(args[1]) else {
+        throw InterpretError(offset: offset, "sparse tensor data is not a tuple")
+      }
+      var components: [TensorInfo] = []
+      var size: [Int64] = []
+      for part in parts {
+        if let t = try tensor(part, depth: depth + 1) {
+          components.append(t)
+        } else if let s = shape(part) {
+          size = s
+        }
+      }
+      guard let values = components.count >= 2 ? (layout == "sparse_coo" ? components[1] : components[components.count - 1]) : components.first else {
+        throw InterpretError(offset: offset, "sparse tensor has no values tensor")
+      }
+      return TensorInfo(
+        dtype: values.dtype, shape: size, stride: nil, offset: 0, device: values.device, storage: nil,
+        componentStorages: components.compactMap(\.storage), requiresGrad: false, isParameter: false,
+        layout: layout, rebuild: short(name), node: id)
+    case "torch._utils._rebuild_nested_tensor":
+      try need(4)
+      var components: [TensorInfo] = []
+      for part in args.prefix(4) {
+        if let t = try tensor(part, depth: depth + 1) { components.append(t) }
+      }
+      guard let buffer = components.first else {
+        throw InterpretError(offset: offset, "nested tensor has no buffer")
+      }
+      let sizes = components.count > 1 ? components[1] : nil
+      return TensorInfo(
+        dtype: buffer.dtype, shape: sizes.map { [$0.shape.first ?? 0] } ?? [], stride: nil,
+        offset: 0, device: buffer.device, storage: buffer.storage,
+        componentStorages: components.dropFirst().compactMap(\.storage), requiresGrad: false,
+        isParameter: false, layout: "nested", rebuild: short(name), node: id)
+    case "torch._utils._rebuild_meta_tensor_no_storage":
+      try need(3)
+      guard let dtype = graph.globalName(args[0]).flatMap({ dtypeNamed($0) }) else {
+        throw InterpretError(offset: offset, "meta tensor dtype is not a torch dtype")
+      }
+      let size = try intList(args[1], what: "size", offset: offset)
+      let stride = try intList(args[2], what: "stride", offset: offset)
+      return TensorInfo(
+        dtype: dtype, shape: size, stride: stride, offset: 0, device: "meta", storage: nil,
+        requiresGrad: args.count > 3 ? truthy(args[3]) : false, isParameter: false, layout: nil,
+        rebuild: short(name), node: id)
+    case "torch._utils._rebuild_device_tensor_from_cpu_tensor":
+      try need(3)
+      guard var inner = try tensor(args[0], depth: depth + 1) else {
+        throw InterpretError(offset: offset, "\(short(name)) does not wrap a tensor")
+      }
+      if let device = graph.string(args[2]) {
+        inner.device = device
+        inner.deviceNode = args[2]
+      }
+      if args.count > 3 { inner.requiresGrad = truthy(args[3]) }
+      inner.rebuild = short(name)
+      inner.node = id
+      return inner
+    case "torch._utils._rebuild_device_tensor_from_numpy", "torch._utils._rebuild_xla_tensor":
+      try need(3)
+      let dtype = graph.globalName(args[1]).flatMap({ dtypeNamed($0) }) ?? DType.untyped
+      let size = numpyShape(args[0]) ?? []
+      return TensorInfo(
+        dtype: dtype, shape: size, stride: contiguousStride(size), offset: 0,
+        device: graph.string(args[2]) ?? "?", storage: nil,
+        requiresGrad: args.count > 3 ? truthy(args[3]) : false, isParameter: false, layout: nil,
+        rebuild: short(name), deviceNode: args[2], node: id)
+    case "torch._utils._rebuild_wrapper_subclass":
+      try need(7)
+      let dtype = graph.globalName(args[1]).flatMap({ dtypeNamed($0) }) ?? DType.untyped
+      let size = try intList(args[2], what: "size", offset: offset)
+      let stride = try intList(args[3], what: "stride", offset: offset)
+      return TensorInfo(
+        dtype: dtype, shape: size, stride: stride, offset: graph.int(args[4]) ?? 0,
+        device: deviceText(args[6]) ?? "?", storage: nil,
+        requiresGrad: args.count > 7 ? truthy(args[7]) : false, isParameter: false, layout: nil,
+        rebuild: short(name), deviceNode: args[6], node: id)
+    default:
+      return nil
+    }
+  }
+
+  /// Applies a rebuild function to arguments that are not a REDUCE of their own
+  /// (`_rebuild_from_type_v2` passes the function and its arguments as values).
+  private func rebuild(_ name: String, _ args: [ValueID], node: ValueID, offset: Int, depth: Int)
+    throws(InterpretError) -> TensorInfo?
+  {
+    switch name {
+    case "torch._utils._rebuild_tensor", "torch._utils._rebuild_tensor_v2",
+      "torch._utils._rebuild_tensor_v3":
+      guard args.count >= 4 else {
+        throw InterpretError(offset: offset, "\(short(name)) expects 4 arguments, got \(args.count)")
+      }
+      let storage = try storageRef(args[0])
+      var dtype = storage.storageDType
+      if name.hasSuffix("_v3"), args.count >= 7,
+        let named = graph.globalName(args[6]).flatMap({ dtypeNamed($0) })
+      {
+        dtype = named
+      }
+      var info = try strided(
+        node: node, rebuild: short(name), storage: storage, dtype: dtype, offsetNode: args[1],
+        sizeNode: args[2], strideNode: args[3], requiresGrad: args.count > 4 ? truthy(args[4]) : false)
+      info.device = storage.location
+      return info
+    default:
+      return nil
+    }
+  }
+
+  private func strided(
+    node: ValueID, rebuild: String, storage: StorageRef, dtype: DType, offsetNode: ValueID,
+    sizeNode: ValueID, strideNode: ValueID, requiresGrad: Bool
+  ) throws(InterpretError) -> TensorInfo {
+    let at = graph.offset(of: node)
+    guard let storageOffset = graph.int(offsetNode), storageOffset >= 0 else {
+      throw InterpretError(offset: at, "storage offset is not a non-negative integer")
+    }
+    let size = try intList(sizeNode, what: "size", offset: at)
+    let stride = try intList(strideNode, what: "stride", offset: at)
+    guard size.count == stride.count else {
+      throw InterpretError(offset: at, "size has \(size.count) dimensions but stride has \(stride.count)")
+    }
+    guard size.allSatisfy({ $0 >= 0 }) else {
+      throw InterpretError(offset: at, "negative size \(size)")
+    }
+    guard stride.allSatisfy({ $0 >= 0 }) else {
+      throw InterpretError(offset: at, "negative stride \(stride)")
+    }
+    let info = TensorInfo(
+      dtype: dtype, shape: size, stride: stride, offset: storageOffset, device: storage.location,
+      storage: storage, requiresGrad: requiresGrad, isParameter: false, layout: nil,
+      rebuild: rebuild, node: node)
+    // torch's set_() refuses views that reach past their storage.
+    if info.numel > 0 {
+      var last = storageOffset
+      for (s, st) in zip(size, stride) {
+        let (p, o1) = (s - 1).multipliedReportingOverflow(by: st)
+        let (sum, o2) = last.addingReportingOverflow(p)
+        guard !o1, !o2 else { throw InterpretError(offset: at, "tensor extent overflows") }
+        last = sum
+      }
+      let storageElements = storage.byteCount / Int64(max(1, dtype.elementSize))
+      let needed = dtype.valuesPerByte > 1 ? dtype.byteCount(elements: last + 1) : last + 1
+      let available = dtype.valuesPerByte > 1 ? storage.byteCount : storageElements
+      guard needed <= available else {
+        throw InterpretError(
+          offset: at,
+          "tensor of shape \(size) at offset \(storageOffset) needs \(needed) elements but storage \(storage.key) holds \(available)")
+      }
+    }
+    return info
+  }
+
+  // MARK: - Storage persistent ids
+
+  /// Decodes `('storage', StorageType, key, location, numel[, view])`.
+  public func storageRef(_ id: ValueID) throws(InterpretError) -> StorageRef {
+    let at = graph.offset(of: id)
+    guard case .persistentID(let pid) = graph[id] else {
+      throw InterpretError(offset: at, "expected a storage (persistent id), found a \(graph.kindName(id))")
+    }
+    guard let fields = graph.sequence(pid) else {
+      throw InterpretError(offset: at, "persistent id is a \(graph.kindName(pid)), not a tuple")
+    }
+    guard let tag = fields.first.flatMap({ graph.string($0) }), tag == "storage" else {
+      throw InterpretError(offset: at, "persistent id is not a storage reference")
+    }
+    let isLegacy: Bool
+    if case .legacy = flavor { isLegacy = true } else { isLegacy = false }
+    let expected = isLegacy ? 6 : 5
+    guard fields.count == expected || (isLegacy && fields.count == 5) else {
+      throw InterpretError(offset: at, "storage persistent id has \(fields.count) fields, expected \(expected)")
+    }
+    guard let typeName = graph.globalName(fields[1]),
+      let className = typeName.split(separator: ".").last.map(String.init),
+      className.contains("Storage"), let dtype = DType.forStorageClass(className)
+    else {
+      throw InterpretError(offset: at, "storage type is not a torch storage class")
+    }
+    guard let key = graph.string(fields[2]) ?? graph.int(fields[2]).map({ String($0) }) else {
+      throw InterpretError(offset: at, "storage key is not a string")
+    }
+    guard let location = graph.string(fields[3]) else {
+      throw InterpretError(offset: at, "storage location is not a string")
+    }
+    guard let numel = graph.int(fields[4]), numel >= 0 else {
+      throw InterpretError(offset: at, "storage size is not a non-negative integer")
+    }
+    var view: (key: String, offset: Int64)? = nil
+    if fields.count == 6, let meta = graph.sequence(fields[5]), meta.count == 3 {
+      guard let viewKey = graph.string(meta[0]), let viewOffset = graph.int(meta[1]), viewOffset >= 0,
+        let viewSize = graph.int(meta[2]), viewSize >= 0
+      else { throw InterpretError(offset: at, "storage view metadata is malformed") }
+      view = (viewKey, viewOffset)
+      _ = viewSize
+    }
+    let record: String
+    switch flavor {
+    case .zip(let folder): record = folder + "/" + key
+    case .legacy: record = key
+    }
+    return StorageRef(
+      key: key, location: location, storageDType: dtype, numel: numel, record: record, view: view,
+      pidNode: id, locationNode: fields[3])
+  }
+
+  // MARK: - Helpers
+
+  private func short(_ name: String) -> String {
+    String(name.split(separator: ".").last ?? Substring(name))
+  }
+
+  private func truthy(_ id: ValueID) -> Bool {
+    switch graph[id] {
+    case .bool(let b): b
+    case .int(let v): v != 0
+    default: false
+    }
+  }
+
+  private func dtypeNamed(_ qualified: String) -> DType? {
+    guard qualified.hasPrefix("torch.") else { return nil }
+    return DType.named(String(qualified.dropFirst(6)))
+  }
+
+  /// A tuple/list of ints, or `torch.Size((...))`.
+  func shape(_ id: ValueID) -> [Int64]? {
+    if let items = graph.sequence(id) {
+      var out: [Int64] = []
+      for item in items {
+        guard let v = graph.int(item) else { return nil }
+        out.append(v)
+      }
+      return out
+    }
+    if graph.calleeName(id) == "torch.Size", let args = graph.callArguments(id), let first = args.first {
+      return shape(first)
+    }
+    return nil
+  }
+
+  private func intList(_ id: ValueID, what: String, offset: Int) throws(InterpretError) -> [Int64] {
+    guard let list = shape(id) else {
+      throw InterpretError(offset: graph.offset(of: id), "tensor \(what) is not a tuple of integers")
+    }
+    return list
+  }
+
+  private func layoutName(_ id: ValueID) -> String? {
+    // torch.serialization._get_layout('torch.sparse_coo') or a bare global.
+    if graph.calleeName(id) == "torch.serialization._get_layout", let args = graph.callArguments(id),
+      let first = args.first, let text = graph.string(first)
+    {
+      return text.hasPrefix("torch.") ? String(text.dropFirst(6)) : text
+    }
+    if let name = graph.globalName(id), name.hasPrefix("torch.") { return String(name.dropFirst(6)) }
+    return nil
+  }
+
+  private func deviceText(_ id: ValueID) -> String? {
+    if let s = graph.string(id) { return s }
+    guard graph.calleeName(id) == "torch.device", let args = graph.callArguments(id) else { return nil }
+    guard let type = args.first.flatMap({ graph.string($0) }) else { return nil }
+    if args.count > 1, let index = graph.int(args[1]) { return "\(type):\(index)" }
+    return type
+  }
+
+  private func numpyShape(_ id: ValueID) -> [Int64]? {
+    // numpy _reconstruct then BUILD (version, shape, dtype, fortran, data).
+    guard let state = graph.buildState(id), let parts = graph.sequence(state), parts.count >= 2 else {
+      return nil
+    }
+    return shape(parts[1])
+  }
+
+  private func contiguousStride(_ size: [Int64]) -> [Int64] {
+    var stride = [Int64](repeating: 1, count: size.count)
+    var running: Int64 = 1
+    for i in size.indices.reversed() {
+      stride[i] = running
+      running = running &* max(size[i], 1)
+    }
+    return stride
+  }
+}

@@ -1,0 +1,480 @@
+/// The pickle virtual machine: CPython's unpickler semantics for the stack, marks and memo,
+/// except that it never imports or calls anything.
+///
+/// GLOBAL, REDUCE, NEWOBJ, BUILD and persistent ids become graph nodes that say what a real
+/// unpickler would have done. The graph survives a failure (`graph` keeps everything built up
+/// to the failing opcode), which the safety scan relies on: a dangerous call before a corrupt
+/// tail is still seen.
+public struct Machine: Sendable {
+  /// Everything decoded so far, across every pickle this machine loaded.
+  public private(set) var graph: ValueGraph
+  /// The bounds this machine enforces.
+  public let limits: Limits
+
+  private var stack: [ValueID] = []
+  private var marks: [Int] = []
+  private var denseMemo: [ValueID] = []
+  private var sparseMemo: [Int: ValueID] = [:]
+  private var memoCount = 0
+
+  private static let unset = ValueID(-1)
+
+  /// The result of decoding one pickle.
+  public struct Outcome: Sendable {
+    /// The value STOP returned.
+    public var root: ValueID
+    /// Index (into the buffer) just past STOP: where a following pickle would start.
+    public var end: Int
+    /// The PROTO argument, if the pickle had one.
+    public var declaredProtocol: Int?
+    /// The highest protocol among the opcodes used (as pickletools reports it).
+    public var highestProtocol: Int
+    /// Number of opcodes executed.
+    public var opcodeCount: Int
+  }
+
+  /// Creates a machine that adds to `graph`.
+  public init(graph: ValueGraph = ValueGraph(), limits: Limits = .default) {
+    self.graph = graph
+    self.limits = limits
+  }
+
+  /// Decodes one pickle that starts at `position` in `bytes`.
+  /// - Parameters:
+  ///   - bytes: a buffer holding the pickle (possibly among other data).
+  ///   - base: the file offset of `bytes[0]`, for error offsets and node offsets.
+  ///   - position: index of the pickle's first byte.
+  /// - Throws: `PickleError` at the first opcode CPython would also refuse, or at a limit.
+  public mutating func load(_ bytes: [UInt8], base: Int = 0, from position: Int = 0)
+    throws(PickleError) -> Outcome
+  {
+    stack.removeAll(keepingCapacity: true)
+    marks.removeAll(keepingCapacity: true)
+    denseMemo.removeAll(keepingCapacity: true)
+    sparseMemo.removeAll()
+    memoCount = 0
+    var reader = InstructionReader(bytes: bytes, base: base, position: position, limits: limits)
+    var declared: Int? = nil
+    var highest = 0
+    var count = 0
+    while true {
+      let instruction = try reader.next()
+      count += 1
+      if count > limits.maxOpcodes {
+        throw PickleError(
+          offset: instruction.offset, opcode: instruction.opcode,
+          reason: .limitExceeded(.opcodes, limit: limits.maxOpcodes))
+      }
+      highest = max(highest, instruction.opcode.info.protocolVersion)
+      do throws(PickleError.Reason) {
+        if instruction.opcode == .stop {
+          let root = try pop()
+          return Outcome(
+            root: root, end: reader.position, declaredProtocol: declared,
+            highestProtocol: highest, opcodeCount: count)
+        }
+        if instruction.opcode == .proto, case .int(let version)? = instruction.argument {
+          guard version <= 5 else { throw PickleError.Reason.unsupportedProtocol(Int(version)) }
+          declared = Int(version)
+          continue
+        }
+        if instruction.opcode == .frame, case .int(let length)? = instruction.argument {
+          // CPython's C unpickler only checks that the frame's bytes exist, then reads on
+          // normally; frames that lie about their length are read exactly as it reads them.
+          let available = bytes.count - reader.position
+          guard length <= Int64(available) else {
+            throw PickleError.Reason.truncated(needed: Int(clamping: length), available: available)
+          }
+          continue
+        }
+        try execute(instruction)
+      } catch let reason {
+        throw PickleError(offset: instruction.offset, opcode: instruction.opcode, reason: reason)
+      }
+    }
+  }
+
+  // MARK: - Stack primitives
+
+  /// Items above the topmost mark (CPython's fence).
+  private var available: Int { stack.count - (marks.last ?? 0) }
+
+  private mutating func push(_ id: ValueID) throws(PickleError.Reason) {
+    guard stack.count < limits.maxStackDepth else {
+      throw .limitExceeded(.stackDepth, limit: limits.maxStackDepth)
+    }
+    stack.append(id)
+  }
+
+  private mutating func pop() throws(PickleError.Reason) -> ValueID {
+    guard available > 0 else { throw .stackUnderflow }
+    return stack.removeLast()
+  }
+
+  private func top() throws(PickleError.Reason) -> ValueID {
+    guard available > 0, let last = stack.last else { throw .stackUnderflow }
+    return last
+  }
+
+  /// Pops everything above the topmost mark, and the mark.
+  private mutating func popMark() throws(PickleError.Reason) -> ArraySlice<ValueID> {
+    guard let mark = marks.popLast() else { throw .markNotFound }
+    let items = stack[mark...]
+    stack.removeSubrange(mark...)
+    return items
+  }
+
+  private mutating func node(_ node: Node, at offset: Int) throws(PickleError.Reason) -> ValueID {
+    guard graph.count < limits.maxNodes else { throw .limitExceeded(.nodes, limit: limits.maxNodes) }
+    return graph.add(node, at: offset)
+  }
+
+  private mutating func pushNode(_ n: Node, at offset: Int) throws(PickleError.Reason) {
+    try push(try node(n, at: offset))
+  }
+
+  // MARK: - Memo
+
+  private func memoGet(_ key: Int64) throws(PickleError.Reason) -> ValueID {
+    if key >= 0, key < denseMemo.count, denseMemo[Int(key)] != Self.unset {
+      return denseMemo[Int(key)]
+    }
+    if let id = sparseMemo[Int(key)] { return id }
+    throw .memoKeyMissing(Int(key))
+  }
+
+  private mutating func memoPut(_ key: Int64, _ id: ValueID) throws(PickleError.Reason) {
+    guard key >= 0 else { throw .wrongOperand("negative memo key \(key)") }
+    let index = Int(key)
+    let isNew: Bool
+    if index < denseMemo.count {
+      isNew = denseMemo[index] == Self.unset
+      denseMemo[index] = id
+    } else if index <= denseMemo.count + 1024 && index < limits.maxMemoEntries {
+      denseMemo.append(contentsOf: repeatElement(Self.unset, count: index - denseMemo.count + 1))
+      isNew = true
+      denseMemo[index] = id
+    } else {
+      isNew = sparseMemo.updateValue(id, forKey: index) == nil
+    }
+    if isNew {
+      memoCount += 1
+      guard memoCount <= limits.maxMemoEntries else {
+        throw .limitExceeded(.memoEntries, limit: limits.maxMemoEntries)
+      }
+    }
+  }
+
+  // MARK: - Opcodes
+
+  private func kindName(_ id: ValueID) -> String {
+    switch graph[id] {
+    case .none: "None"
+    case .bool: "bool"
+    case .int, .bigInt: "int"
+    case .float: "float"
+    case .string, .legacyString: "str"
+    case .bytes: "bytes"
+    case .bytearray: "bytearray"
+    case .tuple: "tuple"
+    case .list: "list"
+    case .dict: "dict"
+    case .set: "set"
+    case .frozenset: "frozenset"
+    case .global: "global"
+    case .object: "object"
+    case .persistentID: "persistent id"
+    case .ext: "extension object"
+    }
+  }
+
+  /// Whether a node can receive mutations (its real type is unknown to us).
+  private func isOpaque(_ id: ValueID) -> Bool {
+    switch graph[id] {
+    case .object, .global, .persistentID, .ext: true
+    default: false
+    }
+  }
+
+  private mutating func appendItems(_ items: ArraySlice<ValueID>, to target: ValueID)
+    throws(PickleError.Reason)
+  {
+    if items.isEmpty { return }
+    switch graph[target] {
+    case .list(let container):
+      graph.extend(container: container, with: items)
+    case _ where isOpaque(target):
+      for item in items { graph.mutate(target, .append(item)) }
+    default:
+      throw .wrongOperand("cannot append to a \(kindName(target))")
+    }
+  }
+
+  private mutating func setItems(_ items: ArraySlice<ValueID>, on target: ValueID)
+    throws(PickleError.Reason)
+  {
+    if items.isEmpty { return }
+    guard items.count % 2 == 0 else { throw .wrongOperand("odd number of items for SETITEMS") }
+    switch graph[target] {
+    case .dict(let container):
+      graph.extend(container: container, with: items)
+    case .list(let container):
+      var i = items.startIndex
+      while i < items.endIndex {
+        let length = graph.container(container).count
+        guard let key = graph.int(items[i]), key >= -Int64(length), key < Int64(length) else {
+          throw .wrongOperand("list assignment index out of range")
+        }
+        graph.replace(container: container, at: Int(key < 0 ? key + Int64(length) : key), with: items[i + 1])
+        i += 2
+      }
+    case _ where isOpaque(target):
+      var i = items.startIndex
+      while i < items.endIndex {
+        graph.mutate(target, .setItem(key: items[i], value: items[i + 1]))
+        i += 2
+      }
+    default:
+      throw .wrongOperand("cannot set items on a \(kindName(target))")
+    }
+  }
+
+  private mutating func addItems(_ items: ArraySlice<ValueID>, to target: ValueID)
+    throws(PickleError.Reason)
+  {
+    if items.isEmpty { return }
+    switch graph[target] {
+    case .set(let container):
+      graph.extend(container: container, with: items)
+    case _ where isOpaque(target):
+      for item in items { graph.mutate(target, .add(item)) }
+    default:
+      throw .wrongOperand("cannot add items to a \(kindName(target))")
+    }
+  }
+
+  private mutating func string(_ bytes: ArraySlice<UInt8>, at offset: Int) throws(PickleError.Reason)
+    -> Node
+  {
+    guard UTF8Writer.isValid(bytes) else { throw .invalidUTF8 }
+    return .string(graph.store(bytes))
+  }
+
+  /// Builds the object INST and OBJ make: CPython calls `cls.__new__(cls)` when there are no
+  /// arguments (and `cls` is a class), `cls(*args)` otherwise.
+  private mutating func instantiate(_ cls: ValueID, _ args: ArraySlice<ValueID>, at offset: Int)
+    throws(PickleError.Reason) -> ValueID
+  {
+    let tuple = try node(.tuple(graph.store(ids: args)), at: offset)
+    let construction: Construction =
+      args.isEmpty ? .newobj(cls: cls, args: tuple) : .reduce(callable: cls, args: tuple)
+    guard graph.count < limits.maxNodes else { throw .limitExceeded(.nodes, limit: limits.maxNodes) }
+    return graph.addObject(construction, at: offset)
+  }
+
+  private mutating func global(module: [UInt8], name: [UInt8], at offset: Int)
+    throws(PickleError.Reason) -> ValueID
+  {
+    guard UTF8Writer.isValid(module), UTF8Writer.isValid(name) else { throw .invalidUTF8 }
+    let slice = graph.store(module + name)
+    return try node(
+      .global(module: PoolSlice(start: slice.start, count: module.count), nameCount: Int32(name.count)),
+      at: offset)
+  }
+
+  private mutating func execute(_ instruction: Instruction) throws(PickleError.Reason) {
+    let offset = instruction.offset
+    let argument = instruction.argument
+    switch instruction.opcode {
+    case .int, .binint, .binint1, .binint2, .long, .long1, .long4:
+      switch argument {
+      case .bool(let b)?: try pushNode(.bool(b), at: offset)
+      case .int(let v)?: try pushNode(.int(v), at: offset)
+      case .long(let bytes)?:
+        if let small = PyLong.int64(bytes) {
+          try pushNode(.int(small), at: offset)
+        } else {
+          try pushNode(.bigInt(graph.store(bytes)), at: offset)
+        }
+      default: throw .invalidArgument("integer expected")
+      }
+    case .string, .binstring, .shortBinstring:
+      switch argument {
+      case .bytes(let b)?: try pushNode(.legacyString(graph.store(b)), at: offset)
+      case .text(let b)?: try pushNode(.legacyString(graph.store(b)), at: offset)
+      default: throw .invalidArgument("string expected")
+      }
+    case .binbytes, .shortBinbytes, .binbytes8:
+      guard case .bytes(let b)? = argument else { throw .invalidArgument("bytes expected") }
+      try pushNode(.bytes(graph.store(b)), at: offset)
+    case .bytearray8:
+      guard case .bytes(let b)? = argument else { throw .invalidArgument("bytes expected") }
+      try pushNode(.bytearray(graph.store(b)), at: offset)
+    case .nextBuffer:
+      throw .outOfBandBuffer
+    case .readonlyBuffer:
+      let value = try top()
+      switch graph[value] {
+      case .bytes, .bytearray: break
+      default: throw .wrongOperand("READONLY_BUFFER on a \(kindName(value))")
+      }
+    case .none:
+      try pushNode(.none, at: offset)
+    case .newtrue:
+      try pushNode(.bool(true), at: offset)
+    case .newfalse:
+      try pushNode(.bool(false), at: offset)
+    case .unicode:
+      guard case .text(let b)? = argument else { throw .invalidArgument("text expected") }
+      try pushNode(.string(graph.store(b)), at: offset)
+    case .shortBinunicode, .binunicode, .binunicode8:
+      guard case .bytes(let b)? = argument else { throw .invalidArgument("text expected") }
+      try pushNode(try string(b, at: offset), at: offset)
+    case .float, .binfloat:
+      guard case .float(let v)? = argument else { throw .invalidArgument("float expected") }
+      try pushNode(.float(v), at: offset)
+    case .emptyList:
+      try pushNode(.list(graph.newContainer()), at: offset)
+    case .append:
+      let value = try pop()
+      try appendItems([value], to: try top())
+    case .appends:
+      let items = try popMark()
+      if items.isEmpty { return }
+      try appendItems(items, to: try top())
+    case .list:
+      let items = try popMark()
+      try pushNode(.list(graph.newContainer(Array(items))), at: offset)
+    case .emptyTuple:
+      try pushNode(.tuple(PoolSlice(start: 0, count: 0)), at: offset)
+    case .tuple:
+      let items = try popMark()
+      try pushNode(.tuple(graph.store(ids: items)), at: offset)
+    case .tuple1, .tuple2, .tuple3:
+      let n = instruction.opcode == .tuple1 ? 1 : instruction.opcode == .tuple2 ? 2 : 3
+      guard available >= n else { throw .stackUnderflow }
+      let items = stack.suffix(n)
+      stack.removeLast(n)
+      try pushNode(.tuple(graph.store(ids: items)), at: offset)
+    case .emptyDict:
+      try pushNode(.dict(graph.newContainer()), at: offset)
+    case .dict:
+      let items = try popMark()
+      guard items.count % 2 == 0 else { throw .wrongOperand("odd number of items for DICT") }
+      try pushNode(.dict(graph.newContainer(Array(items))), at: offset)
+    case .setitem:
+      guard available >= 3 else { throw .stackUnderflow }
+      let value = stack.removeLast()
+      let key = stack.removeLast()
+      try setItems([key, value], on: try top())
+    case .setitems:
+      let items = try popMark()
+      if items.isEmpty { return }
+      try setItems(items, on: try top())
+    case .emptySet:
+      try pushNode(.set(graph.newContainer()), at: offset)
+    case .additems:
+      let items = try popMark()
+      if items.isEmpty { return }
+      try addItems(items, to: try top())
+    case .frozenset:
+      let items = try popMark()
+      try pushNode(.frozenset(graph.store(ids: items)), at: offset)
+    case .pop:
+      if let mark = marks.last, mark == stack.count {
+        marks.removeLast()
+      } else {
+        _ = try pop()
+      }
+    case .dup:
+      try push(try top())
+    case .mark:
+      guard marks.count < limits.maxMarkDepth else {
+        throw .limitExceeded(.markDepth, limit: limits.maxMarkDepth)
+      }
+      marks.append(stack.count)
+    case .popMark:
+      _ = try popMark()
+    case .get, .binget, .longBinget:
+      switch argument {
+      case .int(let key)?: try push(try memoGet(key))
+      case .bool(let b)?: try push(try memoGet(b ? 1 : 0))
+      default: throw .memoKeyMissing(-1)
+      }
+    case .put, .binput, .longBinput:
+      let value = try top()
+      switch argument {
+      case .int(let key)?: try memoPut(key, value)
+      case .bool(let b)?: try memoPut(b ? 1 : 0, value)
+      default: throw .wrongOperand("memo key too large")
+      }
+    case .memoize:
+      try memoPut(Int64(memoCount), try top())
+    case .ext1, .ext2, .ext4:
+      guard case .int(let code)? = argument, code > 0 else {
+        throw .wrongOperand("EXT specifies code <= 0")
+      }
+      try pushNode(.ext(Int32(truncatingIfNeeded: code)), at: offset)
+    case .global:
+      guard case .pair(let module, let name)? = argument else { throw .invalidArgument("names expected") }
+      try push(try global(module: module, name: name, at: offset))
+    case .stackGlobal:
+      guard available >= 2 else { throw .stackUnderflow }
+      let name = stack.removeLast()
+      let module = stack.removeLast()
+      guard case .string(let m) = graph[module], case .string(let n) = graph[name] else {
+        throw .wrongOperand("STACK_GLOBAL requires str")
+      }
+      try push(
+        try global(module: Array(graph.bytes(m)), name: Array(graph.bytes(n)), at: offset))
+    case .reduce:
+      guard available >= 2 else { throw .stackUnderflow }
+      let args = stack.removeLast()
+      let callable = stack.removeLast()
+      try push(try object(.reduce(callable: callable, args: args), at: offset))
+    case .build:
+      guard available >= 2 else { throw .stackUnderflow }
+      let state = stack.removeLast()
+      graph.mutate(try top(), .build(state))
+    case .inst:
+      guard case .pair(let module, let name)? = argument else { throw .invalidArgument("names expected") }
+      let args = try popMark()
+      let cls = try global(module: module, name: name, at: offset)
+      try push(try instantiate(cls, args, at: offset))
+    case .obj:
+      let items = try popMark()
+      guard let cls = items.first else { throw .stackUnderflow }
+      try push(try instantiate(cls, items.dropFirst(), at: offset))
+    case .newobj:
+      guard available >= 2 else { throw .stackUnderflow }
+      let args = stack.removeLast()
+      let cls = stack.removeLast()
+      try push(try object(.newobj(cls: cls, args: args), at: offset))
+    case .newobjEx:
+      guard available >= 3 else { throw .stackUnderflow }
+      let kwargs = stack.removeLast()
+      let args = stack.removeLast()
+      let cls = stack.removeLast()
+      try push(try object(.newobjEx(cls: cls, args: args, kwargs: kwargs), at: offset))
+    case .persid:
+      guard case .text(let b)? = argument else { throw .invalidArgument("text expected") }
+      guard b.allSatisfy({ $0 < 0x80 }) else {
+        throw .wrongOperand("persistent IDs in protocol 0 must be ASCII strings")
+      }
+      let pid = try node(.string(graph.store(b)), at: offset)
+      try pushNode(.persistentID(pid), at: offset)
+    case .binpersid:
+      let pid = try pop()
+      try pushNode(.persistentID(pid), at: offset)
+    case .proto, .frame, .stop:
+      break  // handled by `load`
+    }
+  }
+
+  private mutating func object(_ construction: Construction, at offset: Int) throws(PickleError.Reason)
+    -> ValueID
+  {
+    guard graph.count < limits.maxNodes else { throw .limitExceeded(.nodes, limit: limits.maxNodes) }
+    return graph.addObject(construction, at: offset)
+  }
+}

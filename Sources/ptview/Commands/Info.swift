@@ -1,0 +1,17 @@
+import ArgumentParser
+import PTViewCore
+
+/// `ptview info`: the checkpoint as a whole.
+struct Info: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Summarise a checkpoint: format, protocol, records, totals, devices, dtypes, globals.")
+
+  @ArgumentParser.Argument(help: "The checkpoint file.") var file: String
+  @Flag(help: "Print JSON for scripts.") var json = false
+
+  func run() throws {
+    let (checkpoint, _) = try Loading.checkpoint(file)
+    let report = InfoReport(checkpoint)
+    Diagnostics.out(json ? report.json : report.text)
+  }
+}

@@ -1,0 +1,21 @@
+import ArgumentParser
+import PTViewCore
+
+/// `ptview ls`: the tensors, as a table or as JSON.
+struct List: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "ls",
+    abstract: "List every tensor: key, dtype, shape, stride, device, storage, bytes.",
+    discussion: """
+      --json prints one JSON array, one object per tensor path, in pickle order, with the
+      fields path, key, dtype, shape, stride, offset, device, storage, nbytes, requires_grad.
+      """)
+
+  @ArgumentParser.Argument(help: "The checkpoint file.") var file: String
+  @Flag(help: "Print JSON for scripts.") var json = false
+
+  func run() throws {
+    let (checkpoint, _) = try Loading.checkpoint(file)
+    Diagnostics.out(json ? ListReport.json(checkpoint.entries) : ListReport.table(checkpoint.entries))
+  }
+}

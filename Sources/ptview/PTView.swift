@@ -1,0 +1,22 @@
+import ArgumentParser
+
+/// The `ptview` command: an explorer by default, plain subcommands for scripts.
+@main
+struct PTView: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "ptview",
+    abstract: "Inspect and fix PyTorch checkpoints without PyTorch and without running them.",
+    discussion: """
+      ptview reads .pt/.pth/.bin/.ckpt files (zip, legacy, TorchScript, safetensors) by parsing
+      the container and the pickle itself: nothing from the file is ever executed.
+
+      Exit codes: 0 success, 1 refused or failed to write, 2 unreadable input,
+      3 and 4 verdicts of doctor and scan, 64 usage errors.
+      """,
+    version: "0.1.0",
+    subcommands: [
+      Explore.self, List.self, Info.self, Disassemble.self, Tree.self,
+    ],
+    defaultSubcommand: Explore.self
+  )
+}

@@ -1,0 +1,44 @@
+#if canImport(Glibc)
+  import Glibc
+#endif
+import PTViewCore
+
+/// Printing for people: errors on stderr, one line each.
+enum Diagnostics {
+  /// Writes `text` to standard error.
+  static func stderr(_ text: String) {
+    var line = text
+    if !line.hasSuffix("\n") { line += "\n" }
+    write(fd: 2, line)
+  }
+
+  /// Prints `ptview: FILE: RECORD: byte N: message` and exits with 2 (unreadable input).
+  static func fail(_ path: String, _ error: CheckpointError) -> Never {
+    stderr("ptview: \(path): \(error.description)")
+    exit(2)
+  }
+
+  /// Writes to standard output without buffering surprises.
+  static func out(_ text: String) {
+    write(fd: 1, text)
+  }
+
+  /// Writes all of `text` to a file descriptor (one system call for big outputs).
+  static func write(fd: Int32, _ text: String) {
+    var bytes = Array(text.utf8)
+    var done = 0
+    bytes.withUnsafeMutableBytes { raw in
+      while done < raw.count {
+        let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
+        if n < 0 {
+          if errno == EINTR { continue }
+          return
+        }
+        done += n
+      }
+    }
+  }
+
+  /// Whether a file descriptor is a terminal.
+  static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) != 0 }
+}
