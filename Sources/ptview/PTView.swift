@@ -15,7 +15,8 @@ struct PTView: ParsableCommand {
       """,
     version: "0.1.0",
     subcommands: [
-      Explore.self, List.self, Info.self, Disassemble.self, Tree.self,
+      Explore.self, List.self, Info.self, Disassemble.self, Tree.self, Remap.self, Doctor.self,
+      Scan.self,
     ],
     defaultSubcommand: Explore.self
   )

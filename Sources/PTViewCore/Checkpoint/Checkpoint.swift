@@ -74,13 +74,14 @@ public struct Checkpoint: Sendable {
   public var notes: [String]
   /// safetensors `__metadata__`, if any.
   public var metadata: [(String, String)]
+  /// Why the tensors could not be interpreted (set only by non-strict reads).
+  public var problem: CheckpointError?
 
   /// Number of distinct storages referenced by tensors.
   public var referencedStorageKeys: Set<String> {
     var keys: Set<String> = []
     for tensor in tensors.values {
-      if let s = tensor.storage { keys.insert(s.record) }
-      for c in tensor.componentStorages { keys.insert(c.record) }
+      for s in tensor.allStorages { keys.insert(s.record) }
     }
     return keys
   }

@@ -17,6 +17,10 @@ public struct CheckpointReader: Sendable {
   public var decompressor: (any RecordDecompressor)?
   /// Largest pickle record read into memory.
   public var maxPickleBytes: Int64 = 1 << 30
+  /// When false, problems found after the pickles decode (malformed storage pids, missing
+  /// records) are recorded in `Checkpoint.problem` instead of thrown, so `dis` and `tree`
+  /// can still show a file that torch would refuse.
+  public var strict = true
 
   /// Creates a reader.
   public init(limits: Limits = .default, decompressor: (any RecordDecompressor)? = nil) {
@@ -110,6 +114,9 @@ public struct CheckpointReader: Sendable {
     let graph = machine.graph
 
     var tensors: [ValueID: TensorInfo] = [:]
+    var storages: [String: Checkpoint.StorageExtent] = [:]
+    var problem: CheckpointError? = nil
+    do throws(CheckpointError) {
     for section in pickles where section.storageFolder != nil && section.name != "bytecode.pkl" {
       let interpreter = TorchInterpreter(graph: graph, flavor: .zip(storageFolder: section.storageFolder!))
       do {
@@ -120,9 +127,8 @@ public struct CheckpointReader: Sendable {
     }
 
     // Every referenced storage record must exist and be large enough.
-    var storages: [String: Checkpoint.StorageExtent] = [:]
     for tensor in tensors.values {
-      for storage in [tensor.storage].compactMap({ $0 }) + tensor.componentStorages {
+      for storage in tensor.allStorages {
         if storages[storage.record] != nil { continue }
         let section = pickles.first(where: { $0.nodes.contains(Int(storage.pidNode.index)) })
         let pickleRecord = root + "/" + (section?.name ?? "data.pkl")
@@ -148,6 +154,11 @@ public struct CheckpointReader: Sendable {
           record: storage.record, dataOffset: nil, size: entry.uncompressedSize, compressed: !entry.isStored)
       }
     }
+    } catch {
+      if strict { throw error }
+      problem = error
+      tensors = [:]
+    }
 
     var entries: [TensorEntry] = []
     var sharingTruncated = false
@@ -161,8 +172,13 @@ public struct CheckpointReader: Sendable {
       }
     }
     if isTorchScript, let constants = pickles.first(where: { $0.name == "constants.pkl" }) {
-      let result = TensorWalker(graph: graph, tensors: tensors).walk(from: constants.root, prefix: ["<constants>"])
-      entries += result.entries
+      // Constants are `CONSTANTS.c<i>` in TorchScript code; they are not part of state_dict.
+      if let items = graph.sequence(constants.root) {
+        for (i, item) in items.enumerated() {
+          let result = TensorWalker(graph: graph, tensors: tensors).walk(from: item, prefix: ["CONSTANTS", "c\(i)"])
+          entries += result.entries.map { var e = $0; e.inStateDict = false; return e }
+        }
+      }
     }
     if sharingTruncated {
       notes.append("the object graph shares containers exponentially; shared containers are listed at their first paths only")
@@ -172,7 +188,7 @@ public struct CheckpointReader: Sendable {
       format: isTorchScript ? .torchScript : .zip, fileSize: source.size, archiveRoot: root,
       directory: directory, pickles: pickles, graph: graph, root: pickles.first?.root, tensors: tensors,
       entries: entries, storages: storages, byteorder: byteorder, version: version,
-      storageAlignment: alignment, notes: notes, metadata: [])
+      storageAlignment: alignment, notes: notes, metadata: [], problem: problem)
   }
 
   /// The bytes of a zip record (stored, or inflated by the decompressor).
@@ -286,6 +302,34 @@ public struct CheckpointReader: Sendable {
         "unsupported legacy protocol version \(graph.int(sections[1].root).map(String.init) ?? "?") (expected 1001)")
     }
     let main = sections[3]
+    var tensors: [ValueID: TensorInfo] = [:]
+    var storages: [String: Checkpoint.StorageExtent] = [:]
+    var notes: [String] = []
+    do throws(CheckpointError) {
+      (tensors, storages, notes) = try legacyStorages(source, legacy)
+    } catch {
+      if strict { throw error }
+      let result = TensorWalker(graph: graph, tensors: [:]).walk(from: main.root)
+      return Checkpoint(
+        format: .legacy, fileSize: source.size, archiveRoot: nil, directory: nil, pickles: sections,
+        graph: graph, root: main.root, tensors: [:], entries: result.entries, storages: [:],
+        byteorder: nil, version: "1001", storageAlignment: nil, notes: [], metadata: [], problem: error)
+    }
+    let result = TensorWalker(graph: graph, tensors: tensors).walk(from: main.root)
+    if result.truncatedSharing { notes.append("shared containers are listed at their first paths only") }
+    return Checkpoint(
+      format: .legacy, fileSize: source.size, archiveRoot: nil, directory: nil, pickles: sections,
+      graph: graph, root: main.root, tensors: tensors, entries: result.entries, storages: storages,
+      byteorder: nil, version: "1001", storageAlignment: nil, notes: notes, metadata: [], problem: nil)
+  }
+
+  /// Interprets the legacy main pickle and lays out the storages that follow the key list.
+  private func legacyStorages(_ source: any ByteSource, _ legacy: LegacyPickles)
+    throws(CheckpointError) -> ([ValueID: TensorInfo], [String: Checkpoint.StorageExtent], [String])
+  {
+    let graph = legacy.machine.graph
+    let sections = legacy.sections
+    let main = sections[3]
     let interpreter = TorchInterpreter(graph: graph, flavor: .legacy)
     let tensors: [ValueID: TensorInfo]
     do { tensors = try interpreter.tensors(in: main.nodes) } catch {
@@ -333,12 +377,7 @@ public struct CheckpointReader: Sendable {
         throw CheckpointError(.malformed, record: "legacy main pickle", offset: Int64(graph.offset(of: s.pidNode)), "storage \(s.key) is referenced but not in the key list")
       }
     }
-    let result = TensorWalker(graph: graph, tensors: tensors).walk(from: main.root)
-    if result.truncatedSharing { notes.append("shared containers are listed at their first paths only") }
-    return Checkpoint(
-      format: .legacy, fileSize: source.size, archiveRoot: nil, directory: nil, pickles: sections,
-      graph: graph, root: main.root, tensors: tensors, entries: result.entries, storages: storages,
-      byteorder: nil, version: "1001", storageAlignment: nil, notes: notes, metadata: [])
+    return (tensors, storages, notes)
   }
 
   // MARK: - A bare pickle (pickle.dump output, or a legacy file at another protocol)
@@ -368,6 +407,6 @@ public struct CheckpointReader: Sendable {
     return Checkpoint(
       format: .pickle, fileSize: source.size, archiveRoot: nil, directory: nil, pickles: [section],
       graph: graph, root: outcome.root, tensors: tensors, entries: result.entries, storages: [:],
-      byteorder: nil, version: nil, storageAlignment: nil, notes: notes, metadata: [])
+      byteorder: nil, version: nil, storageAlignment: nil, notes: notes, metadata: [], problem: nil)
   }
 }

@@ -99,6 +99,6 @@ public enum SafetensorsReader {
       format: .safetensors, fileSize: source.size, archiveRoot: nil, directory: nil, pickles: [],
       graph: ValueGraph(), root: nil, tensors: [:], entries: entries, storages: [:], byteorder: "little",
       version: nil, storageAlignment: nil, notes: ["safetensors stores no device; tensors are listed as cpu"],
-      metadata: metadata)
+      metadata: metadata, problem: nil)
   }
 }

@@ -18,9 +18,10 @@ public enum ListReport {
     fields.append("\"path\": [" + entry.path.map(JSONWriter.quoted).joined(separator: ", ") + "]")
     fields.append("\"key\": " + JSONWriter.quoted(entry.key))
     fields.append("\"dtype\": " + JSONWriter.quoted(t.dtype.name))
-    fields.append("\"shape\": " + intArray(t.shape))
+    let strided = t.layout == nil
+    fields.append("\"shape\": " + (t.layout == "nested" ? "null" : intArray(t.shape)))
     fields.append("\"stride\": " + (t.stride.map(intArray) ?? "null"))
-    fields.append("\"offset\": \(t.offset)")
+    fields.append("\"offset\": " + (strided ? String(t.offset) : "null"))
     fields.append("\"device\": " + JSONWriter.quoted(t.device))
     fields.append("\"storage\": " + (t.storage.map { JSONWriter.quoted($0.record) } ?? "null"))
     fields.append("\"nbytes\": \(t.nbytes)")

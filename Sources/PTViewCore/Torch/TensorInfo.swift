@@ -46,8 +46,9 @@ public struct TensorInfo: Sendable, Equatable {
   public var device: String
   /// The storage that holds its bytes, if any.
   public var storage: StorageRef?
-  /// Other storages it depends on (sparse indices, quantizer scales, nested metadata).
-  public var componentStorages: [StorageRef] = []
+  /// Tensors it is built from (sparse indices and values, nested buffer and metadata,
+  /// per-channel quantizer scales and zero points).
+  public var components: [TensorInfo] = []
   /// `requires_grad` as saved.
   public var requiresGrad: Bool
   /// True for `nn.Parameter`.
@@ -71,8 +72,21 @@ public struct TensorInfo: Sendable, Equatable {
     return product
   }
 
-  /// The tensor's own bytes (packed dtypes by bytes).
-  public var nbytes: Int64 { dtype.byteCount(elements: numel) }
+  /// The tensor's own bytes (packed dtypes by bytes); for sparse and nested tensors, the
+  /// bytes of the tensors they are built from.
+  public var nbytes: Int64 {
+    if storage == nil, layout != nil, !components.isEmpty {
+      return components.reduce(0) { $0 + $1.nbytes }
+    }
+    return dtype.byteCount(elements: numel)
+  }
+
+  /// Every storage this tensor reads: its own and its components'.
+  public var allStorages: [StorageRef] {
+    var out: [StorageRef] = storage.map { [$0] } ?? []
+    for c in components { out += c.allStorages }
+    return out
+  }
 
   /// Whether the strides are the row-major (C-contiguous) ones for the shape.
   public var isContiguous: Bool {

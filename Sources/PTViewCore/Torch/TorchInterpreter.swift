@@ -66,38 +66,44 @@ public struct TorchInterpreter: Sendable {
   /// The tensor an object node rebuilds, or nil when it is not a tensor.
   public func tensor(_ id: ValueID, depth: Int = 0) throws(InterpretError) -> TensorInfo? {
     guard depth < 32, case .object(let index) = graph[id] else { return nil }
-    let construction = graph.construction(index)
-    guard case .reduce(let callee, let argsNode) = construction,
+    guard case .reduce(let callee, let argsNode) = graph.construction(index),
       let name = graph.globalName(callee), Self.rebuildFunctions.contains(name)
     else { return nil }
-    let offset = graph.offset(of: id)
     guard let args = graph.sequence(argsNode) else {
-      throw InterpretError(offset: offset, "\(short(name)) arguments are not a tuple")
+      throw InterpretError(offset: graph.offset(of: id), "\(short(name)) arguments are not a tuple")
     }
+    return try rebuild(name, args, node: id, depth: depth)
+  }
+
+  /// What calling rebuild function `name` with `args` would make.
+  private func rebuild(_ name: String, _ args: [ValueID], node id: ValueID, depth: Int)
+    throws(InterpretError) -> TensorInfo?
+  {
+    let offset = graph.offset(of: id)
     func need(_ n: Int) throws(InterpretError) {
       guard args.count >= n else {
         throw InterpretError(offset: offset, "\(short(name)) expects \(n) arguments, got \(args.count)")
       }
+    }
+    func dtype(_ node: ValueID, _ what: String) throws(InterpretError) -> DType {
+      guard let named = graph.globalName(node).flatMap({ dtypeNamed($0) }) else {
+        throw InterpretError(offset: graph.offset(of: node), "\(what) is not a torch dtype")
+      }
+      return named
     }
     switch name {
     case "torch._utils._rebuild_tensor", "torch._utils._rebuild_tensor_v2",
       "torch._utils._rebuild_tensor_v3", "torch._utils._rebuild_mps_tensor":
       try need(4)
       let storage = try storageRef(args[0])
-      var dtype = storage.storageDType
+      var elementType = storage.storageDType
       if name == "torch._utils._rebuild_tensor_v3" {
         try need(7)
-        guard let named = graph.globalName(args[6]).flatMap({ dtypeNamed($0) }) else {
-          throw InterpretError(offset: graph.offset(of: args[6]), "_rebuild_tensor_v3 dtype is not a torch dtype")
-        }
-        dtype = named
+        elementType = try dtype(args[6], "_rebuild_tensor_v3 dtype")
       }
-      let requiresGrad = args.count > 4 ? truthy(args[4]) : false
-      var info = try strided(
-        node: id, rebuild: short(name), storage: storage, dtype: dtype, offsetNode: args[1],
-        sizeNode: args[2], strideNode: args[3], requiresGrad: requiresGrad)
-      info.device = storage.location
-      return info
+      return try strided(
+        node: id, rebuild: short(name), storage: storage, dtype: elementType, offsetNode: args[1],
+        sizeNode: args[2], strideNode: args[3], requiresGrad: args.count > 4 ? truthy(args[4]) : false)
     case "torch._utils._rebuild_qtensor":
       try need(4)
       let storage = try storageRef(args[0])
@@ -108,9 +114,7 @@ public struct TorchInterpreter: Sendable {
       // Per-channel quantizers carry scale and zero-point tensors.
       if args.count > 4, let params = graph.sequence(args[4]) {
         for part in params {
-          if let inner = try tensor(part, depth: depth + 1), let s = inner.storage {
-            info.componentStorages.append(s)
-          }
+          if let inner = try tensor(part, depth: depth + 1) { info.components.append(inner) }
         }
       }
       return info
@@ -124,13 +128,12 @@ public struct TorchInterpreter: Sendable {
       inner.node = id
       return inner
     case "torch._tensor._rebuild_from_type_v2", "torch._tensor._rebuild_from_type":
-      // (func, cls, args, state): the tensor is func(*args).
+      // (func, cls, args, state): the tensor is func(*args), then made an instance of cls.
       try need(3)
       guard let funcName = graph.globalName(args[0]), Self.rebuildFunctions.contains(funcName),
-        let innerArgs = graph.sequence(args[2])
+        let innerArgs = graph.sequence(args[2]), depth < 32
       else { return nil }
-      let synthetic = try rebuild(funcName, innerArgs, node: id, offset: offset, depth: depth)
-      return synthetic
+      return try rebuild(funcName, innerArgs, node: id, depth: depth + 1)
     case "torch._utils._rebuild_sparse_tensor", "torch._utils._rebuild_sparse_csr_tensor":
       try need(2)
       let layout = layoutName(args[0]) ?? "sparse"
@@ -142,17 +145,20 @@ public struct TorchInterpreter: Sendable {
       for part in parts {
         if let t = try tensor(part, depth: depth + 1) {
           components.append(t)
-        } else if let s = shape(part) {
+        } else if let s = shape(part), !s.isEmpty || size.isEmpty {
           size = s
         }
       }
-      guard let values = components.count >= 2 ? (layout == "sparse_coo" ? components[1] : components[components.count - 1]) : components.first else {
-        throw InterpretError(offset: offset, "sparse tensor has no values tensor")
+      // COO: (indices, values, size, coalesced); compressed: (compressed, plain, values, size).
+      let valuesIndex = layout == "sparse_coo" ? 1 : 2
+      guard components.count > valuesIndex else {
+        throw InterpretError(offset: offset, "sparse tensor lacks its values tensor")
       }
+      let values = components[valuesIndex]
       return TensorInfo(
         dtype: values.dtype, shape: size, stride: nil, offset: 0, device: values.device, storage: nil,
-        componentStorages: components.compactMap(\.storage), requiresGrad: false, isParameter: false,
-        layout: layout, rebuild: short(name), node: id)
+        components: components, requiresGrad: false, isParameter: false, layout: layout,
+        rebuild: short(name), node: id)
     case "torch._utils._rebuild_nested_tensor":
       try need(4)
       var components: [TensorInfo] = []
@@ -162,21 +168,17 @@ public struct TorchInterpreter: Sendable {
       guard let buffer = components.first else {
         throw InterpretError(offset: offset, "nested tensor has no buffer")
       }
-      let sizes = components.count > 1 ? components[1] : nil
       return TensorInfo(
-        dtype: buffer.dtype, shape: sizes.map { [$0.shape.first ?? 0] } ?? [], stride: nil,
-        offset: 0, device: buffer.device, storage: buffer.storage,
-        componentStorages: components.dropFirst().compactMap(\.storage), requiresGrad: false,
-        isParameter: false, layout: "nested", rebuild: short(name), node: id)
+        dtype: buffer.dtype, shape: [], stride: nil, offset: 0, device: buffer.device, storage: nil,
+        components: components, requiresGrad: false, isParameter: false, layout: "nested",
+        rebuild: short(name), node: id)
     case "torch._utils._rebuild_meta_tensor_no_storage":
       try need(3)
-      guard let dtype = graph.globalName(args[0]).flatMap({ dtypeNamed($0) }) else {
-        throw InterpretError(offset: offset, "meta tensor dtype is not a torch dtype")
-      }
+      let elementType = try dtype(args[0], "meta tensor dtype")
       let size = try intList(args[1], what: "size", offset: offset)
       let stride = try intList(args[2], what: "stride", offset: offset)
       return TensorInfo(
-        dtype: dtype, shape: size, stride: stride, offset: 0, device: "meta", storage: nil,
+        dtype: elementType, shape: size, stride: stride, offset: 0, device: "meta", storage: nil,
         requiresGrad: args.count > 3 ? truthy(args[3]) : false, isParameter: false, layout: nil,
         rebuild: short(name), node: id)
     case "torch._utils._rebuild_device_tensor_from_cpu_tensor":
@@ -194,51 +196,23 @@ public struct TorchInterpreter: Sendable {
       return inner
     case "torch._utils._rebuild_device_tensor_from_numpy", "torch._utils._rebuild_xla_tensor":
       try need(3)
-      let dtype = graph.globalName(args[1]).flatMap({ dtypeNamed($0) }) ?? DType.untyped
+      let elementType = (try? dtype(args[1], "dtype")) ?? DType.untyped
       let size = numpyShape(args[0]) ?? []
       return TensorInfo(
-        dtype: dtype, shape: size, stride: contiguousStride(size), offset: 0,
+        dtype: elementType, shape: size, stride: contiguousStride(size), offset: 0,
         device: graph.string(args[2]) ?? "?", storage: nil,
         requiresGrad: args.count > 3 ? truthy(args[3]) : false, isParameter: false, layout: nil,
         rebuild: short(name), deviceNode: args[2], node: id)
     case "torch._utils._rebuild_wrapper_subclass":
       try need(7)
-      let dtype = graph.globalName(args[1]).flatMap({ dtypeNamed($0) }) ?? DType.untyped
+      let elementType = try dtype(args[1], "wrapper subclass dtype")
       let size = try intList(args[2], what: "size", offset: offset)
       let stride = try intList(args[3], what: "stride", offset: offset)
       return TensorInfo(
-        dtype: dtype, shape: size, stride: stride, offset: graph.int(args[4]) ?? 0,
+        dtype: elementType, shape: size, stride: stride, offset: graph.int(args[4]) ?? 0,
         device: deviceText(args[6]) ?? "?", storage: nil,
         requiresGrad: args.count > 7 ? truthy(args[7]) : false, isParameter: false, layout: nil,
         rebuild: short(name), deviceNode: args[6], node: id)
-    default:
-      return nil
-    }
-  }
-
-  /// Applies a rebuild function to arguments that are not a REDUCE of their own
-  /// (`_rebuild_from_type_v2` passes the function and its arguments as values).
-  private func rebuild(_ name: String, _ args: [ValueID], node: ValueID, offset: Int, depth: Int)
-    throws(InterpretError) -> TensorInfo?
-  {
-    switch name {
-    case "torch._utils._rebuild_tensor", "torch._utils._rebuild_tensor_v2",
-      "torch._utils._rebuild_tensor_v3":
-      guard args.count >= 4 else {
-        throw InterpretError(offset: offset, "\(short(name)) expects 4 arguments, got \(args.count)")
-      }
-      let storage = try storageRef(args[0])
-      var dtype = storage.storageDType
-      if name.hasSuffix("_v3"), args.count >= 7,
-        let named = graph.globalName(args[6]).flatMap({ dtypeNamed($0) })
-      {
-        dtype = named
-      }
-      var info = try strided(
-        node: node, rebuild: short(name), storage: storage, dtype: dtype, offsetNode: args[1],
-        sizeNode: args[2], strideNode: args[3], requiresGrad: args.count > 4 ? truthy(args[4]) : false)
-      info.device = storage.location
-      return info
     default:
       return nil
     }

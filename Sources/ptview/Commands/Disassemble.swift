@@ -17,7 +17,7 @@ struct Disassemble: ParsableCommand {
   @Option(help: "Blanks per MARK level.") var indent = 4
 
   func run() throws {
-    let (checkpoint, source) = try Loading.checkpoint(file)
+    let (checkpoint, source) = try Loading.checkpoint(file, strict: false)
     var sections = checkpoint.pickles
     if let record {
       sections = sections.filter { $0.name == record }

@@ -13,7 +13,7 @@ struct Tree: ParsableCommand {
   @Option(help: "The pickle to show (e.g. constants.pkl; default: the main one).") var record: String?
 
   func run() throws {
-    let (checkpoint, _) = try Loading.checkpoint(file)
+    let (checkpoint, _) = try Loading.checkpoint(file, strict: false)
     guard let root = try rootNode(checkpoint) else {
       Diagnostics.out("(no pickle: \(checkpoint.format.rawValue) files hold no object graph)\n")
       return

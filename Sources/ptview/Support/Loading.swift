@@ -23,9 +23,10 @@ enum Loading {
   }
 
   /// Reads the checkpoint at `path`, or exits 2 with a one-line reason.
-  static func checkpoint(_ path: String) throws -> (Checkpoint, FileSource) {
+  static func checkpoint(_ path: String, strict: Bool = true) throws -> (Checkpoint, FileSource) {
     let source = try source(path)
-    let reader = CheckpointReader(decompressor: LazyLibzip(path: path))
+    var reader = CheckpointReader(decompressor: LazyLibzip(path: path))
+    reader.strict = strict
     do {
       return (try reader.read(source), source)
     } catch {
