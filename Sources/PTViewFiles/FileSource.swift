@@ -11,7 +11,10 @@ public final class FileSource: ByteSource, @unchecked Sendable {
   public let path: String
   /// File size at open time.
   public let size: Int64
-  let descriptor: Int32
+  /// Permission bits at open time.
+  public let mode: UInt32
+  /// The open descriptor (for kernel-side copies).
+  public let descriptor: Int32
 
   /// Opens `path` read-only.
   /// - Throws: `SourceError` with the system's reason (missing file, permission, directory).
@@ -30,6 +33,7 @@ public final class FileSource: ByteSource, @unchecked Sendable {
     }
     self.path = path
     self.size = Int64(info.st_size)
+    self.mode = UInt32(info.st_mode & 0o7777)
     self.descriptor = fd
   }
 

@@ -435,7 +435,10 @@ public struct Machine: Sendable {
     case .build:
       guard available >= 2 else { throw .stackUnderflow }
       let state = stack.removeLast()
-      graph.mutate(try top(), .build(state))
+      let target = try top()
+      // CPython needs __setstate__ or a __dict__: containers and scalars have neither.
+      guard isOpaque(target) else { throw .wrongOperand("BUILD on a \(kindName(target))") }
+      graph.mutate(target, .build(state))
     case .inst:
       guard case .pair(let module, let name)? = argument else { throw .invalidArgument("names expected") }
       let args = try popMark()

@@ -62,6 +62,9 @@ public struct Checkpoint: Sendable {
   public var tensors: [ValueID: TensorInfo]
   /// Tensor rows by path, in walk order.
   public var entries: [TensorEntry]
+  /// Every storage persistent id in the pickles, in stream order (one per pid node; bare
+  /// storages that no tensor uses included).
+  public var storageReferences: [StorageRef] = []
   /// Storage records by record name (relative to the root; legacy keys).
   public var storages: [String: StorageExtent]
   /// The `byteorder` record (`little`, `big`), if present.

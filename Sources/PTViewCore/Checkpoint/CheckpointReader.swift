@@ -116,11 +116,13 @@ public struct CheckpointReader: Sendable {
     var tensors: [ValueID: TensorInfo] = [:]
     var storages: [String: Checkpoint.StorageExtent] = [:]
     var problem: CheckpointError? = nil
+    var references: [StorageRef] = []
     do throws(CheckpointError) {
     for section in pickles where section.storageFolder != nil && section.name != "bytecode.pkl" {
       let interpreter = TorchInterpreter(graph: graph, flavor: .zip(storageFolder: section.storageFolder!))
       do {
         tensors.merge(try interpreter.tensors(in: section.nodes)) { a, _ in a }
+        references += try interpreter.storageReferences(in: section.nodes)
       } catch {
         throw CheckpointError(.malformed, record: root + "/" + section.name, offset: Int64(error.offset), error.message)
       }
@@ -158,6 +160,7 @@ public struct CheckpointReader: Sendable {
       if strict { throw error }
       problem = error
       tensors = [:]
+      references = []
     }
 
     var entries: [TensorEntry] = []
@@ -184,11 +187,13 @@ public struct CheckpointReader: Sendable {
       notes.append("the object graph shares containers exponentially; shared containers are listed at their first paths only")
     }
     _ = dataPickle
-    return Checkpoint(
+    var checkpoint = Checkpoint(
       format: isTorchScript ? .torchScript : .zip, fileSize: source.size, archiveRoot: root,
       directory: directory, pickles: pickles, graph: graph, root: pickles.first?.root, tensors: tensors,
       entries: entries, storages: storages, byteorder: byteorder, version: version,
       storageAlignment: alignment, notes: notes, metadata: [], problem: problem)
+    checkpoint.storageReferences = references
+    return checkpoint
   }
 
   /// The bytes of a zip record (stored, or inflated by the decompressor).
@@ -305,8 +310,14 @@ public struct CheckpointReader: Sendable {
     var tensors: [ValueID: TensorInfo] = [:]
     var storages: [String: Checkpoint.StorageExtent] = [:]
     var notes: [String] = []
+    var references: [StorageRef] = []
     do throws(CheckpointError) {
       (tensors, storages, notes) = try legacyStorages(source, legacy)
+      do {
+        references = try TorchInterpreter(graph: graph, flavor: .legacy).storageReferences(in: main.nodes)
+      } catch {
+        throw CheckpointError(.malformed, record: "legacy main pickle", offset: Int64(error.offset), error.message)
+      }
     } catch {
       if strict { throw error }
       let result = TensorWalker(graph: graph, tensors: [:]).walk(from: main.root)
@@ -317,10 +328,12 @@ public struct CheckpointReader: Sendable {
     }
     let result = TensorWalker(graph: graph, tensors: tensors).walk(from: main.root)
     if result.truncatedSharing { notes.append("shared containers are listed at their first paths only") }
-    return Checkpoint(
+    var checkpoint = Checkpoint(
       format: .legacy, fileSize: source.size, archiveRoot: nil, directory: nil, pickles: sections,
       graph: graph, root: main.root, tensors: tensors, entries: result.entries, storages: storages,
       byteorder: nil, version: "1001", storageAlignment: nil, notes: notes, metadata: [], problem: nil)
+    checkpoint.storageReferences = references
+    return checkpoint
   }
 
   /// Interprets the legacy main pickle and lays out the storages that follow the key list.

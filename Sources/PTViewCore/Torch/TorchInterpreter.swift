@@ -49,6 +49,22 @@ public struct TorchInterpreter: Sendable {
     return result
   }
 
+  /// Every storage persistent id among the nodes in `range`, in stream order.
+  /// - Throws: `InterpretError` for a pid that claims to be a storage but is malformed.
+  public func storageReferences(in range: Range<Int>) throws(InterpretError) -> [StorageRef] {
+    var out: [StorageRef] = []
+    for index in range {
+      let id = ValueID(Int32(index))
+      guard case .persistentID(let pid) = graph[id] else { continue }
+      // Only pids tagged 'storage' are storages; others (legacy 'module' pids) are not ours.
+      if let fields = graph.sequence(pid), let tag = fields.first.flatMap({ graph.string($0) }), tag != "storage" {
+        continue
+      }
+      out.append(try storageRef(id))
+    }
+    return out
+  }
+
   // MARK: - Rebuild calls
 
   static let rebuildFunctions: Set<String> = [

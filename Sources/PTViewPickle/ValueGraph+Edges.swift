@@ -1,5 +1,3 @@
-public import PTViewPickle
-
 extension ValueGraph {
   /// Every node `id` refers to directly, in stream order.
   public func children(of id: ValueID) -> [ValueID] {

@@ -1,0 +1,174 @@
+#if canImport(Glibc)
+  import Glibc
+#endif
+public import PTViewCore
+
+/// A failed or refused write. Nothing is left behind when one is thrown.
+public struct WriteError: Error, Equatable, Sendable, CustomStringConvertible {
+  /// What went wrong, for one line of output.
+  public var message: String
+  /// Creates an error.
+  public init(_ message: String) { self.message = message }
+  public var description: String { message }
+}
+
+/// Writes a `WritePlan` to a temporary file beside the destination, syncs it, and renames it
+/// into place, so the destination is either the old file or the complete new one.
+public enum AtomicOutput {
+  /// Progress callback: bytes written so far, total.
+  public typealias Progress = (_ done: Int64, _ total: Int64) -> Void
+
+  /// The canonical path of an existing file, or nil.
+  public static func realPath(_ path: String) -> String? {
+    guard let resolved = realpath(path, nil) else { return nil }
+    defer { free(resolved) }
+    return String(cString: resolved)
+  }
+
+  /// Whether something exists at `path`.
+  public static func exists(_ path: String) -> Bool {
+    var info = stat()
+    return lstat(path, &info) == 0
+  }
+
+  /// Whether two paths name the same file (same device and inode).
+  public static func sameFile(_ a: String, _ b: String) -> Bool {
+    var x = stat()
+    var y = stat()
+    guard stat(a, &x) == 0, stat(b, &y) == 0 else { return false }
+    return x.st_dev == y.st_dev && x.st_ino == y.st_ino
+  }
+
+  /// Writes `plan` to `destination`, copying input ranges from `input`.
+  /// - Parameters:
+  ///   - mode: permission bits for the new file (the input's, usually).
+  ///   - progress: called after each chunk.
+  /// - Throws: `WriteError`; the temporary file is removed and `destination` is untouched.
+  public static func write(
+    _ plan: WritePlan, from input: FileSource, to destination: String, mode: UInt32,
+    progress: Progress? = nil
+  ) throws(WriteError) {
+    let folder = directory(of: destination)
+    let base = destination.split(separator: "/").last.map(String.init) ?? destination
+    var template = Array("\(folder)/.\(base).ptview-XXXXXX".utf8CString)
+    let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+    guard fd >= 0 else {
+      throw WriteError("cannot create a temporary file in \(folder): \(Errno.message())")
+    }
+    let temporary = String(decoding: template.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    var finished = false
+    defer {
+      if !finished {
+        close(fd)
+        unlink(temporary)
+      }
+    }
+    fchmod(fd, mode_t(mode & 0o7777))
+    var done: Int64 = 0
+    for chunk in plan.chunks {
+      switch chunk {
+      case .bytes(let bytes):
+        try writeAll(fd, bytes, destination: destination)
+        done += Int64(bytes.count)
+        progress?(done, plan.size)
+      case .copy(let offset, let length):
+        try copyRange(from: input.descriptor, offset: offset, length: length, to: fd, destination: destination) {
+          progress?(done + $0, plan.size)
+        }
+        done += length
+      }
+    }
+    guard fsync(fd) == 0 else { throw WriteError("cannot sync \(destination): \(Errno.message())") }
+    guard close(fd) == 0 else {
+      finished = true
+      unlink(temporary)
+      throw WriteError("cannot close \(destination): \(Errno.message())")
+    }
+    guard rename(temporary, destination) == 0 else {
+      finished = true
+      unlink(temporary)
+      throw WriteError("cannot rename the temporary file to \(destination): \(Errno.message())")
+    }
+    finished = true
+    // Make the rename itself durable.
+    let dirfd = open(folder, O_RDONLY | O_DIRECTORY)
+    if dirfd >= 0 {
+      fsync(dirfd)
+      close(dirfd)
+    }
+  }
+
+  static func directory(of path: String) -> String {
+    guard let slash = path.lastIndex(of: "/") else { return "." }
+    let folder = String(path[..<slash])
+    return folder.isEmpty ? "/" : folder
+  }
+
+  private static func writeAll(_ fd: Int32, _ bytes: [UInt8], destination: String) throws(WriteError) {
+    var written = 0
+    var failure: Int32 = 0
+    bytes.withUnsafeBytes { raw in
+      while written < raw.count {
+        let n = Glibc.write(fd, raw.baseAddress! + written, raw.count - written)
+        if n < 0 {
+          if errno == EINTR { continue }
+          failure = errno
+          return
+        }
+        written += n
+      }
+    }
+    if failure != 0 { throw WriteError("cannot write \(destination): \(Errno.message(failure))") }
+  }
+
+  /// Copies `length` bytes at `offset` of `input` to the end of `output`, in the kernel when it
+  /// can (`sendfile` between files), through a bounded buffer otherwise.
+  private static func copyRange(
+    from input: Int32, offset: Int64, length: Int64, to output: Int32, destination: String,
+    progress: (Int64) -> Void
+  ) throws(WriteError) {
+    var sourceOffset = off_t(offset)
+    var remaining = length
+    var copied: Int64 = 0
+    let step: Int64 = 64 << 20
+    var kernel = true
+    var buffer: [UInt8] = []
+    while remaining > 0 {
+      let want = Int(min(remaining, step))
+      if kernel {
+        let n = sendfile(output, input, &sourceOffset, want)
+        if n > 0 {
+          remaining -= Int64(n)
+          copied += Int64(n)
+          progress(copied)
+          continue
+        }
+        if n == 0 { throw WriteError("the input ended while copying to \(destination)") }
+        switch errno {
+        case EINTR: continue
+        case EXDEV, EINVAL, ENOSYS, EOPNOTSUPP, EBADF:
+          kernel = false  // fall back to read/write
+          buffer = [UInt8](repeating: 0, count: 1 << 20)
+          continue
+        default:
+          throw WriteError("cannot write \(destination): \(Errno.message())")
+        }
+      }
+      let chunk = min(want, buffer.count)
+      var failure: Int32 = 0
+      var got = 0
+      buffer.withUnsafeMutableBytes { raw in
+        got = pread(input, raw.baseAddress!, chunk, sourceOffset)
+        if got < 0 { failure = errno }
+      }
+      if failure == EINTR { continue }
+      if failure != 0 { throw WriteError("cannot read the input: \(Errno.message(failure))") }
+      if got == 0 { throw WriteError("the input ended while copying to \(destination)") }
+      try writeAll(output, Array(buffer[0..<got]), destination: destination)
+      sourceOffset += off_t(got)
+      remaining -= Int64(got)
+      copied += Int64(got)
+      progress(copied)
+    }
+  }
+}
