@@ -25,7 +25,7 @@ public struct PickleWriter {
   ]
 
   /// Deepest nesting written before giving up (recursion is bounded; inputs are hostile).
-  public var maxDepth = 20_000
+  public var maxDepth = 5_000
 
   private let graph: ValueGraph
   private var out: [UInt8] = []
@@ -203,11 +203,11 @@ public struct PickleWriter {
       return
     case .list(let c):
       op(.emptyList)
-      memoizeIfShared(id)
+      put(id)  // always: every cycle passes through a list, dict or object, and ends at its GET
       try batch(graph.container(c), pairs: false, depth: depth)
     case .dict(let c):
       op(.emptyDict)
-      memoizeIfShared(id)
+      put(id)
       try batch(graph.container(c), pairs: true, depth: depth)
     case .set(let c):
       try saveCollectionCall(id, module: "__builtin__", name: "set", items: graph.container(c), depth: depth)
@@ -234,7 +234,9 @@ public struct PickleWriter {
     case .object(let index):
       try saveObject(id, graph.construction(index), depth: depth)
     }
-    if memo[id.index] == nil { memoizeIfShared(id) }
+    if memo[id.index] == nil {
+      if case .object = graph[id] { put(id) } else { memoizeIfShared(id) }
+    }
     try saveMutations(id, depth: depth)
   }
 
