@@ -20,6 +20,13 @@ public struct InstructionReader: Sendable {
     self.limits = limits
   }
 
+  /// Argument kind per opcode byte, computed once (see `Opcode.protocolByByte`).
+  static let argumentKinds: [ArgumentKind?] = {
+    var table = [ArgumentKind?](repeating: nil, count: 256)
+    for op in Opcode.allCases { table[Int(op.rawValue)] = op.info.argument }
+    return table
+  }()
+
   /// Whether every byte has been read.
   public var atEnd: Bool { position >= bytes.count }
 
@@ -35,7 +42,7 @@ public struct InstructionReader: Sendable {
     }
     position += 1
     var argument: Argument? = nil
-    if let kind = opcode.info.argument {
+    if let kind = Self.argumentKinds[Int(opcode.rawValue)] {
       do {
         argument = try read(kind)
       } catch let reason {

@@ -57,7 +57,26 @@ public struct Machine: Sendable {
     var declared: Int? = nil
     var highest = 0
     var count = 0
+    let end = bytes.count
     while true {
+      // Fast path for the opcodes torch's pickles are made of; it does exactly what
+      // `execute` does for them, without building an `Instruction`.
+      let pos = reader.position
+      if pos < end {
+        let byte = bytes[pos]
+        let fast: Int
+        do throws(PickleError.Reason) {
+          fast = try step(byte, bytes, pos, end, base)
+        } catch {
+          throw PickleError(offset: base + pos, opcode: Opcode(rawValue: byte), reason: error)
+        }
+        if fast > 0 {
+          count += 1
+          highest = max(highest, Int(Opcode.protocolByByte[Int(byte)]))
+          reader.position = pos + fast
+          continue
+        }
+      }
       let instruction = try reader.next()
       count += 1
       if count > limits.maxOpcodes {
@@ -65,7 +84,7 @@ public struct Machine: Sendable {
           offset: instruction.offset, opcode: instruction.opcode,
           reason: .limitExceeded(.opcodes, limit: limits.maxOpcodes))
       }
-      highest = max(highest, instruction.opcode.info.protocolVersion)
+      highest = max(highest, instruction.opcode.protocolVersion)
       do throws(PickleError.Reason) {
         if instruction.opcode == .stop {
           let root = try pop()
@@ -94,6 +113,130 @@ public struct Machine: Sendable {
     }
   }
 
+  // MARK: - Fast path
+
+  @inline(__always)
+  private static func u32(_ bytes: [UInt8], _ at: Int) -> Int {
+    Int(bytes[at]) | Int(bytes[at + 1]) << 8 | Int(bytes[at + 2]) << 16 | Int(bytes[at + 3]) << 24
+  }
+
+  /// Executes one common opcode at `pos` directly and returns its length, or 0 to let the
+  /// general path (which also produces the precise errors for truncated arguments) take it.
+  @inline(__always)
+  private mutating func step(_ byte: UInt8, _ bytes: [UInt8], _ pos: Int, _ end: Int, _ base: Int)
+    throws(PickleError.Reason) -> Int
+  {
+    let offset = base + pos
+    switch byte {
+    case 0x28:  // MARK
+      guard marks.count < limits.maxMarkDepth else {
+        throw .limitExceeded(.markDepth, limit: limits.maxMarkDepth)
+      }
+      marks.append(stack.count)
+      return 1
+    case 0x71:  // BINPUT
+      guard pos + 1 < end else { return 0 }
+      try memoPut(Int64(bytes[pos + 1]), try top())
+      return 2
+    case 0x72:  // LONG_BINPUT
+      guard pos + 4 < end else { return 0 }
+      try memoPut(Int64(Self.u32(bytes, pos + 1)), try top())
+      return 5
+    case 0x68:  // BINGET
+      guard pos + 1 < end else { return 0 }
+      try push(try memoGet(Int64(bytes[pos + 1])))
+      return 2
+    case 0x6A:  // LONG_BINGET
+      guard pos + 4 < end else { return 0 }
+      try push(try memoGet(Int64(Self.u32(bytes, pos + 1))))
+      return 5
+    case 0x4B:  // BININT1
+      guard pos + 1 < end else { return 0 }
+      try pushNode(.int(Int64(bytes[pos + 1])), at: offset)
+      return 2
+    case 0x4D:  // BININT2
+      guard pos + 2 < end else { return 0 }
+      try pushNode(.int(Int64(bytes[pos + 1]) | Int64(bytes[pos + 2]) << 8), at: offset)
+      return 3
+    case 0x4A:  // BININT
+      guard pos + 4 < end else { return 0 }
+      try pushNode(.int(Int64(Int32(truncatingIfNeeded: Self.u32(bytes, pos + 1)))), at: offset)
+      return 5
+    case 0x58, 0x8C:  // BINUNICODE, SHORT_BINUNICODE
+      let header = byte == 0x58 ? 5 : 2
+      guard pos + header <= end else { return 0 }
+      let length = byte == 0x58 ? Self.u32(bytes, pos + 1) : Int(bytes[pos + 1])
+      guard length <= end - pos - header, length <= limits.maxArgumentBytes else { return 0 }
+      let text = bytes[(pos + header)..<(pos + header + length)]
+      try pushNode(try string(text, at: offset), at: offset)
+      return header + length
+    case 0x29:  // EMPTY_TUPLE
+      try pushNode(.tuple(PoolSlice(start: 0, count: 0)), at: offset)
+      return 1
+    case 0x74:  // TUPLE
+      guard let mark = marks.popLast() else { throw .markNotFound }
+      let node = Node.tuple(graph.store(ids: stack[mark...]))
+      stack.removeLast(stack.count - mark)
+      try pushNode(node, at: offset)
+      return 1
+    case 0x85, 0x86, 0x87:  // TUPLE1, TUPLE2, TUPLE3
+      let n = Int(byte - 0x84)
+      guard available >= n else { throw .stackUnderflow }
+      let node = Node.tuple(graph.store(ids: stack[(stack.count - n)...]))
+      stack.removeLast(n)
+      try pushNode(node, at: offset)
+      return 1
+    case 0x7D:  // EMPTY_DICT
+      try pushNode(.dict(graph.newContainer()), at: offset)
+      return 1
+    case 0x5D:  // EMPTY_LIST
+      try pushNode(.list(graph.newContainer()), at: offset)
+      return 1
+    case 0x75, 0x65:  // SETITEMS, APPENDS
+      guard let mark = marks.last else { return 0 }
+      guard mark > 0, mark <= stack.count, stack.count - mark > 0,
+        marks.count < 2 || marks[marks.count - 2] < mark
+      else { return 0 }
+      let target = stack[mark - 1]
+      let count = stack.count - mark
+      switch graph[target] {
+      case .dict(let container) where byte == 0x75 && count % 2 == 0:
+        graph.extend(container: container, with: stack[mark...])
+      case .list(let container) where byte == 0x65:
+        graph.extend(container: container, with: stack[mark...])
+      default:
+        return 0
+      }
+      marks.removeLast()
+      stack.removeLast(count)
+      return 1
+    case 0x52:  // REDUCE
+      guard available >= 2 else { throw .stackUnderflow }
+      let args = stack.removeLast()
+      let callable = stack.removeLast()
+      try push(try object(.reduce(callable: callable, args: args), at: offset))
+      return 1
+    case 0x51:  // BINPERSID
+      let pid = try pop()
+      try pushNode(.persistentID(pid), at: offset)
+      return 1
+    case 0x88:
+      try pushNode(.bool(true), at: offset)
+      return 1
+    case 0x89:
+      try pushNode(.bool(false), at: offset)
+      return 1
+    case 0x4E:
+      try pushNode(.none, at: offset)
+      return 1
+    case 0x94:  // MEMOIZE
+      try memoPut(Int64(memoCount), try top())
+      return 1
+    default:
+      return 0
+    }
+  }
+
   // MARK: - Stack primitives
 
   /// Items above the topmost mark (CPython's fence).
@@ -116,12 +259,13 @@ public struct Machine: Sendable {
     return last
   }
 
-  /// Pops everything above the topmost mark, and the mark.
+  /// Pops everything above the topmost mark, and the mark. The items are copied out first:
+  /// a slice would keep the stack's buffer shared and make the removal copy the whole stack.
   private mutating func popMark() throws(PickleError.Reason) -> ArraySlice<ValueID> {
     guard let mark = marks.popLast() else { throw .markNotFound }
-    let items = stack[mark...]
-    stack.removeSubrange(mark...)
-    return items
+    let items = Array(stack[mark...])
+    stack.removeLast(stack.count - mark)
+    return items[...]
   }
 
   private mutating func node(_ node: Node, at offset: Int) throws(PickleError.Reason) -> ValueID {
@@ -147,7 +291,11 @@ public struct Machine: Sendable {
     guard key >= 0 else { throw .wrongOperand("negative memo key \(key)") }
     let index = Int(key)
     let isNew: Bool
-    if index < denseMemo.count {
+    if index == denseMemo.count && index < limits.maxMemoEntries {
+      // The usual case: picklers number memo entries 0, 1, 2...
+      denseMemo.append(id)
+      isNew = true
+    } else if index < denseMemo.count {
       isNew = denseMemo[index] == Self.unset
       denseMemo[index] = id
     } else if index <= denseMemo.count + 1024 && index < limits.maxMemoEntries {

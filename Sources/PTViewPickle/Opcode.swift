@@ -75,6 +75,17 @@ public enum Opcode: UInt8, CaseIterable, Sendable {
 }
 
 extension Opcode {
+  /// `info.protocolVersion` for every byte (-1 for non-opcodes), computed once: building
+  /// `OpcodeInfo` allocates, and the VM asks for every opcode it runs.
+  public static let protocolByByte: [Int8] = {
+    var table = [Int8](repeating: -1, count: 256)
+    for op in Opcode.allCases { table[Int(op.rawValue)] = Int8(op.info.protocolVersion) }
+    return table
+  }()
+
+  /// The first protocol that has this opcode, without building its `info`.
+  @inline(__always) public var protocolVersion: Int { Int(Self.protocolByByte[Int(rawValue)]) }
+
   /// This opcode's row in the table (after `pickletools.opcodes`).
   public var info: OpcodeInfo {
     switch self {

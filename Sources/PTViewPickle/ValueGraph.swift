@@ -255,6 +255,37 @@ public struct ValueGraph: Sendable {
     }
   }
 
+  /// The elements of a tuple or list node, without copying them.
+  public func elements(_ id: ValueID) -> ArraySlice<ValueID>? {
+    switch self[id] {
+    case .tuple(let s): ids(s)
+    case .list(let c): containers[Int(c)][...]
+    default: nil
+    }
+  }
+
+  /// Whether a `str` node holds exactly `text` (compared as bytes, no String built).
+  public func stringEquals(_ id: ValueID, _ text: StaticString) -> Bool {
+    guard case .string(let s) = self[id], s.count == text.utf8CodeUnitCount else { return false }
+    return text.withUTF8Buffer { expected in
+      var i = s.start
+      for byte in expected {
+        if bytes[i] != byte { return false }
+        i += 1
+      }
+      return true
+    }
+  }
+
+  /// A 64-bit FNV-1a hash of a pool slice (for cheap duplicate detection).
+  public func hash(_ slice: PoolSlice) -> UInt64 {
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    for i in slice.start..<(slice.start + slice.count) {
+      h = (h ^ UInt64(bytes[i])) &* 0x100_0000_01b3
+    }
+    return h
+  }
+
   /// The elements of a tuple or list node.
   public func sequence(_ id: ValueID) -> [ValueID]? {
     switch self[id] {

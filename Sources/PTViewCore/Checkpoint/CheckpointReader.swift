@@ -121,40 +121,45 @@ public struct CheckpointReader: Sendable {
     for section in pickles where section.storageFolder != nil && section.name != "bytecode.pkl" {
       let interpreter = TorchInterpreter(graph: graph, flavor: .zip(storageFolder: section.storageFolder!))
       do {
-        tensors.merge(try interpreter.tensors(in: section.nodes)) { a, _ in a }
-        references += try interpreter.storageReferences(in: section.nodes)
+        let found = try interpreter.interpret(section.nodes)
+        if tensors.isEmpty { tensors = found.tensors } else { tensors.merge(found.tensors) { a, _ in a } }
+        references += found.references
       } catch {
         throw CheckpointError(.malformed, record: root + "/" + section.name, offset: Int64(error.offset), error.message)
       }
     }
 
-    // Every referenced storage record must exist and be large enough.
-    for tensor in tensors.values {
-      for storage in tensor.allStorages {
-        if storages[storage.record] != nil { continue }
-        let section = pickles.first(where: { $0.nodes.contains(Int(storage.pidNode.index)) })
-        let pickleRecord = root + "/" + (section?.name ?? "data.pkl")
-        guard let entry = directory.entry(named: root + "/" + storage.record) else {
-          if isTorchScript && storage.record.hasPrefix("traced_inputs/") { continue }
-          throw CheckpointError(
-            .malformed, record: pickleRecord, offset: Int64(graph.offset(of: storage.pidNode)),
-            "storage record \(storage.record) is missing from the archive")
-        }
-        if entry.uncompressedSize < storage.byteCount && !storage.record.hasPrefix("traced_inputs/") {
-          throw CheckpointError(
-            .malformed, record: entry.name, offset: entry.localHeaderOffset,
-            "storage record holds \(entry.uncompressedSize) bytes but its tensors need \(storage.byteCount)")
-        }
-        if entry.uncompressedSize > storage.byteCount {
-          notes.append(
-            "record \(storage.record) holds \(entry.uncompressedSize) bytes, more than the \(storage.byteCount) its storage declares; torch.load refuses a size mismatch")
-        }
-        if !entry.isStored {
-          notes.append("record \(storage.record) is compressed; torch.load(mmap=True) would read garbage from it")
-        }
-        storages[storage.record] = Checkpoint.StorageExtent(
-          record: storage.record, dataOffset: nil, size: entry.uncompressedSize, compressed: !entry.isStored)
+    // Every referenced storage record must exist and be large enough. Checked once per
+    // record (a storage shared by views is referenced many times).
+    var needed: [String: (bytes: Int64, pid: ValueID)] = [:]
+    needed.reserveCapacity(references.count)
+    for storage in references {
+      if let known = needed[storage.record], known.bytes >= storage.byteCount { continue }
+      needed[storage.record] = (storage.byteCount, storage.pidNode)
+    }
+    storages.reserveCapacity(needed.count)
+    for (record, need) in needed {
+      let pickleRecord = root + "/" + (pickles.first(where: { $0.nodes.contains(Int(need.pid.index)) })?.name ?? "data.pkl")
+      guard let entry = directory.entry(named: root + "/" + record) else {
+        if isTorchScript && record.hasPrefix("traced_inputs/") { continue }
+        throw CheckpointError(
+          .malformed, record: pickleRecord, offset: Int64(graph.offset(of: need.pid)),
+          "storage record \(record) is missing from the archive")
       }
+      if entry.uncompressedSize < need.bytes && !record.hasPrefix("traced_inputs/") {
+        throw CheckpointError(
+          .malformed, record: entry.name, offset: entry.localHeaderOffset,
+          "storage record holds \(entry.uncompressedSize) bytes but its tensors need \(need.bytes)")
+      }
+      if entry.uncompressedSize > need.bytes {
+        notes.append(
+          "record \(record) holds \(entry.uncompressedSize) bytes, more than the \(need.bytes) its storage declares; torch.load refuses a size mismatch")
+      }
+      if !entry.isStored {
+        notes.append("record \(record) is compressed; torch.load(mmap=True) would read garbage from it")
+      }
+      storages[record] = Checkpoint.StorageExtent(
+        record: record, dataOffset: nil, size: entry.uncompressedSize, compressed: !entry.isStored)
     }
     } catch {
       if strict { throw error }

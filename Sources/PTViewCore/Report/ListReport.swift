@@ -2,37 +2,57 @@
 public enum ListReport {
   /// The JSON array, one tensor object per line.
   public static func json(_ entries: [TensorEntry]) -> String {
-    var out = "["
+    var out = JSONBytes(capacity: entries.count * 220)
+    out.literal("[")
     for (i, entry) in entries.enumerated() {
-      out += i == 0 ? "\n" : ",\n"
-      out += object(entry)
+      out.literal(i == 0 ? "\n" : ",\n")
+      object(entry, into: &out)
     }
-    out += entries.isEmpty ? "]\n" : "\n]\n"
-    return out
+    out.literal(entries.isEmpty ? "]\n" : "\n]\n")
+    return out.text
   }
 
   /// One tensor as a JSON object.
   public static func object(_ entry: TensorEntry) -> String {
-    let t = entry.tensor
-    var fields: [String] = []
-    fields.append("\"path\": [" + entry.path.map(JSONWriter.quoted).joined(separator: ", ") + "]")
-    fields.append("\"key\": " + JSONWriter.quoted(entry.key))
-    fields.append("\"dtype\": " + JSONWriter.quoted(t.dtype.name))
-    let strided = t.layout == nil
-    fields.append("\"shape\": " + (t.layout == "nested" ? "null" : intArray(t.shape)))
-    fields.append("\"stride\": " + (t.stride.map(intArray) ?? "null"))
-    fields.append("\"offset\": " + (strided ? String(t.offset) : "null"))
-    fields.append("\"device\": " + JSONWriter.quoted(t.device))
-    fields.append("\"storage\": " + (t.storage.map { JSONWriter.quoted($0.record) } ?? "null"))
-    fields.append("\"nbytes\": \(t.nbytes)")
-    fields.append("\"requires_grad\": \(t.requiresGrad)")
-    if let layout = t.layout { fields.append("\"layout\": " + JSONWriter.quoted(layout)) }
-    if !entry.inStateDict { fields.append("\"in_state_dict\": false") }
-    return "{" + fields.joined(separator: ", ") + "}"
+    var out = JSONBytes()
+    object(entry, into: &out)
+    return out.text
   }
 
-  private static func intArray(_ values: [Int64]) -> String {
-    "[" + values.map(String.init).joined(separator: ", ") + "]"
+  private static func object(_ entry: TensorEntry, into out: inout JSONBytes) {
+    let t = entry.tensor
+    out.literal("{\"path\": [")
+    for (i, component) in entry.path.enumerated() {
+      if i > 0 { out.literal(", ") }
+      out.string(component)
+    }
+    out.literal("], \"key\": \"")
+    for (i, component) in entry.path.enumerated() {
+      if i > 0 { out.literal(".") }
+      out.unquoted(component)
+    }
+    out.literal("\"")
+    out.literal(", \"dtype\": ")
+    out.string(t.dtype.name)
+    out.literal(", \"shape\": ")
+    if t.layout == "nested" { out.literal("null") } else { out.ints(t.shape) }
+    out.literal(", \"stride\": ")
+    if let stride = t.stride { out.ints(stride) } else { out.literal("null") }
+    out.literal(", \"offset\": ")
+    if t.layout == nil { out.int(t.offset) } else { out.literal("null") }
+    out.literal(", \"device\": ")
+    out.string(t.device)
+    out.literal(", \"storage\": ")
+    if let storage = t.storage { out.string(storage.record) } else { out.literal("null") }
+    out.literal(", \"nbytes\": ")
+    out.int(t.nbytes)
+    out.literal(t.requiresGrad ? ", \"requires_grad\": true" : ", \"requires_grad\": false")
+    if let layout = t.layout {
+      out.literal(", \"layout\": ")
+      out.string(layout)
+    }
+    if !entry.inStateDict { out.literal(", \"in_state_dict\": false") }
+    out.literal("}")
   }
 
   /// An aligned table with a header row.

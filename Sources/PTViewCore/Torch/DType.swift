@@ -1,14 +1,73 @@
 /// A torch dtype: its name, its element size and how storages of it are named.
+///
+/// A dtype is one byte (an index into a static table), so the millions of tensor records a big
+/// checkpoint produces copy it for free.
 public struct DType: Hashable, Sendable, CustomStringConvertible {
+  private let code: UInt8
+
+  private struct Row {
+    let name: String
+    let elementSize: Int
+    let valuesPerByte: Int
+    let storageClass: String?
+  }
+
+  private static let rows: [Row] = {
+    var rows: [Row] = [
+      Row(name: "float64", elementSize: 8, valuesPerByte: 1, storageClass: "DoubleStorage"),
+      Row(name: "float32", elementSize: 4, valuesPerByte: 1, storageClass: "FloatStorage"),
+      Row(name: "float16", elementSize: 2, valuesPerByte: 1, storageClass: "HalfStorage"),
+      Row(name: "bfloat16", elementSize: 2, valuesPerByte: 1, storageClass: "BFloat16Storage"),
+      Row(name: "int64", elementSize: 8, valuesPerByte: 1, storageClass: "LongStorage"),
+      Row(name: "int32", elementSize: 4, valuesPerByte: 1, storageClass: "IntStorage"),
+      Row(name: "int16", elementSize: 2, valuesPerByte: 1, storageClass: "ShortStorage"),
+      Row(name: "int8", elementSize: 1, valuesPerByte: 1, storageClass: "CharStorage"),
+      Row(name: "uint8", elementSize: 1, valuesPerByte: 1, storageClass: "ByteStorage"),
+      Row(name: "bool", elementSize: 1, valuesPerByte: 1, storageClass: "BoolStorage"),
+      Row(name: "complex64", elementSize: 8, valuesPerByte: 1, storageClass: "ComplexFloatStorage"),
+      Row(name: "complex128", elementSize: 16, valuesPerByte: 1, storageClass: "ComplexDoubleStorage"),
+      Row(name: "qint8", elementSize: 1, valuesPerByte: 1, storageClass: "QInt8Storage"),
+      Row(name: "quint8", elementSize: 1, valuesPerByte: 1, storageClass: "QUInt8Storage"),
+      Row(name: "qint32", elementSize: 4, valuesPerByte: 1, storageClass: "QInt32Storage"),
+      Row(name: "quint4x2", elementSize: 1, valuesPerByte: 2, storageClass: "QUInt4x2Storage"),
+      Row(name: "quint2x4", elementSize: 1, valuesPerByte: 4, storageClass: "QUInt2x4Storage"),
+      Row(name: "complex32", elementSize: 4, valuesPerByte: 1, storageClass: nil),
+      Row(name: "bcomplex32", elementSize: 4, valuesPerByte: 1, storageClass: nil),
+      Row(name: "float8_e5m2", elementSize: 1, valuesPerByte: 1, storageClass: nil),
+      Row(name: "float8_e4m3fn", elementSize: 1, valuesPerByte: 1, storageClass: nil),
+      Row(name: "float8_e5m2fnuz", elementSize: 1, valuesPerByte: 1, storageClass: nil),
+      Row(name: "float8_e4m3fnuz", elementSize: 1, valuesPerByte: 1, storageClass: nil),
+      Row(name: "float8_e8m0fnu", elementSize: 1, valuesPerByte: 1, storageClass: nil),
+      Row(name: "float4_e2m1fn_x2", elementSize: 1, valuesPerByte: 1, storageClass: nil),
+      Row(name: "uint16", elementSize: 2, valuesPerByte: 1, storageClass: nil),
+      Row(name: "uint32", elementSize: 4, valuesPerByte: 1, storageClass: nil),
+      Row(name: "uint64", elementSize: 8, valuesPerByte: 1, storageClass: nil),
+      Row(name: "bits8", elementSize: 1, valuesPerByte: 1, storageClass: nil),
+      Row(name: "bits16", elementSize: 2, valuesPerByte: 1, storageClass: nil),
+      Row(name: "bits1x8", elementSize: 1, valuesPerByte: 1, storageClass: nil),
+      Row(name: "bits2x4", elementSize: 1, valuesPerByte: 1, storageClass: nil),
+      Row(name: "bits4x2", elementSize: 1, valuesPerByte: 1, storageClass: nil),
+    ]
+    for n in 1...7 {
+      rows.append(Row(name: "uint\(n)", elementSize: 1, valuesPerByte: 1, storageClass: nil))
+      rows.append(Row(name: "int\(n)", elementSize: 1, valuesPerByte: 1, storageClass: nil))
+    }
+    // Last: UntypedStorage, bytes whose real dtype `_rebuild_tensor_v3` names.
+    rows.append(Row(name: "uint8", elementSize: 1, valuesPerByte: 1, storageClass: "UntypedStorage"))
+    return rows
+  }()
+
+  private var row: Row { Self.rows[Int(code)] }
+
   /// torch's name without the `torch.` prefix (`float32`, `bfloat16`, `qint8`).
-  public let name: String
+  public var name: String { row.name }
   /// Bytes per storage element.
-  public let elementSize: Int
+  public var elementSize: Int { row.elementSize }
   /// Logical values per storage byte for packed quantized dtypes (quint4x2 = 2, quint2x4 = 4);
   /// 1 otherwise. (float4_e2m1fn_x2 counts bytes in its shape, so it is not packed here.)
-  public let valuesPerByte: Int
+  public var valuesPerByte: Int { row.valuesPerByte }
   /// The `torch.<X>Storage` class name that carries this dtype in pickles, if one exists.
-  public let storageClass: String?
+  public var storageClass: String? { row.storageClass }
 
   public var description: String { name }
 
@@ -41,52 +100,13 @@ public struct DType: Hashable, Sendable, CustomStringConvertible {
     }
   }
 
-  init(_ name: String, _ size: Int, packed: Int = 1, storage: String? = nil) {
-    self.name = name
-    self.elementSize = size
-    self.valuesPerByte = packed
-    self.storageClass = storage
-  }
+  private init(code: Int) { self.code = UInt8(code) }
 
   /// Every dtype torch can name in a pickle (torch-format.md §2.3 and the weights_only list).
-  public static let all: [DType] = [
-    DType("float64", 8, storage: "DoubleStorage"),
-    DType("float32", 4, storage: "FloatStorage"),
-    DType("float16", 2, storage: "HalfStorage"),
-    DType("bfloat16", 2, storage: "BFloat16Storage"),
-    DType("int64", 8, storage: "LongStorage"),
-    DType("int32", 4, storage: "IntStorage"),
-    DType("int16", 2, storage: "ShortStorage"),
-    DType("int8", 1, storage: "CharStorage"),
-    DType("uint8", 1, storage: "ByteStorage"),
-    DType("bool", 1, storage: "BoolStorage"),
-    DType("complex64", 8, storage: "ComplexFloatStorage"),
-    DType("complex128", 16, storage: "ComplexDoubleStorage"),
-    DType("qint8", 1, storage: "QInt8Storage"),
-    DType("quint8", 1, storage: "QUInt8Storage"),
-    DType("qint32", 4, storage: "QInt32Storage"),
-    DType("quint4x2", 1, packed: 2, storage: "QUInt4x2Storage"),
-    DType("quint2x4", 1, packed: 4, storage: "QUInt2x4Storage"),
-    DType("complex32", 4),
-    DType("bcomplex32", 4),
-    DType("float8_e5m2", 1),
-    DType("float8_e4m3fn", 1),
-    DType("float8_e5m2fnuz", 1),
-    DType("float8_e4m3fnuz", 1),
-    DType("float8_e8m0fnu", 1),
-    DType("float4_e2m1fn_x2", 1),
-    DType("uint16", 2),
-    DType("uint32", 4),
-    DType("uint64", 8),
-    DType("bits8", 1),
-    DType("bits16", 2),
-    DType("bits1x8", 1),
-    DType("bits2x4", 1),
-    DType("bits4x2", 1),
-  ] + (1...7).flatMap { [DType("uint\($0)", 1), DType("int\($0)", 1)] }
+  public static let all: [DType] = (0..<(rows.count - 1)).map { DType(code: $0) }
 
   /// UntypedStorage: bytes; the tensor's real dtype comes from `_rebuild_tensor_v3`.
-  public static let untyped = DType("uint8", 1, storage: "UntypedStorage")
+  public static let untyped = DType(code: rows.count - 1)
 
   private static let byName: [String: DType] = {
     var table: [String: DType] = [:]
@@ -102,7 +122,7 @@ public struct DType: Hashable, Sendable, CustomStringConvertible {
 
   private static let byStorage: [String: DType] = {
     var table: [String: DType] = [:]
-    for dtype in all { if let s = dtype.storageClass { table[s] = dtype } }
+    for dtype in all + [untyped] { if let s = dtype.storageClass { table[s] = dtype } }
     return table
   }()
 
@@ -112,7 +132,7 @@ public struct DType: Hashable, Sendable, CustomStringConvertible {
   /// The element type of a storage class. torch matches any global whose name contains
   /// "Storage", whatever its module (`torch.cuda.FloatStorage` is float32 too).
   public static func forStorageClass(_ className: String) -> DType? {
-    if className == "UntypedStorage" || className == "TypedStorage" { return untyped }
+    if className == "TypedStorage" { return untyped }
     return byStorage[className]
   }
 }

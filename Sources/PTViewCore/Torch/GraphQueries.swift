@@ -59,29 +59,53 @@ extension ValueGraph {
     default:
       return nil
     }
-    // Dedupe simple keys (str, int) the way dict assignment would.
-    var position: [String: Int] = [:]
+    // Dedupe simple keys (str, int) the way dict assignment would: a later value for an equal
+    // key replaces the earlier one in place. Hashes of the key bytes find candidates cheaply;
+    // real pickles never repeat a key, so this is one hash per key.
+    guard raw.count > 1 else { return raw.map { (key: $0.0, value: $0.1) } }
+    var position: [UInt64: Int] = [:]
+    position.reserveCapacity(raw.count)
     var result: [(key: ValueID, value: ValueID)] = []
     result.reserveCapacity(raw.count)
     for (k, v) in raw {
-      if let simple = simpleKey(k) {
-        if let at = position[simple] {
-          result[at].value = v
-          continue
+      if let h = simpleKeyHash(k) {
+        if let at = position[h] {
+          if sameSimpleKey(result[at].key, k) {
+            result[at].value = v
+            continue
+          }
+          // A true hash collision (vanishingly rare): fall back to a scan.
+          if let equal = result.firstIndex(where: { sameSimpleKey($0.key, k) }) {
+            result[equal].value = v
+            continue
+          }
+        } else {
+          position[h] = result.count
         }
-        position[simple] = result.count
       }
       result.append((k, v))
     }
     return result
   }
 
-  private func simpleKey(_ id: ValueID) -> String? {
+  private func simpleKeyHash(_ id: ValueID) -> UInt64? {
     switch self[id] {
-    case .string(let s), .legacyString(let s): "s" + text(s)
-    case .int(let v): "i\(v)"
-    case .bool(let b): "i\(b ? 1 : 0)"
+    case .string(let s), .legacyString(let s): hash(s)
+    case .int(let v): UInt64(bitPattern: v) &* 0x9E37_79B9_7F4A_7C15 ^ 0x5555
+    case .bool(let b): (b ? 1 : 0) &* 0x9E37_79B9_7F4A_7C15 ^ 0x5555
     default: nil
+    }
+  }
+
+  private func sameSimpleKey(_ a: ValueID, _ b: ValueID) -> Bool {
+    if a == b { return true }
+    switch (self[a], self[b]) {
+    case (.string(let x), .string(let y)), (.legacyString(let x), .legacyString(let y)),
+      (.string(let x), .legacyString(let y)), (.legacyString(let x), .string(let y)):
+      return bytes(x) == bytes(y)
+    default:
+      if let x = int(a), let y = int(b) { return x == y }
+      return false
     }
   }
 

@@ -36,8 +36,12 @@ public struct TensorWalker: Sendable {
   /// Walks from `root`, prefixing every path with `prefix`.
   public func walk(from root: ValueID, prefix: [String] = []) -> Result {
     var entries: [TensorEntry] = []
-    var onPath: Set<ValueID> = []
-    var expanded: Set<ValueID> = []
+    entries.reserveCapacity(tensors.count)
+    // Per-node flags in plain arrays (bit 0: on the current path; bit 1: expanded before):
+    // cheaper than hashing node ids into sets on every step.
+    var flags = [UInt8](repeating: 0, count: graph.count)
+    var isTensor = [Bool](repeating: false, count: graph.count)
+    for id in tensors.keys where Int(id.index) < graph.count { isTensor[Int(id.index)] = true }
     var visits = 0
     var budgetSpent = false
     var work: [Step] = [.enter(root, prefix)]
@@ -45,22 +49,23 @@ public struct TensorWalker: Sendable {
     while let step = work.popLast() {
       switch step {
       case .leave(let id):
-        onPath.remove(id)
+        flags[Int(id.index)] &= ~1
       case .enter(let id, let path):
-        if let tensor = tensors[id] {
+        let i = Int(id.index)
+        guard i >= 0, i < flags.count else { continue }
+        if isTensor[i], let tensor = tensors[id] {
           entries.append(TensorEntry(path: path, tensor: tensor))
           continue
         }
-        guard !onPath.contains(id) else { continue }
+        guard flags[i] & 1 == 0 else { continue }
         visits += 1
-        if expanded.contains(id) && visits > limit {
+        if flags[i] & 2 != 0 && visits > limit {
           budgetSpent = true
           continue
         }
         let children = self.children(of: id, path: path, entries: &entries)
         if children.isEmpty { continue }
-        expanded.insert(id)
-        onPath.insert(id)
+        flags[i] |= 3
         work.append(.leave(id))
         for (child, childPath) in children.reversed() { work.append(.enter(child, childPath)) }
       }

@@ -30,16 +30,68 @@ public struct TorchInterpreter: Sendable {
   /// The container flavour.
   public let flavor: Flavor
 
+  /// Resolved names of the graph's global nodes. A pickle memoizes each GLOBAL once and then
+  /// fetches it for every tensor, so resolving names once per node (not per use) is what
+  /// keeps interpretation linear and cheap.
+  private let names: [Int32: String]
+  /// Element types of the global nodes that name storage classes.
+  private let storageTypes: [Int32: DType]
+  /// The rebuild function each global node names, by node index (nil for other nodes):
+  /// an array lookup per tensor instead of hashing its callee's name.
+  private let kinds: [RebuildKind?]
+  /// Storage references already decoded, by pid node (every tensor of a view family repeats
+  /// its pid; decoding each once keeps big checkpoints cheap).
+  private var decoded: [Int32: StorageRef] = [:]
+
   /// Creates an interpreter.
   public init(graph: ValueGraph, flavor: Flavor) {
     self.graph = graph
     self.flavor = flavor
+    var names: [Int32: String] = [:]
+    var storageTypes: [Int32: DType] = [:]
+    var kinds = [RebuildKind?](repeating: nil, count: graph.count)
+    for index in graph.nodes.indices {
+      guard case .global = graph.nodes[index] else { continue }
+      let id = ValueID(Int32(index))
+      guard let name = graph.globalName(id) else { continue }
+      names[id.index] = name
+      kinds[index] = RebuildKind(qualifiedName: name)
+      let className = name.split(separator: ".").last.map(String.init) ?? name
+      if className.contains("Storage"), let dtype = DType.forStorageClass(className) {
+        storageTypes[id.index] = dtype
+      }
+    }
+    self.names = names
+    self.storageTypes = storageTypes
+    self.kinds = kinds
+  }
+
+  /// The resolved name of a global node.
+  private func name(_ id: ValueID) -> String? { names[id.index] }
+
+  /// The callee name of an object node.
+  private func calleeName(_ id: ValueID) -> String? {
+    guard case .object(let index) = graph[id] else { return nil }
+    return names[graph.construction(index).callee.index]
+  }
+
+  /// The tensors and storage references among the nodes in `range`, decoding each pid once.
+  /// - Throws: `InterpretError` for malformed storage pids and impossible tensors.
+  public func interpret(_ range: Range<Int>) throws(InterpretError)
+    -> (tensors: [ValueID: TensorInfo], references: [StorageRef])
+  {
+    let references = try storageReferences(in: range)
+    var cached = self
+    cached.decoded.reserveCapacity(references.count)
+    for ref in references { cached.decoded[ref.pidNode.index] = ref }
+    return (try cached.tensors(in: range), references)
   }
 
   /// Every tensor in the graph, keyed by its node.
   /// - Throws: `InterpretError` for storage pids of the wrong shape and impossible tensors.
   public func tensors(in range: Range<Int>? = nil) throws(InterpretError) -> [ValueID: TensorInfo] {
     var result: [ValueID: TensorInfo] = [:]
+    result.reserveCapacity(decoded.count)
     let ids = range ?? 0..<graph.count
     for index in ids {
       let id = ValueID(Int32(index))
@@ -57,7 +109,9 @@ public struct TorchInterpreter: Sendable {
       let id = ValueID(Int32(index))
       guard case .persistentID(let pid) = graph[id] else { continue }
       // Only pids tagged 'storage' are storages; others (legacy 'module' pids) are not ours.
-      if let fields = graph.sequence(pid), let tag = fields.first.flatMap({ graph.string($0) }), tag != "storage" {
+      if let fields = graph.elements(pid), let tag = fields.first, !graph.stringEquals(tag, "storage"),
+        graph.string(tag) != nil
+      {
         continue
       }
       out.append(try storageRef(id))
@@ -67,64 +121,53 @@ public struct TorchInterpreter: Sendable {
 
   // MARK: - Rebuild calls
 
-  static let rebuildFunctions: Set<String> = [
-    "torch._utils._rebuild_tensor", "torch._utils._rebuild_tensor_v2",
-    "torch._utils._rebuild_tensor_v3", "torch._utils._rebuild_parameter",
-    "torch._utils._rebuild_parameter_with_state", "torch._tensor._rebuild_from_type_v2",
-    "torch._tensor._rebuild_from_type", "torch._utils._rebuild_qtensor",
-    "torch._utils._rebuild_sparse_tensor", "torch._utils._rebuild_sparse_csr_tensor",
-    "torch._utils._rebuild_nested_tensor", "torch._utils._rebuild_meta_tensor_no_storage",
-    "torch._utils._rebuild_device_tensor_from_cpu_tensor",
-    "torch._utils._rebuild_device_tensor_from_numpy", "torch._utils._rebuild_xla_tensor",
-    "torch._utils._rebuild_wrapper_subclass", "torch._utils._rebuild_mps_tensor",
-  ]
-
   /// The tensor an object node rebuilds, or nil when it is not a tensor.
   public func tensor(_ id: ValueID, depth: Int = 0) throws(InterpretError) -> TensorInfo? {
     guard depth < 32, case .object(let index) = graph[id] else { return nil }
     guard case .reduce(let callee, let argsNode) = graph.construction(index),
-      let name = graph.globalName(callee), Self.rebuildFunctions.contains(name)
+      Int(callee.index) < kinds.count, let kind = kinds[Int(callee.index)]
     else { return nil }
-    guard let args = graph.sequence(argsNode) else {
-      throw InterpretError(offset: graph.offset(of: id), "\(short(name)) arguments are not a tuple")
+    guard let args = graph.elements(argsNode) else {
+      throw InterpretError(offset: graph.offset(of: id), "\(kind.rawValue) arguments are not a tuple")
     }
-    return try rebuild(name, args, node: id, depth: depth)
+    return try rebuild(kind, args, node: id, depth: depth)
   }
 
   /// What calling rebuild function `name` with `args` would make.
-  private func rebuild(_ name: String, _ args: [ValueID], node id: ValueID, depth: Int)
+  private func rebuild(_ kind: RebuildKind, _ slice: ArraySlice<ValueID>, node id: ValueID, depth: Int)
     throws(InterpretError) -> TensorInfo?
   {
+    let args = ContiguousArray(slice)
+    let name = kind.rawValue
     let offset = graph.offset(of: id)
     func need(_ n: Int) throws(InterpretError) {
       guard args.count >= n else {
-        throw InterpretError(offset: offset, "\(short(name)) expects \(n) arguments, got \(args.count)")
+        throw InterpretError(offset: offset, "\(name) expects \(n) arguments, got \(args.count)")
       }
     }
     func dtype(_ node: ValueID, _ what: String) throws(InterpretError) -> DType {
-      guard let named = graph.globalName(node).flatMap({ dtypeNamed($0) }) else {
+      guard let named = self.name(node).flatMap({ dtypeNamed($0) }) else {
         throw InterpretError(offset: graph.offset(of: node), "\(what) is not a torch dtype")
       }
       return named
     }
-    switch name {
-    case "torch._utils._rebuild_tensor", "torch._utils._rebuild_tensor_v2",
-      "torch._utils._rebuild_tensor_v3", "torch._utils._rebuild_mps_tensor":
+    switch kind {
+    case .tensor, .tensorV2, .tensorV3, .mpsTensor:
       try need(4)
       let storage = try storageRef(args[0])
       var elementType = storage.storageDType
-      if name == "torch._utils._rebuild_tensor_v3" {
+      if kind == .tensorV3 {
         try need(7)
         elementType = try dtype(args[6], "_rebuild_tensor_v3 dtype")
       }
       return try strided(
-        node: id, rebuild: short(name), storage: storage, dtype: elementType, offsetNode: args[1],
+        node: id, rebuild: name, storage: storage, dtype: elementType, offsetNode: args[1],
         sizeNode: args[2], strideNode: args[3], requiresGrad: args.count > 4 ? truthy(args[4]) : false)
-    case "torch._utils._rebuild_qtensor":
+    case .qtensor:
       try need(4)
       let storage = try storageRef(args[0])
       var info = try strided(
-        node: id, rebuild: short(name), storage: storage, dtype: storage.storageDType,
+        node: id, rebuild: name, storage: storage, dtype: storage.storageDType,
         offsetNode: args[1], sizeNode: args[2], strideNode: args[3],
         requiresGrad: args.count > 5 ? truthy(args[5]) : false)
       // Per-channel quantizers carry scale and zero-point tensors.
@@ -134,23 +177,23 @@ public struct TorchInterpreter: Sendable {
         }
       }
       return info
-    case "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state":
+    case .parameter, .parameterWithState:
       try need(2)
       guard var inner = try tensor(args[0], depth: depth + 1) else {
-        throw InterpretError(offset: offset, "\(short(name)) does not wrap a tensor")
+        throw InterpretError(offset: offset, "\(name) does not wrap a tensor")
       }
       inner.requiresGrad = truthy(args[1])
       inner.isParameter = true
       inner.node = id
       return inner
-    case "torch._tensor._rebuild_from_type_v2", "torch._tensor._rebuild_from_type":
+    case .fromTypeV2, .fromType:
       // (func, cls, args, state): the tensor is func(*args), then made an instance of cls.
       try need(3)
-      guard let funcName = graph.globalName(args[0]), Self.rebuildFunctions.contains(funcName),
-        let innerArgs = graph.sequence(args[2]), depth < 32
+      guard Int(args[0].index) < kinds.count, let inner = kinds[Int(args[0].index)],
+        let innerArgs = graph.elements(args[2]), depth < 32
       else { return nil }
-      return try rebuild(funcName, innerArgs, node: id, depth: depth + 1)
-    case "torch._utils._rebuild_sparse_tensor", "torch._utils._rebuild_sparse_csr_tensor":
+      return try rebuild(inner, innerArgs, node: id, depth: depth + 1)
+    case .sparse, .sparseCSR:
       try need(2)
       let layout = layoutName(args[0]) ?? "sparse"
       guard let parts = graph.sequence(args[1]) else {
@@ -174,8 +217,8 @@ public struct TorchInterpreter: Sendable {
       return TensorInfo(
         dtype: values.dtype, shape: size, stride: nil, offset: 0, device: values.device, storage: nil,
         components: components, requiresGrad: false, isParameter: false, layout: layout,
-        rebuild: short(name), node: id)
-    case "torch._utils._rebuild_nested_tensor":
+        rebuild: name, node: id)
+    case .nested:
       try need(4)
       var components: [TensorInfo] = []
       for part in args.prefix(4) {
@@ -187,8 +230,8 @@ public struct TorchInterpreter: Sendable {
       return TensorInfo(
         dtype: buffer.dtype, shape: [], stride: nil, offset: 0, device: buffer.device, storage: nil,
         components: components, requiresGrad: false, isParameter: false, layout: "nested",
-        rebuild: short(name), node: id)
-    case "torch._utils._rebuild_meta_tensor_no_storage":
+        rebuild: name, node: id)
+    case .metaNoStorage:
       try need(3)
       let elementType = try dtype(args[0], "meta tensor dtype")
       let size = try intList(args[1], what: "size", offset: offset)
@@ -196,21 +239,21 @@ public struct TorchInterpreter: Sendable {
       return TensorInfo(
         dtype: elementType, shape: size, stride: stride, offset: 0, device: "meta", storage: nil,
         requiresGrad: args.count > 3 ? truthy(args[3]) : false, isParameter: false, layout: nil,
-        rebuild: short(name), node: id)
-    case "torch._utils._rebuild_device_tensor_from_cpu_tensor":
+        rebuild: name, node: id)
+    case .deviceFromCPU:
       try need(3)
       guard var inner = try tensor(args[0], depth: depth + 1) else {
-        throw InterpretError(offset: offset, "\(short(name)) does not wrap a tensor")
+        throw InterpretError(offset: offset, "\(name) does not wrap a tensor")
       }
       if let device = graph.string(args[2]) {
         inner.device = device
         inner.deviceNode = args[2]
       }
       if args.count > 3 { inner.requiresGrad = truthy(args[3]) }
-      inner.rebuild = short(name)
+      inner.rebuild = name
       inner.node = id
       return inner
-    case "torch._utils._rebuild_device_tensor_from_numpy", "torch._utils._rebuild_xla_tensor":
+    case .deviceFromNumpy, .xla:
       try need(3)
       let elementType = (try? dtype(args[1], "dtype")) ?? DType.untyped
       let size = numpyShape(args[0]) ?? []
@@ -218,8 +261,8 @@ public struct TorchInterpreter: Sendable {
         dtype: elementType, shape: size, stride: contiguousStride(size), offset: 0,
         device: graph.string(args[2]) ?? "?", storage: nil,
         requiresGrad: args.count > 3 ? truthy(args[3]) : false, isParameter: false, layout: nil,
-        rebuild: short(name), deviceNode: args[2], node: id)
-    case "torch._utils._rebuild_wrapper_subclass":
+        rebuild: name, deviceNode: args[2], node: id)
+    case .wrapperSubclass:
       try need(7)
       let elementType = try dtype(args[1], "wrapper subclass dtype")
       let size = try intList(args[2], what: "size", offset: offset)
@@ -228,9 +271,7 @@ public struct TorchInterpreter: Sendable {
         dtype: elementType, shape: size, stride: stride, offset: graph.int(args[4]) ?? 0,
         device: deviceText(args[6]) ?? "?", storage: nil,
         requiresGrad: args.count > 7 ? truthy(args[7]) : false, isParameter: false, layout: nil,
-        rebuild: short(name), deviceNode: args[6], node: id)
-    default:
-      return nil
+        rebuild: name, deviceNode: args[6], node: id)
     }
   }
 
@@ -282,14 +323,16 @@ public struct TorchInterpreter: Sendable {
 
   /// Decodes `('storage', StorageType, key, location, numel[, view])`.
   public func storageRef(_ id: ValueID) throws(InterpretError) -> StorageRef {
+    if let known = decoded[id.index] { return known }
     let at = graph.offset(of: id)
     guard case .persistentID(let pid) = graph[id] else {
       throw InterpretError(offset: at, "expected a storage (persistent id), found a \(graph.kindName(id))")
     }
-    guard let fields = graph.sequence(pid) else {
+    guard let slice = graph.elements(pid) else {
       throw InterpretError(offset: at, "persistent id is a \(graph.kindName(pid)), not a tuple")
     }
-    guard let tag = fields.first.flatMap({ graph.string($0) }), tag == "storage" else {
+    let fields = Array(slice)
+    guard let tag = fields.first, graph.stringEquals(tag, "storage") || graph.string(tag) == "storage" else {
       throw InterpretError(offset: at, "persistent id is not a storage reference")
     }
     let isLegacy: Bool
@@ -298,10 +341,7 @@ public struct TorchInterpreter: Sendable {
     guard fields.count == expected || (isLegacy && fields.count == 5) else {
       throw InterpretError(offset: at, "storage persistent id has \(fields.count) fields, expected \(expected)")
     }
-    guard let typeName = graph.globalName(fields[1]),
-      let className = typeName.split(separator: ".").last.map(String.init),
-      className.contains("Storage"), let dtype = DType.forStorageClass(className)
-    else {
+    guard let dtype = storageTypes[fields[1].index] else {
       throw InterpretError(offset: at, "storage type is not a torch storage class")
     }
     guard let key = graph.string(fields[2]) ?? graph.int(fields[2]).map({ String($0) }) else {
@@ -333,10 +373,6 @@ public struct TorchInterpreter: Sendable {
 
   // MARK: - Helpers
 
-  private func short(_ name: String) -> String {
-    String(name.split(separator: ".").last ?? Substring(name))
-  }
-
   private func truthy(_ id: ValueID) -> Bool {
     switch graph[id] {
     case .bool(let b): b
@@ -352,15 +388,16 @@ public struct TorchInterpreter: Sendable {
 
   /// A tuple/list of ints, or `torch.Size((...))`.
   func shape(_ id: ValueID) -> [Int64]? {
-    if let items = graph.sequence(id) {
+    if let items = graph.elements(id) {
       var out: [Int64] = []
+      out.reserveCapacity(items.count)
       for item in items {
         guard let v = graph.int(item) else { return nil }
         out.append(v)
       }
       return out
     }
-    if graph.calleeName(id) == "torch.Size", let args = graph.callArguments(id), let first = args.first {
+    if calleeName(id) == "torch.Size", let args = graph.callArguments(id), let first = args.first {
       return shape(first)
     }
     return nil
@@ -375,18 +412,18 @@ public struct TorchInterpreter: Sendable {
 
   private func layoutName(_ id: ValueID) -> String? {
     // torch.serialization._get_layout('torch.sparse_coo') or a bare global.
-    if graph.calleeName(id) == "torch.serialization._get_layout", let args = graph.callArguments(id),
+    if calleeName(id) == "torch.serialization._get_layout", let args = graph.callArguments(id),
       let first = args.first, let text = graph.string(first)
     {
       return text.hasPrefix("torch.") ? String(text.dropFirst(6)) : text
     }
-    if let name = graph.globalName(id), name.hasPrefix("torch.") { return String(name.dropFirst(6)) }
+    if let name = self.name(id), name.hasPrefix("torch.") { return String(name.dropFirst(6)) }
     return nil
   }
 
   private func deviceText(_ id: ValueID) -> String? {
     if let s = graph.string(id) { return s }
-    guard graph.calleeName(id) == "torch.device", let args = graph.callArguments(id) else { return nil }
+    guard calleeName(id) == "torch.device", let args = graph.callArguments(id) else { return nil }
     guard let type = args.first.flatMap({ graph.string($0) }) else { return nil }
     if args.count > 1, let index = graph.int(args[1]) { return "\(type):\(index)" }
     return type
@@ -408,5 +445,40 @@ public struct TorchInterpreter: Sendable {
       running = running &* max(size[i], 1)
     }
     return stride
+  }
+}
+
+/// The `_rebuild_*` functions torch pickles tensors with; the raw value is the function's name.
+enum RebuildKind: String, Sendable {
+  case tensor = "_rebuild_tensor"
+  case tensorV2 = "_rebuild_tensor_v2"
+  case tensorV3 = "_rebuild_tensor_v3"
+  case mpsTensor = "_rebuild_mps_tensor"
+  case qtensor = "_rebuild_qtensor"
+  case parameter = "_rebuild_parameter"
+  case parameterWithState = "_rebuild_parameter_with_state"
+  case fromTypeV2 = "_rebuild_from_type_v2"
+  case fromType = "_rebuild_from_type"
+  case sparse = "_rebuild_sparse_tensor"
+  case sparseCSR = "_rebuild_sparse_csr_tensor"
+  case nested = "_rebuild_nested_tensor"
+  case metaNoStorage = "_rebuild_meta_tensor_no_storage"
+  case deviceFromCPU = "_rebuild_device_tensor_from_cpu_tensor"
+  case deviceFromNumpy = "_rebuild_device_tensor_from_numpy"
+  case xla = "_rebuild_xla_tensor"
+  case wrapperSubclass = "_rebuild_wrapper_subclass"
+
+  /// The kind a fully qualified global names (`torch._utils._rebuild_tensor_v2`).
+  init?(qualifiedName: String) {
+    let module: String
+    switch qualifiedName {
+    case _ where qualifiedName.hasPrefix("torch._utils."): module = "torch._utils."
+    case _ where qualifiedName.hasPrefix("torch._tensor."): module = "torch._tensor."
+    default: return nil
+    }
+    guard let kind = RebuildKind(rawValue: String(qualifiedName.dropFirst(module.count))) else { return nil }
+    let tensorModule = kind == .fromTypeV2 || kind == .fromType
+    guard tensorModule == (module == "torch._tensor.") else { return nil }
+    self = kind
   }
 }

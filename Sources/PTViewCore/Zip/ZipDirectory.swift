@@ -99,8 +99,8 @@ public struct ZipDirectory: Sendable {
       guard end <= cd.count else {
         throw ZipError(offset: cdOffset + Int64(p), "central directory entry runs past its end")
       }
-      let nameBytes = Array(cd[(p + 46)..<(p + 46 + nameLength)])
-      let extra = Array(cd[(p + 46 + nameLength)..<(p + 46 + nameLength + extraLength)])
+      let nameBytes = cd[(p + 46)..<(p + 46 + nameLength)]
+      let extra = extraLength == 0 ? [] : Array(cd[(p + 46 + nameLength)..<(p + 46 + nameLength + extraLength)])
       var compressed = cd.u32(p + 20)
       var uncompressed = cd.u32(p + 24)
       var local = cd.u32(p + 42)
@@ -128,18 +128,22 @@ public struct ZipDirectory: Sendable {
         q += 4 + length
       }
       let flags = UInt16(cd.u16(p + 8))
-      let name =
-        String(validating: nameBytes, as: UTF8.self)
-        ?? String(decoding: nameBytes.map { $0 < 0x80 ? $0 : UInt8(ascii: "?") }, as: UTF8.self)
+      var rawName: [UInt8]? = nil
+      var name = String(validating: nameBytes, as: UTF8.self) ?? ""
+      if name.utf8.count != nameBytes.count {
+        rawName = Array(nameBytes)
+        name = String(decoding: nameBytes.map { $0 < 0x80 ? $0 : UInt8(ascii: "?") }, as: UTF8.self)
+      }
       entries.append(
         ZipEntry(
-          name: name, nameBytes: nameBytes, flags: flags, method: UInt16(cd.u16(p + 10)),
+          name: name, rawName: rawName, flags: flags, method: UInt16(cd.u16(p + 10)),
           crc32: UInt32(cd.u32(p + 16)), compressedSize: compressed, uncompressedSize: uncompressed,
           localHeaderOffset: local, versionMadeBy: UInt16(cd.u16(p + 4)),
           versionNeeded: UInt16(cd.u16(p + 6)), dosTime: UInt16(cd.u16(p + 12)),
           dosDate: UInt16(cd.u16(p + 14)), internalAttributes: UInt16(cd.u16(p + 36)),
           externalAttributes: UInt32(cd.u32(p + 38)), centralExtra: extra,
-          comment: Array(cd[(p + 46 + nameLength + extraLength)..<end]), index: entries.count))
+          comment: commentLength == 0 ? [] : Array(cd[(p + 46 + nameLength + extraLength)..<end]),
+          index: entries.count))
       p = end
     }
     guard !entries.isEmpty || entryCount == 0 else {

@@ -2,8 +2,10 @@
 public struct ZipEntry: Sendable, Equatable {
   /// The full name as stored (including torch's `<root>/` prefix).
   public var name: String
-  /// The raw name bytes.
-  public var nameBytes: [UInt8]
+  /// The raw name bytes, kept only when they are not valid UTF-8 (`name` shows `?` there).
+  public var rawName: [UInt8]?
+  /// The name bytes as stored.
+  public var nameBytes: [UInt8] { rawName ?? Array(name.utf8) }
   /// General-purpose flags (bit 0 encrypted, bit 3 data descriptor, bit 11 UTF-8 names).
   public var flags: UInt16
   /// 0 stored, 8 deflated, anything else unsupported.
