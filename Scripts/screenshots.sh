@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Regenerates screenshots/*.png from real runs of the explorer in tmux.
+#
+#   Scripts/screenshots.sh [PTVIEW_BINARY] [PYTHON_WITH_PILLOW]
+#
+# Each picture is the real binary on examples/gpu_checkpoint.pt (copied to a temporary folder,
+# so nothing is written beside the original), driven with tmux send-keys, captured with
+# capture-pane -e (text and colours), and drawn by Scripts/render_screenshot.py (Pillow,
+# DejaVu Sans Mono from fonts-dejavu-core).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PTVIEW=$(realpath "${1:-.build/debug/ptview}")
+PYTHON=${2:-/root/.cache/ptview/venv/bin/python}
+OUT=screenshots
+WORK=$(mktemp -d)
+TMUX_CMD=(tmux -u -L "ptview-shots-$$" -f /dev/null)
+trap '"${TMUX_CMD[@]}" kill-server >/dev/null 2>&1; rm -rf "$WORK"' EXIT
+mkdir -p "$OUT"
+cp examples/gpu_checkpoint.pt "$WORK/gpu_checkpoint.pt"
+
+open_explorer() { # NAME COLUMNS ROWS
+  "${TMUX_CMD[@]}" new-session -d -s "$1" -x "$2" -y "$3" -c "$WORK" \
+    -e LANG=C.UTF-8 -e LC_ALL=C.UTF-8 -e TERM=xterm-256color "$PTVIEW gpu_checkpoint.pt; sleep 60"
+  wait_for "$1" "? help"
+}
+wait_for() { # NAME TEXT
+  for _ in $(seq 100); do
+    "${TMUX_CMD[@]}" capture-pane -p -t "$1" | grep -qF -- "$2" && return 0
+    sleep 0.1
+  done
+  echo "screenshots: timed out waiting for '$2' in $1" >&2
+  exit 1
+}
+keys() { local name=$1; shift; "${TMUX_CMD[@]}" send-keys -t "$name" "$@"; }
+shoot() { # NAME COLUMNS ROWS FILE TITLE
+  sleep 0.3
+  "${TMUX_CMD[@]}" capture-pane -p -e -t "$1" > "$WORK/$1.ans"
+  "$PYTHON" Scripts/render_screenshot.py "$WORK/$1.ans" "$OUT/$4" --columns "$2" --rows "$3" --title "$5"
+  echo "wrote $OUT/$4"
+}
+
+# The explorer at a comfortable size: layers opened, a tensor selected for the detail pane.
+open_explorer browse 110 32
+keys browse j j j j j Enter j j Enter
+wait_for browse "layers.1"
+keys browse j j j l j
+shoot browse 110 32 explorer.png "ptview gpu_checkpoint.pt"
+
+# The smallest promised size.
+open_explorer small 80 24
+shoot small 80 24 explorer-80x24.png "ptview gpu_checkpoint.pt  (80x24)"
+
+# Mid-remap: the picker, then the staged moves, then the write prompt.
+open_explorer remap 110 32
+keys remap M
+wait_for remap "Map all 401 tensors to"
+shoot remap 110 32 remap-picker.png "ptview: M opens the device picker"
+keys remap Enter
+wait_for remap "401 pending"
+shoot remap 110 32 remap-staged.png "ptview: staged, nothing written yet"
+keys remap w
+wait_for remap "Write to:"
+shoot remap 110 32 remap-write.png "ptview: w asks where to write"
+keys remap Enter
+wait_for remap "Wrote gpu_checkpoint.cpu.pt"
+shoot remap 110 32 remap-saved.png "ptview: written and verified"
+
+# Help lists every key.
+open_explorer help 110 44
+keys help '?'
+wait_for help "next row"
+shoot help 110 44 help.png "ptview: ? lists every key"
