@@ -56,12 +56,14 @@ public enum AtomicOutput {
       throw WriteError("cannot create a temporary file in \(folder): \(Errno.message())")
     }
     let temporary = String(decoding: template.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    PendingTemporary.set(temporary)
     var finished = false
     defer {
       if !finished {
         close(fd)
         unlink(temporary)
       }
+      PendingTemporary.clear()
     }
     fchmod(fd, mode_t(mode & 0o7777))
     var done: Int64 = 0
@@ -169,6 +171,40 @@ public enum AtomicOutput {
       remaining -= Int64(got)
       copied += Int64(got)
       progress(copied)
+    }
+  }
+}
+
+/// The temporary file being written, kept where a signal handler can reach it without
+/// allocating: Ctrl-C or SIGTERM during a write must not leave it behind.
+public enum PendingTemporary {
+  nonisolated(unsafe) private static var path = UnsafeMutablePointer<CChar>.allocate(capacity: 4097)
+  nonisolated(unsafe) private static var active: sig_atomic_t = 0
+
+  static func set(_ value: String) {
+    let bytes = Array(value.utf8CString.prefix(4096))
+    for (i, b) in bytes.enumerated() { path[i] = b }
+    path[min(bytes.count, 4096)] = 0
+    active = 1
+  }
+
+  static func clear() { active = 0 }
+
+  /// Removes the pending temporary file, if any. Async-signal-safe: only `unlink`.
+  public static func removeNow() {
+    if active != 0 { unlink(path) }
+  }
+
+  /// Installs handlers for SIGINT, SIGTERM and SIGHUP that remove the pending temporary file
+  /// and exit with 128 + signal, and ignores SIGXFSZ so a file-size limit fails the write with
+  /// EFBIG (reported, cleaned up) instead of killing the process.
+  public static func installSignalCleanup() {
+    signal(SIGXFSZ, SIG_IGN)
+    for sig in [SIGINT, SIGTERM, SIGHUP] {
+      signal(sig) { number in
+        PendingTemporary.removeNow()
+        _exit(128 + number)
+      }
     }
   }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import PTViewFiles
 
 /// The `ptview` command: an explorer by default, plain subcommands for scripts.
 @main
@@ -20,4 +21,10 @@ struct PTView: ParsableCommand {
     ],
     defaultSubcommand: Explore.self
   )
+
+  /// Sets up signal handling (temporary files never outlive an interrupted write), then runs.
+  static func main() {
+    PendingTemporary.installSignalCleanup()
+    main(nil)
+  }
 }

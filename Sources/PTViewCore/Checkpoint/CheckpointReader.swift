@@ -45,6 +45,8 @@ public struct CheckpointReader: Sendable {
       throw CheckpointError(.unsupportedFormat, "this is a PyTorch preview-release archive (PYTORCH1); torch no longer reads it either")
     case .numpy:
       throw CheckpointError(.unsupportedFormat, "this is a NumPy .npy file, not a PyTorch checkpoint")
+    case .json:
+      throw ShardIndex.describe(source)
     case .empty:
       throw CheckpointError(.malformed, offset: 0, "the file is empty")
     case .unknown:

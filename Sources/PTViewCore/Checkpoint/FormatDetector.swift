@@ -7,6 +7,7 @@ public enum DetectedFormat: Sendable, Equatable {
   case safetensors
   case previewRelease
   case numpy
+  case json
   case pickle
   case empty
   case unknown
@@ -20,6 +21,7 @@ public enum DetectedFormat: Sendable, Equatable {
     case .safetensors: "safetensors file"
     case .previewRelease: "PyTorch preview-release archive"
     case .numpy: "NumPy .npy file"
+    case .json: "JSON document"
     case .pickle: "pickle"
     case .empty: "empty file"
     case .unknown: "unrecognised data"
@@ -46,6 +48,11 @@ public enum DetectedFormat: Sendable, Equatable {
     if prefix.count >= 9, prefix[8] == UInt8(ascii: "{") {
       let n = prefix.u64(0)
       if n > 0, n <= 100_000_000, n <= size - 8 { return .safetensors }
+    }
+    if let first = prefix.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }),
+      first == UInt8(ascii: "{")
+    {
+      return .json
     }
     // Legacy files written with another pickle protocol pickle the magic number differently;
     // the reader confirms by decoding. Anything starting with an opcode may be a pickle.
