@@ -45,6 +45,12 @@ public struct PickleError: Error, Equatable, Sendable, CustomStringConvertible {
     case limitExceeded(Limits.Kind, limit: Int)
   }
 
+  /// What went wrong and at which opcode, without the offset (for messages that print the
+  /// offset themselves).
+  public var summary: String {
+    reason.message + (opcode.map { " (\($0.info.name))" } ?? "")
+  }
+
   /// One line for people: what, which opcode, where.
   public var description: String {
     let at = "at byte \(offset)"

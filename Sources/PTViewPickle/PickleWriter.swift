@@ -24,14 +24,11 @@ public struct PickleWriter {
     .binget, .longBinget, .binput, .longBinput, .long1, .proto, .stop,
   ]
 
-  /// Deepest nesting written before giving up (recursion is bounded; inputs are hostile).
-  public var maxDepth = 5_000
 
   private let graph: ValueGraph
   private var out: [UInt8] = []
   private var memo: [Int32: Int] = [:]
   private var shared: [Int32] = []
-  private var inProgress: Set<Int32> = []
 
   /// Opcodes outside the weights_only set that the last `write` had to use.
   public private(set) var unsafeOpcodes: Set<Opcode> = []
@@ -42,12 +39,11 @@ public struct PickleWriter {
   }
 
   /// The pickle bytes for the value at `root`: PROTO 2, the value, STOP.
-  /// - Throws: `WriteError` for values protocol 2 cannot express or nesting past `maxDepth`.
+  /// - Throws: `WriteError` for values protocol 2 cannot express.
   public mutating func write(_ root: ValueID) throws(WriteError) -> [UInt8] {
     out = [Opcode.proto.rawValue, 2]
     memo = [:]
     unsafeOpcodes = []
-    inProgress = []
     shared = graph.referenceCounts(from: [root])
     try save(root, depth: 0)
     op(.stop)
@@ -147,13 +143,94 @@ public struct PickleWriter {
 
   // MARK: - Values
 
-  private mutating func save(_ id: ValueID, depth: Int) throws(WriteError) {
+  /// One step of the writer's explicit work stack. The writer never recurses, so nesting as
+  /// deep as the input allows cannot exhaust the thread's stack.
+  private enum Task {
+    /// Emit a value.
+    case value(ValueID)
+    /// Emit one opcode.
+    case op(Opcode)
+    /// A tuple's elements are out: build it (or fetch it, if it memoized itself meanwhile).
+    case finishTuple(ValueID, count: Int)
+    /// An object's construction is out: memoize it (or fetch it) and apply its mutations.
+    case finishObject(ValueID)
+    /// Any other value is out: memoize it if shared and apply its mutations.
+    case finishValue(ValueID)
+  }
+
+  private var tasks: [Task] = []
+
+  private mutating func save(_ root: ValueID, depth: Int) throws(WriteError) {
+    tasks = [.value(root)]
+    while let task = tasks.popLast() {
+      guard tasks.count < maxTasks else {
+        throw WriteError(offset: graph.offset(of: root), message: "structure too large to write")
+      }
+      switch task {
+      case .op(let opcode):
+        op(opcode)
+      case .value(let id):
+        try emit(id)
+      case .finishTuple(let id, let count):
+        if let index = memo[id.index] {
+          // The tuple was reached through its own elements and memoized there (CPython's
+          // recursive-tuple case): drop what was pushed and fetch the memoized one.
+          if count > 3 {
+            op(.popMark)
+          } else {
+            for _ in 0..<count { op(.pop) }
+          }
+          get(index)
+        } else {
+          switch count {
+          case 1: op(.tuple1)
+          case 2: op(.tuple2)
+          case 3: op(.tuple3)
+          default: op(.tuple)
+          }
+          memoizeIfShared(id)
+        }
+      case .finishObject(let id):
+        if let index = memo[id.index] {
+          // Reached again through its own arguments (CPython's recursive-reduce case).
+          op(.pop)
+          get(index)
+        } else {
+          put(id)
+        }
+        try scheduleMutations(id)
+      case .finishValue(let id):
+        if memo[id.index] == nil { memoizeIfShared(id) }
+        try scheduleMutations(id)
+      }
+    }
+  }
+
+  /// Upper bound on pending work items (each node schedules a handful).
+  private var maxTasks: Int { max(1 << 20, graph.count * 8) }
+
+  /// Pushes `items` so they are emitted in order, in MARK ... APPENDS/SETITEMS batches of 1000
+  /// (CPython's batch size). Single items also use the batch form: TorchScript's C++
+  /// unpickler accepts it everywhere.
+  private mutating func scheduleBatches(_ items: [ValueID], pairs: Bool) {
+    let step = pairs ? 2000 : 1000
+    var batches: [Range<Int>] = []
+    var start = 0
+    while start < items.count {
+      batches.append(start..<min(items.count, start + step))
+      start += step
+    }
+    for batch in batches.reversed() {
+      tasks.append(.op(pairs ? .setitems : .appends))
+      for item in items[batch].reversed() { tasks.append(.value(item)) }
+      tasks.append(.op(.mark))
+    }
+  }
+
+  private mutating func emit(_ id: ValueID) throws(WriteError) {
     if let index = memo[id.index] {
       get(index)
       return
-    }
-    guard depth < maxDepth else {
-      throw WriteError(offset: graph.offset(of: id), message: "nesting deeper than \(maxDepth) levels")
     }
     switch graph[id] {
     case .none: op(.none)
@@ -199,20 +276,34 @@ public struct PickleWriter {
       op(.tuple2)
       op(.reduce)
     case .tuple(let s):
-      try saveTuple(id, Array(graph.ids(s)), depth: depth)
+      let items = Array(graph.ids(s))
+      if items.isEmpty {
+        op(.emptyTuple)
+        memoizeIfShared(id)
+        return
+      }
+      if items.count > 3 { op(.mark) }
+      tasks.append(.finishTuple(id, count: items.count))
+      for item in items.reversed() { tasks.append(.value(item)) }
       return
     case .list(let c):
       op(.emptyList)
       put(id)  // always: every cycle passes through a list, dict or object, and ends at its GET
-      try batch(graph.container(c), pairs: false, depth: depth)
+      tasks.append(.finishValue(id))
+      scheduleBatches(graph.container(c), pairs: false)
+      return
     case .dict(let c):
       op(.emptyDict)
       put(id)
-      try batch(graph.container(c), pairs: true, depth: depth)
+      tasks.append(.finishValue(id))
+      scheduleBatches(graph.container(c), pairs: true)
+      return
     case .set(let c):
-      try saveCollectionCall(id, module: "__builtin__", name: "set", items: graph.container(c), depth: depth)
+      scheduleCollectionCall(id, name: "set", items: graph.container(c))
+      return
     case .frozenset(let s):
-      try saveCollectionCall(id, module: "__builtin__", name: "frozenset", items: Array(graph.ids(s)), depth: depth)
+      scheduleCollectionCall(id, name: "frozenset", items: Array(graph.ids(s)))
+      return
     case .global(let module, let nameCount):
       let (m, n) = graph.globalName(module: module, nameCount: nameCount)
       global(m, n)
@@ -229,128 +320,67 @@ public struct PickleWriter {
         u32(Int(code))
       }
     case .persistentID(let pid):
-      try save(pid, depth: depth + 1)
-      op(.binpersid)
+      tasks.append(.finishValue(id))
+      tasks.append(.op(.binpersid))
+      tasks.append(.value(pid))
+      return
     case .object(let index):
-      try saveObject(id, graph.construction(index), depth: depth)
-    }
-    if memo[id.index] == nil {
-      if case .object = graph[id] { put(id) } else { memoizeIfShared(id) }
-    }
-    try saveMutations(id, depth: depth)
-  }
-
-  /// Emits MARK/APPENDS or MARK/SETITEMS in batches of 1000, as CPython does. Single items
-  /// also use the batch form: TorchScript's C++ unpickler accepts it everywhere.
-  private mutating func batch(_ items: [ValueID], pairs: Bool, depth: Int) throws(WriteError) {
-    let step = pairs ? 2000 : 1000
-    var start = 0
-    while start < items.count {
-      let end = min(items.count, start + step)
-      op(.mark)
-      for item in items[start..<end] { try save(item, depth: depth + 1) }
-      op(pairs ? .setitems : .appends)
-      start = end
-    }
-  }
-
-  private mutating func saveCollectionCall(
-    _ id: ValueID, module: String, name: String, items: [ValueID], depth: Int
-  ) throws(WriteError) {
-    global(module, name)
-    op(.emptyList)
-    try batch(items, pairs: false, depth: depth)
-    op(.tuple1)
-    op(.reduce)
-  }
-
-  private mutating func saveTuple(_ id: ValueID, _ items: [ValueID], depth: Int) throws(WriteError) {
-    if items.isEmpty {
-      op(.emptyTuple)
-      memoizeIfShared(id)
-      return
-    }
-    inProgress.insert(id.index)
-    if items.count > 3 { op(.mark) }
-    for item in items { try save(item, depth: depth + 1) }
-    inProgress.remove(id.index)
-    if let index = memo[id.index] {
-      // The tuple was reached through its own elements and memoized there (CPython's
-      // recursive-tuple case): drop what we pushed and fetch the memoized one.
-      if items.count > 3 {
-        op(.popMark)
-      } else {
-        for _ in items { op(.pop) }
+      tasks.append(.finishObject(id))
+      switch graph.construction(index) {
+      case .reduce(let callable, let args):
+        tasks += [.op(.reduce), .value(args), .value(callable)]
+      case .newobj(let cls, let args):
+        tasks += [.op(.newobj), .value(args), .value(cls)]
+      case .newobjEx(let cls, let args, let kwargs):
+        // Protocol 2 spells NEWOBJ_EX as copyreg.__newobj_ex__(cls, args, kwargs).
+        global("copyreg", "__newobj_ex__")
+        tasks += [.op(.reduce), .op(.tuple3), .value(kwargs), .value(args), .value(cls)]
       }
-      get(index)
       return
     }
-    switch items.count {
-    case 1: op(.tuple1)
-    case 2: op(.tuple2)
-    case 3: op(.tuple3)
-    default: op(.tuple)
-    }
-    memoizeIfShared(id)
+    tasks.append(.finishValue(id))
   }
 
-  private mutating func saveObject(_ id: ValueID, _ construction: Construction, depth: Int)
-    throws(WriteError)
-  {
-    switch construction {
-    case .reduce(let callable, let args):
-      try save(callable, depth: depth + 1)
-      try save(args, depth: depth + 1)
-      op(.reduce)
-    case .newobj(let cls, let args):
-      try save(cls, depth: depth + 1)
-      try save(args, depth: depth + 1)
-      op(.newobj)
-    case .newobjEx(let cls, let args, let kwargs):
-      // Protocol 2 spells NEWOBJ_EX as copyreg.__newobj_ex__(cls, args, kwargs).
-      global("copyreg", "__newobj_ex__")
-      try save(cls, depth: depth + 1)
-      try save(args, depth: depth + 1)
-      try save(kwargs, depth: depth + 1)
-      op(.tuple3)
-      op(.reduce)
-    }
-    if let index = memo[id.index] {
-      // Reached again through its own arguments (CPython's recursive-reduce case).
-      op(.pop)
-      get(index)
-    }
+  private mutating func scheduleCollectionCall(_ id: ValueID, name: String, items: [ValueID]) {
+    global("__builtin__", name)
+    op(.emptyList)
+    tasks.append(.finishValue(id))
+    tasks.append(.op(.reduce))
+    tasks.append(.op(.tuple1))
+    scheduleBatches(items, pairs: false)
   }
 
-  private mutating func saveMutations(_ id: ValueID, depth: Int) throws(WriteError) {
+  /// Pushes the mutations of `id` (BUILD, SETITEM runs, APPEND runs) in stream order.
+  private mutating func scheduleMutations(_ id: ValueID) throws(WriteError) {
     let mutations = graph.mutations(of: id)
+    guard !mutations.isEmpty else { return }
+    var steps: [Task] = []
     var i = 0
     while i < mutations.count {
       switch mutations[i] {
       case .build(let state):
-        try save(state, depth: depth + 1)
-        op(.build)
+        steps += [.value(state), .op(.build)]
         i += 1
       case .setItem:
-        op(.mark)
+        steps.append(.op(.mark))
         while i < mutations.count, case .setItem(let k, let v) = mutations[i] {
-          try save(k, depth: depth + 1)
-          try save(v, depth: depth + 1)
+          steps += [.value(k), .value(v)]
           i += 1
         }
-        op(.setitems)
+        steps.append(.op(.setitems))
       case .append:
-        op(.mark)
+        steps.append(.op(.mark))
         while i < mutations.count, case .append(let v) = mutations[i] {
-          try save(v, depth: depth + 1)
+          steps.append(.value(v))
           i += 1
         }
-        op(.appends)
+        steps.append(.op(.appends))
       case .add:
         throw WriteError(
           offset: graph.offset(of: id),
           message: "ADDITEMS on a non-set object cannot be expressed at protocol 2")
       }
     }
+    tasks.append(contentsOf: steps.reversed())
   }
 }

@@ -242,7 +242,7 @@ public struct CheckpointReader: Sendable {
     let before = machine.graph.count
     let outcome: Machine.Outcome
     do { outcome = try machine.load(bytes, base: base) } catch {
-      throw CheckpointError(.malformed, record: entry.name, offset: Int64(error.offset), error.description)
+      throw CheckpointError(.malformed, record: entry.name, offset: Int64(error.offset), error.summary)
     }
     let stem = String(name.dropLast(4))
     return Checkpoint.PickleSection(
@@ -294,7 +294,7 @@ public struct CheckpointReader: Sendable {
           continue
         }
         let part = names[min(sections.count, names.count - 1)]
-        throw CheckpointError(.malformed, record: "legacy \(part) pickle", offset: Int64(error.offset), error.description)
+        throw CheckpointError(.malformed, record: "legacy \(part) pickle", offset: Int64(error.offset), error.summary)
       }
     }
   }
@@ -375,10 +375,11 @@ public struct CheckpointReader: Sendable {
       guard let ref = byKey[key] else {
         throw CheckpointError(.malformed, record: "legacy keys pickle", offset: Int64(graph.offset(of: keyNode)), "storage key \(key) is listed but no tensor references it")
       }
-      let header = try io { () throws(SourceError) -> [UInt8] in
-        do { return try source.readExactly(at: offset, count: 8) } catch {
-          throw SourceError("storage \(key): its 8-byte size header at byte \(offset) is past the end of the file")
-        }
+      let header: [UInt8]
+      do { header = try source.readExactly(at: offset, count: 8) } catch {
+        throw CheckpointError(
+          .malformed, record: "legacy storage \(key)", offset: offset,
+          "its 8-byte size header is past the end of the file")
       }
       let numel = Int64(bitPattern: header.le(0, 8))
       guard numel >= 0, numel == ref.numel else {
@@ -408,12 +409,22 @@ public struct CheckpointReader: Sendable {
     var machine = Machine(limits: limits)
     let outcome: Machine.Outcome
     do { outcome = try machine.load(bytes) } catch {
-      throw CheckpointError(.malformed, record: "pickle", offset: Int64(error.offset), error.description)
+      throw CheckpointError(.malformed, record: "pickle", offset: Int64(error.offset), error.summary)
     }
     if case .bigInt(let magic) = machine.graph[outcome.root],
       Array(machine.graph.bytes(magic)) == DetectedFormat.legacyMagicValue
     {
       return try readLegacy(source)
+    }
+    // A lone integer followed by more pickles is the legacy layout with a wrong magic number
+    // (torch: "Invalid magic number; corrupt file?").
+    var rootIsInteger = false
+    switch machine.graph[outcome.root] {
+    case .int, .bigInt: rootIsInteger = true
+    default: break
+    }
+    if rootIsInteger, bytes.count > outcome.end, bytes[outcome.end] == 0x80 {
+      throw CheckpointError(.malformed, record: "legacy magic pickle", offset: 0, "magic number mismatch: not a torch.save file, or a corrupt one")
     }
     let graph = machine.graph
     let tensors = (try? TorchInterpreter(graph: graph, flavor: .zip(storageFolder: "data")).tensors()) ?? [:]

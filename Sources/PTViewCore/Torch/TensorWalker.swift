@@ -12,7 +12,7 @@ public struct TensorWalker: Sendable {
   /// Tensors by node, from `TorchInterpreter`.
   public let tensors: [ValueID: TensorInfo]
   /// How many node visits the walk may make beyond one per node.
-  public var extraVisitBudget = 2_000_000
+  public var extraVisitBudget = 500_000
 
   /// Creates a walker.
   public init(graph: ValueGraph, tensors: [ValueID: TensorInfo]) {

@@ -1,0 +1,42 @@
+// libFuzzer entry point for the pickle VM and the container parsers. Built by Fuzz/run.sh with
+// `swiftc -sanitize=fuzzer,address`; every input must decode or fail with an error value,
+// never trap, hang or exhaust memory.
+import PTViewCore
+import PTViewPickle
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+  let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+
+  // The VM, pickle after pickle, as the legacy format stacks them.
+  var machine = Machine()
+  var position = 0
+  for _ in 0..<5 {
+    guard position < bytes.count, let outcome = try? machine.load(bytes, from: position) else { break }
+    // What decodes must re-encode (or refuse cleanly) and print.
+    var writer = PickleWriter(graph: machine.graph)
+    if let encoded = try? writer.write(outcome.root) {
+      var again = Machine()
+      _ = try? again.load(encoded)
+    }
+    var printer = TreePrinter(graph: machine.graph, tensors: [:])
+    printer.maxDepth = 64
+    _ = printer.render(outcome.root)
+    position = outcome.end
+  }
+  _ = Disassembler.listing(bytes)
+
+  // Whole-file readers: zip, legacy, safetensors, bare pickles.
+  var reader = CheckpointReader()
+  reader.strict = false
+  if let checkpoint = try? reader.read(MemorySource(bytes)) {
+    _ = ListReport.json(checkpoint.entries)
+    _ = InfoReport(checkpoint).text
+    if checkpoint.format == .zip || checkpoint.format == .legacy {
+      let plan = RemapPlanner.plan(checkpoint, rules: DeviceRules(defaultTarget: "cpu"))
+      _ = try? CheckpointRewriter(checkpoint: checkpoint, source: MemorySource(bytes)).rewrite(
+        plan.edits, outputPath: "out.pt")
+    }
+  }
+  return 0
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer target (the VM and the container parsers, compiled with
+# -sanitize=fuzzer,address) and runs it for a bounded time over a seed corpus made of the
+# committed fixtures. Any crash, leak-free OOM or timeout fails the run; crashing inputs are
+# kept in .build-fuzz/artifacts for replay.
+#
+#   Fuzz/run.sh [SECONDS]    (default 60)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${1:-60}"
+out=.build-fuzz
+mkdir -p "$out/modules" "$out/corpus" "$out/artifacts"
+flags=(-sanitize=fuzzer,address -parse-as-library -O -g -wmo -I "$out/modules")
+
+swiftc "${flags[@]}" -module-name PTViewPickle -emit-module -emit-module-path "$out/modules/PTViewPickle.swiftmodule" \
+  -emit-object -o "$out/PTViewPickle.o" Sources/PTViewPickle/*.swift
+swiftc "${flags[@]}" -module-name PTViewCore -emit-module -emit-module-path "$out/modules/PTViewCore.swiftmodule" \
+  -emit-object -o "$out/PTViewCore.o" $(find Sources/PTViewCore -name '*.swift')
+swiftc "${flags[@]}" -module-name FuzzTarget -emit-object -o "$out/FuzzTarget.o" Fuzz/FuzzTarget.swift
+# (gold warns about every ASan helper symbol; the warnings are harmless.)
+swiftc -sanitize=fuzzer,address "$out/PTViewPickle.o" "$out/PTViewCore.o" "$out/FuzzTarget.o" \
+  -o "$out/fuzz-ptview" 2>&1 | grep -v "Cannot export local symbol" || true
+test -x "$out/fuzz-ptview"
+
+# Seeds: small pickles and checkpoints of every kind, plus earlier crashers.
+find Tests/Fixtures/pickles Tests/Fixtures/hostile Tests/Fixtures/torch Fuzz/crashers -type f -size -64k \
+  \( -name '*.pkl' -o -name '*.pt' -o -name '*.bin' -o -name '*.safetensors' -o -name 'crash-*' \) \
+  -exec cp {} "$out/corpus/" \; 2>/dev/null || true
+
+"$out/fuzz-ptview" "$out/corpus" -max_total_time="$seconds" -max_len=65536 -timeout=10 \
+  -rss_limit_mb=2048 -artifact_prefix="$out/artifacts/" -print_final_stats=1 2>&1 | tail -15

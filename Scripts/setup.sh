@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Sets ptview up on a Debian machine with the Swift 6.3 toolchain: installs the C libraries it
+# links (libzip, ncursesw) when they are missing, builds a release binary, and opens the
+# explorer on the bundled example checkpoint (a model saved on a GPU: cuda:0 tensors).
+#
+#   bash Scripts/setup.sh             # install, build, open the example
+#   bash Scripts/setup.sh --no-open   # install and build only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages ptview needs to build and run (pkg-config finds libzip).
+packages=(libzip-dev libncursesw5-dev pkg-config)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "setup: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+command -v swift >/dev/null || { echo "setup: the Swift 6.3 toolchain is required (swift.org/install)" >&2; exit 1; }
+swift build -c release --product ptview
+echo "setup: built $(pwd)/.build/release/ptview"
+
+if [ "${1:-}" != "--no-open" ]; then
+  exec .build/release/ptview examples/gpu_checkpoint.pt
+fi

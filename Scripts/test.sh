@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Sets up everything the tests need and runs every test: formatting lint, the Swift test
+# suites, the interop suites against real PyTorch, the terminal end-to-end runs, and a
+# bounded fuzzing run. CI calls this script (.ci/run).
+#
+#   bash Scripts/test.sh
+#
+# PyTorch (with its CUDA wheels, ~5 GB; it runs on the CPU) is installed from the package
+# index into a venv kept outside the checkout, so repeated runs reuse it:
+#   PTVIEW_VENV (default ~/.cache/ptview/venv)
+# FUZZ_SECONDS (default 60) bounds the fuzzing run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+step() { echo; echo "=== $* ($(( $(date +%s) - start )) s)"; }
+
+step "system packages"
+packages=(libzip-dev libncursesw5-dev pkg-config tmux python3-venv fonts-dejavu-core)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+step "python venv with torch"
+venv="${PTVIEW_VENV:-$HOME/.cache/ptview/venv}"
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+fi
+if ! "$venv/bin/python" -c "import torch, numpy, pytest, PIL" 2>/dev/null; then
+  "$venv/bin/pip" install -q --disable-pip-version-check torch numpy pytest pillow
+fi
+"$venv/bin/python" -c "import torch; print('torch', torch.__version__)"
+
+step "swift format lint"
+swift format lint --strict --recursive Sources Tests Package.swift
+
+step "swift build"
+swift build --build-tests
+swift build --product ptview
+ptview="$(pwd)/.build/debug/ptview"
+
+step "swift test"
+swift test --skip-build
+
+step "interop with real torch"
+PTVIEW="$ptview" "$venv/bin/python" -m pytest -q Tests/Interop
+
+step "terminal end to end"
+if [ -x Tests/EndToEnd/tui/run.sh ]; then
+  Tests/EndToEnd/tui/run.sh "$ptview" "$venv/bin/python"
+fi
+
+step "fuzzing (${FUZZ_SECONDS:-60} s)"
+Fuzz/run.sh "${FUZZ_SECONDS:-60}"
+
+step "all tests passed"
