@@ -12,7 +12,9 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
   var machine = Machine()
   var position = 0
   for _ in 0..<5 {
-    guard position < bytes.count, let outcome = try? machine.load(bytes, from: position) else { break }
+    guard position < bytes.count, let outcome = try? machine.load(bytes, from: position) else {
+      break
+    }
     // What decodes must re-encode (or refuse cleanly) and print.
     var writer = PickleWriter(graph: machine.graph)
     if let encoded = try? writer.write(outcome.root) {

@@ -1,7 +1,8 @@
+public import PTViewCore
+
 #if canImport(Glibc)
   import Glibc
 #endif
-public import PTViewCore
 
 /// A failed or refused write. Nothing is left behind when one is thrown.
 public struct WriteError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -55,7 +56,8 @@ public enum AtomicOutput {
     guard fd >= 0 else {
       throw WriteError("cannot create a temporary file in \(folder): \(Errno.message())")
     }
-    let temporary = String(decoding: template.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    let temporary = String(
+      decoding: template.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     PendingTemporary.set(temporary)
     var finished = false
     defer {
@@ -74,7 +76,9 @@ public enum AtomicOutput {
         done += Int64(bytes.count)
         progress?(done, plan.size)
       case .copy(let offset, let length):
-        try copyRange(from: input.descriptor, offset: offset, length: length, to: fd, destination: destination) {
+        try copyRange(
+          from: input.descriptor, offset: offset, length: length, to: fd, destination: destination
+        ) {
           progress?(done + $0, plan.size)
         }
         done += length
@@ -106,7 +110,9 @@ public enum AtomicOutput {
     return folder.isEmpty ? "/" : folder
   }
 
-  private static func writeAll(_ fd: Int32, _ bytes: [UInt8], destination: String) throws(WriteError) {
+  private static func writeAll(_ fd: Int32, _ bytes: [UInt8], destination: String)
+    throws(WriteError)
+  {
     var written = 0
     var failure: Int32 = 0
     bytes.withUnsafeBytes { raw in

@@ -1,9 +1,10 @@
+public import PTViewCore
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Musl)
   import Musl
 #endif
-public import PTViewCore
 
 /// A `ByteSource` over an open file, read with `pread` (safe to share between threads).
 public final class FileSource: ByteSource, @unchecked Sendable {
@@ -29,7 +30,8 @@ public final class FileSource: ByteSource, @unchecked Sendable {
     }
     guard (info.st_mode & S_IFMT) == S_IFREG else {
       close(fd)
-      throw SourceError((info.st_mode & S_IFMT) == S_IFDIR ? "is a directory" : "not a regular file")
+      throw SourceError(
+        (info.st_mode & S_IFMT) == S_IFDIR ? "is a directory" : "not a regular file")
     }
     self.path = path
     self.size = Int64(info.st_size)
@@ -48,7 +50,8 @@ public final class FileSource: ByteSource, @unchecked Sendable {
     var failure: String? = nil
     buffer.withUnsafeMutableBytes { raw in
       while done < wanted {
-        let n = pread(descriptor, raw.baseAddress! + done, wanted - done, off_t(offset) + off_t(done))
+        let n = pread(
+          descriptor, raw.baseAddress! + done, wanted - done, off_t(offset) + off_t(done))
         if n < 0 {
           if errno == EINTR { continue }
           failure = Errno.message()

@@ -28,7 +28,8 @@ public enum Disassembler {
     var maxProto = -1
     let chunk = String(repeating: " ", count: indent)
     func failure(_ instruction: Instruction, _ message: String) -> PickleError {
-      PickleError(offset: instruction.offset, opcode: instruction.opcode, reason: .wrongOperand(message))
+      PickleError(
+        offset: instruction.offset, opcode: instruction.opcode, reason: .wrongOperand(message))
     }
     while true {
       let instruction: Instruction
@@ -97,7 +98,8 @@ public enum Disassembler {
       }
       lines.append(line)
       if let errorMessage {
-        return Listing(lines: lines, end: reader.position, error: failure(instruction, errorMessage))
+        return Listing(
+          lines: lines, end: reader.position, error: failure(instruction, errorMessage))
       }
       guard stack.count >= numToPop else {
         let message = "tries to pop \(numToPop) items from stack with only \(stack.count) items"
@@ -110,7 +112,8 @@ public enum Disassembler {
         lines.append("highest protocol among opcodes = \(maxProto)")
         if !stack.isEmpty {
           return Listing(
-            lines: lines, end: reader.position, error: failure(instruction, "stack not empty after STOP"))
+            lines: lines, end: reader.position,
+            error: failure(instruction, "stack not empty after STOP"))
         }
         return Listing(lines: lines, end: reader.position, error: nil)
       }

@@ -50,7 +50,8 @@ public struct InstructionReader: Sendable {
         throw PickleError(offset: base + start, opcode: opcode, reason: reason)
       }
     }
-    return Instruction(offset: base + start, opcode: opcode, argument: argument, end: base + position)
+    return Instruction(
+      offset: base + start, opcode: opcode, argument: argument, end: base + position)
   }
 
   // MARK: - Argument decoding
@@ -72,7 +73,8 @@ public struct InstructionReader: Sendable {
     return value
   }
 
-  private mutating func counted(_ lengthWidth: Int) throws(PickleError.Reason) -> ArraySlice<UInt8> {
+  private mutating func counted(_ lengthWidth: Int) throws(PickleError.Reason) -> ArraySlice<UInt8>
+  {
     let length = try unsigned(lengthWidth)
     let available = bytes.count - position
     guard length <= UInt64(available) else {
@@ -101,7 +103,9 @@ public struct InstructionReader: Sendable {
     case .int4: return .int(Int64(Int32(truncatingIfNeeded: try unsigned(4))))
     case .uint8:
       let value = try unsigned(8)
-      guard value <= UInt64(Int64.max) else { throw .invalidArgument("length \(value) is too large") }
+      guard value <= UInt64(Int64.max) else {
+        throw .invalidArgument("length \(value) is too large")
+      }
       return .int(Int64(value))
     case .float8:
       return .float(Double(bitPattern: (try take(8)).reduce(0) { ($0 << 8) | UInt64($1) }))
@@ -154,13 +158,16 @@ public struct InstructionReader: Sendable {
   // MARK: - Text forms
 
   /// Python's `int(text)` for the forms picklers write: optional blanks, sign, decimal digits.
-  static func integer(_ text: ArraySlice<UInt8>, maxDigits: Int) throws(PickleError.Reason) -> Argument {
+  static func integer(_ text: ArraySlice<UInt8>, maxDigits: Int) throws(PickleError.Reason)
+    -> Argument
+  {
     let trimmed = text.drop(while: { $0 == 0x20 || $0 == 0x09 }).reversed()
       .drop(while: { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }).reversed()
     let digits = Array(trimmed)
     guard let encoded = PyLong.parseDecimal(digits, maxDigits: maxDigits) else {
       throw .invalidArgument(
-        "invalid integer literal \(String(decoding: text.prefix(40), as: UTF8.self).debugDescription)")
+        "invalid integer literal \(String(decoding: text.prefix(40), as: UTF8.self).debugDescription)"
+      )
     }
     if let small = PyLong.int64(encoded) { return .int(small) }
     return .long(encoded)
@@ -312,7 +319,8 @@ public enum UTF8Writer {
   }
 
   /// Decodes UTF-8 (surrogates allowed) into code points, or nil when malformed.
-  public static func codePoints<C: Collection<UInt8>>(_ bytes: C) -> [UInt32]? where C.Index == Int {
+  public static func codePoints<C: Collection<UInt8>>(_ bytes: C) -> [UInt32]?
+  where C.Index == Int {
     var out: [UInt32] = []
     out.reserveCapacity(bytes.count)
     var i = bytes.startIndex

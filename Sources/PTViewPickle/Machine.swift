@@ -269,7 +269,9 @@ public struct Machine: Sendable {
   }
 
   private mutating func node(_ node: Node, at offset: Int) throws(PickleError.Reason) -> ValueID {
-    guard graph.count < limits.maxNodes else { throw .limitExceeded(.nodes, limit: limits.maxNodes) }
+    guard graph.count < limits.maxNodes else {
+      throw .limitExceeded(.nodes, limit: limits.maxNodes)
+    }
     return graph.add(node, at: offset)
   }
 
@@ -373,7 +375,8 @@ public struct Machine: Sendable {
         guard let key = graph.int(items[i]), key >= -Int64(length), key < Int64(length) else {
           throw .wrongOperand("list assignment index out of range")
         }
-        graph.replace(container: container, at: Int(key < 0 ? key + Int64(length) : key), with: items[i + 1])
+        graph.replace(
+          container: container, at: Int(key < 0 ? key + Int64(length) : key), with: items[i + 1])
         i += 2
       }
     case _ where isOpaque(target):
@@ -401,7 +404,8 @@ public struct Machine: Sendable {
     }
   }
 
-  private mutating func string(_ bytes: ArraySlice<UInt8>, at offset: Int) throws(PickleError.Reason)
+  private mutating func string(_ bytes: ArraySlice<UInt8>, at offset: Int) throws(PickleError
+    .Reason)
     -> Node
   {
     guard UTF8Writer.isValid(bytes) else { throw .invalidUTF8 }
@@ -416,7 +420,9 @@ public struct Machine: Sendable {
     let tuple = try node(.tuple(graph.store(ids: args)), at: offset)
     let construction: Construction =
       args.isEmpty ? .newobj(cls: cls, args: tuple) : .reduce(callable: cls, args: tuple)
-    guard graph.count < limits.maxNodes else { throw .limitExceeded(.nodes, limit: limits.maxNodes) }
+    guard graph.count < limits.maxNodes else {
+      throw .limitExceeded(.nodes, limit: limits.maxNodes)
+    }
     return graph.addObject(construction, at: offset)
   }
 
@@ -426,7 +432,8 @@ public struct Machine: Sendable {
     guard UTF8Writer.isValid(module), UTF8Writer.isValid(name) else { throw .invalidUTF8 }
     let slice = graph.store(module + name)
     return try node(
-      .global(module: PoolSlice(start: slice.start, count: module.count), nameCount: Int32(name.count)),
+      .global(
+        module: PoolSlice(start: slice.start, count: module.count), nameCount: Int32(name.count)),
       at: offset)
   }
 
@@ -564,7 +571,9 @@ public struct Machine: Sendable {
       }
       try pushNode(.ext(Int32(truncatingIfNeeded: code)), at: offset)
     case .global:
-      guard case .pair(let module, let name)? = argument else { throw .invalidArgument("names expected") }
+      guard case .pair(let module, let name)? = argument else {
+        throw .invalidArgument("names expected")
+      }
       try push(try global(module: module, name: name, at: offset))
     case .stackGlobal:
       guard available >= 2 else { throw .stackUnderflow }
@@ -588,7 +597,9 @@ public struct Machine: Sendable {
       guard isOpaque(target) else { throw .wrongOperand("BUILD on a \(kindName(target))") }
       graph.mutate(target, .build(state))
     case .inst:
-      guard case .pair(let module, let name)? = argument else { throw .invalidArgument("names expected") }
+      guard case .pair(let module, let name)? = argument else {
+        throw .invalidArgument("names expected")
+      }
       let args = try popMark()
       let cls = try global(module: module, name: name, at: offset)
       try push(try instantiate(cls, args, at: offset))
@@ -622,10 +633,13 @@ public struct Machine: Sendable {
     }
   }
 
-  private mutating func object(_ construction: Construction, at offset: Int) throws(PickleError.Reason)
+  private mutating func object(_ construction: Construction, at offset: Int) throws(PickleError
+    .Reason)
     -> ValueID
   {
-    guard graph.count < limits.maxNodes else { throw .limitExceeded(.nodes, limit: limits.maxNodes) }
+    guard graph.count < limits.maxNodes else {
+      throw .limitExceeded(.nodes, limit: limits.maxNodes)
+    }
     return graph.addObject(construction, at: offset)
   }
 }

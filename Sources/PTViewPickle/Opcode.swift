@@ -199,7 +199,8 @@ extension Opcode {
         protocolVersion: 0)
     case .appends:
       OpcodeInfo(
-        name: "APPENDS", argument: nil, stackBefore: [.list, .mark, .stackslice], stackAfter: [.list],
+        name: "APPENDS", argument: nil, stackBefore: [.list, .mark, .stackslice],
+        stackAfter: [.list],
         protocolVersion: 1)
     case .list:
       OpcodeInfo(
@@ -239,7 +240,8 @@ extension Opcode {
         protocolVersion: 0)
     case .setitems:
       OpcodeInfo(
-        name: "SETITEMS", argument: nil, stackBefore: [.dict, .mark, .stackslice], stackAfter: [.dict],
+        name: "SETITEMS", argument: nil, stackBefore: [.dict, .mark, .stackslice],
+        stackAfter: [.dict],
         protocolVersion: 1)
     case .emptySet:
       OpcodeInfo(
@@ -247,11 +249,13 @@ extension Opcode {
         protocolVersion: 4)
     case .additems:
       OpcodeInfo(
-        name: "ADDITEMS", argument: nil, stackBefore: [.set, .mark, .stackslice], stackAfter: [.set],
+        name: "ADDITEMS", argument: nil, stackBefore: [.set, .mark, .stackslice],
+        stackAfter: [.set],
         protocolVersion: 4)
     case .frozenset:
       OpcodeInfo(
-        name: "FROZENSET", argument: nil, stackBefore: [.mark, .stackslice], stackAfter: [.frozenset],
+        name: "FROZENSET", argument: nil, stackBefore: [.mark, .stackslice],
+        stackAfter: [.frozenset],
         protocolVersion: 4)
     case .pop:
       OpcodeInfo(
@@ -327,7 +331,8 @@ extension Opcode {
         protocolVersion: 0)
     case .inst:
       OpcodeInfo(
-        name: "INST", argument: .stringnlNoescapePair, stackBefore: [.mark, .stackslice], stackAfter: [.any],
+        name: "INST", argument: .stringnlNoescapePair, stackBefore: [.mark, .stackslice],
+        stackAfter: [.any],
         protocolVersion: 0)
     case .obj:
       OpcodeInfo(

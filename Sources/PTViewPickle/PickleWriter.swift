@@ -24,7 +24,6 @@ public struct PickleWriter {
     .binget, .longBinget, .binput, .longBinput, .long1, .proto, .stop,
   ]
 
-
   private let graph: ValueGraph
   private var out: [UInt8] = []
   private var memo: [Int32: Int] = [:]
@@ -59,7 +58,9 @@ public struct PickleWriter {
 
   private mutating func u32(_ value: Int) {
     let v = UInt32(truncatingIfNeeded: value)
-    out.append(contentsOf: [UInt8(v & 0xFF), UInt8((v >> 8) & 0xFF), UInt8((v >> 16) & 0xFF), UInt8(v >> 24)])
+    out.append(contentsOf: [
+      UInt8(v & 0xFF), UInt8((v >> 8) & 0xFF), UInt8((v >> 16) & 0xFF), UInt8(v >> 24),
+    ])
   }
 
   private mutating func unicode<C: Collection<UInt8>>(_ utf8: C) {
@@ -240,7 +241,9 @@ public struct PickleWriter {
     case .float(let v):
       op(.binfloat)
       let bits = v.bitPattern
-      for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8((bits >> UInt64(shift)) & 0xFF)) }
+      for shift in stride(from: 56, through: 0, by: -8) {
+        out.append(UInt8((bits >> UInt64(shift)) & 0xFF))
+      }
     case .string(let s):
       unicode(graph.bytes(s))
     case .legacyString(let s):

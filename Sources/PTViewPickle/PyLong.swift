@@ -33,7 +33,8 @@ public enum PyLong {
     repeat {
       out.append(UInt8(truncatingIfNeeded: v))
       v >>= 8
-    } while !((v == 0 && out[out.count - 1] & 0x80 == 0) || (v == -1 && out[out.count - 1] & 0x80 != 0))
+    } while !((v == 0 && out[out.count - 1] & 0x80 == 0)
+      || (v == -1 && out[out.count - 1] & 0x80 != 0))
     return out
   }
 
@@ -88,7 +89,9 @@ public enum PyLong {
 
   /// Parses optional sign and decimal digits into minimal two's complement bytes.
   /// Returns nil for anything else (empty, stray characters, too many digits).
-  public static func parseDecimal<C: Collection<UInt8>>(_ text: C, maxDigits: Int = 4300) -> [UInt8]? {
+  public static func parseDecimal<C: Collection<UInt8>>(_ text: C, maxDigits: Int = 4300)
+    -> [UInt8]?
+  {
     var digits = ArraySlice(text)
     var negative = false
     if let first = digits.first, first == UInt8(ascii: "-") || first == UInt8(ascii: "+") {
@@ -110,7 +113,9 @@ public enum PyLong {
     }
     var bytes: [UInt8] = []
     for limb in limbs {
-      for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: limb >> UInt32(shift))) }
+      for shift in stride(from: 0, to: 32, by: 8) {
+        bytes.append(UInt8(truncatingIfNeeded: limb >> UInt32(shift)))
+      }
     }
     bytes.append(0)  // room for the sign bit
     if negative {

@@ -17,7 +17,8 @@ public final class LibzipArchive: RecordDecompressor, @unchecked Sendable {
   public init(path: String) throws(CheckpointError) {
     var code: Int32 = 0
     guard let archive = zip_open(path, ZIP_RDONLY, &code) else {
-      throw CheckpointError(.malformed, "libzip cannot open the archive: \(Self.message(code: code))")
+      throw CheckpointError(
+        .malformed, "libzip cannot open the archive: \(Self.message(code: code))")
     }
     handle = Mutex(Handle(archive: archive))
     name = path
@@ -78,7 +79,9 @@ public final class LibzipArchive: RecordDecompressor, @unchecked Sendable {
       for i in 0..<max(0, count) {
         var st = zip_stat_t()
         zip_stat_init(&st)
-        guard zip_stat_index(archive, zip_uint64_t(i), zip_flags_t(ZIP_FL_ENC_RAW), &st) == 0 else { continue }
+        guard zip_stat_index(archive, zip_uint64_t(i), zip_flags_t(ZIP_FL_ENC_RAW), &st) == 0 else {
+          continue
+        }
         out.append(
           Stat(
             name: st.name.map { String(cString: $0) } ?? "", size: Int64(st.size),
@@ -91,25 +94,38 @@ public final class LibzipArchive: RecordDecompressor, @unchecked Sendable {
   /// Reads and decompresses the entry at the same central-directory position as `entry`.
   public func decompress(_ entry: ZipEntry) throws(CheckpointError) -> [UInt8] {
     let result: Result<[UInt8], CheckpointError> = handle.withLock { h in
-      guard let archive = h.archive else { return .failure(CheckpointError(.io, record: entry.name, "archive closed")) }
+      guard let archive = h.archive else {
+        return .failure(CheckpointError(.io, record: entry.name, "archive closed"))
+      }
       guard let file = zip_fopen_index(archive, zip_uint64_t(entry.index), 0) else {
         let text = String(cString: zip_strerror(archive))
-        return .failure(CheckpointError(.malformed, record: entry.name, offset: entry.localHeaderOffset, "libzip cannot read the record: \(text)"))
+        return .failure(
+          CheckpointError(
+            .malformed, record: entry.name, offset: entry.localHeaderOffset,
+            "libzip cannot read the record: \(text)"))
       }
       defer { zip_fclose(file) }
       var out: [UInt8] = []
       out.reserveCapacity(Int(min(entry.uncompressedSize, 1 << 26)))
       var chunk = [UInt8](repeating: 0, count: 1 << 16)
       while true {
-        let n = chunk.withUnsafeMutableBytes { zip_fread(file, $0.baseAddress, zip_uint64_t($0.count)) }
+        let n = chunk.withUnsafeMutableBytes {
+          zip_fread(file, $0.baseAddress, zip_uint64_t($0.count))
+        }
         if n < 0 {
           let text = String(cString: zip_file_strerror(file))
-          return .failure(CheckpointError(.malformed, record: entry.name, offset: entry.localHeaderOffset, "inflating failed: \(text)"))
+          return .failure(
+            CheckpointError(
+              .malformed, record: entry.name, offset: entry.localHeaderOffset,
+              "inflating failed: \(text)"))
         }
         if n == 0 { break }
         out.append(contentsOf: chunk[0..<Int(n)])
         if Int64(out.count) > entry.uncompressedSize {
-          return .failure(CheckpointError(.malformed, record: entry.name, offset: entry.localHeaderOffset, "record inflates past its declared size"))
+          return .failure(
+            CheckpointError(
+              .malformed, record: entry.name, offset: entry.localHeaderOffset,
+              "record inflates past its declared size"))
         }
       }
       return .success(out)

@@ -21,14 +21,19 @@ import Testing
       return
     }
     var byKey: [String: JSONValue] = [:]
-    for item in got { if let key = item["key"]?.stringValue, byKey[key] == nil { byKey[key] = item } }
+    for item in got {
+      if let key = item["key"]?.stringValue, byKey[key] == nil { byKey[key] = item }
+    }
     for item in want {
       let key = try #require(item["key"]?.stringValue)
       guard let mine = byKey.removeValue(forKey: key) else {
         if item["optional"] != .bool(true) { Issue.record("\(name): \(key) missing") }
         continue
       }
-      for field in ["path", "dtype", "shape", "stride", "offset", "device", "storage", "nbytes", "requires_grad"] {
+      for field in [
+        "path", "dtype", "shape", "stride", "offset", "device", "storage", "nbytes",
+        "requires_grad",
+      ] {
         #expect(mine[field] == item[field], "\(name): \(key).\(field)")
       }
     }

@@ -7,11 +7,14 @@ import Testing
 /// Hostile and damaged files: each one either reads (what CPython and torch accept) or fails
 /// with an error value naming a byte offset; none traps, hangs or builds unbounded state.
 @Suite struct HostileInputTests {
-  static let files = Fixtures.files(in: "hostile", suffix: "").filter { $0.hasSuffix(".pt") || $0.hasSuffix(".pkl") }
+  static let files = Fixtures.files(in: "hostile", suffix: "").filter {
+    $0.hasSuffix(".pt") || $0.hasSuffix(".pkl")
+  }
 
   /// Files that are well-formed (valid pickles or archives torch also reads).
   static let readable: Set<String> = [
-    "cycles.pkl", "exponential_shared.pkl", "exponential_shared_tuples.pkl", "global_builtins_eval.pkl",
+    "cycles.pkl", "exponential_shared.pkl", "exponential_shared_tuples.pkl",
+    "global_builtins_eval.pkl",
     "global_os_system.pkl", "legacy_valid.pt", "marks_10k.pkl", "persid_no_loader.pkl",
     "stop_with_mark_left.pkl", "zip_cycle.pt", "zip_exponential.pt", "zip_no_version.pt",
     "zip_pid_key_int.pt", "zip_small_valid.pt", "zip_storage_too_big.pt", "zip_stray_entry.pt",
@@ -32,7 +35,9 @@ import Testing
       }
     } catch {
       #expect(!Self.readable.contains(name), "\(name): \(error)")
-      #expect(error.offset != nil || error.kind == .unsupportedFormat, "\(name): \(error) names no offset")
+      #expect(
+        error.offset != nil || error.kind == .unsupportedFormat, "\(name): \(error) names no offset"
+      )
       #expect(!error.description.contains("\n"))
     }
   }
@@ -45,7 +50,8 @@ import Testing
 
   @Test("a list nested 100,000 deep decodes, prints and re-encodes without recursion")
   func deepNesting() throws {
-    let bytes: [UInt8] = [0x80, 0x02] + [UInt8](repeating: 0x5D, count: 100_000)
+    let bytes: [UInt8] =
+      [0x80, 0x02] + [UInt8](repeating: 0x5D, count: 100_000)
       + [UInt8](repeating: 0x61, count: 99_999) + [0x2E]
     let checkpoint = try CheckpointReader().read(MemorySource(bytes))
     var printer = TreePrinter(graph: checkpoint.graph, tensors: [:])
@@ -69,7 +75,8 @@ import Testing
     bytes += [0x2E]
     let start = ContinuousClock.now
     let checkpoint = try CheckpointReader().read(MemorySource(bytes))
-    let text = TreePrinter(graph: checkpoint.graph, tensors: [:]).render(try #require(checkpoint.root))
+    let text = TreePrinter(graph: checkpoint.graph, tensors: [:]).render(
+      try #require(checkpoint.root))
     #expect(text.split(separator: "\n").count < 200)
     #expect(ContinuousClock.now - start < .seconds(10))
   }

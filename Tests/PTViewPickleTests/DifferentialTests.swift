@@ -13,7 +13,8 @@ import Testing
   func matchesCPython(_ name: String) throws {
     let bytes = try Fixtures.bytes("pickles/" + name)
     let stem = String(name.dropLast(4))
-    let expectedText = try String(contentsOf: Fixtures.url("pickles/" + stem + ".json"), encoding: .utf8)
+    let expectedText = try String(
+      contentsOf: Fixtures.url("pickles/" + stem + ".json"), encoding: .utf8)
     let expected = try Canonical.normalize(expectedText)
     var machine = Machine()
     if expected.hasPrefix("[") && stem.hasPrefix("concat") {

@@ -23,7 +23,9 @@ import Testing
   @Test("memo GET shares the node instead of copying it")
   func memoSharing() throws {
     // ] q0 ( h0 h0 l .  -> [[], [] ] same list twice... built as LIST of two gets
-    let (graph, root) = try decode([0x80, 0x02, 0x5D, 0x71, 0x00, 0x28, 0x68, 0x00, 0x68, 0x00, 0x6C, 0x2E])
+    let (graph, root) = try decode([
+      0x80, 0x02, 0x5D, 0x71, 0x00, 0x28, 0x68, 0x00, 0x68, 0x00, 0x6C, 0x2E,
+    ])
     let items = try #require(graph.sequence(root))
     #expect(items.count == 2)
     #expect(items[0] == items[1])
@@ -39,7 +41,8 @@ import Testing
   @Test("GLOBAL, REDUCE, BUILD and persistent ids become nodes; nothing is called")
   func symbolic() throws {
     // c os\nsystem\n ( X'echo' t R .
-    var bytes: [UInt8] = [0x80, 0x02, 0x63] + Array("os\nsystem\n".utf8) + [0x28, 0x58, 4, 0, 0, 0]
+    var bytes: [UInt8] =
+      [0x80, 0x02, 0x63] + Array("os\nsystem\n".utf8) + [0x28, 0x58, 4, 0, 0, 0]
     bytes += Array("echo".utf8) + [0x74, 0x52, 0x2E]
     let (graph, root) = try decode(bytes)
     #expect(graph.calleeName(root) == "os.system")
@@ -78,20 +81,30 @@ import Testing
     }
   }
 
-  @Test("errors carry the failing opcode's offset", arguments: [
-    // (bytes, offset, opcode, reason)
-    ([0x80, 0x02, 0x68, 0x05, 0x2E] as [UInt8], 2, Opcode.binget, PickleError.Reason.memoKeyMissing(5)),
-    ([0x80, 0x02, 0x74, 0x2E], 2, .tuple, .markNotFound),
-    ([0x80, 0x02, 0x85, 0x2E], 2, .tuple1, .stackUnderflow),
-    ([0x80, 0x02, 0xFF], 2, nil, .unknownOpcode(0xFF)),
-    ([0x80, 0x02, 0x4B], 2, .binint1, .truncated(needed: 1, available: 0)),
-    ([0x80, 0x02, 0x8D, 0, 0, 0, 0, 1, 0, 0, 0], 2, .binunicode8, .truncated(needed: 4_294_967_296, available: 0)),
-    ([0x80, 0x02, 0x58, 2, 0, 0, 0, 0xC3, 0x28, 0x2E], 2, .binunicode, .invalidUTF8),
-    ([0x80, 0x63], 0, nil, .unsupportedProtocol(99)),
-    ([0x80, 0x02, 0x4B, 0x01], 4, nil, .endOfData),
-    ([0x80, 0x02, 0x28, 0x2E], 3, .stop, .stackUnderflow),
-  ] as [([UInt8], Int, Opcode?, PickleError.Reason)])
-  func errorOffsets(_ bytes: [UInt8], _ offset: Int, _ opcode: Opcode?, _ reason: PickleError.Reason) {
+  @Test(
+    "errors carry the failing opcode's offset",
+    arguments: [
+      // (bytes, offset, opcode, reason)
+      (
+        [0x80, 0x02, 0x68, 0x05, 0x2E] as [UInt8], 2, Opcode.binget,
+        PickleError.Reason.memoKeyMissing(5)
+      ),
+      ([0x80, 0x02, 0x74, 0x2E], 2, .tuple, .markNotFound),
+      ([0x80, 0x02, 0x85, 0x2E], 2, .tuple1, .stackUnderflow),
+      ([0x80, 0x02, 0xFF], 2, nil, .unknownOpcode(0xFF)),
+      ([0x80, 0x02, 0x4B], 2, .binint1, .truncated(needed: 1, available: 0)),
+      (
+        [0x80, 0x02, 0x8D, 0, 0, 0, 0, 1, 0, 0, 0], 2, .binunicode8,
+        .truncated(needed: 4_294_967_296, available: 0)
+      ),
+      ([0x80, 0x02, 0x58, 2, 0, 0, 0, 0xC3, 0x28, 0x2E], 2, .binunicode, .invalidUTF8),
+      ([0x80, 0x63], 0, nil, .unsupportedProtocol(99)),
+      ([0x80, 0x02, 0x4B, 0x01], 4, nil, .endOfData),
+      ([0x80, 0x02, 0x28, 0x2E], 3, .stop, .stackUnderflow),
+    ] as [([UInt8], Int, Opcode?, PickleError.Reason)])
+  func errorOffsets(
+    _ bytes: [UInt8], _ offset: Int, _ opcode: Opcode?, _ reason: PickleError.Reason
+  ) {
     let got = error(bytes)
     if case .unsupportedProtocol = reason {
       #expect(got?.reason == reason)
@@ -115,29 +128,38 @@ import Testing
     let (graph, root) = try decode(bytes)
     #expect(graph[root] == .int(7))
     // A frame longer than what is left is truncated.
-    #expect(error([0x80, 0x04, 0x95, 200, 0, 0, 0, 0, 0, 0, 0, 0x4E, 0x2E])?.reason == .truncated(needed: 200, available: 2))
+    #expect(
+      error([0x80, 0x04, 0x95, 200, 0, 0, 0, 0, 0, 0, 0, 0x4E, 0x2E])?.reason
+        == .truncated(needed: 200, available: 2))
   }
 
   @Test("the graph survives a failure, so a call before a corrupt tail is still visible")
   func partialGraph() {
-    var bytes: [UInt8] = [0x80, 0x02, 0x63] + Array("os\nsystem\n".utf8) + [0x28, 0x58, 2, 0, 0, 0]
+    var bytes: [UInt8] =
+      [0x80, 0x02, 0x63] + Array("os\nsystem\n".utf8) + [0x28, 0x58, 2, 0, 0, 0]
     bytes += Array("ls".utf8) + [0x74, 0x52, 0xFF]
     var machine = Machine()
     #expect(throws: PickleError.self) { _ = try machine.load(bytes) }
-    let names = (0..<machine.graph.count).compactMap { machine.graph.calleeName(ValueID(Int32($0))) }
+    let names = (0..<machine.graph.count).compactMap {
+      machine.graph.calleeName(ValueID(Int32($0)))
+    }
     #expect(names == ["os.system"])
   }
 
   @Test("memo keys far apart use the sparse memo")
   func sparseMemo() throws {
     // K 1, LONG_BINPUT 4_000_000_000, LONG_BINGET 4_000_000_000
-    let (graph, root) = try decode([0x80, 0x02, 0x4B, 0x01, 0x72, 0x00, 0x28, 0x6B, 0xEE, 0x6A, 0x00, 0x28, 0x6B, 0xEE, 0x86, 0x2E])
+    let (graph, root) = try decode([
+      0x80, 0x02, 0x4B, 0x01, 0x72, 0x00, 0x28, 0x6B, 0xEE, 0x6A, 0x00, 0x28, 0x6B, 0xEE, 0x86,
+      0x2E,
+    ])
     let items = try #require(graph.sequence(root))
     #expect(items.count == 2 && items[0] == items[1])
   }
 
   @Test("BUILD on a container is refused, as CPython refuses it")
   func buildOnList() {
-    #expect(error([0x80, 0x02, 0x5D, 0x7D, 0x62, 0x2E])?.reason == .wrongOperand("BUILD on a list"))
+    #expect(
+      error([0x80, 0x02, 0x5D, 0x7D, 0x62, 0x2E])?.reason == .wrongOperand("BUILD on a list"))
   }
 }

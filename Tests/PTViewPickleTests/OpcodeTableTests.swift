@@ -11,7 +11,10 @@ import Testing
   }
 
   static let rows: [Row] = {
-    guard let text = try? String(contentsOf: Fixtures.url("pickles/pickletools-opcodes.tsv"), encoding: .utf8) else {
+    guard
+      let text = try? String(
+        contentsOf: Fixtures.url("pickles/pickletools-opcodes.tsv"), encoding: .utf8)
+    else {
       return []
     }
     return text.split(separator: "\n").dropFirst().map { line in
@@ -41,7 +44,9 @@ import Testing
     #expect((after.isEmpty ? "-" : after) == row.after)
     // Case names follow the pickletools name: lowerCamel of its underscore-separated parts.
     let parts = row.name.lowercased().split(separator: "_")
-    let expectedCase = String(parts[0]) + parts.dropFirst().map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
+    let expectedCase =
+      String(parts[0])
+      + parts.dropFirst().map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
     #expect("\(opcode)" == expectedCase)
   }
 }

@@ -6,7 +6,9 @@ import Testing
 /// The protocol-2 writer: output uses weights_only opcodes, and decoding it gives the same
 /// structure once protocol 2's spellings (`_codecs.encode` for bytes, `set([...])`) are allowed.
 @Suite struct PickleWriterTests {
-  static let corpus = Fixtures.files(in: "pickles", suffix: ".pkl").filter { !$0.hasPrefix("concat") }
+  static let corpus = Fixtures.files(in: "pickles", suffix: ".pkl").filter {
+    !$0.hasPrefix("concat")
+  }
 
   /// Opcodes used by a pickle.
   func opcodes(_ bytes: [UInt8]) throws -> Set<Opcode> {

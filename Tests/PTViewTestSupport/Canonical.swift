@@ -46,7 +46,8 @@ public struct Canonical {
       let text = snapshot.walk(item).text
       return seen.insert(text).inserted ? (text, item) : nil
     }
-    return keyed.sorted { $0.0.unicodeScalars.lexicographicallyPrecedes($1.0.unicodeScalars) }.map(\.1)
+    return keyed.sorted { $0.0.unicodeScalars.lexicographicallyPrecedes($1.0.unicodeScalars) }.map(
+      \.1)
   }
 
   private mutating func walk(_ id: ValueID) -> CanonNode {
@@ -55,16 +56,21 @@ public struct Canonical {
     case .bool(let b): return .object([("t", .string("bool")), ("v", .bool(b))])
     case .int(let v): return .object([("t", .string("int")), ("v", .string(String(v)))])
     case .bigInt(let s):
-      return .object([("t", .string("int")), ("v", .string(PyLong.decimal(graph.bytes(s), maxDigits: 100_000) ?? "?"))])
+      return .object([
+        ("t", .string("int")),
+        ("v", .string(PyLong.decimal(graph.bytes(s), maxDigits: 100_000) ?? "?")),
+      ])
     case .float(let v):
       return .object([("t", .string("float")), ("bits", .string(hex(bigEndian(v.bitPattern))))])
-    case .string(let s): return .object([("t", .string("str")), ("hex", .string(hex(graph.bytes(s))))])
+    case .string(let s):
+      return .object([("t", .string("str")), ("hex", .string(hex(graph.bytes(s))))])
     case .legacyString(let s):
       // The generator unpickles with encoding='latin1': Python 2 strings become str.
       var utf8: [UInt8] = []
       for b in graph.bytes(s) { UTF8Writer.append(UInt32(b), to: &utf8) }
       return .object([("t", .string("str")), ("hex", .string(hex(utf8)))])
-    case .bytes(let s): return .object([("t", .string("bytes")), ("hex", .string(hex(graph.bytes(s))))])
+    case .bytes(let s):
+      return .object([("t", .string("bytes")), ("hex", .string(hex(graph.bytes(s))))])
     case .tuple(let s):
       return .object([("t", .string("tuple")), ("items", .array(graph.ids(s).map { walk($0) }))])
     case .frozenset(let s):
@@ -83,10 +89,15 @@ public struct Canonical {
     switch graph[id] {
     case .bytearray(let s):
       let k = newID(id)
-      return .object([("t", .string("bytearray")), ("id", .int(k)), ("hex", .string(hex(graph.bytes(s))))])
+      return .object([
+        ("t", .string("bytearray")), ("id", .int(k)), ("hex", .string(hex(graph.bytes(s)))),
+      ])
     case .list(let c):
       let k = newID(id)
-      return .object([("t", .string("list")), ("id", .int(k)), ("items", .array(graph.container(c).map { walk($0) }))])
+      return .object([
+        ("t", .string("list")), ("id", .int(k)),
+        ("items", .array(graph.container(c).map { walk($0) })),
+      ])
     case .dict(let c):
       let k = newID(id)
       let items = graph.container(c)
@@ -101,7 +112,9 @@ public struct Canonical {
     case .set(let c):
       let k = newID(id)
       let items = sortedItems(graph.container(c))
-      return .object([("t", .string("set")), ("id", .int(k)), ("items", .array(items.map { walk($0) }))])
+      return .object([
+        ("t", .string("set")), ("id", .int(k)), ("items", .array(items.map { walk($0) })),
+      ])
     case .persistentID(let pid):
       let k = newID(id)
       return .object([("t", .string("persid")), ("id", .int(k)), ("pid", walk(pid))])
@@ -110,9 +123,14 @@ public struct Canonical {
       var fields: [(String, CanonNode)]
       switch graph.construction(index) {
       case .reduce(let callable, let args):
-        fields = [("t", .string("reduce")), ("id", .int(k)), ("callable", walk(callable)), ("args", walk(args))]
+        fields = [
+          ("t", .string("reduce")), ("id", .int(k)), ("callable", walk(callable)),
+          ("args", walk(args)),
+        ]
       case .newobj(let cls, let args):
-        fields = [("t", .string("newobj")), ("id", .int(k)), ("cls", walk(cls)), ("args", walk(args))]
+        fields = [
+          ("t", .string("newobj")), ("id", .int(k)), ("cls", walk(cls)), ("args", walk(args)),
+        ]
       case .newobjEx(let cls, let args, let kwargs):
         fields = [
           ("t", .string("newobj_ex")), ("id", .int(k)), ("cls", walk(cls)), ("args", walk(args)),
@@ -122,11 +140,13 @@ public struct Canonical {
       var mutations: [CanonNode] = []
       for m in graph.mutations(of: id) {
         switch m {
-        case .build(let s): mutations.append(.object([("op", .string("build")), ("state", walk(s))]))
+        case .build(let s):
+          mutations.append(.object([("op", .string("build")), ("state", walk(s))]))
         case .setItem(let key, let v):
           let kc = walk(key)
           mutations.append(.object([("op", .string("setitem")), ("key", kc), ("value", walk(v))]))
-        case .append(let v): mutations.append(.object([("op", .string("append")), ("value", walk(v))]))
+        case .append(let v):
+          mutations.append(.object([("op", .string("append")), ("value", walk(v))]))
         case .add(let v): mutations.append(.object([("op", .string("add")), ("value", walk(v))]))
         }
       }

@@ -6,7 +6,8 @@ extension Fixtures {
   public static func fullCheckpoint(_ relative: String, strict: Bool = true) throws -> Checkpoint {
     let data = try bytes(relative)
     let isZip = data.starts(with: [0x50, 0x4B])
-    var reader = CheckpointReader(decompressor: isZip ? try LibzipArchive(path: path(relative)) : nil)
+    var reader = CheckpointReader(
+      decompressor: isZip ? try LibzipArchive(path: path(relative)) : nil)
     reader.strict = strict
     return try reader.read(MemorySource(data))
   }

@@ -8,7 +8,10 @@ public struct ProcessResult: Sendable {
 }
 
 /// Runs `executable` with `arguments` and waits for it.
-public func run(_ executable: String, _ arguments: [String], stdin: String? = nil, environment: [String: String]? = nil) throws -> ProcessResult {
+public func run(
+  _ executable: String, _ arguments: [String], stdin: String? = nil,
+  environment: [String: String]? = nil
+) throws -> ProcessResult {
   let process = Process()
   process.executableURL = URL(fileURLWithPath: executable)
   process.arguments = arguments

@@ -37,6 +37,8 @@ import Testing
 
   @Test("libzip refuses garbage with an error value")
   func garbage() {
-    #expect(throws: CheckpointError.self) { _ = try LibzipArchive(bytes: [0x50, 0x4B, 3, 4, 1, 2, 3]) }
+    #expect(throws: CheckpointError.self) {
+      _ = try LibzipArchive(bytes: [0x50, 0x4B, 3, 4, 1, 2, 3])
+    }
   }
 }

@@ -19,21 +19,26 @@ import Testing
     let tree = try run(ptview, ["tree", file, "--depth", "2"])
     #expect(tree.status == 0 && tree.stdout.contains("optimizer"))
     let dis = try run(ptview, ["dis", file])
-    let golden = try String(contentsOf: Fixtures.url("torch/train_ckpt_cuda0.pt.dis.txt"), encoding: .utf8)
+    let golden = try String(
+      contentsOf: Fixtures.url("torch/train_ckpt_cuda0.pt.dis.txt"), encoding: .utf8)
     #expect(dis.stdout == golden)
   }
 
   @Test("dis of a legacy file shows all five pickles, like pickletools on one open file")
   func legacyDis() throws {
     let dis = try run(ptview, ["dis", Fixtures.path("torch/legacy_cuda0.pt")])
-    let golden = try String(contentsOf: Fixtures.url("torch/legacy_cuda0.pt.dis.txt"), encoding: .utf8)
+    let golden = try String(
+      contentsOf: Fixtures.url("torch/legacy_cuda0.pt.dis.txt"), encoding: .utf8)
     #expect(dis.stdout == golden)
     #expect(dis.stdout.components(separatedBy: "highest protocol").count == 6)
   }
 
   @Test("unreadable input: exit 2 and one line naming the file, record and byte offset")
   func badInput() throws {
-    for name in ["zip_truncated_512.pt", "zip_pid_string.pt", "binget_missing.pkl", "legacy_truncated_in_storage.pt"] {
+    for name in [
+      "zip_truncated_512.pt", "zip_pid_string.pt", "binget_missing.pkl",
+      "legacy_truncated_in_storage.pt",
+    ] {
       let path = Fixtures.path("hostile/" + name)
       let result = try run(ptview, ["ls", path])
       #expect(result.status == 2, "\(name)")
@@ -49,7 +54,11 @@ import Testing
   @Test("usage errors exit 64")
   func usage() throws {
     #expect(try run(ptview, ["remap", Fixtures.path("torch/sd_cpu.pt")]).status == 64)
-    #expect(try run(ptview, ["remap", Fixtures.path("torch/sd_cpu.pt"), "-o", "/tmp/x.pt", "--to", "NOT A DEVICE"]).status == 64)
+    #expect(
+      try run(
+        ptview,
+        ["remap", Fixtures.path("torch/sd_cpu.pt"), "-o", "/tmp/x.pt", "--to", "NOT A DEVICE"]
+      ).status == 64)
     #expect(try run(ptview, ["ls"]).status == 64)
   }
 
@@ -65,10 +74,16 @@ import Testing
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: dir) }
     try Data("keep".utf8).write(to: URL(fileURLWithPath: dir + "/out.pt"))
-    let refused = try run(ptview, ["remap", Fixtures.path("torch/sd_cuda0.pt"), "--to", "cpu", "-o", dir + "/out.pt"])
+    let refused = try run(
+      ptview, ["remap", Fixtures.path("torch/sd_cuda0.pt"), "--to", "cpu", "-o", dir + "/out.pt"])
     #expect(refused.status == 1 && refused.stderr.contains("--force"))
     #expect(try String(contentsOfFile: dir + "/out.pt", encoding: .utf8) == "keep")
-    let done = try run(ptview, ["remap", Fixtures.path("torch/sd_cuda0.pt"), "--to", "cpu", "-o", dir + "/out.pt", "--force", "--json"])
+    let done = try run(
+      ptview,
+      [
+        "remap", Fixtures.path("torch/sd_cuda0.pt"), "--to", "cpu", "-o", dir + "/out.pt",
+        "--force", "--json",
+      ])
     #expect(done.status == 0)
     #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["out.pt"])
     let listing = try run(ptview, ["ls", "--json", dir + "/out.pt"])

@@ -40,11 +40,15 @@ public struct CheckpointReader: Sendable {
     case .tar:
       throw CheckpointError(
         .unsupportedFormat,
-        "this is a torch <= 0.1.10 tar-format checkpoint; ptview does not read it yet (torch.load needs weights_only=False for it)")
+        "this is a torch <= 0.1.10 tar-format checkpoint; ptview does not read it yet (torch.load needs weights_only=False for it)"
+      )
     case .previewRelease:
-      throw CheckpointError(.unsupportedFormat, "this is a PyTorch preview-release archive (PYTORCH1); torch no longer reads it either")
+      throw CheckpointError(
+        .unsupportedFormat,
+        "this is a PyTorch preview-release archive (PYTORCH1); torch no longer reads it either")
     case .numpy:
-      throw CheckpointError(.unsupportedFormat, "this is a NumPy .npy file, not a PyTorch checkpoint")
+      throw CheckpointError(
+        .unsupportedFormat, "this is a NumPy .npy file, not a PyTorch checkpoint")
     case .json:
       throw ShardIndex.describe(source)
     case .empty:
@@ -80,7 +84,8 @@ public struct CheckpointReader: Sendable {
     let stray = directory.entries.filter { !$0.name.hasPrefix(root + "/") }
     if !stray.isEmpty {
       notes.append(
-        "\(stray.count) record(s) outside the root folder '\(root)/' (e.g. \(stray[0].name)); torch.load refuses such archives")
+        "\(stray.count) record(s) outside the root folder '\(root)/' (e.g. \(stray[0].name)); torch.load refuses such archives"
+      )
     }
     func small(_ name: String) throws(CheckpointError) -> String? {
       guard let entry = directory.entry(named: root + "/" + name) else { return nil }
@@ -92,10 +97,13 @@ public struct CheckpointReader: Sendable {
       if let format = try small("archive_format"), format.hasPrefix("pt2") {
         throw CheckpointError(
           .unsupportedFormat, record: root + "/archive_format",
-          "this is a torch.export .pt2 archive; ptview does not read it yet (torch.export.load opens it)")
+          "this is a torch.export .pt2 archive; ptview does not read it yet (torch.export.load opens it)"
+        )
       }
       throw CheckpointError(
-        .malformed, record: root + "/data.pkl", "the archive has no data.pkl (records: \(directory.entries.prefix(5).map(\.name).joined(separator: ", ")))")
+        .malformed, record: root + "/data.pkl",
+        "the archive has no data.pkl (records: \(directory.entries.prefix(5).map(\.name).joined(separator: ", ")))"
+      )
     }
     let isTorchScript = directory.entry(named: root + "/constants.pkl") != nil
     var version = try small(".data/version")
@@ -120,49 +128,62 @@ public struct CheckpointReader: Sendable {
     var problem: CheckpointError? = nil
     var references: [StorageRef] = []
     do throws(CheckpointError) {
-    for section in pickles where section.storageFolder != nil && section.name != "bytecode.pkl" {
-      let interpreter = TorchInterpreter(graph: graph, flavor: .zip(storageFolder: section.storageFolder!))
-      do {
-        let found = try interpreter.interpret(section.nodes)
-        if tensors.isEmpty { tensors = found.tensors } else { tensors.merge(found.tensors) { a, _ in a } }
-        references += found.references
-      } catch {
-        throw CheckpointError(.malformed, record: root + "/" + section.name, offset: Int64(error.offset), error.message)
+      for section in pickles where section.storageFolder != nil && section.name != "bytecode.pkl" {
+        let interpreter = TorchInterpreter(
+          graph: graph, flavor: .zip(storageFolder: section.storageFolder!))
+        do {
+          let found = try interpreter.interpret(section.nodes)
+          if tensors.isEmpty {
+            tensors = found.tensors
+          } else {
+            tensors.merge(found.tensors) { a, _ in a }
+          }
+          references += found.references
+        } catch {
+          throw CheckpointError(
+            .malformed, record: root + "/" + section.name, offset: Int64(error.offset),
+            error.message)
+        }
       }
-    }
 
-    // Every referenced storage record must exist and be large enough. Checked once per
-    // record (a storage shared by views is referenced many times).
-    var needed: [String: (bytes: Int64, pid: ValueID)] = [:]
-    needed.reserveCapacity(references.count)
-    for storage in references {
-      if let known = needed[storage.record], known.bytes >= storage.byteCount { continue }
-      needed[storage.record] = (storage.byteCount, storage.pidNode)
-    }
-    storages.reserveCapacity(needed.count)
-    for (record, need) in needed {
-      let pickleRecord = root + "/" + (pickles.first(where: { $0.nodes.contains(Int(need.pid.index)) })?.name ?? "data.pkl")
-      guard let entry = directory.entry(named: root + "/" + record) else {
-        if isTorchScript && record.hasPrefix("traced_inputs/") { continue }
-        throw CheckpointError(
-          .malformed, record: pickleRecord, offset: Int64(graph.offset(of: need.pid)),
-          "storage record \(record) is missing from the archive")
+      // Every referenced storage record must exist and be large enough. Checked once per
+      // record (a storage shared by views is referenced many times).
+      var needed: [String: (bytes: Int64, pid: ValueID)] = [:]
+      needed.reserveCapacity(references.count)
+      for storage in references {
+        if let known = needed[storage.record], known.bytes >= storage.byteCount { continue }
+        needed[storage.record] = (storage.byteCount, storage.pidNode)
       }
-      if entry.uncompressedSize < need.bytes && !record.hasPrefix("traced_inputs/") {
-        throw CheckpointError(
-          .malformed, record: entry.name, offset: entry.localHeaderOffset,
-          "storage record holds \(entry.uncompressedSize) bytes but its tensors need \(need.bytes)")
+      storages.reserveCapacity(needed.count)
+      for (record, need) in needed {
+        let pickleRecord =
+          root + "/"
+          + (pickles.first(where: { $0.nodes.contains(Int(need.pid.index)) })?.name ?? "data.pkl")
+        guard let entry = directory.entry(named: root + "/" + record) else {
+          if isTorchScript && record.hasPrefix("traced_inputs/") { continue }
+          throw CheckpointError(
+            .malformed, record: pickleRecord, offset: Int64(graph.offset(of: need.pid)),
+            "storage record \(record) is missing from the archive")
+        }
+        if entry.uncompressedSize < need.bytes && !record.hasPrefix("traced_inputs/") {
+          throw CheckpointError(
+            .malformed, record: entry.name, offset: entry.localHeaderOffset,
+            "storage record holds \(entry.uncompressedSize) bytes but its tensors need \(need.bytes)"
+          )
+        }
+        if entry.uncompressedSize > need.bytes {
+          notes.append(
+            "record \(record) holds \(entry.uncompressedSize) bytes, more than the \(need.bytes) its storage declares; torch.load refuses a size mismatch"
+          )
+        }
+        if !entry.isStored {
+          notes.append(
+            "record \(record) is compressed; torch.load(mmap=True) would read garbage from it")
+        }
+        storages[record] = Checkpoint.StorageExtent(
+          record: record, dataOffset: nil, size: entry.uncompressedSize, compressed: !entry.isStored
+        )
       }
-      if entry.uncompressedSize > need.bytes {
-        notes.append(
-          "record \(record) holds \(entry.uncompressedSize) bytes, more than the \(need.bytes) its storage declares; torch.load refuses a size mismatch")
-      }
-      if !entry.isStored {
-        notes.append("record \(record) is compressed; torch.load(mmap=True) would read garbage from it")
-      }
-      storages[record] = Checkpoint.StorageExtent(
-        record: record, dataOffset: nil, size: entry.uncompressedSize, compressed: !entry.isStored)
-    }
     } catch {
       if strict { throw error }
       problem = error
@@ -185,18 +206,24 @@ public struct CheckpointReader: Sendable {
       // Constants are `CONSTANTS.c<i>` in TorchScript code; they are not part of state_dict.
       if let items = graph.sequence(constants.root) {
         for (i, item) in items.enumerated() {
-          let result = TensorWalker(graph: graph, tensors: tensors).walk(from: item, prefix: ["CONSTANTS", "c\(i)"])
-          entries += result.entries.map { var e = $0; e.inStateDict = false; return e }
+          let result = TensorWalker(graph: graph, tensors: tensors).walk(
+            from: item, prefix: ["CONSTANTS", "c\(i)"])
+          entries += result.entries.map {
+            var e = $0; e.inStateDict = false; return e
+          }
         }
       }
     }
     if sharingTruncated {
-      notes.append("the object graph shares containers exponentially; shared containers are listed at their first paths only")
+      notes.append(
+        "the object graph shares containers exponentially; shared containers are listed at their first paths only"
+      )
     }
     _ = dataPickle
     var checkpoint = Checkpoint(
       format: isTorchScript ? .torchScript : .zip, fileSize: source.size, archiveRoot: root,
-      directory: directory, pickles: pickles, graph: graph, root: pickles.first?.root, tensors: tensors,
+      directory: directory, pickles: pickles, graph: graph, root: pickles.first?.root,
+      tensors: tensors,
       entries: entries, storages: storages, byteorder: byteorder, version: version,
       storageAlignment: alignment, notes: notes, metadata: [], problem: problem)
     checkpoint.storageReferences = references
@@ -204,14 +231,18 @@ public struct CheckpointReader: Sendable {
   }
 
   /// The bytes of a zip record (stored, or inflated by the decompressor).
-  public func record(_ entry: ZipEntry, in source: any ByteSource) throws(CheckpointError) -> [UInt8] {
+  public func record(_ entry: ZipEntry, in source: any ByteSource) throws(CheckpointError)
+    -> [UInt8]
+  {
     let header: LocalHeader
     do { header = try ZipDirectory.localHeader(of: entry, in: source) } catch {
       throw CheckpointError(.malformed, record: entry.name, offset: error.offset, error.message)
     }
     if entry.isStored {
       guard entry.compressedSize <= maxPickleBytes else {
-        throw CheckpointError(.malformed, record: entry.name, offset: header.dataOffset, "record is too large to read into memory (\(entry.compressedSize) bytes)")
+        throw CheckpointError(
+          .malformed, record: entry.name, offset: header.dataOffset,
+          "record is too large to read into memory (\(entry.compressedSize) bytes)")
       }
       do {
         return try source.readExactly(at: header.dataOffset, count: Int(entry.compressedSize))
@@ -220,10 +251,14 @@ public struct CheckpointReader: Sendable {
       }
     }
     guard let decompressor else {
-      throw CheckpointError(.malformed, record: entry.name, offset: header.dataOffset, "record is compressed (method \(entry.method)) and no decompressor is available")
+      throw CheckpointError(
+        .malformed, record: entry.name, offset: header.dataOffset,
+        "record is compressed (method \(entry.method)) and no decompressor is available")
     }
     guard entry.uncompressedSize <= maxPickleBytes else {
-      throw CheckpointError(.malformed, record: entry.name, offset: header.dataOffset, "record is too large to inflate into memory (\(entry.uncompressedSize) bytes)")
+      throw CheckpointError(
+        .malformed, record: entry.name, offset: header.dataOffset,
+        "record is too large to inflate into memory (\(entry.uncompressedSize) bytes)")
     }
     return try decompressor.decompress(entry)
   }
@@ -242,7 +277,8 @@ public struct CheckpointReader: Sendable {
     let before = machine.graph.count
     let outcome: Machine.Outcome
     do { outcome = try machine.load(bytes, base: base) } catch {
-      throw CheckpointError(.malformed, record: entry.name, offset: Int64(error.offset), error.summary)
+      throw CheckpointError(
+        .malformed, record: entry.name, offset: Int64(error.offset), error.summary)
     }
     let stem = String(name.dropLast(4))
     return Checkpoint.PickleSection(
@@ -265,7 +301,9 @@ public struct CheckpointReader: Sendable {
     var window = min(source.size, 1 << 20)
     let cap = min(source.size, maxPickleBytes)
     while true {
-      let bytes = try io { () throws(SourceError) in try source.readExactly(at: 0, count: Int(window)) }
+      let bytes = try io { () throws(SourceError) in
+        try source.readExactly(at: 0, count: Int(window))
+      }
       var machine = Machine(limits: limits)
       var sections: [Checkpoint.PickleSection] = []
       var position = 0
@@ -294,7 +332,8 @@ public struct CheckpointReader: Sendable {
           continue
         }
         let part = names[min(sections.count, names.count - 1)]
-        throw CheckpointError(.malformed, record: "legacy \(part) pickle", offset: Int64(error.offset), error.summary)
+        throw CheckpointError(
+          .malformed, record: "legacy \(part) pickle", offset: Int64(error.offset), error.summary)
       }
     }
   }
@@ -306,12 +345,14 @@ public struct CheckpointReader: Sendable {
     guard case .bigInt(let magic) = graph[sections[0].root],
       Array(graph.bytes(magic)) == DetectedFormat.legacyMagicValue
     else {
-      throw CheckpointError(.malformed, record: "legacy magic pickle", offset: 0, "magic number mismatch")
+      throw CheckpointError(
+        .malformed, record: "legacy magic pickle", offset: 0, "magic number mismatch")
     }
     guard graph.int(sections[1].root) == 1001 else {
       throw CheckpointError(
         .malformed, record: "legacy protocol pickle", offset: sections[1].fileOffset,
-        "unsupported legacy protocol version \(graph.int(sections[1].root).map(String.init) ?? "?") (expected 1001)")
+        "unsupported legacy protocol version \(graph.int(sections[1].root).map(String.init) ?? "?") (expected 1001)"
+      )
     }
     let main = sections[3]
     var tensors: [ValueID: TensorInfo] = [:]
@@ -321,9 +362,11 @@ public struct CheckpointReader: Sendable {
     do throws(CheckpointError) {
       (tensors, storages, notes) = try legacyStorages(source, legacy)
       do {
-        references = try TorchInterpreter(graph: graph, flavor: .legacy).storageReferences(in: main.nodes)
+        references = try TorchInterpreter(graph: graph, flavor: .legacy).storageReferences(
+          in: main.nodes)
       } catch {
-        throw CheckpointError(.malformed, record: "legacy main pickle", offset: Int64(error.offset), error.message)
+        throw CheckpointError(
+          .malformed, record: "legacy main pickle", offset: Int64(error.offset), error.message)
       }
     } catch {
       if strict { throw error }
@@ -331,14 +374,18 @@ public struct CheckpointReader: Sendable {
       return Checkpoint(
         format: .legacy, fileSize: source.size, archiveRoot: nil, directory: nil, pickles: sections,
         graph: graph, root: main.root, tensors: [:], entries: result.entries, storages: [:],
-        byteorder: nil, version: "1001", storageAlignment: nil, notes: [], metadata: [], problem: error)
+        byteorder: nil, version: "1001", storageAlignment: nil, notes: [], metadata: [],
+        problem: error)
     }
     let result = TensorWalker(graph: graph, tensors: tensors).walk(from: main.root)
-    if result.truncatedSharing { notes.append("shared containers are listed at their first paths only") }
+    if result.truncatedSharing {
+      notes.append("shared containers are listed at their first paths only")
+    }
     var checkpoint = Checkpoint(
       format: .legacy, fileSize: source.size, archiveRoot: nil, directory: nil, pickles: sections,
       graph: graph, root: main.root, tensors: tensors, entries: result.entries, storages: storages,
-      byteorder: nil, version: "1001", storageAlignment: nil, notes: notes, metadata: [], problem: nil)
+      byteorder: nil, version: "1001", storageAlignment: nil, notes: notes, metadata: [],
+      problem: nil)
     checkpoint.storageReferences = references
     return checkpoint
   }
@@ -353,27 +400,36 @@ public struct CheckpointReader: Sendable {
     let interpreter = TorchInterpreter(graph: graph, flavor: .legacy)
     let tensors: [ValueID: TensorInfo]
     do { tensors = try interpreter.tensors(in: main.nodes) } catch {
-      throw CheckpointError(.malformed, record: "legacy main pickle", offset: Int64(error.offset), error.message)
+      throw CheckpointError(
+        .malformed, record: "legacy main pickle", offset: Int64(error.offset), error.message)
     }
     // Storage types by key, from the pids (each key's element size decides its byte length).
     var byKey: [String: StorageRef] = [:]
     for index in main.nodes {
       let id = ValueID(Int32(index))
-      guard case .persistentID = graph[id], let ref = try? interpreter.storageRef(id) else { continue }
+      guard case .persistentID = graph[id], let ref = try? interpreter.storageRef(id) else {
+        continue
+      }
       if byKey[ref.key] == nil { byKey[ref.key] = ref }
     }
     guard let keys = graph.sequence(sections[4].root) else {
-      throw CheckpointError(.malformed, record: "legacy keys pickle", offset: sections[4].fileOffset, "the storage key list is not a list")
+      throw CheckpointError(
+        .malformed, record: "legacy keys pickle", offset: sections[4].fileOffset,
+        "the storage key list is not a list")
     }
     var storages: [String: Checkpoint.StorageExtent] = [:]
     var offset = legacy.dataStart
     var notes: [String] = []
     for keyNode in keys {
       guard let key = graph.string(keyNode) else {
-        throw CheckpointError(.malformed, record: "legacy keys pickle", offset: Int64(graph.offset(of: keyNode)), "storage key is not a string")
+        throw CheckpointError(
+          .malformed, record: "legacy keys pickle", offset: Int64(graph.offset(of: keyNode)),
+          "storage key is not a string")
       }
       guard let ref = byKey[key] else {
-        throw CheckpointError(.malformed, record: "legacy keys pickle", offset: Int64(graph.offset(of: keyNode)), "storage key \(key) is listed but no tensor references it")
+        throw CheckpointError(
+          .malformed, record: "legacy keys pickle", offset: Int64(graph.offset(of: keyNode)),
+          "storage key \(key) is listed but no tensor references it")
       }
       let header: [UInt8]
       do { header = try source.readExactly(at: offset, count: 8) } catch {
@@ -383,19 +439,28 @@ public struct CheckpointReader: Sendable {
       }
       let numel = Int64(bitPattern: header.le(0, 8))
       guard numel >= 0, numel == ref.numel else {
-        throw CheckpointError(.malformed, record: "legacy storage \(key)", offset: offset, "size header says \(numel) elements but the pickle says \(ref.numel)")
+        throw CheckpointError(
+          .malformed, record: "legacy storage \(key)", offset: offset,
+          "size header says \(numel) elements but the pickle says \(ref.numel)")
       }
       let size = ref.byteCount
       guard size <= source.size - offset - 8 else {
-        throw CheckpointError(.malformed, record: "legacy storage \(key)", offset: offset, "storage data (\(size) bytes) runs past the end of the file")
+        throw CheckpointError(
+          .malformed, record: "legacy storage \(key)", offset: offset,
+          "storage data (\(size) bytes) runs past the end of the file")
       }
-      storages[key] = Checkpoint.StorageExtent(record: key, dataOffset: offset + 8, size: size, compressed: false)
+      storages[key] = Checkpoint.StorageExtent(
+        record: key, dataOffset: offset + 8, size: size, compressed: false)
       offset += 8 + size
     }
-    if offset < source.size { notes.append("\(source.size - offset) bytes after the last storage are ignored") }
+    if offset < source.size {
+      notes.append("\(source.size - offset) bytes after the last storage are ignored")
+    }
     for tensor in tensors.values {
       if let s = tensor.storage, storages[s.view?.key ?? s.key] == nil && storages[s.key] == nil {
-        throw CheckpointError(.malformed, record: "legacy main pickle", offset: Int64(graph.offset(of: s.pidNode)), "storage \(s.key) is referenced but not in the key list")
+        throw CheckpointError(
+          .malformed, record: "legacy main pickle", offset: Int64(graph.offset(of: s.pidNode)),
+          "storage \(s.key) is referenced but not in the key list")
       }
     }
     return (tensors, storages, notes)
@@ -409,7 +474,8 @@ public struct CheckpointReader: Sendable {
     var machine = Machine(limits: limits)
     let outcome: Machine.Outcome
     do { outcome = try machine.load(bytes) } catch {
-      throw CheckpointError(.malformed, record: "pickle", offset: Int64(error.offset), error.summary)
+      throw CheckpointError(
+        .malformed, record: "pickle", offset: Int64(error.offset), error.summary)
     }
     if case .bigInt(let magic) = machine.graph[outcome.root],
       Array(machine.graph.bytes(magic)) == DetectedFormat.legacyMagicValue
@@ -424,16 +490,23 @@ public struct CheckpointReader: Sendable {
     default: break
     }
     if rootIsInteger, bytes.count > outcome.end, bytes[outcome.end] == 0x80 {
-      throw CheckpointError(.malformed, record: "legacy magic pickle", offset: 0, "magic number mismatch: not a torch.save file, or a corrupt one")
+      throw CheckpointError(
+        .malformed, record: "legacy magic pickle", offset: 0,
+        "magic number mismatch: not a torch.save file, or a corrupt one")
     }
     let graph = machine.graph
-    let tensors = (try? TorchInterpreter(graph: graph, flavor: .zip(storageFolder: "data")).tensors()) ?? [:]
+    let tensors =
+      (try? TorchInterpreter(graph: graph, flavor: .zip(storageFolder: "data")).tensors()) ?? [:]
     let section = Checkpoint.PickleSection(
       name: "pickle", fileOffset: 0, length: Int64(outcome.end), root: outcome.root,
       declaredProtocol: outcome.declaredProtocol, highestProtocol: outcome.highestProtocol,
       nodes: 0..<graph.count, storageFolder: nil)
-    var notes = ["a bare pickle, not a torch.save file: torch.load cannot read it (it expects a zip or the legacy magic number)"]
-    if Int64(outcome.end) < source.size { notes.append("\(source.size - Int64(outcome.end)) bytes follow the pickle") }
+    var notes = [
+      "a bare pickle, not a torch.save file: torch.load cannot read it (it expects a zip or the legacy magic number)"
+    ]
+    if Int64(outcome.end) < source.size {
+      notes.append("\(source.size - Int64(outcome.end)) bytes follow the pickle")
+    }
     let result = TensorWalker(graph: graph, tensors: tensors).walk(from: outcome.root)
     return Checkpoint(
       format: .pickle, fileSize: source.size, archiveRoot: nil, directory: nil, pickles: [section],

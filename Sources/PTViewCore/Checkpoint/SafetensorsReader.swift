@@ -29,7 +29,8 @@ public enum SafetensorsReader {
     }
     let json: JSONValue
     do { json = try JSONParser.parse(text) } catch {
-      throw CheckpointError(.malformed, record: "header", offset: 8 + Int64(error.offset), error.message)
+      throw CheckpointError(
+        .malformed, record: "header", offset: 8 + Int64(error.offset), error.message)
     }
     guard case .object(let members) = json else {
       throw CheckpointError(.malformed, record: "header", offset: 8, "header is not a JSON object")
@@ -49,27 +50,35 @@ public enum SafetensorsReader {
         let offsets = value["data_offsets"]?.arrayValue, offsets.count == 2,
         let begin = offsets[0].intValue, let end = offsets[1].intValue
       else {
-        throw CheckpointError(.malformed, record: name, offset: 8, "tensor entry lacks dtype, shape or data_offsets")
+        throw CheckpointError(
+          .malformed, record: name, offset: 8, "tensor entry lacks dtype, shape or data_offsets")
       }
       var shape: [Int64] = []
       for v in shapeValues {
         guard let d = v.intValue, d >= 0 else {
-          throw CheckpointError(.malformed, record: name, offset: 8, "shape has a negative or non-integer size")
+          throw CheckpointError(
+            .malformed, record: name, offset: 8, "shape has a negative or non-integer size")
         }
         shape.append(d)
       }
       guard let (torchName, bits) = dtypes[code], let dtype = DType.named(torchName) else {
-        throw CheckpointError(.malformed, record: name, offset: 8, "unknown safetensors dtype \(code)")
+        throw CheckpointError(
+          .malformed, record: name, offset: 8, "unknown safetensors dtype \(code)")
       }
       var numel: Int64 = 1
       for d in shape {
         let (p, o) = numel.multipliedReportingOverflow(by: d)
-        guard !o else { throw CheckpointError(.malformed, record: name, offset: 8, "shape overflows") }
+        guard !o else {
+          throw CheckpointError(.malformed, record: name, offset: 8, "shape overflows")
+        }
         numel = p
       }
-      guard begin >= 0, end >= begin, (numel * Int64(bits)) % 8 == 0, end - begin == numel * Int64(bits) / 8
+      guard begin >= 0, end >= begin, (numel * Int64(bits)) % 8 == 0,
+        end - begin == numel * Int64(bits) / 8
       else {
-        throw CheckpointError(.malformed, record: name, offset: dataStart + max(0, begin), "data_offsets [\(begin), \(end)] do not match \(shape) \(code)")
+        throw CheckpointError(
+          .malformed, record: name, offset: dataStart + max(0, begin),
+          "data_offsets [\(begin), \(end)] do not match \(shape) \(code)")
       }
       ranges.append((begin, end, name))
       var stride = [Int64](repeating: 1, count: shape.count)
@@ -79,7 +88,10 @@ public enum SafetensorsReader {
         running = running &* max(shape[i], 1)
       }
       let info = TensorInfo(
-        dtype: dtype, shape: bits == 4 ? shape.enumerated().map { $0.offset == shape.count - 1 ? $0.element / 2 : $0.element } : shape,
+        dtype: dtype,
+        shape: bits == 4
+          ? shape.enumerated().map { $0.offset == shape.count - 1 ? $0.element / 2 : $0.element }
+          : shape,
         stride: stride, offset: 0, device: "cpu", storage: nil,
         requiresGrad: false, isParameter: false, layout: nil, rebuild: "safetensors", node: nil)
       entries.append(TensorEntry(path: [name], tensor: info))
@@ -88,17 +100,23 @@ public enum SafetensorsReader {
     var cursor: Int64 = 0
     for (begin, end, name) in ranges {
       guard begin == cursor else {
-        throw CheckpointError(.malformed, record: name, offset: dataStart + begin, "tensor data is not contiguous (gap or overlap before it)")
+        throw CheckpointError(
+          .malformed, record: name, offset: dataStart + begin,
+          "tensor data is not contiguous (gap or overlap before it)")
       }
       cursor = end
     }
     guard dataStart + cursor == source.size else {
-      throw CheckpointError(.malformed, offset: dataStart + cursor, "data section ends at \(dataStart + cursor) but the file has \(source.size) bytes")
+      throw CheckpointError(
+        .malformed, offset: dataStart + cursor,
+        "data section ends at \(dataStart + cursor) but the file has \(source.size) bytes")
     }
     return Checkpoint(
       format: .safetensors, fileSize: source.size, archiveRoot: nil, directory: nil, pickles: [],
-      graph: ValueGraph(), root: nil, tensors: [:], entries: entries, storages: [:], byteorder: "little",
-      version: nil, storageAlignment: nil, notes: ["safetensors stores no device; tensors are listed as cpu"],
+      graph: ValueGraph(), root: nil, tensors: [:], entries: entries, storages: [:],
+      byteorder: "little",
+      version: nil, storageAlignment: nil,
+      notes: ["safetensors stores no device; tensors are listed as cpu"],
       metadata: metadata, problem: nil)
   }
 }

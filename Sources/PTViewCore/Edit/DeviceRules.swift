@@ -43,11 +43,16 @@ public struct DeviceRules: Sendable, Equatable {
   /// Checks that `device` looks like a torch location: `cpu`, `cuda`, `cuda:0`, `mps`, `xpu:1`...
   public static func validate(device: String) throws(RuleError) {
     let pieces = device.split(separator: ":", omittingEmptySubsequences: false)
-    let nameOK = pieces.first.map { name in
-      !name.isEmpty && name.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_") }
-        && !(name.first?.isNumber ?? true)
-    } ?? false
-    let indexOK = pieces.count == 1 || (pieces.count == 2 && !pieces[1].isEmpty && pieces[1].allSatisfy { $0.isASCII && $0.isNumber })
+    let nameOK =
+      pieces.first.map { name in
+        !name.isEmpty
+          && name.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_") }
+          && !(name.first?.isNumber ?? true)
+      } ?? false
+    let indexOK =
+      pieces.count == 1
+      || (pieces.count == 2 && !pieces[1].isEmpty
+        && pieces[1].allSatisfy { $0.isASCII && $0.isNumber })
     guard nameOK, indexOK else {
       throw RuleError("'\(device)' is not a device (expected e.g. cpu, cuda:0, mps, xpu:1)")
     }

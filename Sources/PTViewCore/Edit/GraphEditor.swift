@@ -31,7 +31,9 @@ public enum GraphEditor {
           case .object(let index) = graph[call]
         else { continue }
         let argsNode = graph.construction(index).args
-        guard var args = graph.sequence(argsNode), let position = args.firstIndex(of: node) else { continue }
+        guard var args = graph.sequence(argsNode), let position = args.firstIndex(of: node) else {
+          continue
+        }
         args[position] = graph.addString(target, at: graph.offset(of: node))
         graph.replace(argsNode, with: .tuple(graph.store(ids: args)))
       }

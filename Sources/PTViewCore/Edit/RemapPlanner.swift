@@ -41,7 +41,9 @@ public struct RemapPlan: Sendable {
       table[k]!.3 += 1
       table[k]!.4 += move.bytes
     }
-    return order.map { table[$0]! }.map { (from: $0.0, to: $0.1, tensors: $0.2, storages: $0.3, bytes: $0.4) }
+    return order.map { table[$0]! }.map {
+      (from: $0.0, to: $0.1, tensors: $0.2, storages: $0.3, bytes: $0.4)
+    }
   }
 }
 
@@ -52,7 +54,9 @@ public enum RemapPlanner {
   ///   - rules: where each location goes.
   ///   - only: key globs (`*` crosses dots); when non-empty, only storages used by a matching
   ///     tensor move.
-  public static func plan(_ checkpoint: Checkpoint, rules: DeviceRules, only: [String] = []) -> RemapPlan {
+  public static func plan(_ checkpoint: Checkpoint, rules: DeviceRules, only: [String] = [])
+    -> RemapPlan
+  {
     // Which tensors read each record.
     var readers: [String: [TensorEntry]] = [:]
     for entry in checkpoint.entries {
@@ -93,7 +97,9 @@ public enum RemapPlanner {
       let t = entry.tensor
       if let node = t.deviceNode {
         guard selected(entry) else { continue }
-        if t.rebuild == "_rebuild_device_tensor_from_cpu_tensor", checkpoint.graph.string(node) != nil {
+        if t.rebuild == "_rebuild_device_tensor_from_cpu_tensor",
+          checkpoint.graph.string(node) != nil
+        {
           if let target = rules.target(for: t.device) {
             if argumentsDone.insert(node).inserted {
               edits.append(.setDeviceArgument(node: node, to: target))
@@ -104,7 +110,10 @@ public enum RemapPlanner {
           }
         } else if rules.target(for: t.device) != nil {
           leftAlone.append(
-            (entry.key, t.device, "\(t.rebuild) keeps its device in a torch.device argument; not rewritten"))
+            (
+              entry.key, t.device,
+              "\(t.rebuild) keeps its device in a torch.device argument; not rewritten"
+            ))
         }
         continue
       }
@@ -120,7 +129,10 @@ public enum RemapPlanner {
         continue
       }
       if movedRecords[storage.record] == nil {
-        let reason = selected(entry) ? (rules.target(for: t.device) == nil ? "already there or no rule matches" : "not selected") : "not selected by --only"
+        let reason =
+          selected(entry)
+          ? (rules.target(for: t.device) == nil
+            ? "already there or no rule matches" : "not selected") : "not selected by --only"
         leftAlone.append((entry.key, t.device, reason))
       }
     }

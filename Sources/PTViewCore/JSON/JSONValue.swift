@@ -69,7 +69,9 @@ public struct JSONParser {
     parser.skipSpace()
     let value = try parser.value(depth: 0)
     parser.skipSpace()
-    guard parser.i == bytes.count else { throw JSONError(offset: parser.i, message: "trailing data") }
+    guard parser.i == bytes.count else {
+      throw JSONError(offset: parser.i, message: "trailing data")
+    }
     return value
   }
 
@@ -79,7 +81,9 @@ public struct JSONParser {
   }
 
   private mutating func skipSpace() {
-    while i < bytes.count, bytes[i] == 0x20 || bytes[i] == 0x0A || bytes[i] == 0x0D || bytes[i] == 0x09 {
+    while i < bytes.count,
+      bytes[i] == 0x20 || bytes[i] == 0x0A || bytes[i] == 0x0D || bytes[i] == 0x09
+    {
       i += 1
     }
   }

@@ -35,7 +35,8 @@ public enum Format {
     let magnitude = abs(whole)
     let divisor = Int64(scale)
     let fraction = String(magnitude % divisor)
-    return sign + String(magnitude / divisor) + "." + String(repeating: "0", count: digits - fraction.count) + fraction
+    return sign + String(magnitude / divisor) + "."
+      + String(repeating: "0", count: digits - fraction.count) + fraction
   }
 
   /// `[8, 3, 3, 3]`.

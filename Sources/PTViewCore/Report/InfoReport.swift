@@ -33,14 +33,17 @@ public struct InfoReport: Sendable {
   public init(_ checkpoint: Checkpoint) {
     format = checkpoint.format.rawValue
     root = checkpoint.archiveRoot
-    let main = checkpoint.pickles.first(where: { $0.name == "data.pkl" || $0.name == "main" || $0.name == "pickle" })
+    let main = checkpoint.pickles.first(where: {
+      $0.name == "data.pkl" || $0.name == "main" || $0.name == "pickle"
+    })
     declaredProtocol = main?.declaredProtocol
     highestProtocol = main?.highestProtocol
     byteorder = checkpoint.byteorder
     version = checkpoint.version
     storageAlignment = checkpoint.storageAlignment
     fileSize = checkpoint.fileSize
-    records = checkpoint.directory?.entries.count ?? (checkpoint.pickles.count + checkpoint.storages.count)
+    records =
+      checkpoint.directory?.entries.count ?? (checkpoint.pickles.count + checkpoint.storages.count)
     storages = checkpoint.storages.count
     storageBytes = checkpoint.storages.values.reduce(0) { $0 + $1.size }
     tensorPaths = checkpoint.entries.count
@@ -65,7 +68,9 @@ public struct InfoReport: Sendable {
         table[k, default: Tally(tensors: 0, bytes: 0)].tensors += 1
         table[k, default: Tally(tensors: 0, bytes: 0)].bytes += t.nbytes
       }
-      return order.map { ($0, table[$0]!) }.sorted { $0.1.bytes > $1.1.bytes || ($0.1.bytes == $1.1.bytes && $0.0 < $1.0) }
+      return order.map { ($0, table[$0]!) }.sorted {
+        $0.1.bytes > $1.1.bytes || ($0.1.bytes == $1.1.bytes && $0.0 < $1.0)
+      }
     }
     devices = tally(\.device)
     dtypes = tally(\.dtype.name)
@@ -78,19 +83,33 @@ public struct InfoReport: Sendable {
     var rows: [[String]] = []
     rows.append(["format", format + (version.map { " (version \($0))" } ?? "")])
     if let root { rows.append(["root", root]) }
-    if let declaredProtocol { rows.append(["pickle protocol", "\(declaredProtocol)" + (highestProtocol.map { $0 != declaredProtocol ? " (opcodes up to \($0))" : "" } ?? "")]) }
+    if let declaredProtocol {
+      rows.append([
+        "pickle protocol",
+        "\(declaredProtocol)"
+          + (highestProtocol.map { $0 != declaredProtocol ? " (opcodes up to \($0))" : "" } ?? ""),
+      ])
+    }
     if let byteorder { rows.append(["byteorder", byteorder]) }
     if let storageAlignment { rows.append(["storage alignment", String(storageAlignment)]) }
     rows.append(["file size", "\(Format.bytes(fileSize)) (\(fileSize) bytes)"])
     rows.append(["records", String(records)])
     rows.append(["storages", "\(storages) (\(Format.bytes(storageBytes)))"])
-    rows.append(["tensors", distinctTensors == tensorPaths ? String(tensorPaths) : "\(tensorPaths) paths, \(distinctTensors) distinct"])
+    rows.append([
+      "tensors",
+      distinctTensors == tensorPaths
+        ? String(tensorPaths) : "\(tensorPaths) paths, \(distinctTensors) distinct",
+    ])
     rows.append(["elements", "\(Format.count(parameters)) (\(parameters))"])
     var out = Table.render(rows.map { [$0[0] + ":", $0[1]] })
     out += "devices:\n"
-    out += Table.render(devices.map { ["  " + $0.0, "\($0.1.tensors) tensors", Format.bytes($0.1.bytes)] }, rightAligned: [1, 2])
+    out += Table.render(
+      devices.map { ["  " + $0.0, "\($0.1.tensors) tensors", Format.bytes($0.1.bytes)] },
+      rightAligned: [1, 2])
     out += "dtypes:\n"
-    out += Table.render(dtypes.map { ["  " + $0.0, "\($0.1.tensors) tensors", Format.bytes($0.1.bytes)] }, rightAligned: [1, 2])
+    out += Table.render(
+      dtypes.map { ["  " + $0.0, "\($0.1.tensors) tensors", Format.bytes($0.1.bytes)] },
+      rightAligned: [1, 2])
     out += "globals:\n"
     for g in globals { out += "  \(g)\n" }
     if !notes.isEmpty {
@@ -105,7 +124,10 @@ public struct InfoReport: Sendable {
     func q(_ s: String?) -> String { s.map(JSONWriter.quoted) ?? "null" }
     func n(_ v: Int?) -> String { v.map(String.init) ?? "null" }
     func tallies(_ list: [(String, Tally)]) -> String {
-      "{" + list.map { "\(JSONWriter.quoted($0.0)): {\"tensors\": \($0.1.tensors), \"bytes\": \($0.1.bytes)}" }.joined(separator: ", ") + "}"
+      "{"
+        + list.map {
+          "\(JSONWriter.quoted($0.0)): {\"tensors\": \($0.1.tensors), \"bytes\": \($0.1.bytes)}"
+        }.joined(separator: ", ") + "}"
     }
     var fields: [String] = []
     fields.append("\"format\": \(q(format))")

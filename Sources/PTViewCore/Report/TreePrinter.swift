@@ -93,23 +93,33 @@ public struct TreePrinter: Sendable {
     case .string(let s):
       return (elide(PythonRepr.string(utf8: graph.bytes(s)) ?? "'?'"), [])
     case .legacyString(let s):
-      return (elide(PythonRepr.string(codePoints: graph.bytes(s).map(UInt32.init), asciiOnly: true)), [])
+      return (
+        elide(PythonRepr.string(codePoints: graph.bytes(s).map(UInt32.init), asciiOnly: true)), []
+      )
     case .bytes(let s): return (elide(PythonRepr.bytes(graph.bytes(s))) + " (\(s.count) bytes)", [])
-    case .bytearray(let s): return ("bytearray(" + elide(PythonRepr.bytes(graph.bytes(s))) + ")", [])
+    case .bytearray(let s):
+      return ("bytearray(" + elide(PythonRepr.bytes(graph.bytes(s))) + ")", [])
     case .tuple(let s):
       let items = graph.ids(s)
       if items.isEmpty { return ("()", []) }
       if items.allSatisfy(isScalar) {
-        return (elide("(" + items.map(inline).joined(separator: ", ") + (items.count == 1 ? ",)" : ")")), [])
+        return (
+          elide("(" + items.map(inline).joined(separator: ", ") + (items.count == 1 ? ",)" : ")")),
+          []
+        )
       }
-      return ("tuple (\(items.count) items)", items.enumerated().map { ("[\($0.offset)] ", $0.element) })
+      return (
+        "tuple (\(items.count) items)", items.enumerated().map { ("[\($0.offset)] ", $0.element) }
+      )
     case .list(let c):
       let items = graph.container(c)
       if items.isEmpty { return ("[]", []) }
       if items.count <= 16 && items.allSatisfy(isScalar) {
         return (elide("[" + items.map(inline).joined(separator: ", ") + "]"), [])
       }
-      return ("list (\(items.count) items)", items.enumerated().map { ("[\($0.offset)] ", $0.element) })
+      return (
+        "list (\(items.count) items)", items.enumerated().map { ("[\($0.offset)] ", $0.element) }
+      )
     case .dict:
       let items = graph.dictItems(id) ?? []
       if items.isEmpty { return ("{}", []) }
@@ -131,7 +141,9 @@ public struct TreePrinter: Sendable {
     }
   }
 
-  private func describeObject(_ id: ValueID, _ construction: Construction) -> (String, [(String, ValueID?)]) {
+  private func describeObject(_ id: ValueID, _ construction: Construction) -> (
+    String, [(String, ValueID?)]
+  ) {
     let callee = graph.globalName(construction.callee)
     var kids: [(String, ValueID?)] = []
     var title: String

@@ -25,7 +25,8 @@ public struct DType: Hashable, Sendable, CustomStringConvertible {
       Row(name: "uint8", elementSize: 1, valuesPerByte: 1, storageClass: "ByteStorage"),
       Row(name: "bool", elementSize: 1, valuesPerByte: 1, storageClass: "BoolStorage"),
       Row(name: "complex64", elementSize: 8, valuesPerByte: 1, storageClass: "ComplexFloatStorage"),
-      Row(name: "complex128", elementSize: 16, valuesPerByte: 1, storageClass: "ComplexDoubleStorage"),
+      Row(
+        name: "complex128", elementSize: 16, valuesPerByte: 1, storageClass: "ComplexDoubleStorage"),
       Row(name: "qint8", elementSize: 1, valuesPerByte: 1, storageClass: "QInt8Storage"),
       Row(name: "quint8", elementSize: 1, valuesPerByte: 1, storageClass: "QUInt8Storage"),
       Row(name: "qint32", elementSize: 4, valuesPerByte: 1, storageClass: "QInt32Storage"),
@@ -53,7 +54,8 @@ public struct DType: Hashable, Sendable, CustomStringConvertible {
       rows.append(Row(name: "int\(n)", elementSize: 1, valuesPerByte: 1, storageClass: nil))
     }
     // Last: UntypedStorage, bytes whose real dtype `_rebuild_tensor_v3` names.
-    rows.append(Row(name: "uint8", elementSize: 1, valuesPerByte: 1, storageClass: "UntypedStorage"))
+    rows.append(
+      Row(name: "uint8", elementSize: 1, valuesPerByte: 1, storageClass: "UntypedStorage"))
     return rows
   }()
 

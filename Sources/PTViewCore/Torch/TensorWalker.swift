@@ -75,7 +75,9 @@ public struct TensorWalker: Sendable {
 
   /// The children worth descending into, with their paths. Module state-dict tensors are
   /// emitted directly into `entries`.
-  private func children(of id: ValueID, path: [String], entries: inout [TensorEntry]) -> [(ValueID, [String])] {
+  private func children(of id: ValueID, path: [String], entries: inout [TensorEntry]) -> [(
+    ValueID, [String]
+  )] {
     switch graph[id] {
     case .dict:
       return (graph.dictItems(id) ?? []).map { ($0.value, path + [graph.keyText($0.key)]) }
@@ -132,7 +134,9 @@ public struct TensorWalker: Sendable {
       }
     }
     // Arguments of unknown calls can hold tensors too (namedtuples, custom reducers).
-    if case .object(let index) = graph[id], let args = graph.sequence(graph.construction(index).args) {
+    if case .object(let index) = graph[id],
+      let args = graph.sequence(graph.construction(index).args)
+    {
       for (i, arg) in args.enumerated() where isContainerish(arg) {
         out.append((arg, path + [String(i)]))
       }
@@ -187,22 +191,26 @@ public struct ModuleTree: Sendable {
     var seen: Set<ValueID> = []
     while let (module, prefix) = work.popLast() {
       guard seen.insert(module.node).inserted, seen.count < 1_000_000 else { continue }
-      if let params = graph.lookup(module.state, "_parameters"), let items = graph.dictItems(params) {
+      if let params = graph.lookup(module.state, "_parameters"), let items = graph.dictItems(params)
+      {
         for (k, v) in items where graph[v] != .none {
           out.append((prefix + graph.keyText(k), v, true))
         }
       }
       let nonPersistent = Set(
-        (graph.lookup(module.state, "_non_persistent_buffers_set").flatMap { graph.setElements($0) } ?? [])
+        (graph.lookup(module.state, "_non_persistent_buffers_set").flatMap { graph.setElements($0) }
+          ?? [])
           .compactMap { graph.string($0) })
-      if let buffers = graph.lookup(module.state, "_buffers"), let items = graph.dictItems(buffers) {
+      if let buffers = graph.lookup(module.state, "_buffers"), let items = graph.dictItems(buffers)
+      {
         for (k, v) in items where graph[v] != .none {
           let name = graph.keyText(k)
           out.append((prefix + name, v, !nonPersistent.contains(name)))
         }
       }
       var subs: [(ModuleTree, String)] = []
-      if let modules = graph.lookup(module.state, "_modules"), let items = graph.dictItems(modules) {
+      if let modules = graph.lookup(module.state, "_modules"), let items = graph.dictItems(modules)
+      {
         for (k, v) in items {
           if let sub = ModuleTree(graph: graph, node: v) {
             subs.append((sub, prefix + graph.keyText(k) + "."))

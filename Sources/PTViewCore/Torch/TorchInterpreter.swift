@@ -109,7 +109,8 @@ public struct TorchInterpreter: Sendable {
       let id = ValueID(Int32(index))
       guard case .persistentID(let pid) = graph[id] else { continue }
       // Only pids tagged 'storage' are storages; others (legacy 'module' pids) are not ours.
-      if let fields = graph.elements(pid), let tag = fields.first, !graph.stringEquals(tag, "storage"),
+      if let fields = graph.elements(pid), let tag = fields.first,
+        !graph.stringEquals(tag, "storage"),
         graph.string(tag) != nil
       {
         continue
@@ -128,13 +129,16 @@ public struct TorchInterpreter: Sendable {
       Int(callee.index) < kinds.count, let kind = kinds[Int(callee.index)]
     else { return nil }
     guard let args = graph.elements(argsNode) else {
-      throw InterpretError(offset: graph.offset(of: id), "\(kind.rawValue) arguments are not a tuple")
+      throw InterpretError(
+        offset: graph.offset(of: id), "\(kind.rawValue) arguments are not a tuple")
     }
     return try rebuild(kind, args, node: id, depth: depth)
   }
 
   /// What calling rebuild function `name` with `args` would make.
-  private func rebuild(_ kind: RebuildKind, _ slice: ArraySlice<ValueID>, node id: ValueID, depth: Int)
+  private func rebuild(
+    _ kind: RebuildKind, _ slice: ArraySlice<ValueID>, node id: ValueID, depth: Int
+  )
     throws(InterpretError) -> TensorInfo?
   {
     let args = ContiguousArray(slice)
@@ -162,7 +166,8 @@ public struct TorchInterpreter: Sendable {
       }
       return try strided(
         node: id, rebuild: name, storage: storage, dtype: elementType, offsetNode: args[1],
-        sizeNode: args[2], strideNode: args[3], requiresGrad: args.count > 4 ? truthy(args[4]) : false)
+        sizeNode: args[2], strideNode: args[3],
+        requiresGrad: args.count > 4 ? truthy(args[4]) : false)
     case .qtensor:
       try need(4)
       let storage = try storageRef(args[0])
@@ -215,7 +220,8 @@ public struct TorchInterpreter: Sendable {
       }
       let values = components[valuesIndex]
       return TensorInfo(
-        dtype: values.dtype, shape: size, stride: nil, offset: 0, device: values.device, storage: nil,
+        dtype: values.dtype, shape: size, stride: nil, offset: 0, device: values.device,
+        storage: nil,
         components: components, requiresGrad: false, isParameter: false, layout: layout,
         rebuild: name, node: id)
     case .nested:
@@ -286,7 +292,8 @@ public struct TorchInterpreter: Sendable {
     let size = try intList(sizeNode, what: "size", offset: at)
     let stride = try intList(strideNode, what: "stride", offset: at)
     guard size.count == stride.count else {
-      throw InterpretError(offset: at, "size has \(size.count) dimensions but stride has \(stride.count)")
+      throw InterpretError(
+        offset: at, "size has \(size.count) dimensions but stride has \(stride.count)")
     }
     guard size.allSatisfy({ $0 >= 0 }) else {
       throw InterpretError(offset: at, "negative size \(size)")
@@ -313,7 +320,8 @@ public struct TorchInterpreter: Sendable {
       guard needed <= available else {
         throw InterpretError(
           offset: at,
-          "tensor of shape \(size) at offset \(storageOffset) needs \(needed) elements but storage \(storage.key) holds \(available)")
+          "tensor of shape \(size) at offset \(storageOffset) needs \(needed) elements but storage \(storage.key) holds \(available)"
+        )
       }
     }
     return info
@@ -326,20 +334,24 @@ public struct TorchInterpreter: Sendable {
     if let known = decoded[id.index] { return known }
     let at = graph.offset(of: id)
     guard case .persistentID(let pid) = graph[id] else {
-      throw InterpretError(offset: at, "expected a storage (persistent id), found a \(graph.kindName(id))")
+      throw InterpretError(
+        offset: at, "expected a storage (persistent id), found a \(graph.kindName(id))")
     }
     guard let slice = graph.elements(pid) else {
       throw InterpretError(offset: at, "persistent id is a \(graph.kindName(pid)), not a tuple")
     }
     let fields = Array(slice)
-    guard let tag = fields.first, graph.stringEquals(tag, "storage") || graph.string(tag) == "storage" else {
+    guard let tag = fields.first,
+      graph.stringEquals(tag, "storage") || graph.string(tag) == "storage"
+    else {
       throw InterpretError(offset: at, "persistent id is not a storage reference")
     }
     let isLegacy: Bool
     if case .legacy = flavor { isLegacy = true } else { isLegacy = false }
     let expected = isLegacy ? 6 : 5
     guard fields.count == expected || (isLegacy && fields.count == 5) else {
-      throw InterpretError(offset: at, "storage persistent id has \(fields.count) fields, expected \(expected)")
+      throw InterpretError(
+        offset: at, "storage persistent id has \(fields.count) fields, expected \(expected)")
     }
     guard let dtype = storageTypes[fields[1].index] else {
       throw InterpretError(offset: at, "storage type is not a torch storage class")
@@ -355,7 +367,8 @@ public struct TorchInterpreter: Sendable {
     }
     var view: (key: String, offset: Int64)? = nil
     if fields.count == 6, let meta = graph.sequence(fields[5]), meta.count == 3 {
-      guard let viewKey = graph.string(meta[0]), let viewOffset = graph.int(meta[1]), viewOffset >= 0,
+      guard let viewKey = graph.string(meta[0]), let viewOffset = graph.int(meta[1]),
+        viewOffset >= 0,
         let viewSize = graph.int(meta[2]), viewSize >= 0
       else { throw InterpretError(offset: at, "storage view metadata is malformed") }
       view = (viewKey, viewOffset)
@@ -405,7 +418,8 @@ public struct TorchInterpreter: Sendable {
 
   private func intList(_ id: ValueID, what: String, offset: Int) throws(InterpretError) -> [Int64] {
     guard let list = shape(id) else {
-      throw InterpretError(offset: graph.offset(of: id), "tensor \(what) is not a tuple of integers")
+      throw InterpretError(
+        offset: graph.offset(of: id), "tensor \(what) is not a tuple of integers")
     }
     return list
   }
@@ -431,7 +445,8 @@ public struct TorchInterpreter: Sendable {
 
   private func numpyShape(_ id: ValueID) -> [Int64]? {
     // numpy _reconstruct then BUILD (version, shape, dtype, fortran, data).
-    guard let state = graph.buildState(id), let parts = graph.sequence(state), parts.count >= 2 else {
+    guard let state = graph.buildState(id), let parts = graph.sequence(state), parts.count >= 2
+    else {
       return nil
     }
     return shape(parts[1])
@@ -476,7 +491,9 @@ enum RebuildKind: String, Sendable {
     case _ where qualifiedName.hasPrefix("torch._tensor."): module = "torch._tensor."
     default: return nil
     }
-    guard let kind = RebuildKind(rawValue: String(qualifiedName.dropFirst(module.count))) else { return nil }
+    guard let kind = RebuildKind(rawValue: String(qualifiedName.dropFirst(module.count))) else {
+      return nil
+    }
     let tensorModule = kind == .fromTypeV2 || kind == .fromType
     guard tensorModule == (module == "torch._tensor.") else { return nil }
     self = kind

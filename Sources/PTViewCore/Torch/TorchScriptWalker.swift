@@ -43,7 +43,9 @@ public struct TorchScriptWalker: Sendable {
           subs.append((v, name + "."))
         } else {
           let nested = TensorWalker(graph: graph, tensors: tensors).walk(from: v, prefix: [name])
-          out += nested.entries.map { var e = $0; e.inStateDict = false; return e }
+          out += nested.entries.map {
+            var e = $0; e.inStateDict = false; return e
+          }
         }
       }
       work.append(contentsOf: subs.reversed())

@@ -5,7 +5,8 @@ public enum ArchiveNaming {
   /// written through a Python file object, which gives `archive`; so does a name with nothing
   /// left (torch refuses `.pt` itself).
   public static func root(forPath path: String) -> String {
-    let base = path.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? path
+    let base =
+      path.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? path
     guard base.allSatisfy(\.isASCII) else { return "archive" }
     var stem = base
     if let dot = base.lastIndex(of: ".") { stem = String(base[..<dot]) }

@@ -8,7 +8,9 @@ public enum CRC32 {
   }
 
   /// The checksum of `bytes`, continuing from `crc` (0 to start).
-  public static func checksum<C: Collection<UInt8>>(_ bytes: C, continuing crc: UInt32 = 0) -> UInt32 {
+  public static func checksum<C: Collection<UInt8>>(_ bytes: C, continuing crc: UInt32 = 0)
+    -> UInt32
+  {
     var c = ~crc
     for byte in bytes { c = table[Int((c ^ UInt32(byte)) & 0xFF)] ^ (c >> 8) }
     return ~c

@@ -38,7 +38,9 @@ public struct CheckpointRewriter: Sendable {
   public let decompressor: (any RecordDecompressor)?
 
   /// Creates a rewriter.
-  public init(checkpoint: Checkpoint, source: any ByteSource, decompressor: (any RecordDecompressor)? = nil) {
+  public init(
+    checkpoint: Checkpoint, source: any ByteSource, decompressor: (any RecordDecompressor)? = nil
+  ) {
     self.checkpoint = checkpoint
     self.source = source
     self.decompressor = decompressor
@@ -67,23 +69,30 @@ public struct CheckpointRewriter: Sendable {
         for op in writer.unsafeOpcodes { unsafe.insert(op.info.name) }
         return bytes
       } catch {
-        throw CheckpointError(.malformed, record: section.name, offset: Int64(error.offset), "cannot rewrite: \(error.message)")
+        throw CheckpointError(
+          .malformed, record: section.name, offset: Int64(error.offset),
+          "cannot rewrite: \(error.message)")
       }
     }
 
     switch checkpoint.format {
     case .legacy:
       let sections = checkpoint.pickles
-      guard sections.count == 5 else { throw CheckpointError(.malformed, "legacy file without its five pickles") }
+      guard sections.count == 5 else {
+        throw CheckpointError(.malformed, "legacy file without its five pickles")
+      }
       var plan = WritePlan()
       plan.copy(offset: 0, length: sections[3].fileOffset)
       plan.append(try encode(sections[3]))
-      plan.copy(offset: sections[4].fileOffset, length: checkpoint.fileSize - sections[4].fileOffset)
+      plan.copy(
+        offset: sections[4].fileOffset, length: checkpoint.fileSize - sections[4].fileOffset)
       result.plan = plan
       result.rewrittenPickles = ["main"]
       result.copiedRecords = 4 + checkpoint.storages.count
     case .zip, .torchScript:
-      try rewriteZip(edits, graph: graph, outputPath: outputPath, codeRules: codeRules, result: &result, encode: encode)
+      try rewriteZip(
+        edits, graph: graph, outputPath: outputPath, codeRules: codeRules, result: &result,
+        encode: encode)
     case .safetensors, .pickle:
       throw CheckpointError(
         .unsupportedFormat,
@@ -114,9 +123,10 @@ public struct CheckpointRewriter: Sendable {
         rewrite[section.name] = section
         continue
       }
-      let touched = checkpoint.storageReferences.contains {
-        editedRecords.contains($0.record) && section.nodes.contains(Int($0.pidNode.index))
-      } || editedNodes.contains { section.nodes.contains($0) }
+      let touched =
+        checkpoint.storageReferences.contains {
+          editedRecords.contains($0.record) && section.nodes.contains(Int($0.pidNode.index))
+        } || editedNodes.contains { section.nodes.contains($0) }
       if touched { rewrite[section.name] = section }
     }
     var alignment: Int64 = 64
@@ -134,7 +144,9 @@ public struct CheckpointRewriter: Sendable {
         result.rewrittenPickles.append(relative)
         continue
       }
-      if let codeRules, checkpoint.format == .torchScript, relative.hasPrefix("code/"), relative.hasSuffix(".py") {
+      if let codeRules, checkpoint.format == .torchScript, relative.hasPrefix("code/"),
+        relative.hasSuffix(".py")
+      {
         let original = try CheckpointReader(decompressor: decompressor).record(entry, in: source)
         let (text, changes, skipped) = CodeDeviceRewriter.rewrite(original, rules: codeRules)
         result.codeLeftAlone += skipped.map { "\(relative): \($0)" }
@@ -151,7 +163,9 @@ public struct CheckpointRewriter: Sendable {
         throw CheckpointError(.malformed, record: entry.name, offset: error.offset, error.message)
       }
       guard entry.method == 0 || entry.method == 8 else {
-        throw CheckpointError(.malformed, record: entry.name, offset: entry.localHeaderOffset, "unsupported compression method \(entry.method)")
+        throw CheckpointError(
+          .malformed, record: entry.name, offset: entry.localHeaderOffset,
+          "unsupported compression method \(entry.method)")
       }
       writer.add(
         name,
@@ -210,7 +224,9 @@ public enum CodeDeviceRewriter {
           }
           changes[key]!.count += 1
         } else {
-          skipped.append("torch.device(\"\(device)\") kept: \"\(target)\" is longer and the code's debug ranges would shift")
+          skipped.append(
+            "torch.device(\"\(device)\") kept: \"\(target)\" is longer and the code's debug ranges would shift"
+          )
         }
       }
       i = close + 2

@@ -5,7 +5,8 @@
 public enum RewriteVerifier {
   /// Problems found; empty when the output is right.
   public static func problems(
-    input: Checkpoint, inputSource: any ByteSource, output: Checkpoint, outputSource: any ByteSource,
+    input: Checkpoint, inputSource: any ByteSource, output: Checkpoint,
+    outputSource: any ByteSource,
     edits: [Edit], rewrite: CheckpointRewriter.Result
   ) -> [String] {
     var problems: [String] = []
@@ -13,10 +14,13 @@ public enum RewriteVerifier {
     for case .moveStorage(let record, let to) in edits { moves[record] = to }
     var argumentDevices: [String: String] = [:]
     for case .setDeviceArgument(let node, let to) in edits {
-      for entry in input.entries where entry.tensor.deviceNode == node { argumentDevices[entry.key] = to }
+      for entry in input.entries where entry.tensor.deviceNode == node {
+        argumentDevices[entry.key] = to
+      }
     }
     if input.entries.count != output.entries.count {
-      problems.append("the output lists \(output.entries.count) tensors, the input \(input.entries.count)")
+      problems.append(
+        "the output lists \(output.entries.count) tensors, the input \(input.entries.count)")
     }
     for (a, b) in zip(input.entries, output.entries) {
       let ta = a.tensor
@@ -31,7 +35,9 @@ public enum RewriteVerifier {
       var expected = ta.device
       if let record = ta.storage?.record, let to = moves[record] { expected = to }
       if let to = argumentDevices[a.key] { expected = to }
-      if ta.storage == nil, ta.layout != nil, let first = ta.allStorages.first, let to = moves[first.record] {
+      if ta.storage == nil, ta.layout != nil, let first = ta.allStorages.first,
+        let to = moves[first.record]
+      {
         expected = to
       }
       if tb.device != expected {
@@ -39,7 +45,9 @@ public enum RewriteVerifier {
       }
       for (sa, sb) in zip(ta.allStorages, tb.allStorages) {
         let want = moves[sa.record] ?? sa.location
-        if sb.location != want { problems.append("storage \(sa.record) is tagged \(sb.location), expected \(want)") }
+        if sb.location != want {
+          problems.append("storage \(sa.record) is tagged \(sb.location), expected \(want)")
+        }
       }
     }
     for (record, extent) in input.storages {
@@ -47,14 +55,18 @@ public enum RewriteVerifier {
         problems.append("storage \(record) is missing from the output")
         continue
       }
-      if out.size != extent.size { problems.append("storage \(record) has \(out.size) bytes, expected \(extent.size)") }
+      if out.size != extent.size {
+        problems.append("storage \(record) has \(out.size) bytes, expected \(extent.size)")
+      }
     }
     // Container-level checks.
     if let inDir = input.directory, let outDir = output.directory, let inRoot = input.archiveRoot {
-      let inByName = Dictionary(inDir.entries.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+      let inByName = Dictionary(
+        inDir.entries.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
       for (written, read) in zip(rewrite.records, outDir.entries) {
         guard written.name == read.name, written.crc32 == read.crc32,
-          written.compressedSize == read.compressedSize, written.uncompressedSize == read.uncompressedSize
+          written.compressedSize == read.compressedSize,
+          written.uncompressedSize == read.uncompressedSize
         else {
           problems.append("record \(written.name) reads back differently from how it was written")
           continue
@@ -65,29 +77,38 @@ public enum RewriteVerifier {
           continue
         }
         if header.dataOffset != written.dataOffset {
-          problems.append("record \(read.name) data starts at \(header.dataOffset), expected \(written.dataOffset)")
+          problems.append(
+            "record \(read.name) data starts at \(header.dataOffset), expected \(written.dataOffset)"
+          )
         }
-        if read.method == 0, header.dataOffset % (rewrite.plan.size > 0 ? alignment(output) : 64) != 0 {
+        if read.method == 0,
+          header.dataOffset % (rewrite.plan.size > 0 ? alignment(output) : 64) != 0
+        {
           problems.append("record \(read.name) data at \(header.dataOffset) is not aligned")
         }
         guard written.copied, let slash = read.name.firstIndex(of: "/") else { continue }
         let relative = read.name[read.name.index(after: slash)...]
         guard let original = inByName[inRoot + "/" + relative] else { continue }
         if original.crc32 != read.crc32 {
-          problems.append("record \(relative) checksum \(read.crc32) differs from the input's \(original.crc32)")
+          problems.append(
+            "record \(relative) checksum \(read.crc32) differs from the input's \(original.crc32)")
         }
         if let inHeader = try? ZipDirectory.localHeader(of: original, in: inputSource),
-          !samplesMatch(inputSource, inHeader.dataOffset, outputSource, header.dataOffset, original.compressedSize)
+          !samplesMatch(
+            inputSource, inHeader.dataOffset, outputSource, header.dataOffset,
+            original.compressedSize)
         {
           problems.append("record \(relative) bytes differ from the input's")
         }
       }
       if outDir.entries.count != rewrite.records.count {
-        problems.append("the output has \(outDir.entries.count) records, \(rewrite.records.count) were written")
+        problems.append(
+          "the output has \(outDir.entries.count) records, \(rewrite.records.count) were written")
       }
     } else if input.format == .legacy {
       for (record, extent) in input.storages {
-        guard let out = output.storages[record], let a = extent.dataOffset, let b = out.dataOffset else { continue }
+        guard let out = output.storages[record], let a = extent.dataOffset, let b = out.dataOffset
+        else { continue }
         if !samplesMatch(inputSource, a, outputSource, b, extent.size) {
           problems.append("storage \(record) bytes differ from the input's")
         }
@@ -101,7 +122,9 @@ public enum RewriteVerifier {
   }
 
   /// Compares the first and last 4 KiB of two byte ranges.
-  static func samplesMatch(_ a: any ByteSource, _ offsetA: Int64, _ b: any ByteSource, _ offsetB: Int64, _ length: Int64) -> Bool {
+  static func samplesMatch(
+    _ a: any ByteSource, _ offsetA: Int64, _ b: any ByteSource, _ offsetB: Int64, _ length: Int64
+  ) -> Bool {
     let window = min(length, 4096)
     guard window > 0 else { return true }
     for start in Set([0, length - window]) {

@@ -9,7 +9,8 @@ public struct TorchZipWriter: Sendable {
     /// New bytes, stored uncompressed (CRC computed here).
     case bytes([UInt8])
     /// Bytes copied from the input as they are (stored or deflated), with the input's CRC.
-    case copy(offset: Int64, compressedSize: Int64, uncompressedSize: Int64, method: UInt16, crc32: UInt32)
+    case copy(
+      offset: Int64, compressedSize: Int64, uncompressedSize: Int64, method: UInt16, crc32: UInt32)
   }
 
   /// One written record, for the caller's verification.
@@ -115,7 +116,8 @@ public struct TorchZipWriter: Sendable {
     var cdExtraBody: [UInt8] = []
     if bigSize { cdExtraBody += Self.le64(uncompressed) + Self.le64(compressed) }
     if bigOffset { cdExtraBody += Self.le64(headerOffset) }
-    let cdExtra = cdExtraBody.isEmpty ? [] : Self.le16(1) + Self.le16(cdExtraBody.count) + cdExtraBody
+    let cdExtra =
+      cdExtraBody.isEmpty ? [] : Self.le16(1) + Self.le16(cdExtraBody.count) + cdExtraBody
     var entry: [UInt8] = [0x50, 0x4B, 0x01, 0x02]
     entry += Self.le16(0) + Self.le16(versionNeeded) + Self.le16(flags) + Self.le16(Int(method))
     entry += Self.le16(0) + Self.le16(0) + Self.le32(crc)

@@ -23,7 +23,9 @@ public struct ZipDirectory: Sendable {
   /// - Throws: `ZipError` naming the offset of the first inconsistency.
   public init(source: any ByteSource) throws(ZipError) {
     let size = source.size
-    guard size >= 22 else { throw ZipError(offset: 0, "file too small to be a zip archive (\(size) bytes)") }
+    guard size >= 22 else {
+      throw ZipError(offset: 0, "file too small to be a zip archive (\(size) bytes)")
+    }
     let tailLength = Int(min(size, 22 + 65_535 + 20 + 56))
     let tailStart = size - Int64(tailLength)
     let tail: [UInt8]
@@ -46,7 +48,9 @@ public struct ZipDirectory: Sendable {
       i -= 1
     }
     if eocd < 0 { eocd = fallback }
-    guard eocd >= 0 else { throw ZipError(offset: size, "no end-of-central-directory record found") }
+    guard eocd >= 0 else {
+      throw ZipError(offset: size, "no end-of-central-directory record found")
+    }
     let eocdOffset = tailStart + Int64(eocd)
     var entryCount = Int64(tail.u16(eocd + 10))
     var cdSize = tail.u32(eocd + 12)
@@ -74,14 +78,16 @@ public struct ZipDirectory: Sendable {
     }
     guard cdOffset >= 0, cdSize >= 0, cdOffset <= eocdOffset, cdSize <= eocdOffset - cdOffset else {
       throw ZipError(
-        offset: eocdOffset, "central directory (\(cdSize) bytes at \(cdOffset)) lies outside the file")
+        offset: eocdOffset,
+        "central directory (\(cdSize) bytes at \(cdOffset)) lies outside the file")
     }
     guard cdSize <= Self.maxCentralDirectoryBytes else {
       throw ZipError(offset: eocdOffset, "central directory of \(cdSize) bytes exceeds the limit")
     }
     guard entryCount >= 0, entryCount <= cdSize / 46 + 1 else {
       throw ZipError(
-        offset: eocdOffset, "\(entryCount) entries cannot fit in a \(cdSize)-byte central directory")
+        offset: eocdOffset, "\(entryCount) entries cannot fit in a \(cdSize)-byte central directory"
+      )
     }
     let cd: [UInt8]
     do { cd = try source.readExactly(at: cdOffset, count: Int(cdSize)) } catch {
@@ -100,7 +106,9 @@ public struct ZipDirectory: Sendable {
         throw ZipError(offset: cdOffset + Int64(p), "central directory entry runs past its end")
       }
       let nameBytes = cd[(p + 46)..<(p + 46 + nameLength)]
-      let extra = extraLength == 0 ? [] : Array(cd[(p + 46 + nameLength)..<(p + 46 + nameLength + extraLength)])
+      let extra =
+        extraLength == 0
+        ? [] : Array(cd[(p + 46 + nameLength)..<(p + 46 + nameLength + extraLength)])
       var compressed = cd.u32(p + 20)
       var uncompressed = cd.u32(p + 24)
       var local = cd.u32(p + 42)
@@ -155,7 +163,8 @@ public struct ZipDirectory: Sendable {
       else {
         throw ZipError(
           offset: entry.localHeaderOffset,
-          "record \(entry.name) (\(entry.compressedSize) bytes at \(entry.localHeaderOffset)) lies outside the archive data")
+          "record \(entry.name) (\(entry.compressedSize) bytes at \(entry.localHeaderOffset)) lies outside the archive data"
+        )
       }
     }
     self.entries = entries
@@ -180,10 +189,12 @@ public struct ZipDirectory: Sendable {
   {
     let fixed: [UInt8]
     do { fixed = try source.readExactly(at: entry.localHeaderOffset, count: 30) } catch {
-      throw ZipError(offset: entry.localHeaderOffset, "local header of \(entry.name): \(error.message)")
+      throw ZipError(
+        offset: entry.localHeaderOffset, "local header of \(entry.name): \(error.message)")
     }
     guard fixed.u32(0) == 0x0403_4B50 else {
-      throw ZipError(offset: entry.localHeaderOffset, "local header signature of \(entry.name) missing")
+      throw ZipError(
+        offset: entry.localHeaderOffset, "local header signature of \(entry.name) missing")
     }
     let nameLength = fixed.u16(26)
     let extraLength = fixed.u16(28)
@@ -192,13 +203,15 @@ public struct ZipDirectory: Sendable {
       variable = try source.readExactly(
         at: entry.localHeaderOffset + 30, count: nameLength + extraLength)
     } catch {
-      throw ZipError(offset: entry.localHeaderOffset, "local header of \(entry.name): \(error.message)")
+      throw ZipError(
+        offset: entry.localHeaderOffset, "local header of \(entry.name): \(error.message)")
     }
     let dataOffset = entry.localHeaderOffset + 30 + Int64(nameLength + extraLength)
     guard dataOffset <= source.size, entry.compressedSize <= source.size - dataOffset else {
       throw ZipError(
         offset: dataOffset,
-        "data of \(entry.name) (\(entry.compressedSize) bytes at \(dataOffset)) runs past the end of the file")
+        "data of \(entry.name) (\(entry.compressedSize) bytes at \(dataOffset)) runs past the end of the file"
+      )
     }
     return LocalHeader(
       offset: entry.localHeaderOffset, dataOffset: dataOffset,

@@ -13,7 +13,8 @@ struct Disassemble: ParsableCommand {
       """)
 
   @ArgumentParser.Argument(help: "The checkpoint file.") var file: String
-  @Option(help: "A record name relative to the archive root (e.g. constants.pkl).") var record: String?
+  @Option(help: "A record name relative to the archive root (e.g. constants.pkl).") var record:
+    String?
   @Option(help: "Blanks per MARK level.") var indent = 4
 
   func run() throws {
@@ -21,7 +22,9 @@ struct Disassemble: ParsableCommand {
     var sections = checkpoint.pickles
     if let record {
       sections = sections.filter { $0.name == record }
-      if sections.isEmpty, let root = checkpoint.archiveRoot, let entry = checkpoint.directory?.entry(named: root + "/" + record) {
+      if sections.isEmpty, let root = checkpoint.archiveRoot,
+        let entry = checkpoint.directory?.entry(named: root + "/" + record)
+      {
         // Any other pickle-bearing record, e.g. a .debug_pkl file.
         let bytes = try load(entry, source: source)
         try print(bytes, base: 0, from: 0, name: record)
@@ -38,9 +41,12 @@ struct Disassemble: ParsableCommand {
     }
     for section in sections {
       if checkpoint.format == .legacy || checkpoint.format == .pickle {
-        let bytes = try Loading.source(file).readExactly(at: 0, count: Int(section.fileOffset + section.length))
+        let bytes = try Loading.source(file).readExactly(
+          at: 0, count: Int(section.fileOffset + section.length))
         try print(bytes, base: 0, from: Int(section.fileOffset), name: section.name)
-      } else if let root = checkpoint.archiveRoot, let entry = checkpoint.directory?.entry(named: root + "/" + section.name) {
+      } else if let root = checkpoint.archiveRoot,
+        let entry = checkpoint.directory?.entry(named: root + "/" + section.name)
+      {
         try print(try load(entry, source: source), base: 0, from: 0, name: section.name)
       }
     }
@@ -48,7 +54,8 @@ struct Disassemble: ParsableCommand {
 
   private func load(_ entry: ZipEntry, source: any ByteSource) throws -> [UInt8] {
     do {
-      return try CheckpointReader(decompressor: Loading.LazyLibzip(path: file)).record(entry, in: source)
+      return try CheckpointReader(decompressor: Loading.LazyLibzip(path: file)).record(
+        entry, in: source)
     } catch {
       Diagnostics.fail(file, error)
     }
@@ -58,7 +65,8 @@ struct Disassemble: ParsableCommand {
     let listing = Disassembler.listing(bytes, base: base, from: from, indent: indent)
     Diagnostics.out(listing.lines.map { $0 + "\n" }.joined())
     if let error = listing.error {
-      Diagnostics.fail(file, CheckpointError(.malformed, record: name, offset: Int64(error.offset), error.description))
+      Diagnostics.fail(
+        file, CheckpointError(.malformed, record: name, offset: Int64(error.offset), error.summary))
     }
   }
 }

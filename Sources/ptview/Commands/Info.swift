@@ -4,7 +4,8 @@ import PTViewCore
 /// `ptview info`: the checkpoint as a whole.
 struct Info: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Summarise a checkpoint: format, protocol, records, totals, devices, dtypes, globals.")
+    abstract: "Summarise a checkpoint: format, protocol, records, totals, devices, dtypes, globals."
+  )
 
   @ArgumentParser.Argument(help: "The checkpoint file.") var file: String
   @Flag(help: "Print JSON for scripts.") var json = false

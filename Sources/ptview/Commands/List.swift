@@ -16,6 +16,7 @@ struct List: ParsableCommand {
 
   func run() throws {
     let (checkpoint, _) = try Loading.checkpoint(file)
-    Diagnostics.out(json ? ListReport.json(checkpoint.entries) : ListReport.table(checkpoint.entries))
+    Diagnostics.out(
+      json ? ListReport.json(checkpoint.entries) : ListReport.table(checkpoint.entries))
   }
 }

@@ -24,8 +24,10 @@ struct Remap: ParsableCommand {
       """)
 
   @ArgumentParser.Argument(help: "The checkpoint to read.") var file: String
-  @Option(name: [.short, .customLong("output")], help: "Where to write the result.") var output: String?
-  @Flag(help: "Rewrite FILE itself (still through a temporary file and a rename).") var inPlace = false
+  @Option(name: [.short, .customLong("output")], help: "Where to write the result.") var output:
+    String?
+  @Flag(help: "Rewrite FILE itself (still through a temporary file and a rename).") var inPlace =
+    false
   @Option(help: "Move every storage not already there to DEVICE (e.g. cpu).") var to: String?
   @Option(name: .customLong("map"), help: "A FROM=TO location rule (repeatable; first match wins).")
   var maps: [String] = []
@@ -56,11 +58,13 @@ struct Remap: ParsableCommand {
     let destination = inPlace ? file : output!
     let (checkpoint, _) = try Loading.checkpoint(file)
     guard checkpoint.format != .safetensors && checkpoint.format != .pickle else {
-      Diagnostics.stderr("ptview: \(file): \(checkpoint.format.rawValue) files hold no storage locations to remap")
+      Diagnostics.stderr(
+        "ptview: \(file): \(checkpoint.format.rawValue) files hold no storage locations to remap")
       throw ExitCode(1)
     }
     let plan = RemapPlanner.plan(checkpoint, rules: rules, only: only)
-    let bar = ProgressBar(enabled: !noProgress && !json && Diagnostics.isTerminal(2), label: "writing")
+    let bar = ProgressBar(
+      enabled: !noProgress && !json && Diagnostics.isTerminal(2), label: "writing")
     let outcome: WriteOutcome
     do {
       outcome = try Writing.write(
@@ -75,6 +79,9 @@ struct Remap: ParsableCommand {
     }
     bar.finish()
     guard let report = outcome.report else { return }
-    Diagnostics.out(json ? RemapReport.json(report, input: file, output: destination) : RemapReport.text(report, input: file, output: destination))
+    Diagnostics.out(
+      json
+        ? RemapReport.json(report, input: file, output: destination)
+        : RemapReport.text(report, input: file, output: destination))
   }
 }

@@ -5,12 +5,14 @@ import PTViewPickle
 /// `ptview tree`: the object graph as indented text.
 struct Tree: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Print the object graph as indented text (shared objects shown once, then referenced).")
+    abstract:
+      "Print the object graph as indented text (shared objects shown once, then referenced).")
 
   @ArgumentParser.Argument(help: "The checkpoint file.") var file: String
   @Option(help: "Stop descending below this depth.") var depth: Int?
   @Flag(help: "Show tensor rebuild calls as calls, not one-line summaries.") var raw = false
-  @Option(help: "The pickle to show (e.g. constants.pkl; default: the main one).") var record: String?
+  @Option(help: "The pickle to show (e.g. constants.pkl; default: the main one).") var record:
+    String?
 
   func run() throws {
     let (checkpoint, _) = try Loading.checkpoint(file, strict: false)
@@ -27,7 +29,9 @@ struct Tree: ParsableCommand {
   private func rootNode(_ checkpoint: Checkpoint) throws -> ValueID? {
     guard let record else { return checkpoint.root }
     guard let section = checkpoint.pickles.first(where: { $0.name == record }) else {
-      throw ValidationError("no pickle named \(record); have: \(checkpoint.pickles.map(\.name).joined(separator: ", "))")
+      throw ValidationError(
+        "no pickle named \(record); have: \(checkpoint.pickles.map(\.name).joined(separator: ", "))"
+      )
     }
     return section.root
   }

@@ -1,7 +1,8 @@
+import PTViewCore
+
 #if canImport(Glibc)
   import Glibc
 #endif
-import PTViewCore
 
 /// Printing for people: errors on stderr, one line each.
 enum Diagnostics {

@@ -45,10 +45,12 @@ enum FolderKind {
     if names.contains(".metadata") && names.contains(where: { $0.hasSuffix(".distcp") }) {
       return CheckpointError(
         .unsupportedFormat,
-        "this is a torch.distributed checkpoint (DCP) folder; ptview does not read it yet (torch.distributed.checkpoint.format_utils.dcp_to_torch_save converts it to one file)")
+        "this is a torch.distributed checkpoint (DCP) folder; ptview does not read it yet (torch.distributed.checkpoint.format_utils.dcp_to_torch_save converts it to one file)"
+      )
     }
     if let index = names.first(where: { $0.hasSuffix(".index.json") }) {
-      return CheckpointError(.unsupportedFormat, "is a folder; its sharded checkpoint index is \(index)")
+      return CheckpointError(
+        .unsupportedFormat, "is a folder; its sharded checkpoint index is \(index)")
     }
     return CheckpointError(.io, "is a directory, not a checkpoint file")
   }

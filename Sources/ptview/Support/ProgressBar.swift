@@ -1,7 +1,8 @@
+import PTViewCore
+
 #if canImport(Glibc)
   import Glibc
 #endif
-import PTViewCore
 
 /// A one-line progress bar on standard error, redrawn when the percentage changes. Only used
 /// when stderr is a terminal and the work is big enough to be worth watching.
@@ -26,7 +27,10 @@ final class ProgressBar: @unchecked Sendable {
     let width = 30
     let filled = percent * width / 100
     let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
-    Diagnostics.write(fd: 2, "\r\(label) \(bar) \(String(percent).leftAligned(3))%  \(Format.bytes(done)) / \(Format.bytes(total))\u{1B}[K")
+    Diagnostics.write(
+      fd: 2,
+      "\r\(label) \(bar) \(String(percent).leftAligned(3))%  \(Format.bytes(done)) / \(Format.bytes(total))\u{1B}[K"
+    )
     drawn = true
   }
 

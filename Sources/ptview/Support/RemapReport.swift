@@ -19,9 +19,12 @@ enum RemapReport {
       rows.append(["  moved", "\(a.from) -> \(a.to)", "\(a.key) (device argument)", ""])
     }
     if plan.moves.isEmpty && plan.deviceArguments.isEmpty {
-      lines.append("  nothing matched the rules: no location changed (the file was still rewritten, normalised)")
+      lines.append(
+        "  nothing matched the rules: no location changed (the file was still rewritten, normalised)"
+      )
     }
-    lines.append(Table.render(rows, rightAligned: [3]).split(separator: "\n").joined(separator: "\n"))
+    lines.append(
+      Table.render(rows, rightAligned: [3]).split(separator: "\n").joined(separator: "\n"))
     var left: [String: (Int, String)] = [:]
     var leftOrder: [String] = []
     for item in plan.leftAlone {
@@ -42,21 +45,31 @@ enum RemapReport {
       lines.append("  code   \(c.record): torch.device(\"\(c.from)\") -> \"\(c.to)\" (\(c.count)x)")
     }
     for c in rewrite.codeLeftAlone { lines.append("  code   \(c)") }
-    for d in rewrite.droppedRecords { lines.append("  dropped \(d): outside the root folder (torch.load refuses such records)") }
+    for d in rewrite.droppedRecords {
+      lines.append("  dropped \(d): outside the root folder (torch.load refuses such records)")
+    }
     let pickles = rewrite.rewrittenPickles.joined(separator: ", ")
     if !pickles.isEmpty {
       var protocolText = ""
       if let p = rewrite.inputProtocol ?? rewrite.inputHighestProtocol {
-        protocolText = p == 2 ? " (was protocol 2)" : " (was protocol \(p): it now also passes weights_only's opcode check)"
+        protocolText =
+          p == 2
+          ? " (was protocol 2)"
+          : " (was protocol \(p): it now also passes weights_only's opcode check)"
       }
       if rewrite.unsafeOpcodes.isEmpty {
-        lines.append("  pickle \(pickles) re-encoded at protocol 2 with weights_only opcodes only\(protocolText)")
+        lines.append(
+          "  pickle \(pickles) re-encoded at protocol 2 with weights_only opcodes only\(protocolText)"
+        )
       } else {
-        lines.append("  pickle \(pickles) re-encoded at protocol 2\(protocolText); still needs \(rewrite.unsafeOpcodes.joined(separator: ", ")), which weights_only refuses")
+        lines.append(
+          "  pickle \(pickles) re-encoded at protocol 2\(protocolText); still needs \(rewrite.unsafeOpcodes.joined(separator: ", ")), which weights_only refuses"
+        )
       }
     }
     lines.append(
-      "  verified \(report.verifiedTensors) tensors read back; \(report.verifiedRecords) copied records keep the input's checksums")
+      "  verified \(report.verifiedTensors) tensors read back; \(report.verifiedRecords) copied records keep the input's checksums"
+    )
     lines.append("wrote \(output) (\(Format.bytes(report.outputSize)))")
     return lines.filter { !$0.isEmpty }.joined(separator: "\n") + "\n"
   }
@@ -69,29 +82,39 @@ enum RemapReport {
     fields.append("\"output\": \(q(output))")
     fields.append("\"output_size\": \(report.outputSize)")
     fields.append(
-      "\"moves\": [" + plan.moves.map {
-        "{\"record\": \(q($0.record)), \"from\": \(q($0.from)), \"to\": \(q($0.to)), \"bytes\": \($0.bytes), \"tensors\": [\($0.tensors.map(q).joined(separator: ", "))]}"
-      }.joined(separator: ", ") + "]")
+      "\"moves\": ["
+        + plan.moves.map {
+          "{\"record\": \(q($0.record)), \"from\": \(q($0.from)), \"to\": \(q($0.to)), \"bytes\": \($0.bytes), \"tensors\": [\($0.tensors.map(q).joined(separator: ", "))]}"
+        }.joined(separator: ", ") + "]")
     fields.append(
-      "\"summary\": [" + plan.summary.map {
-        "{\"from\": \(q($0.from)), \"to\": \(q($0.to)), \"tensors\": \($0.tensors), \"storages\": \($0.storages), \"bytes\": \($0.bytes)}"
-      }.joined(separator: ", ") + "]")
+      "\"summary\": ["
+        + plan.summary.map {
+          "{\"from\": \(q($0.from)), \"to\": \(q($0.to)), \"tensors\": \($0.tensors), \"storages\": \($0.storages), \"bytes\": \($0.bytes)}"
+        }.joined(separator: ", ") + "]")
     fields.append(
-      "\"device_arguments\": [" + plan.deviceArguments.map {
-        "{\"key\": \(q($0.key)), \"from\": \(q($0.from)), \"to\": \(q($0.to))}"
-      }.joined(separator: ", ") + "]")
+      "\"device_arguments\": ["
+        + plan.deviceArguments.map {
+          "{\"key\": \(q($0.key)), \"from\": \(q($0.from)), \"to\": \(q($0.to))}"
+        }.joined(separator: ", ") + "]")
     fields.append(
-      "\"left_alone\": [" + plan.leftAlone.map {
-        "{\"key\": \(q($0.key)), \"device\": \(q($0.device)), \"reason\": \(q($0.reason))}"
-      }.joined(separator: ", ") + "]")
-    fields.append("\"pickles_rewritten\": [" + report.rewrite.rewrittenPickles.map(q).joined(separator: ", ") + "]")
-    fields.append("\"input_protocol\": " + (report.rewrite.inputProtocol.map(String.init) ?? "null"))
-    fields.append("\"unsafe_opcodes\": [" + report.rewrite.unsafeOpcodes.map(q).joined(separator: ", ") + "]")
+      "\"left_alone\": ["
+        + plan.leftAlone.map {
+          "{\"key\": \(q($0.key)), \"device\": \(q($0.device)), \"reason\": \(q($0.reason))}"
+        }.joined(separator: ", ") + "]")
     fields.append(
-      "\"code_rewrites\": [" + report.rewrite.codeRewrites.map {
-        "{\"record\": \(q($0.record)), \"from\": \(q($0.from)), \"to\": \(q($0.to)), \"count\": \($0.count)}"
-      }.joined(separator: ", ") + "]")
-    fields.append("\"dropped_records\": [" + report.rewrite.droppedRecords.map(q).joined(separator: ", ") + "]")
+      "\"pickles_rewritten\": [" + report.rewrite.rewrittenPickles.map(q).joined(separator: ", ")
+        + "]")
+    fields.append(
+      "\"input_protocol\": " + (report.rewrite.inputProtocol.map(String.init) ?? "null"))
+    fields.append(
+      "\"unsafe_opcodes\": [" + report.rewrite.unsafeOpcodes.map(q).joined(separator: ", ") + "]")
+    fields.append(
+      "\"code_rewrites\": ["
+        + report.rewrite.codeRewrites.map {
+          "{\"record\": \(q($0.record)), \"from\": \(q($0.from)), \"to\": \(q($0.to)), \"count\": \($0.count)}"
+        }.joined(separator: ", ") + "]")
+    fields.append(
+      "\"dropped_records\": [" + report.rewrite.droppedRecords.map(q).joined(separator: ", ") + "]")
     fields.append("\"verified\": true")
     return "{\n  " + fields.joined(separator: ",\n  ") + "\n}\n"
   }

@@ -45,7 +45,8 @@ enum Writing {
   ) throws -> WriteOutcome {
     let isInput = AtomicOutput.sameFile(inputPath, outputPath)
     if isInput && !allowInPlace {
-      throw WriteFailure(kind: .refused, message: "\(outputPath) is the input file; use --in-place to rewrite it")
+      throw WriteFailure(
+        kind: .refused, message: "\(outputPath) is the input file; use --in-place to rewrite it")
     }
     if !isInput && !overwrite && AtomicOutput.exists(outputPath) {
       throw WriteFailure(kind: .refused, message: "\(outputPath) exists; use --force to replace it")
@@ -58,13 +59,18 @@ enum Writing {
       throw WriteFailure(kind: .unreadable, message: "\(inputPath) changed size since it was read")
     }
     let decompressor = Loading.LazyLibzip(path: inputPath)
-    let rewriter = CheckpointRewriter(checkpoint: checkpoint, source: source, decompressor: decompressor)
+    let rewriter = CheckpointRewriter(
+      checkpoint: checkpoint, source: source, decompressor: decompressor)
     let rewrite: CheckpointRewriter.Result
-    do { rewrite = try rewriter.rewrite(edits, outputPath: outputPath, codeRules: codeRules) } catch {
-      throw WriteFailure(kind: error.kind == .io ? .unreadable : .failed, message: "\(inputPath): \(error.description)")
+    do { rewrite = try rewriter.rewrite(edits, outputPath: outputPath, codeRules: codeRules) } catch
+    {
+      throw WriteFailure(
+        kind: error.kind == .io ? .unreadable : .failed,
+        message: "\(inputPath): \(error.description)")
     }
     do {
-      try AtomicOutput.write(rewrite.plan, from: source, to: outputPath, mode: source.mode, progress: progress)
+      try AtomicOutput.write(
+        rewrite.plan, from: source, to: outputPath, mode: source.mode, progress: progress)
     } catch {
       throw WriteFailure(kind: .failed, message: error.message)
     }
@@ -73,19 +79,25 @@ enum Writing {
     let outputSource: FileSource
     do {
       outputSource = try FileSource(path: outputPath)
-      written = try CheckpointReader(decompressor: Loading.LazyLibzip(path: outputPath)).read(outputSource)
+      written = try CheckpointReader(decompressor: Loading.LazyLibzip(path: outputPath)).read(
+        outputSource)
     } catch let error as CheckpointError {
-      throw WriteFailure(kind: .failed, message: "\(outputPath) was written but does not read back: \(error.description)")
+      throw WriteFailure(
+        kind: .failed,
+        message: "\(outputPath) was written but does not read back: \(error.description)")
     } catch {
-      throw WriteFailure(kind: .failed, message: "\(outputPath) was written but cannot be reopened: \(error)")
+      throw WriteFailure(
+        kind: .failed, message: "\(outputPath) was written but cannot be reopened: \(error)")
     }
     let problems = RewriteVerifier.problems(
-      input: checkpoint, inputSource: source, output: written, outputSource: outputSource, edits: edits,
+      input: checkpoint, inputSource: source, output: written, outputSource: outputSource,
+      edits: edits,
       rewrite: rewrite)
     if !problems.isEmpty {
       throw WriteFailure(
         kind: .failed,
-        message: "\(outputPath) was written but failed verification: " + problems.prefix(3).joined(separator: "; "))
+        message: "\(outputPath) was written but failed verification: "
+          + problems.prefix(3).joined(separator: "; "))
     }
     let moved = plan?.moves.count ?? edits.count
     let summary =
@@ -96,7 +108,8 @@ enum Writing {
       summary: summary, outputPath: outputPath,
       report: plan.map {
         WriteReport(
-          plan: $0, rewrite: rewrite, outputSize: outputSource.size, verifiedTensors: written.entries.count,
+          plan: $0, rewrite: rewrite, outputSize: outputSource.size,
+          verifiedTensors: written.entries.count,
           verifiedRecords: rewrite.records.filter(\.copied).count)
       })
   }
