@@ -468,9 +468,12 @@ public struct Machine: Sendable {
     case .nextBuffer:
       throw .outOfBandBuffer
     case .readonlyBuffer:
+      // Anything with the buffer protocol: bytes, bytearray, or an object whose type we cannot
+      // know statically (a REDUCE result may well be a buffer).
       let value = try top()
       switch graph[value] {
       case .bytes, .bytearray: break
+      case _ where isOpaque(value): break
       default: throw .wrongOperand("READONLY_BUFFER on a \(kindName(value))")
       }
     case .none:
@@ -579,7 +582,15 @@ public struct Machine: Sendable {
       guard available >= 2 else { throw .stackUnderflow }
       let name = stack.removeLast()
       let module = stack.removeLast()
-      guard case .string(let m) = graph[module], case .string(let n) = graph[name] else {
+      // CPython decodes Python 2 strings to str too, so both spellings name a global.
+      let m: PoolSlice
+      let n: PoolSlice
+      switch (graph[module], graph[name]) {
+      case (.string(let a), .string(let b)), (.legacyString(let a), .legacyString(let b)),
+        (.string(let a), .legacyString(let b)), (.legacyString(let a), .string(let b)):
+        m = a
+        n = b
+      default:
         throw .wrongOperand("STACK_GLOBAL requires str")
       }
       try push(

@@ -1,13 +1,90 @@
 import ArgumentParser
+import Foundation
+import PTViewCore
+import PTViewFiles
+import PTViewZip
 
 /// `ptview scan`: safety verdicts for pickles (issue 5).
 struct Scan: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Flag files whose pickles would run code when loaded.")
+    abstract: "Flag files whose pickles would run code when loaded.",
+    discussion: """
+      Verdicts: safe (plain data only), suspicious (needs classes or functions beyond plain data),
+      dangerous (can run code or touch the system when loaded), unscannable (cannot be parsed far
+      enough to know; never reported as safe). Containers are recognised by content: bare pickles,
+      several pickles in a row, torch zip/legacy/tar files, nested zips, numpy .npy/.npz.
+      A directory is scanned recursively: every regular file inside it is scanned (symbolic links
+      are not followed).
 
-  @ArgumentParser.Argument(help: "The files to scan.") var files: [String]
+      Exit codes: 0 safe, 3 suspicious, 4 dangerous, 2 unscannable or unreadable; for several
+      files, the most severe (dangerous, then unscannable, then suspicious).
+      """)
+
+  @ArgumentParser.Argument(help: "Files or directories to scan.") var files: [String]
+  @Flag(help: "Print JSON for scripts.") var json = false
+  @Flag(help: .hidden) var noDangerList = false
 
   func run() throws {
-    throw ValidationError("scan is not implemented yet")
+    var reports: [SafetyReport] = []
+    for path in expand(files) {
+      reports.append(scan(path))
+    }
+    let verdict = SafetyReport.combined(reports)
+    if json {
+      Diagnostics.out(
+        "{\"verdict\":\"\(verdict.rawValue)\",\"exit_code\":\(verdict.exitCode),\"files\":["
+          + reports.map(\.json).joined(separator: ",") + "]}\n")
+    } else {
+      Diagnostics.out(reports.map(\.text).joined())
+      if reports.count > 1 {
+        Diagnostics.out("\(reports.count) files: \(verdict.rawValue)\n")
+      }
+    }
+    if verdict.exitCode != 0 { throw ExitCode(verdict.exitCode) }
+  }
+
+  /// Files as given; directories replaced by the regular files under them, sorted.
+  func expand(_ paths: [String]) -> [String] {
+    var out: [String] = []
+    let fm = FileManager.default
+    for path in paths {
+      var isDirectory: ObjCBool = false
+      guard fm.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+        out.append(path)
+        continue
+      }
+      var found: [String] = []
+      if let walker = fm.enumerator(atPath: path) {
+        while let relative = walker.nextObject() as? String {
+          let full = (path as NSString).appendingPathComponent(relative)
+          if let attributes = try? fm.attributesOfItem(atPath: full),
+            attributes[.type] as? FileAttributeType == .typeRegular
+          {
+            found.append(full)
+          }
+        }
+      }
+      out += found.sorted()
+    }
+    return out
+  }
+
+  func scan(_ path: String) -> SafetyReport {
+    let source: FileSource
+    do { source = try FileSource(path: path) } catch {
+      Diagnostics.stderr("ptview: \(path): \(error.message)")
+      return SafetyReport(
+        path: path, verdict: .unscannable, format: "unreadable", pickles: [],
+        findings: [
+          SafetyFinding(
+            verdict: .unscannable, kind: .unparsable, location: "file", offset: 0, offsetIsInFile: true,
+            global: nil, rendering: nil, detail: "cannot open: \(error.message)", node: nil)
+        ], notes: [], omittedFindings: 0)
+    }
+    var scanner = SafetyScanner()
+    scanner.useDangerList = !noDangerList
+    scanner.decompressor = Loading.LazyLibzip(path: path)
+    scanner.makeDecompressor = { bytes throws(CheckpointError) in try LibzipArchive(bytes: bytes) }
+    return scanner.scan(source, path: path)
   }
 }
