@@ -1,5 +1,6 @@
 public import PTViewCore
 
+import CFileCopy
 #if canImport(Glibc)
   import Glibc
 #endif
@@ -130,7 +131,7 @@ public enum AtomicOutput {
   }
 
   /// Copies `length` bytes at `offset` of `input` to the end of `output`, in the kernel when it
-  /// can (`sendfile` between files), through a bounded buffer otherwise.
+  /// can (`copy_file_range`, as `cp` does; reflinks on filesystems that have them), through a bounded buffer otherwise.
   private static func copyRange(
     from input: Int32, offset: Int64, length: Int64, to output: Int32, destination: String,
     progress: (Int64) -> Void
@@ -144,7 +145,7 @@ public enum AtomicOutput {
     while remaining > 0 {
       let want = Int(min(remaining, step))
       if kernel {
-        let n = sendfile(output, input, &sourceOffset, want)
+        let n = ptv_copy_file_range(input, &sourceOffset, output, want)
         if n > 0 {
           remaining -= Int64(n)
           copied += Int64(n)

@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""Speed and memory of ptview against PyTorch and `cp`, whole processes side by side.
+
+Inputs and the PyTorch side come from ../shared/bench (make_big.py, torch_list.py,
+torch_remap.py; copies are looked up there first, then in Scripts/bench/). Every command runs
+several times in one session, interleaved, on the same files (warm page cache for all), and the
+medians and ratios are written to docs/benchmarks.md.
+
+    python3 Scripts/benchmark.py [--runs 5] [--bench-dir ~/.cache/ptview/bench] [--venv ~/.cache/ptview/venv]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def shared_script(name: str) -> str:
+    for folder in (os.path.join(REPO, "..", "shared", "bench"), os.path.join(REPO, "Scripts", "bench")):
+        path = os.path.abspath(os.path.join(folder, name))
+        if os.path.exists(path):
+            return path
+    raise SystemExit(f"benchmark script {name} not found in ../shared/bench or Scripts/bench")
+
+
+def measure(command: list[str], cleanup=None) -> tuple[float, float]:
+    """Wall seconds and peak resident MiB of one run (GNU time's %M is in KiB)."""
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
+        start = time.perf_counter()
+        result = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", report.name, *command],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        elapsed = time.perf_counter() - start
+        if result.returncode != 0:
+            raise SystemExit(f"failed ({result.returncode}): {' '.join(command)}\n{result.stderr[-2000:]}")
+        peak = float(report.read().strip().splitlines()[-1]) / 1024
+    if cleanup:
+        cleanup()
+    return elapsed, peak
+
+
+def series(name: str, commands: dict[str, tuple[list[str], object]], runs: int) -> dict[str, dict]:
+    """Runs each command `runs` times, interleaved, and keeps every sample."""
+    samples = {label: [] for label in commands}
+    for _ in range(runs):
+        for label, (command, cleanup) in commands.items():
+            samples[label].append(measure(command, cleanup))
+    out = {}
+    for label, values in samples.items():
+        times = [t for t, _ in values]
+        out[label] = {"median": statistics.median(times), "min": min(times), "max": max(times),
+                      "peak_mib": max(m for _, m in values)}
+        print(f"{name:>10} {label:<38} median {out[label]['median']:.3f} s  peak {out[label]['peak_mib']:.0f} MiB",
+              flush=True)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--bench-dir", default=os.path.expanduser("~/.cache/ptview/bench"))
+    parser.add_argument("--venv", default=os.environ.get("PTVIEW_VENV", os.path.expanduser("~/.cache/ptview/venv")))
+    parser.add_argument("--output", default=os.path.join(REPO, "docs", "benchmarks.md"))
+    args = parser.parse_args()
+    python = os.path.join(args.venv, "bin", "python")
+    bench = args.bench_dir
+    big = os.path.join(bench, "big_cuda0.pt")
+    many = os.path.join(bench, "many_cuda0.pt")
+    if not (os.path.exists(big) and os.path.exists(many)):
+        print("making the benchmark checkpoints (takes a few minutes)...", flush=True)
+        subprocess.run([python, shared_script("make_big.py"), bench], check=True)
+    subprocess.run(["swift", "build", "-c", "release", "--product", "ptview"], cwd=REPO, check=True,
+                   stdout=subprocess.DEVNULL)
+    ptview = os.path.join(REPO, ".build", "release", "ptview")
+    out_dir = tempfile.mkdtemp(prefix="ptview-bench-", dir=bench)
+    out = os.path.join(out_dir, "out.pt")
+
+    def remove_out():
+        if os.path.exists(out):
+            os.remove(out)
+
+    results = {}
+    # Warm the page cache for everyone.
+    for path in (big, many):
+        with open(path, "rb") as f:
+            while f.read(1 << 24):
+                pass
+    results["list_big"] = series("list big", {
+        "ptview ls --json": ([ptview, "ls", "--json", big], None),
+        "torch (torch_list.py)": ([python, shared_script("torch_list.py"), big], None),
+    }, args.runs)
+    results["list_many"] = series("list many", {
+        "ptview ls --json": ([ptview, "ls", "--json", many], None),
+        "torch (torch_list.py)": ([python, shared_script("torch_list.py"), many], None),
+    }, args.runs)
+    results["remap_big"] = series("remap big", {
+        "ptview remap --to cpu": ([ptview, "remap", big, "--to", "cpu", "-o", out, "--force", "--no-progress"], remove_out),
+        "cp + sync": (["sh", "-c", f'cp "{big}" "{out}" && sync "{out}"'], remove_out),
+        "torch (torch_remap.py)": ([python, shared_script("torch_remap.py"), big, out], remove_out),
+    }, args.runs)
+    for name, flags in (("doctor", ["doctor", big]), ("scan", ["scan", big])):
+        check = subprocess.run([ptview, *flags], capture_output=True)
+        if check.returncode in (0, 3, 4):
+            # doctor/scan exit with their verdict; wrap so a verdict is not a failure.
+            results[name + "_big"] = series(name + " big", {
+                f"ptview {name}": (["sh", "-c", f'"{ptview}" {name} "{big}" >/dev/null; true'], None),
+            }, args.runs)
+    shutil.rmtree(out_dir, ignore_errors=True)
+    write_report(args.output, results, args.runs, big, many)
+    print(f"wrote {args.output}")
+
+
+def ratio(a: float, b: float) -> str:
+    return f"{a / b:.1f}x"
+
+
+def write_report(path: str, r: dict, runs: int, big: str, many: str) -> None:
+    lb, lm, rb = r["list_big"], r["list_many"], r["remap_big"]
+    p, t = "ptview ls --json", "torch (torch_list.py)"
+    rp, cp, tr = "ptview remap --to cpu", "cp + sync", "torch (torch_remap.py)"
+    lines = [
+        "# Benchmarks",
+        "",
+        "Measured by `python3 Scripts/benchmark.py` (release build, whole processes, each command run "
+        f"{runs} times interleaved with the others in one session, medians; peak memory is the maximum "
+        "resident set size from GNU time). Inputs: `../shared/bench/make_big.py` "
+        f"(`big_cuda0.pt` {os.path.getsize(big) / 1e9:.2f} GB, ~300 float32 tensors; `many_cuda0.pt` "
+        f"{os.path.getsize(many) / 1e6:.0f} MB, 60,000 tensors), warm page cache for every command.",
+        "",
+        f"Machine: {platform.node()}, {os.cpu_count()} cores, {platform.platform()}, "
+        f"{time.strftime('%Y-%m-%d')}.",
+        "",
+        "| what | ptview | alternative | ratio | goal |",
+        "|---|---|---|---|---|",
+        f"| list the 1.2 GB checkpoint | {lb[p]['median']*1000:.0f} ms, {lb[p]['peak_mib']:.0f} MiB | torch {lb[t]['median']:.2f} s, "
+        f"{lb[t]['peak_mib']:.0f} MiB | {ratio(lb[t]['median'], lb[p]['median'])} faster | >= 100x faster, <= 32 MiB |",
+        f"| list the 60,000-tensor checkpoint | {lm[p]['median']*1000:.0f} ms, {lm[p]['peak_mib']:.0f} MiB | torch {lm[t]['median']:.2f} s, "
+        f"{lm[t]['peak_mib']:.0f} MiB | {ratio(lm[t]['median'], lm[p]['median'])} faster | >= 50x faster, <= 200 MiB |",
+        f"| remap the 1.2 GB checkpoint to cpu (synced) | {rb[rp]['median']:.2f} s, {rb[rp]['peak_mib']:.0f} MiB | cp + sync {rb[cp]['median']:.2f} s | "
+        f"{rb[rp]['median'] / rb[cp]['median']:.2f}x of cp + sync | <= 1.1x of cp + sync |",
+        f"| (same) | | torch load + save {rb[tr]['median']:.2f} s, {rb[tr]['peak_mib']:.0f} MiB | "
+        f"{ratio(rb[tr]['median'], rb[rp]['median'])} faster | >= 3x faster, <= 64 MiB |",
+    ]
+    for name in ("doctor", "scan"):
+        if name + "_big" in r:
+            v = r[name + "_big"][f"ptview {name}"]
+            lines.append(f"| {name} of the 1.2 GB checkpoint | {v['median']*1000:.0f} ms, {v['peak_mib']:.0f} MiB | | | < 50 ms |")
+    lines += ["", "Every sample (seconds: median / min / max):", ""]
+    for key, group in r.items():
+        for label, v in group.items():
+            lines.append(f"- {key}, {label}: {v['median']:.3f} / {v['min']:.3f} / {v['max']:.3f}, peak {v['peak_mib']:.0f} MiB")
+    existing = ""
+    if os.path.exists(path):
+        existing = open(path, encoding="utf-8").read()
+    # Keep any hand-written sections below the generated part (e.g. the explorer's numbers).
+    marker = "<!-- end of generated part -->"
+    tail = existing.split(marker, 1)[1] if marker in existing else "\n"
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n\n" + marker + tail)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,11 @@
+#ifndef PTVIEW_CFILECOPY_H
+#define PTVIEW_CFILECOPY_H
+#include <stddef.h>
+#include <sys/types.h>
+
+/// copy_file_range(2): Glibc's Swift module does not export it (it needs _GNU_SOURCE).
+/// Copies `length` bytes from `in` at `*in_offset` to the current position of `out`.
+/// Returns the bytes copied, or -1 with errno set.
+ssize_t ptv_copy_file_range(int in, off_t *in_offset, int out, size_t length);
+
+#endif
