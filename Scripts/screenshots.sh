@@ -34,7 +34,7 @@ wait_for() { # NAME TEXT
 keys() { local name=$1; shift; "${TMUX_CMD[@]}" send-keys -t "$name" "$@"; }
 shoot() { # NAME COLUMNS ROWS FILE TITLE
   sleep 0.3
-  "${TMUX_CMD[@]}" capture-pane -p -e -t "$1" > "$WORK/$1.ans"
+  "${TMUX_CMD[@]}" capture-pane -p -e -N -t "$1" > "$WORK/$1.ans"
   "$PYTHON" Scripts/render_screenshot.py "$WORK/$1.ans" "$OUT/$4" --columns "$2" --rows "$3" --title "$5"
   echo "wrote $OUT/$4"
 }

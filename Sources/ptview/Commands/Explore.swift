@@ -5,12 +5,25 @@ import PTViewCore
 struct Explore: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "view",
-    abstract: "Open the interactive explorer (the default; prints the ls table when not on a terminal).")
+    abstract:
+      "Open the interactive explorer (the default; prints the ls table when not on a terminal).",
+    discussion: """
+      Browse the checkpoint as a tree, stage device moves (M maps everything, m the selected
+      subtree, cpu first), and write a remapped copy with w. Nothing touches the disk before w,
+      and the input is never modified. ? lists every key; docs/keys.md has the same list.
+      NO_COLOR turns colours off.
+      """)
 
   @ArgumentParser.Argument(help: "The checkpoint file.") var file: String
+  @Flag(name: .customLong("no-mouse"), help: "Leave the mouse to the terminal (text selection).")
+  var noMouse = false
 
   func run() throws {
     let (checkpoint, _) = try Loading.checkpoint(file)
-    Diagnostics.out(ListReport.table(checkpoint.entries))
+    guard Diagnostics.isTerminal(1) else {
+      Diagnostics.out(ListReport.table(checkpoint.entries))
+      return
+    }
+    try Explorer.run(checkpoint: checkpoint, path: file, mouse: !noMouse)
   }
 }

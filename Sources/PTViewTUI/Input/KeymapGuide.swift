@@ -1,0 +1,95 @@
+/// The prose of `docs/keys.md` around the generated key tables.
+enum KeymapGuide {
+  static let introduction = """
+    # The ptview explorer
+
+    `ptview FILE` opens the explorer when standard output is a terminal, and prints the `ls`
+    table otherwise (so `ptview model.pt | less` still works). `ptview view FILE --no-mouse`
+    leaves the mouse to the terminal for selecting text.
+
+    This page is generated from the key map in `Sources/PTViewTUI/Input/Keymap.swift`; a test
+    keeps the two identical, and `?` in the explorer shows the same list.
+
+    """
+
+  static let details = """
+
+    ## The screen
+
+    ```
+     ptview  model.pt  zip v3  841 KiB  401 tensors  193K params  cuda:0 ×401      401 pending
+     KEY                               DTYPE  SHAPE          DEVICE           BYTES
+     ▾ model                           f32    101 tensors    cuda:0 > cpu   273 KiB
+       ▸ layers.0 … layers.5  (6×)     f32    96 tensors     cuda:0 > cpu   200 KiB
+       epoch = 5
+     ──────────────────────────────────────────────────────────────────── 1/16 ──
+     model.layers.0.attn.q.weight  parameter, requires_grad
+     float32  shape [32,32]  stride [32,1]  offset 0  contiguous  1.0K elements, 4.00 KiB
+     storage data/4 (4.00 KiB)  on cuda:0  staged > cpu
+     Staged 401 tensors > cpu. w writes, u undoes.
+     m map  M map all  u undo  w write  / search  f filter  ? help  q quit
+    ```
+
+    - **Header**: file, format, size, tensors, parameters, tensors per device, and how many
+      tensors have a staged move. Narrow terminals drop the least useful facts first.
+    - **Tree**: dicts, lists and modules; dotted state_dict keys split into the module
+      hierarchy; numbered siblings (`layers.0` … `layers.23`, optimizer `state.0` …) folded into
+      one row; values that are not tensors inline (`epoch = 5`, `args = argparse.Namespace(…)`).
+      It opens with the top levels expanded as far as one screen allows. Containers show their
+      common dtype, their tensor count, their device (`mixed` when several) and total bytes.
+      From 100 columns on, **OF PARENT** draws each row's share of its parent's bytes.
+    - **Detail pane**: the full key, dtype, shape, stride, storage offset, contiguity, storage
+      record and size, device, staged move, and the other keys sharing the storage; for a
+      container its totals and device census.
+    - **Status line**: what the last action did, or the path of the selected row.
+
+    Colours mark devices (cpu plain, cuda green, mps, xpu and others cyan, meta dim) and staged
+    moves (yellow, bold). With `NO_COLOR` set there are no colours; bold, dim, underline and
+    reverse video still show the selection and the staged moves. In a locale that is not
+    UTF-8 the explorer draws with ASCII only.
+
+    ## Remapping devices
+
+    1. `M` opens a picker of target devices: `cpu` first and selected, then the devices in the
+       file, `cuda:0`, and `other…` (type any torch device such as `cuda:1`, `mps`, `xpu:0`).
+       `m` does the same for the selected row's subtree only.
+    2. Enter stages the move for every tensor in scope that is not already there. Rows show
+       `cuda:0 > cpu`; a container with only some tensors staged shows `3/12 > cpu`. A storage
+       moves as a whole, so tensors outside the selection that share it move too, and the
+       status line names them. Tensors without a storage (meta) are left alone. `u` undoes.
+    3. `w` asks where to write, offering `<stem>.<target><ext>` beside the input:
+       `model.pt` → `model.cpu.pt`, `pytorch_model.bin` → `pytorch_model.cpu.bin`,
+       `cuda:0` as a target → `model.cuda0.pt`, several targets → `model.remapped.pt`.
+       An existing file is replaced only after `y`; the input itself is refused.
+    4. Enter writes through the same writer as `ptview remap` (atomic, verified by reading the
+       result back), with a progress bar. The status line says what was written where, and no
+       edits are pending afterwards. A failed write says why and keeps the edits staged.
+
+    Nothing touches the disk before `w`, and the input file is never modified. `q` asks before
+    leaving with staged edits; Ctrl-C leaves at once without writing.
+
+    ## Search and filter
+
+    `/` searches keys (case-insensitive unless the query has a capital letter) and jumps to the
+    first match at or after the selection, opening folded rows on the way; `n` and `N` go to
+    the next and previous match. A match is the row where the text first appears in the key
+    path, so `/attn.q` stops at each `attn.q` module rather than at every tensor below it.
+
+    `f` keeps only matching tensors and the rows above them. Terms are separated by spaces and
+    must all hold; `-` or `!` before a term negates it:
+
+    | Term | Keeps tensors |
+    |---|---|
+    | `device:cuda` | whose device starts with `cuda` (or whose staged target does) |
+    | `dtype:bf16` | whose dtype starts with `bf16` (short names such as `f32` or torch names such as `float32`) |
+    | `shape:*,768` | whose shape, written `a,b,c`, matches the pattern |
+    | `storage:data/3` | reading that storage record |
+    | `pending` | with a staged move |
+    | `attn` | whose key contains the word |
+    | `layers.*.bias` | whose key matches from any segment to the end (`*` crosses dots) |
+
+    With 200 matches or fewer, the filter opens the rows leading to each. `m` and `M` act on
+    the filtered tensors only. Esc (or an empty filter) clears it.
+
+    """
+}

@@ -1,0 +1,59 @@
+public import PTViewCore
+
+/// What the shell found at an output path.
+public enum OutputStatus: Hashable, Sendable {
+  /// Nothing there: write.
+  case free
+  /// A file is there: ask before replacing it.
+  case exists
+  /// It is the input file (same real path): refuse.
+  case isInput
+  /// It is a folder: refuse.
+  case isDirectory
+  /// Its folder does not exist: refuse.
+  case missingFolder
+}
+
+/// The result of a write.
+public enum WriteResult: Hashable, Sendable {
+  /// Written and verified: the writer's one-line summary and the path.
+  case saved(summary: String, path: String)
+  /// Not written: why.
+  case failed(String)
+}
+
+/// Everything `update` reacts to: input from the backend and replies from the shell.
+public enum Message: Hashable, Sendable {
+  /// A key.
+  case key(KeyEvent)
+  /// The terminal changed size.
+  case resize(Size)
+  /// A mouse event.
+  case mouse(MouseEvent)
+  /// The shell looked at an output path (reply to `Effect.checkOutput`).
+  case outputChecked(path: String, OutputStatus)
+  /// The writer reports progress.
+  case writeProgress(done: Int64, total: Int64)
+  /// The writer finished (reply to `Effect.write`).
+  case writeFinished(WriteResult)
+}
+
+/// A request to write the staged edits.
+public struct WriteRequest: Hashable, Sendable {
+  /// Output path.
+  public var path: String
+  /// The edits.
+  public var edits: [Edit]
+  /// Whether replacing an existing file was confirmed.
+  public var overwrite: Bool
+}
+
+/// Work that `update` asks the shell to do: the only way the pure core reaches the world.
+public enum Effect: Hashable, Sendable {
+  /// Look at an output path and reply with `Message.outputChecked`.
+  case checkOutput(path: String)
+  /// Write, reporting `Message.writeProgress` and replying with `Message.writeFinished`.
+  case write(WriteRequest)
+  /// Leave the explorer.
+  case quit
+}

@@ -1,0 +1,232 @@
+public import PTViewCore
+
+/// Settings fixed for a session.
+public struct Settings: Hashable, Sendable {
+  /// The input path as given (the write prompt suggests a path beside it).
+  public var inputPath: String
+  /// Draw with ASCII only (the locale cannot show UTF-8).
+  public var asciiOnly: Bool = false
+
+  /// Creates settings.
+  public init(inputPath: String, asciiOnly: Bool = false) {
+    self.inputPath = inputPath
+    self.asciiOnly = asciiOnly
+  }
+}
+
+/// The explorer's whole state. `update` changes it, `render` draws it; nothing else does.
+public struct Model: Sendable {
+  /// The checkpoint as a tree (never changes).
+  public let tree: Tree
+  /// Header facts (never change).
+  public let header: HeaderFacts
+  /// Session settings.
+  public var settings: Settings
+  /// The terminal size.
+  public var size: Size
+  /// Per node: expanded.
+  public var expanded: [Bool]
+  /// The rows on display, as node ids in display order (a subsequence of `tree.preorder`).
+  public var rows: [Int32] = []
+  /// The focused row (index into `rows`).
+  public var focus: Int = 0
+  /// The first row drawn.
+  public var top: Int = 0
+  /// Staged edits.
+  public var staging = Staging()
+  /// Staged edits as the tree sees them.
+  public var pending: PendingView
+  /// Earlier stagings, for `u`, with what each step did.
+  public var history: [(staging: Staging, description: String)] = []
+  /// The last search.
+  public var search: Search?
+  /// The filter in force.
+  public var filter: ActiveFilter?
+  /// What has the keyboard.
+  public var mode: Mode = .browse
+  /// The status line message.
+  public var status: Status?
+  /// The last file written.
+  public var saved: String?
+
+  /// A model for `tree`, opened collapsed to a depth that fills about one screen.
+  public init(tree: Tree, header: HeaderFacts, settings: Settings, size: Size = .standard) {
+    self.tree = tree
+    self.header = header
+    self.settings = settings
+    self.size = size
+    expanded = Array(repeating: false, count: tree.count)
+    expanded[0] = true
+    pending = PendingView(tree: tree)
+    openToUsefulDepth(budget: max(12, Layout(size).bodyHeight))
+    rebuildRows()
+    if tree[0].children.isEmpty {
+      status = Status("No tensors or values in this file.", .warning)
+    }
+  }
+
+  /// A model for `checkpoint` read from `path`.
+  public init(checkpoint: Checkpoint, path: String, size: Size = .standard, asciiOnly: Bool = false)
+  {
+    let tree = Tree(checkpoint: checkpoint)
+    self.init(
+      tree: tree, header: HeaderFacts(checkpoint: checkpoint, tree: tree, path: path),
+      settings: Settings(inputPath: path, asciiOnly: asciiOnly), size: size)
+  }
+
+  /// The screen layout for the current size.
+  public var layout: Layout { Layout(size) }
+
+  /// The focused node, if any row is shown.
+  public var focusedNode: Int32? { rows.indices.contains(focus) ? rows[focus] : nil }
+
+  /// Whether `id` passes the filter.
+  func isShown(_ id: Int32) -> Bool { filter?.shown[Int(id)] ?? true }
+
+  /// Expands levels from the top while the rows fit in `budget`: the first screen shows the
+  /// top-level containers opened (`model`, `optimizer`) with numbered runs still folded.
+  mutating func openToUsefulDepth(budget: Int) {
+    var shown = tree[0].children.count
+    var level = tree[0].children
+    for depth in 0..<8 {
+      let candidates = level.filter { id in
+        let node = tree[id]
+        return node.kind == .group && !node.indexed && node.tensors > 0 && !node.children.isEmpty
+      }
+      if candidates.isEmpty { break }
+      let added = candidates.reduce(0) { $0 + tree[$1].children.count }
+      if shown + added <= budget {
+        for id in candidates { expanded[Int(id)] = true }
+        shown += added
+        level = candidates.flatMap { tree[$0].children }
+        continue
+      }
+      if depth == 0 {
+        for id in candidates where shown + tree[id].children.count <= budget {
+          expanded[Int(id)] = true
+          shown += tree[id].children.count
+        }
+      }
+      break
+    }
+  }
+
+  /// The rows under `id` that its expansion shows, in order.
+  func visibleDescendants(of id: Int32) -> [Int32] {
+    var out: [Int32] = []
+    var work: [Int32] = tree[id].children.reversed()
+    while let next = work.popLast() {
+      guard isShown(next) else { continue }
+      out.append(next)
+      if expanded[Int(next)] {
+        for child in tree[next].children.reversed() { work.append(child) }
+      }
+    }
+    return out
+  }
+
+  /// Recomputes every row (after a filter or depth change), keeping the focus on the same
+  /// node or its nearest shown ancestor.
+  mutating func rebuildRows() {
+    let keep = focusedNode
+    rows = visibleDescendants(of: 0)
+    if let keep { focusNode(keep) } else { focus = 0 }
+    clampFocus()
+  }
+
+  /// The row of `id`, if shown: rows follow preorder, so a binary search finds it.
+  func row(of id: Int32) -> Int? {
+    let target = tree.preIndex[Int(id)]
+    var low = 0
+    var high = rows.count
+    while low < high {
+      let mid = (low + high) / 2
+      if tree.preIndex[Int(rows[mid])] < target { low = mid + 1 } else { high = mid }
+    }
+    return low < rows.count && rows[low] == id ? low : nil
+  }
+
+  /// Focuses `id`, or its nearest ancestor on display.
+  mutating func focusNode(_ id: Int32) {
+    var at = id
+    while at > 0 {
+      if let r = row(of: at) {
+        focus = r
+        return
+      }
+      at = tree[at].parent
+    }
+    focus = 0
+  }
+
+  /// Expands the node on row `index`.
+  mutating func expand(row index: Int) {
+    guard rows.indices.contains(index) else { return }
+    let id = rows[index]
+    guard tree[id].isExpandable, !expanded[Int(id)] else { return }
+    expanded[Int(id)] = true
+    rows.insert(contentsOf: visibleDescendants(of: id), at: index + 1)
+  }
+
+  /// Collapses the node on row `index`.
+  mutating func collapse(row index: Int) {
+    guard rows.indices.contains(index) else { return }
+    let id = rows[index]
+    guard expanded[Int(id)] else { return }
+    expanded[Int(id)] = false
+    let end = endOfSubtreeRows(index)
+    if end > index + 1 { rows.removeSubrange((index + 1)..<end) }
+    if focus > index && focus < end {
+      focus = index
+    } else if focus >= end {
+      focus -= end - index - 1
+    }
+  }
+
+  /// The first row after `index` that is not in its subtree (binary search on preorder).
+  func endOfSubtreeRows(_ index: Int) -> Int {
+    let id = rows[index]
+    let limit = tree.preIndex[Int(id)] + tree.subtreeSize[Int(id)]
+    var low = index + 1
+    var high = rows.count
+    while low < high {
+      let mid = (low + high) / 2
+      if tree.preIndex[Int(rows[mid])] < limit { low = mid + 1 } else { high = mid }
+    }
+    return low
+  }
+
+  /// Keeps `focus` on a row and scrolls so that it stays in view with a small margin.
+  mutating func clampFocus() {
+    focus = max(0, min(focus, rows.count - 1))
+    let height = layout.bodyHeight
+    let margin = min(2, (height - 1) / 2)
+    if focus < top + margin { top = focus - margin }
+    if focus > top + height - 1 - margin { top = focus - (height - 1 - margin) }
+    top = max(0, min(top, rows.count - height))
+  }
+
+  /// Tensor entries in a scope, the filter applied.
+  func entries(in scope: Scope) -> [Int32] {
+    switch scope {
+    case .all:
+      if let filter { return filter.entries }
+      return Array(0..<Int32(tree.entries.count))
+    case .subtree(let id):
+      var out: [Int32] = []
+      for node in tree.subtree(id) where tree[node].kind == .tensor && isShown(node) {
+        out.append(tree[node].entry)
+      }
+      return out
+    }
+  }
+
+  /// Recomputes `pending` (and the filter, whose `pending` term depends on staging).
+  mutating func stagingChanged() {
+    pending = PendingView(tree: tree, staging: staging)
+    if let active = filter {
+      filter = ActiveFilter(active.filter, tree: tree, staging: staging)
+      rebuildRows()
+    }
+  }
+}

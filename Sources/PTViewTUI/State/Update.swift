@@ -1,0 +1,599 @@
+import PTViewCore
+
+extension Model {
+  /// Applies one message and returns the effects the shell must run. Pure: the same model
+  /// and message always give the same result.
+  public mutating func update(_ message: Message) -> [Effect] {
+    switch message {
+    case .resize(let newSize):
+      size = newSize
+      clampFocus()
+      return []
+    case .mouse(let event):
+      if case .browse = mode { mouse(event) } else if case .help = mode { helpMouse(event) }
+      return []
+    case .outputChecked(let path, let result):
+      return outputChecked(path, result)
+    case .writeProgress(let done, let total):
+      if case .writing(var progress) = mode {
+        progress.done = done
+        progress.total = total
+        mode = .writing(progress)
+      }
+      return []
+    case .writeFinished(let result):
+      return writeFinished(result)
+    case .key(let key):
+      switch mode {
+      case .browse: return browse(key)
+      case .help(let top): return help(key, top: top)
+      case .picker(let picker): return pick(key, picker)
+      case .prompt(let open): return prompt(key, open)
+      case .confirm(let question): return confirm(key, question)
+      case .checking, .writing: return []
+      }
+    }
+  }
+
+  // MARK: Browsing
+
+  mutating func browse(_ key: KeyEvent) -> [Effect] {
+    status = nil
+    guard let action = Keymap.action(for: key) else {
+      if key == .control("c") { return [.quit] }
+      status = Status("\(key.name) does nothing here; ? lists the keys.")
+      return []
+    }
+    return perform(action)
+  }
+
+  /// Runs a tree-view action.
+  public mutating func perform(_ action: Action) -> [Effect] {
+    let height = layout.bodyHeight
+    switch action {
+    case .moveDown: focus += 1
+    case .moveUp: focus -= 1
+    case .pageDown:
+      focus += height
+      top += height
+    case .pageUp:
+      focus -= height
+      top -= height
+    case .halfPageDown:
+      focus += height / 2
+      top += height / 2
+    case .halfPageUp:
+      focus -= height / 2
+      top -= height / 2
+    case .top: focus = 0
+    case .bottom: focus = rows.count - 1
+    case .expandOrEnter:
+      if let id = focusedNode, tree[id].isExpandable {
+        if expanded[Int(id)] {
+          if focus + 1 < rows.count, tree[rows[focus + 1]].parent == id { focus += 1 }
+        } else {
+          expand(row: focus)
+        }
+      }
+    case .collapseOrParent:
+      if let id = focusedNode {
+        if expanded[Int(id)] && tree[id].isExpandable {
+          collapse(row: focus)
+        } else {
+          focusParent()
+        }
+      }
+    case .toggle:
+      if let id = focusedNode, tree[id].isExpandable {
+        if expanded[Int(id)] { collapse(row: focus) } else { expand(row: focus) }
+      }
+    case .parent: focusParent()
+    case .nextSibling: focusSibling(+1)
+    case .previousSibling: focusSibling(-1)
+    case .expandRecursively:
+      if let id = focusedNode, tree[id].isExpandable {
+        collapse(row: focus)
+        for node in tree.subtree(id) where tree[node].isExpandable { expanded[Int(node)] = true }
+        expanded[Int(id)] = false
+        expand(row: focus)
+      }
+    case .collapseRecursively:
+      if let id = focusedNode {
+        let target = expanded[Int(id)] && tree[id].isExpandable ? id : tree[id].parent
+        if target > 0, let r = row(of: target) {
+          collapse(row: r)
+          for node in tree.subtree(target) { expanded[Int(node)] = false }
+          focus = r
+        }
+      }
+    case .collapseToDepth(let depth):
+      for id in tree.preorder where id != 0 {
+        expanded[Int(id)] = tree[id].isExpandable && Int(tree[id].depth) < depth - 1
+      }
+      rebuildRows()
+      status = Status("Showing \(depth) level\(depth == 1 ? "" : "s").")
+    case .search:
+      mode = .prompt(Prompt(purpose: .search, editor: LineEditor()))
+    case .nextMatch: jumpToMatch(forward: true)
+    case .previousMatch: jumpToMatch(forward: false)
+    case .filter:
+      mode = .prompt(Prompt(purpose: .filter, editor: LineEditor(filter?.filter.text ?? "")))
+    case .mapSelection:
+      if let id = focusedNode { openPicker(.subtree(id)) }
+    case .mapAll: openPicker(.all)
+    case .undo: undo()
+    case .write: openWritePrompt()
+    case .help: mode = .help(top: 0)
+    case .quit:
+      if staging.isEmpty { return [.quit] }
+      mode = .confirm(.quit)
+    case .cancel:
+      if search != nil {
+        search = nil
+        status = Status("Search cleared.")
+      } else if filter != nil {
+        clearFilter()
+      }
+    }
+    clampFocus()
+    return []
+  }
+
+  mutating func focusParent() {
+    guard let id = focusedNode else { return }
+    let parent = tree[id].parent
+    if parent > 0, let r = row(of: parent) { focus = r }
+  }
+
+  mutating func focusSibling(_ step: Int) {
+    guard let id = focusedNode else { return }
+    let siblings = tree[tree[id].parent].children
+    guard var i = siblings.firstIndex(of: id) else { return }
+    while true {
+      i += step
+      guard siblings.indices.contains(i) else { return }
+      if let r = row(of: siblings[i]) {
+        focus = r
+        return
+      }
+    }
+  }
+
+  mutating func mouse(_ event: MouseEvent) {
+    let body = layout.body
+    switch event {
+    case .wheelUp:
+      focus -= 3
+      top -= 3
+    case .wheelDown:
+      focus += 3
+      top += 3
+    case .click(_, let y), .doubleClick(_, let y):
+      guard body.contains(y) else { return }
+      let r = top + (y - body.lowerBound)
+      guard rows.indices.contains(r) else { return }
+      focus = r
+      if case .doubleClick = event { _ = perform(.toggle) }
+    }
+    clampFocus()
+  }
+
+  // MARK: Search and filter
+
+  mutating func jumpToMatch(forward: Bool) {
+    guard let search, !search.matches.isEmpty else {
+      status = Status(
+        self.search == nil ? "No search yet: press / to search." : "No matches.", .warning)
+      return
+    }
+    let position = focusedNode.map { tree.preIndex[Int($0)] } ?? 0
+    var i: Int
+    if forward {
+      i = search.firstMatch(atOrAfter: position + 1, tree: tree)
+      if i >= search.matches.count { i = 0 }
+    } else {
+      i = search.firstMatch(atOrAfter: position, tree: tree) - 1
+      if i < 0 { i = search.matches.count - 1 }
+    }
+    reveal(search.matches[i])
+    status = Status("/\(search.query)  match \(i + 1) of \(search.matches.count)")
+  }
+
+  /// Expands the ancestors of `id` and focuses it.
+  mutating func reveal(_ id: Int32) {
+    if !isShown(id) { clearFilter() }
+    for ancestor in tree.ancestors(of: id).reversed() where !expanded[Int(ancestor)] {
+      if let r = row(of: ancestor) { expand(row: r) } else { expanded[Int(ancestor)] = true }
+    }
+    if row(of: id) == nil { rebuildRows() }
+    if let r = row(of: id) { focus = r }
+    clampFocus()
+  }
+
+  mutating func applyFilter(_ text: String) {
+    let trimmed = text.split(separator: " ").joined(separator: " ")
+    if trimmed.isEmpty {
+      clearFilter()
+      return
+    }
+    do {
+      let parsed = try Filter(trimmed)
+      let active = ActiveFilter(parsed, tree: tree, staging: staging)
+      filter = active
+      // Few matches: open the way to each, so they are on screen at once.
+      if active.tensors <= 200 {
+        for e in active.entries {
+          for ancestor in tree.ancestors(of: tree.entryNode[Int(e)]) {
+            expanded[Int(ancestor)] = true
+          }
+        }
+      }
+      rebuildRows()
+      if active.tensors == 0 && rows.isEmpty {
+        status = Status("Nothing matches \(trimmed); Esc clears the filter.", .warning)
+      } else {
+        status = Status(
+          "Filter \(trimmed): \(active.tensors) tensor\(active.tensors == 1 ? "" : "s"), "
+            + Format.bytes(active.bytes) + ". Esc clears it.")
+      }
+    } catch {
+      status = Status("Filter: \(error.message)", .error)
+      mode = .prompt(Prompt(purpose: .filter, editor: LineEditor(text)))
+    }
+  }
+
+  mutating func clearFilter() {
+    guard filter != nil else { return }
+    filter = nil
+    rebuildRows()
+    status = Status("Filter cleared.")
+  }
+
+  // MARK: Remapping
+
+  /// The devices the picker offers: cpu first, then the file's devices, then cuda:0.
+  func deviceChoices() -> [String] {
+    var out = ["cpu"]
+    for d in header.devices.map(\.device) where !out.contains(d) && d != "meta" { out.append(d) }
+    if !out.contains("cuda:0") { out.append("cuda:0") }
+    return out + [DevicePicker.other]
+  }
+
+  mutating func openPicker(_ scope: Scope) {
+    let entries = entries(in: scope)
+    guard !entries.isEmpty else {
+      status = Status("No tensors here to map.", .warning)
+      return
+    }
+    let what: String
+    switch scope {
+    case .all:
+      what = filter == nil ? "all \(entries.count) tensors" : "\(entries.count) filtered tensors"
+    case .subtree(let id):
+      let name = tree[id].kind == .run ? tree[id].label : tree[id].key
+      what = entries.count == 1 ? TextWidth.truncateLeft(name, to: 40) : "\(entries.count) tensors"
+    }
+    mode = .picker(DevicePicker(scope: scope, title: "Map \(what) to", options: deviceChoices()))
+  }
+
+  mutating func pick(_ key: KeyEvent, _ picker: DevicePicker) -> [Effect] {
+    var picker = picker
+    switch key {
+    case .down, .character("j"), .control("n"), .tab:
+      picker.selected = (picker.selected + 1) % picker.options.count
+    case .up, .character("k"), .control("p"):
+      picker.selected = (picker.selected + picker.options.count - 1) % picker.options.count
+    case .home, .character("g"): picker.selected = 0
+    case .end, .character("G"): picker.selected = picker.options.count - 1
+    case .escape, .character("q"), .control("c"):
+      mode = .browse
+      status = Status("Nothing staged.")
+      return []
+    case .enter, .character(" "), .character("l"), .right:
+      let choice = picker.options[picker.selected]
+      if choice == DevicePicker.other {
+        mode = .prompt(Prompt(purpose: .device(picker.scope), editor: LineEditor()))
+      } else {
+        mode = .browse
+        stage(picker.scope, to: choice)
+      }
+      return []
+    default:
+      return []
+    }
+    mode = .picker(picker)
+    return []
+  }
+
+  /// Whether `text` looks like a torch device (`cpu`, `cuda:1`, `xpu`, `privateuseone:0`).
+  static func isDeviceName(_ text: String) -> Bool {
+    let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+    guard parts.count <= 2, let type = parts.first, !type.isEmpty,
+      type.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_") })
+    else { return false }
+    if parts.count == 2 {
+      return !parts[1].isEmpty && parts[1].allSatisfy { $0.isASCII && $0.isNumber }
+    }
+    return true
+  }
+
+  /// Stages moving every tensor of `scope` that is not on `device` there.
+  mutating func stage(_ scope: Scope, to device: String) {
+    let before = staging
+    let chosen = entries(in: scope)
+    var moved = 0
+    var stuck = 0
+    var records: Set<String> = []
+    var chosenSet: Set<Int32> = []
+    for e in chosen {
+      chosenSet.insert(e)
+      let tensor = tree.entries[Int(e)].tensor
+      if before.device(of: tensor) == device { continue }
+      // A tensor sharing a storage moved earlier in this loop is already there: it counts.
+      if staging.move(tensor, to: device) || staging.device(of: tensor) == device {
+        moved += 1
+        for s in tensor.allStorages { records.insert(s.record) }
+      } else {
+        stuck += 1
+      }
+    }
+    guard moved > 0 else {
+      status = Status(
+        stuck > 0
+          ? "\(stuck) tensor\(stuck == 1 ? " has" : "s have") no storage to move (meta); nothing staged."
+          : "Already on \(device): nothing to stage.", .warning)
+      return
+    }
+    // A storage moves as a whole: name tensors outside the scope that share one.
+    var sharing: [String] = []
+    for record in records.sorted(by: Staging.naturalOrder) {
+      for user in tree.storageUsers[record] ?? [] where !chosenSet.contains(user) {
+        sharing.append(tree.entries[Int(user)].key)
+      }
+    }
+    var text = "Staged \(moved) tensor\(moved == 1 ? "" : "s") > \(device)"
+    if stuck > 0 { text += " (\(stuck) without storage left alone)" }
+    if !sharing.isEmpty {
+      text += "; also moves \(sharing.prefix(2).joined(separator: ", "))"
+      if sharing.count > 2 { text += " and \(sharing.count - 2) more" }
+      text += " (shared storage)"
+    }
+    text += ". w writes, u undoes."
+    history.append((before, "\(moved) tensor\(moved == 1 ? "" : "s") > \(device)"))
+    stagingChanged()
+    status = Status(text, .success)
+  }
+
+  mutating func undo() {
+    guard let last = history.popLast() else {
+      status = Status("Nothing to undo.", .warning)
+      return
+    }
+    staging = last.staging
+    stagingChanged()
+    status = Status("Undid: \(last.description).")
+  }
+
+  // MARK: Writing
+
+  mutating func openWritePrompt() {
+    guard !staging.isEmpty else {
+      status = Status("Nothing staged yet: M maps every device, m the selected subtree.", .warning)
+      return
+    }
+    let targets = Set(staging.storages.values).union(staging.deviceArguments.values)
+    let path = OutputPath.suggest(input: settings.inputPath, targets: targets)
+    mode = .prompt(Prompt(purpose: .writePath, editor: LineEditor(path)))
+  }
+
+  mutating func outputChecked(_ path: String, _ result: OutputStatus) -> [Effect] {
+    guard case .checking(let waiting) = mode, waiting == path else { return [] }
+    func again(_ why: String) -> [Effect] {
+      status = Status(why, .error)
+      mode = .prompt(Prompt(purpose: .writePath, editor: LineEditor(path)))
+      return []
+    }
+    switch result {
+    case .free:
+      return startWrite(path, overwrite: false)
+    case .exists:
+      mode = .confirm(.overwrite(path: path))
+      return []
+    case .isInput:
+      return again("That is the input file, which ptview never changes: choose another path.")
+    case .isDirectory:
+      return again("\(path) is a folder: add a file name.")
+    case .missingFolder:
+      return again("The folder of \(path) does not exist.")
+    }
+  }
+
+  mutating func startWrite(_ path: String, overwrite: Bool) -> [Effect] {
+    mode = .writing(WriteProgress(path: path, done: 0, total: 0))
+    status = nil
+    return [.write(WriteRequest(path: path, edits: staging.edits, overwrite: overwrite))]
+  }
+
+  mutating func writeFinished(_ result: WriteResult) -> [Effect] {
+    guard case .writing = mode else { return [] }
+    mode = .browse
+    switch result {
+    case .saved(let summary, let path):
+      staging = Staging()
+      history = []
+      stagingChanged()
+      saved = path
+      // The writer's summary says what was written where; add the path if it does not.
+      let text =
+        summary.isEmpty
+        ? "Wrote \(path)." : summary.contains(path) ? summary : "Wrote \(path): \(summary)"
+      status = Status(text.prefix(1).uppercased() + text.dropFirst(), .success)
+    case .failed(let why):
+      status = Status("Not written, edits still staged (the input is untouched): \(why)", .error)
+    }
+    return []
+  }
+
+  // MARK: Prompts and questions
+
+  mutating func prompt(_ key: KeyEvent, _ prompt: Prompt) -> [Effect] {
+    var prompt = prompt
+    switch prompt.editor.handle(key) {
+    case .edited, .ignored:
+      mode = .prompt(prompt)
+      return []
+    case .cancelled:
+      mode = .browse
+      status = nil
+      return []
+    case .submitted:
+      mode = .browse
+      let text = prompt.editor.text
+      switch prompt.purpose {
+      case .search:
+        runSearch(text)
+      case .filter:
+        applyFilter(text)
+      case .device(let scope):
+        let device = text.trimmingSpaces
+        if Model.isDeviceName(device) {
+          stage(scope, to: device)
+        } else {
+          status = Status(
+            "\(device.isEmpty ? "An empty name" : device) is not a device name (cpu, cuda:1, mps, xpu:0).",
+            .error)
+          mode = .prompt(prompt)
+        }
+      case .writePath:
+        let path = text.trimmingSpaces
+        if path.isEmpty {
+          status = Status("Type a path to write to, or Esc.", .error)
+          mode = .prompt(prompt)
+        } else if path == settings.inputPath {
+          status = Status(
+            "That is the input file, which ptview never changes: choose another path.", .error)
+          mode = .prompt(prompt)
+        } else {
+          mode = .checking(path: path)
+          return [.checkOutput(path: path)]
+        }
+      }
+      clampFocus()
+      return []
+    }
+  }
+
+  mutating func runSearch(_ query: String) {
+    guard !query.isEmpty else {
+      search = nil
+      return
+    }
+    let found = Search(query, tree: tree)
+    search = found
+    if found.matches.isEmpty {
+      status = Status("No key contains \(query).", .warning)
+      return
+    }
+    // Start from the focused row itself, so a match under the cursor is found first.
+    let position = focusedNode.map { tree.preIndex[Int($0)] } ?? 0
+    var i = found.firstMatch(atOrAfter: position, tree: tree)
+    if i >= found.matches.count { i = 0 }
+    reveal(found.matches[i])
+    status = Status("/\(query)  match \(i + 1) of \(found.matches.count)  (n next, N previous)")
+  }
+
+  mutating func confirm(_ key: KeyEvent, _ question: Confirmation) -> [Effect] {
+    let yes = key == .character("y") || key == .character("Y")
+    switch question {
+    case .quit:
+      if yes { return [.quit] }
+      mode = .browse
+      status = Status("Edits kept: w writes them.")
+    case .overwrite(let path):
+      if yes { return startWrite(path, overwrite: true) }
+      mode = .prompt(Prompt(purpose: .writePath, editor: LineEditor(path)))
+      status = Status("Not replaced: choose another path.")
+    }
+    return []
+  }
+
+  // MARK: Help
+
+  /// Lines of the help screen for a width: sections, then keys and what they do, long
+  /// texts wrapped under their own column.
+  static func helpLines(width: Int) -> [(key: String, text: String, isTitle: Bool)] {
+    var out: [(String, String, Bool)] = []
+    let room = max(16, width - helpKeyWidth(width) - 5)
+    func add(_ key: String, _ text: String) {
+      var rest = Substring(text)
+      var first = true
+      while !rest.isEmpty {
+        var cut = rest.endIndex
+        if rest.count > room {
+          let limit = rest.index(rest.startIndex, offsetBy: room)
+          cut = rest[..<limit].lastIndex(of: " ") ?? limit
+        }
+        out.append((first ? key : "", String(rest[..<cut]), false))
+        rest = rest[cut...].drop { $0 == " " }
+        first = false
+      }
+    }
+    var section = ""
+    for binding in Keymap.bindings {
+      if binding.section != section {
+        if !section.isEmpty { out.append(("", "", false)) }
+        section = binding.section
+        out.append((section, "", true))
+      }
+      add(binding.label, binding.help)
+    }
+    out.append(("", "", false))
+    out.append(("Everywhere", "", true))
+    for (name, text) in Keymap.overlayNotes { add(name, text) }
+    return out
+  }
+
+  /// Width of the key column of the help screen.
+  static func helpKeyWidth(_ width: Int) -> Int { min(24, max(14, width / 4)) }
+
+  /// Rows the help screen has.
+  var helpHeight: Int { max(1, layout.status - layout.body.lowerBound) }
+
+  mutating func help(_ key: KeyEvent, top: Int) -> [Effect] {
+    let height = helpHeight
+    let last = max(0, Model.helpLines(width: size.columns).count - height)
+    var next = top
+    switch key {
+    case .down, .character("j"), .control("n"): next += 1
+    case .up, .character("k"), .control("p"): next -= 1
+    case .pageDown, .character(" "), .control("f"): next += height
+    case .pageUp, .control("b"): next -= height
+    case .home, .character("g"): next = 0
+    case .end, .character("G"): next = last
+    case .control("c"): return [.quit]
+    default:
+      mode = .browse
+      return []
+    }
+    mode = .help(top: max(0, min(next, last)))
+    return []
+  }
+
+  mutating func helpMouse(_ event: MouseEvent) {
+    guard case .help(let top) = mode else { return }
+    switch event {
+    case .wheelUp: _ = help(.up, top: top)
+    case .wheelDown: _ = help(.down, top: top)
+    default: mode = .browse
+    }
+  }
+}
+
+extension String {
+  var trimmingSpaces: String {
+    var s = Substring(self)
+    while s.first == " " { s.removeFirst() }
+    while s.last == " " { s.removeLast() }
+    return String(s)
+  }
+}

@@ -1,0 +1,281 @@
+#!/usr/bin/env bash
+# End-to-end runs of the real explorer in tmux (private socket, fixed sizes).
+#
+#   Tests/EndToEnd/tui/run.sh PTVIEW_BINARY PYTHON_WITH_TORCH
+#
+# Each scenario types keys with send-keys and reads the screen with capture-pane. Output is
+# one line per scenario and a closing "N passed, M failed"; the exit status is non-zero when
+# anything failed. Files are written only to a temporary folder.
+set -u
+PTVIEW=$(realpath "${1:?usage: run.sh PTVIEW_BINARY PYTHON}")
+PYTHON=${2:?usage: run.sh PTVIEW_BINARY PYTHON}
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../../.." && pwd)
+EXAMPLE="$ROOT/examples/gpu_checkpoint.pt"
+SOCKET="ptview-test-$$"
+WORK=$(mktemp -d)
+TMUX_CMD=(tmux -u -L "$SOCKET" -f /dev/null)
+passed=0
+failed=0
+
+cleanup() {
+  "${TMUX_CMD[@]}" kill-server >/dev/null 2>&1
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+cp "$EXAMPLE" "$WORK/model.pt"
+cp "$ROOT/Tests/Fixtures/torch/train_ckpt_cuda0.pt" "$WORK/train.pt"
+
+# start NAME COLUMNS ROWS COMMAND: a detached session running COMMAND, then a status file.
+start() {
+  local name=$1 columns=$2 rows=$3
+  shift 3
+  rm -f "$WORK/$name.exit" "$WORK/$name.stty"
+  "${TMUX_CMD[@]}" new-session -d -s "$name" -x "$columns" -y "$rows" \
+    -e LANG=C.UTF-8 -e LC_ALL=C.UTF-8 -e TERM=xterm-256color -c "$WORK" \
+    "$* ; echo \$? > $WORK/$name.exit; stty -a > $WORK/$name.stty; sleep 30"
+}
+
+screen() { "${TMUX_CMD[@]}" capture-pane -p -t "$1"; }
+keys() {
+  local name=$1
+  shift
+  "${TMUX_CMD[@]}" send-keys -t "$name" "$@"
+}
+
+# wait_for NAME TEXT [SECONDS]: until the screen shows TEXT.
+wait_for() {
+  local name=$1 text=$2 limit=${3:-10}
+  local deadline=$((SECONDS + limit))
+  while ((SECONDS < deadline)); do
+    if screen "$name" | grep -qF -- "$text"; then return 0; fi
+    sleep 0.1
+  done
+  echo "    timed out waiting for: $text" >&2
+  screen "$name" | sed 's/^/    | /' >&2
+  return 1
+}
+
+# wait_exit NAME [SECONDS]: until the program has ended; prints its exit status.
+wait_exit() {
+  local name=$1 limit=${2:-10}
+  local deadline=$((SECONDS + limit))
+  while ((SECONDS < deadline)); do
+    if [[ -s "$WORK/$name.exit" ]]; then
+      cat "$WORK/$name.exit"
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "timeout"
+  return 1
+}
+
+# The terminal is back in cooked mode with echo (what endwin restores).
+terminal_restored() {
+  grep -qE '(^| )icanon( |$)' "$WORK/$1.stty" && grep -qE '(^| )echo( |$)' "$WORK/$1.stty"
+}
+
+check() {
+  local name=$1
+  shift
+  if "$@"; then
+    echo "ok - $name"
+    passed=$((passed + 1))
+  else
+    echo "not ok - $name"
+    failed=$((failed + 1))
+  fi
+}
+
+first_screen() {
+  start first 80 24 "$PTVIEW" model.pt
+  wait_for first "layers.0 … layers.5" || return 1
+  screen first | grep -qF "cuda:0 ×401" || return 1
+  screen first | grep -qF "▾ model" || return 1
+  screen first | grep -qF "? help" || return 1
+  keys first '?'
+  wait_for first "next row" || return 1
+  keys first q
+  wait_for first "DEVICE" || return 1
+  keys first q
+  [[ $(wait_exit first) == 0 ]] && terminal_restored first
+}
+
+remap_and_load() {
+  start remap 80 24 "$PTVIEW" model.pt
+  wait_for remap "? help" || return 1
+  keys remap M
+  wait_for remap "Map all 401 tensors to" || return 1
+  wait_for remap "▸ cpu" || return 1
+  keys remap Enter
+  wait_for remap "401 pending" || return 1
+  wait_for remap "cuda:0 > cpu" || return 1
+  [[ ! -e "$WORK/model.cpu.pt" ]] || return 1  # nothing touches the disk before w
+  keys remap w
+  wait_for remap "Write to: model.cpu.pt" || return 1
+  keys remap Enter
+  wait_for remap "Wrote model.cpu.pt" 60 || return 1
+  screen remap | grep -qF "pending" && return 1  # no edits pending afterwards
+  keys remap q
+  [[ $(wait_exit remap) == 0 ]] || return 1
+  terminal_restored remap || return 1
+  cmp -s "$EXAMPLE" "$WORK/model.pt" || return 1  # the input is never modified
+  "$PYTHON" "$HERE/compare.py" "$WORK/model.pt" "$WORK/model.cpu.pt" | sed 's/^/    /'
+  return "${PIPESTATUS[0]}"
+}
+
+overwrite_asks() {
+  cp "$WORK/train.pt" "$WORK/train.cpu.pt"
+  start over 80 24 "$PTVIEW" train.pt
+  wait_for over "? help" || return 1
+  keys over M Enter w Enter
+  wait_for over "train.cpu.pt exists. Replace it? (y/N)" || return 1
+  keys over y
+  wait_for over "Wrote train.cpu.pt" 30 || return 1
+  keys over q
+  [[ $(wait_exit over) == 0 ]] && ! cmp -s "$WORK/train.pt" "$WORK/train.cpu.pt"
+}
+
+subtree_map() {
+  start sub 80 24 "$PTVIEW" train.pt
+  wait_for sub "? help" || return 1
+  keys sub j m
+  wait_for sub "Map 2 tensors to" || return 1
+  keys sub Enter
+  wait_for sub "Staged 2 tensors > cpu" || return 1
+  wait_for sub "35 tensors" || return 1
+  screen sub | head -1 | grep -qE " 2 pending$" || return 1
+  keys sub u
+  wait_for sub "Undid" || return 1
+  keys sub q
+  [[ $(wait_exit sub) == 0 ]]
+}
+
+quit_asks() {
+  start quit 80 24 "$PTVIEW" train.pt
+  wait_for quit "? help" || return 1
+  keys quit M Enter q
+  wait_for quit "Quit anyway? (y/N)" || return 1
+  keys quit n
+  wait_for quit "Edits kept" || return 1
+  keys quit q y
+  [[ $(wait_exit quit) == 0 ]] && terminal_restored quit
+}
+
+failed_save() {
+  start fail 80 24 "$PTVIEW" train.pt
+  wait_for fail "? help" || return 1
+  keys fail M Enter w C-u
+  keys fail -l /proc/ptview-e2e.pt
+  keys fail Enter
+  wait_for fail "Not written" 30 || return 1
+  screen fail | grep -qF "edits still staged" || return 1
+  screen fail | grep -qF "KEY" || return 1  # the screen is intact
+  keys fail q y
+  [[ $(wait_exit fail) == 0 ]] && terminal_restored fail
+}
+
+search_and_filter() {
+  start find 80 24 "$PTVIEW" model.pt
+  wait_for find "? help" || return 1
+  keys find /
+  keys find -l attn.q
+  keys find Enter
+  wait_for find "match 1 of 6" || return 1
+  wait_for find "model.layers.0.attn.q" || return 1
+  keys find n
+  wait_for find "match 2 of 6" || return 1
+  keys find f
+  keys find -l "device:meta"
+  keys find Enter
+  wait_for find "Nothing matches" || return 1
+  keys find Escape q
+  [[ $(wait_exit find) == 0 ]]
+}
+
+ctrl_c() {
+  start intr 80 24 "$PTVIEW" model.pt
+  wait_for intr "? help" || return 1
+  keys intr M Enter
+  keys intr C-c
+  [[ $(wait_exit intr) == 130 ]] && terminal_restored intr
+}
+
+sigterm() {
+  start term 80 24 "$PTVIEW" model.pt
+  wait_for term "? help" || return 1
+  # The pane runs a shell whose child is ptview: signal that process by its id.
+  local shell_pid child
+  shell_pid=$("${TMUX_CMD[@]}" display -p -t term '#{pane_pid}')
+  child=$(pgrep -n -P "$shell_pid") || return 1
+  kill -TERM "$child"
+  [[ $(wait_exit term) == 143 ]] && terminal_restored term
+}
+
+unreadable() {
+  printf 'not a checkpoint' > "$WORK/bad.pt"
+  start bad 80 24 "$PTVIEW" bad.pt
+  [[ $(wait_exit bad) == 2 ]] || return 1
+  wait_for bad "ptview: bad.pt" || return 1
+  terminal_restored bad
+}
+
+wide_and_resize() {
+  start wide 120 40 "$PTVIEW" model.pt
+  wait_for wide "OF PARENT" || return 1
+  wait_for wide "100%" || return 1
+  keys wide q
+  [[ $(wait_exit wide) == 0 ]] || return 1
+  start grow 80 24 "$PTVIEW" model.pt
+  wait_for grow "? help" || return 1
+  screen grow | grep -qF "OF PARENT" && return 1
+  "${TMUX_CMD[@]}" resize-window -t grow -x 120 -y 40
+  wait_for grow "OF PARENT" || return 1
+  keys grow q
+  [[ $(wait_exit grow) == 0 ]]
+}
+
+no_color() {
+  start mono 80 24 env NO_COLOR=1 "$PTVIEW" model.pt
+  wait_for mono "? help" || return 1
+  local escapes
+  escapes=$("${TMUX_CMD[@]}" capture-pane -p -e -t mono)
+  keys mono q
+  grep -qE $'\e\\[(3[0-7]|9[0-7])m' <<<"$escapes" && return 1  # no foreground colours
+  grep -qE $'\e\\[[0-9;]*7m' <<<"$escapes"  # reverse video remains
+}
+
+with_colour() {
+  start colour 80 24 "$PTVIEW" model.pt
+  wait_for colour "? help" || return 1
+  local escapes
+  escapes=$("${TMUX_CMD[@]}" capture-pane -p -e -t colour)
+  keys colour q
+  grep -qE $'\e\\[32m' <<<"$escapes"  # cuda is green
+}
+
+not_a_terminal() {
+  local out
+  out=$("$PTVIEW" "$WORK/model.pt" | head -3) || return 1
+  grep -q "^KEY " <<<"$out" && grep -q "model.embed.weight" <<<"$out"
+}
+
+check "first screen at 80x24, help, quit" first_screen
+check "open > M > Enter > w > Enter writes a file plain torch.load reads" remap_and_load
+check "an existing output is replaced only after y" overwrite_asks
+check "m maps the selected subtree; u undoes" subtree_map
+check "q asks when edits are unsaved" quit_asks
+check "a failed save keeps the screen and the edits" failed_save
+check "search with n, filter with Esc" search_and_filter
+check "Ctrl-C exits 130 and restores the terminal" ctrl_c
+check "SIGTERM exits 143 and restores the terminal" sigterm
+check "an unreadable file is a one-line error, exit 2" unreadable
+check "120x40 shows size bars; a live resize to it too" wide_and_resize
+check "NO_COLOR drops colours, keeps reverse video" no_color
+check "colours by device" with_colour
+check "stdout not a terminal prints the ls table" not_a_terminal
+
+echo "$passed passed, $failed failed"
+[[ $failed == 0 ]]
