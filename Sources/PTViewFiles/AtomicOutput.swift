@@ -1,6 +1,6 @@
+import CFileCopy
 public import PTViewCore
 
-import CFileCopy
 #if canImport(Glibc)
   import Glibc
 #endif

@@ -22,10 +22,13 @@ struct DoctorTests {
       let list = json["fixtures"] as? [[String: Any]]
     else { return [] }
     return list.compactMap { item in
-      guard let file = item["file"] as? String, let load = item["torch_load_default"] as? [String: Any],
+      guard let file = item["file"] as? String,
+        let load = item["torch_load_default"] as? [String: Any],
         let ok = load["ok"] as? Bool
       else { return nil }
-      return Fixture(file: file, loads: ok, exception: (load["exception"] as? String ?? "") + ": " + (load["message"] as? String ?? ""))
+      return Fixture(
+        file: file, loads: ok,
+        exception: (load["exception"] as? String ?? "") + ": " + (load["message"] as? String ?? ""))
     }
   }()
 
@@ -45,14 +48,17 @@ struct DoctorTests {
   func predictsTorch(_ f: Fixture) throws {
     let path = Fixtures.path("torch/" + f.file)
     var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else { return }
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory),
+      !isDirectory.boolValue
+    else { return }
     let report = try Self.diagnose("torch/" + f.file)
     if f.file.hasSuffix(".safetensors") {
       // torch hands these to the safetensors package, which this machine may lack.
       #expect(report.verdict == .loads || f.exception.contains("safetensors is not installed"))
       return
     }
-    #expect((report.verdict == .loads) == f.loads, "\(f.file): torch said \(f.exception)\n\(report.text)")
+    #expect(
+      (report.verdict == .loads) == f.loads, "\(f.file): torch said \(f.exception)\n\(report.text)")
   }
 
   @Test("device tags: cuda needs the GPU, meta and cpu always restore")
@@ -101,7 +107,8 @@ struct DoctorTests {
 
     let model = try Self.diagnose("torch/model_full.pt")
     #expect(model.pickledClasses.last == "fixture_models.TinyNetWithBuffers")
-    #expect(model.problems.contains { $0.kind == .wholeModule && $0.message.contains("fixture_models") })
+    #expect(
+      model.problems.contains { $0.kind == .wholeModule && $0.message.contains("fixture_models") })
 
     let script = try Self.diagnose("torch/ts_traced_cuda0.pt")
     #expect(script.verdict == .needsCode)

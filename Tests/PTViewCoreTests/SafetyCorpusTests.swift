@@ -17,12 +17,16 @@ struct SafetyCorpusTests {
   }
 
   static func cases(_ tsv: String, folder: String) -> [Case] {
-    guard let text = try? String(contentsOfFile: Fixtures.path("security/" + tsv), encoding: .utf8) else { return [] }
+    guard let text = try? String(contentsOfFile: Fixtures.path("security/" + tsv), encoding: .utf8)
+    else { return [] }
     var out: [Case] = []
     for line in text.split(separator: "\n").dropFirst() {
       let columns = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
       guard columns.count >= 2, let verdict = SafetyVerdict(rawValue: columns[1]) else { continue }
-      out.append(Case(file: folder + "/" + columns[0], expected: verdict, note: columns.count > 2 ? columns[2] : ""))
+      out.append(
+        Case(
+          file: folder + "/" + columns[0], expected: verdict,
+          note: columns.count > 2 ? columns[2] : ""))
     }
     return out
   }
@@ -64,7 +68,9 @@ struct SafetyCorpusTests {
       while let relative = walker.nextObject() as? String {
         if relative.hasSuffix(".txt") || relative.hasSuffix(".json") { continue }
         var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: root + "/" + relative, isDirectory: &isDirectory), !isDirectory.boolValue {
+        if FileManager.default.fileExists(atPath: root + "/" + relative, isDirectory: &isDirectory),
+          !isDirectory.boolValue
+        {
           out.append(relative)
         }
       }

@@ -26,7 +26,9 @@ struct SafetyTests {
 
   @Test("plain data is safe")
   func plainData() {
-    let p = Self.proto2 + Self.glob("collections", "OrderedDict") + [0x29] + Self.reduce + [0x28] + Self.u("a")
+    let p =
+      Self.proto2 + Self.glob("collections", "OrderedDict") + [0x29] + Self.reduce + [0x28]
+      + Self.u("a")
       + [0x4B, 1] + [0x75] + Self.stop
     let r = Self.scan(p)
     #expect(r.verdict == .safe, "\(r.text)")
@@ -34,7 +36,8 @@ struct SafetyTests {
 
   @Test("a call of os.system is dangerous, with the offset and the call rendered")
   func osSystem() throws {
-    let p = Self.proto2 + Self.glob("os", "system") + Self.u("id") + Self.tuple1 + Self.reduce + Self.stop
+    let p =
+      Self.proto2 + Self.glob("os", "system") + Self.u("id") + Self.tuple1 + Self.reduce + Self.stop
     let r = Self.scan(p)
     #expect(r.verdict == .dangerous)
     let f = try #require(r.findings.first)
@@ -46,7 +49,10 @@ struct SafetyTests {
 
   @Test("a dangerous call before a corrupt tail is still dangerous")
   func corruptTail() {
-    let p = Self.proto2 + Self.glob("posix", "system") + Self.u("id") + Self.tuple1 + Self.reduce + [0xFF, 0xFF]
+    let p =
+      Self.proto2 + Self.glob("posix", "system") + Self.u("id") + Self.tuple1 + Self.reduce + [
+        0xFF, 0xFF,
+      ]
     #expect(Self.scan(p).verdict == .dangerous)
   }
 
@@ -58,7 +64,9 @@ struct SafetyTests {
 
   @Test("Python 2 strings feed STACK_GLOBAL as str, as CPython decodes them")
   func legacyStringStackGlobal() {
-    let p = Self.proto4 + [0x55, 2] + Array("os".utf8) + [0x55, 6] + Array("system".utf8) + [0x93] + Self.su("id")
+    let p =
+      Self.proto4 + [0x55, 2] + Array("os".utf8) + [0x55, 6] + Array("system".utf8) + [0x93]
+      + Self.su("id")
       + Self.tuple1 + Self.reduce + Self.stop
     let r = Self.scan(p)
     #expect(r.verdict == .dangerous, "\(r.text)")
@@ -68,7 +76,8 @@ struct SafetyTests {
   func lyingFrame() {
     let hidden = Self.glob("posix", "system") + Self.u("x") + Self.tuple1 + Self.reduce + [0x30]
     let pad = 256 - 2 - hidden.count
-    let body: [UInt8] = [0x42, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00] + hidden + Array(repeating: 0x4E, count: pad)
+    let body: [UInt8] =
+      [0x42, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00] + hidden + Array(repeating: 0x4E, count: pad)
     let p = Self.proto4 + [0x28, 0x95, 2, 0, 0, 0, 0, 0, 0, 0] + body + [0x31, 0x4E] + Self.stop
     // pickle.loads sees only bytes; the file reader executes posix.system.
     let stream = EffectiveStreamProbe.fileReaderDiverges(p)
@@ -84,7 +93,10 @@ struct SafetyTests {
 
   @Test("a class instantiated with NEWOBJ and BUILD is suspicious")
   func modelClass() {
-    let p = Self.proto2 + Self.glob("__main__", "Net") + [0x29, 0x81, 0x7D] + Self.u("training") + [0x88, 0x73, 0x62]
+    let p =
+      Self.proto2 + Self.glob("__main__", "Net") + [0x29, 0x81, 0x7D] + Self.u("training") + [
+        0x88, 0x73, 0x62,
+      ]
       + Self.stop
     let r = Self.scan(p)
     #expect(r.verdict == .suspicious, "\(r.text)")
@@ -93,7 +105,9 @@ struct SafetyTests {
 
   @Test("BUILD on a global (a module, a function) is dangerous")
   func buildOnGlobal() {
-    let p = Self.proto2 + Self.glob("numpy", "prod") + [0x7D] + Self.u("a") + Self.u("os") + [0x73, 0x62] + Self.stop
+    let p =
+      Self.proto2 + Self.glob("numpy", "prod") + [0x7D] + Self.u("a") + Self.u("os") + [0x73, 0x62]
+      + Self.stop
     #expect(Self.scan(p).verdict == .dangerous)
   }
 
@@ -106,7 +120,10 @@ struct SafetyTests {
 
   @Test("unlisted standard-library and PyTorch callables are dangerous without the danger list")
   func generalization() {
-    for (m, n) in [("zipapp", "create_archive"), ("timeit", "timeit"), ("torch.utils.collect_env", "run"), ("pdb", "run")] {
+    for (m, n) in [
+      ("zipapp", "create_archive"), ("timeit", "timeit"), ("torch.utils.collect_env", "run"),
+      ("pdb", "run"),
+    ] {
       let p = Self.proto2 + Self.glob(m, n) + Self.u("x") + Self.tuple1 + Self.reduce + Self.stop
       #expect(Self.scan(p, useDangerList: false).verdict == .dangerous, "\(m).\(n)")
     }
@@ -114,10 +131,14 @@ struct SafetyTests {
 
   @Test("third-party calls are suspicious, and dangerous with code-like arguments")
   func thirdParty() {
-    let plain = Self.proto2 + Self.glob("pandas._libs.tslibs.timestamps", "_unpickle_timestamp") + [0x4B, 1] + Self.tuple1
+    let plain =
+      Self.proto2 + Self.glob("pandas._libs.tslibs.timestamps", "_unpickle_timestamp") + [0x4B, 1]
+      + Self.tuple1
       + Self.reduce + Self.stop
     #expect(Self.scan(plain).verdict == .suspicious)
-    let code = Self.proto2 + Self.glob("somepkg", "run") + Self.u("__import__('os').system('id')") + Self.tuple1
+    let code =
+      Self.proto2 + Self.glob("somepkg", "run") + Self.u("__import__('os').system('id')")
+      + Self.tuple1
       + Self.reduce + Self.stop
     #expect(Self.scan(code).verdict == .dangerous)
   }
@@ -125,19 +146,24 @@ struct SafetyTests {
   @Test("names resolve like find_class: Python 2 names, dotted paths")
   func resolve() {
     #expect(SafetyPolicy.resolve(module: "__builtin__", name: "eval").full == "builtins.eval")
-    #expect(SafetyPolicy.resolve(module: "copy_reg", name: "_reconstructor").full == "copyreg._reconstructor")
+    #expect(
+      SafetyPolicy.resolve(module: "copy_reg", name: "_reconstructor").full
+        == "copyreg._reconstructor")
     #expect(SafetyPolicy.resolve(module: "__builtin__", name: "unicode").full == "builtins.str")
     let dotted = SafetyPolicy.resolve(module: "builtins", name: "eval.__call__")
     #expect(dotted.path == ["eval", "__call__"])
-    #expect(SafetyPolicy.reachesInternals(SafetyPolicy.resolve(module: "numpy", name: "__builtins__")))
-    #expect(!SafetyPolicy.reachesInternals(SafetyPolicy.resolve(module: "copyreg", name: "__newobj__")))
+    #expect(
+      SafetyPolicy.reachesInternals(SafetyPolicy.resolve(module: "numpy", name: "__builtins__")))
+    #expect(
+      !SafetyPolicy.reachesInternals(SafetyPolicy.resolve(module: "copyreg", name: "__newobj__")))
     #expect(SafetyPolicy.importRunsCode("torch.utils.bottleneck.__main__"))
   }
 
   @Test("several pickles in a row: the second one counts")
   func stacked() {
     let first = Self.proto2 + [0x5D] + Self.stop
-    let second = Self.proto2 + Self.glob("os", "system") + Self.u("id") + Self.tuple1 + Self.reduce + Self.stop
+    let second =
+      Self.proto2 + Self.glob("os", "system") + Self.u("id") + Self.tuple1 + Self.reduce + Self.stop
     let r = Self.scan(first + second)
     #expect(r.verdict == .dangerous)
     #expect(r.pickles.count == 2)
@@ -146,8 +172,11 @@ struct SafetyTests {
   @Test("npy headers: object dtypes hold a pickle")
   func npyObjects() {
     #expect(SafetyScanner.npyHasObjects("{'descr': '|O', 'fortran_order': False, 'shape': (2,), }"))
-    #expect(SafetyScanner.npyHasObjects("{'descr': [('a', '<i4'), ('b', '|O')], 'fortran_order': False, 'shape': (2,), }"))
-    #expect(!SafetyScanner.npyHasObjects("{'descr': '<i4', 'fortran_order': False, 'shape': (3,), }"))
+    #expect(
+      SafetyScanner.npyHasObjects(
+        "{'descr': [('a', '<i4'), ('b', '|O')], 'fortran_order': False, 'shape': (2,), }"))
+    #expect(
+      !SafetyScanner.npyHasObjects("{'descr': '<i4', 'fortran_order': False, 'shape': (3,), }"))
   }
 
   @Test("content decides the container, not the name")
@@ -168,10 +197,13 @@ struct SafetyTests {
 
   @Test("the analyzer works on an explorer's graph and names the nodes")
   func analyzerOnGraph() throws {
-    let p = Self.proto2 + Self.glob("os", "system") + Self.u("id") + Self.tuple1 + Self.reduce + Self.stop
+    let p =
+      Self.proto2 + Self.glob("os", "system") + Self.u("id") + Self.tuple1 + Self.reduce + Self.stop
     var machine = Machine()
     _ = try machine.load(p)
-    let findings = PickleSafetyAnalyzer(graph: machine.graph, nodes: 0..<machine.graph.count, location: "data.pkl").findings()
+    let findings = PickleSafetyAnalyzer(
+      graph: machine.graph, nodes: 0..<machine.graph.count, location: "data.pkl"
+    ).findings()
     let f = try #require(findings.first)
     let node = try #require(f.node)
     #expect(machine.graph.calleeName(node) == "os.system")
@@ -185,7 +217,9 @@ enum EffectiveStreamProbe {
   static func fileReaderDiverges(_ bytes: [UInt8]) -> Bool {
     var machine = Machine()
     guard (try? machine.load(bytes)) != nil else { return false }
-    let plain = PickleSafetyAnalyzer(graph: machine.graph, nodes: 0..<machine.graph.count, location: "x").findings()
+    let plain = PickleSafetyAnalyzer(
+      graph: machine.graph, nodes: 0..<machine.graph.count, location: "x"
+    ).findings()
     return plain.isEmpty
   }
 }

@@ -37,7 +37,8 @@ struct SafetyVMFidelityTests {
       return
     }
     withKnownIssue("VM: argument-less INST/OBJ is always .newobj, even for a function") {
-      if case .reduce = machine.graph.construction(index) {} else {
+      if case .reduce = machine.graph.construction(index) {
+      } else {
         Issue.record("recorded as \(machine.graph.construction(index))")
       }
     }
@@ -47,7 +48,8 @@ struct SafetyVMFidelityTests {
   /// bytearray built by REDUCE); an object whose type is unknown statically must pass.
   @Test("READONLY_BUFFER on an object built by REDUCE")
   func readonlyBufferOnObject() {
-    let p: [UInt8] = [0x80, 0x05, 0x63] + Array("builtins\nbytearray\n".utf8) + [0x29, 0x52, 0x98, 0x2E]
+    let p: [UInt8] =
+      [0x80, 0x05, 0x63] + Array("builtins\nbytearray\n".utf8) + [0x29, 0x52, 0x98, 0x2E]
     var machine = Machine()
     #expect(throws: Never.self) { _ = try machine.load(p) }
   }

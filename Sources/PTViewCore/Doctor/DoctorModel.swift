@@ -36,19 +36,27 @@ public struct DeviceSet: Sendable, Equatable {
   /// `default_restore_location`), or nil when it can.
   public func restoreProblem(_ location: String) -> String? {
     if location == "cpu" || location == "meta" { return nil }
-    if let problem = backend("cuda", location, count: cudaCount) { return problem.isEmpty ? nil : problem }
+    if let problem = backend("cuda", location, count: cudaCount) {
+      return problem.isEmpty ? nil : problem
+    }
     if location.hasPrefix("mps") {
-      return mps ? nil : "torch.UntypedStorage(): Storage device not recognized: mps (MPS exists only on Apple machines)"
+      return mps
+        ? nil
+        : "torch.UntypedStorage(): Storage device not recognized: mps (MPS exists only on Apple machines)"
     }
     if matches("privateuseone", location) {
       return "The PRIVATEUSEONE device module is not registered."
     }
     if matches("hpu", location) { return "The HPU device module is not registered." }
-    if let problem = backend("xpu", location, count: xpuCount) { return problem.isEmpty ? nil : problem }
-    if matches("mtia", location) {
-      return "Attempting to deserialize object on a MTIA device but torch.mtia.is_available() is False."
+    if let problem = backend("xpu", location, count: xpuCount) {
+      return problem.isEmpty ? nil : problem
     }
-    return "don't know how to restore data location of torch.storage.UntypedStorage (tagged with \(location))"
+    if matches("mtia", location) {
+      return
+        "Attempting to deserialize object on a MTIA device but torch.mtia.is_available() is False."
+    }
+    return
+      "don't know how to restore data location of torch.storage.UntypedStorage (tagged with \(location))"
   }
 
   /// Whether a tensor can be moved to `device` here (the device argument of
@@ -56,11 +64,15 @@ public struct DeviceSet: Sendable, Equatable {
   public func deviceProblem(_ device: String) -> String? {
     if device == "cpu" || device == "meta" || device.hasPrefix("cpu:") { return nil }
     if device == "cuda" || device.hasPrefix("cuda:") {
-      if cudaCount == 0 { return "no CUDA device here (torch: Found no NVIDIA driver on your system)" }
+      if cudaCount == 0 {
+        return "no CUDA device here (torch: Found no NVIDIA driver on your system)"
+      }
       let index = device == "cuda" ? 0 : Int(device.dropFirst(5)) ?? -1
       return index >= 0 && index < cudaCount ? nil : "device \(device) does not exist here"
     }
-    if device == "mps" || device.hasPrefix("mps:") { return mps ? nil : "MPS exists only on Apple machines" }
+    if device == "mps" || device.hasPrefix("mps:") {
+      return mps ? nil : "MPS exists only on Apple machines"
+    }
     if device == "xpu" || device.hasPrefix("xpu:") {
       let index = device == "xpu" ? 0 : Int(device.dropFirst(4)) ?? -1
       return index >= 0 && index < xpuCount ? nil : "no XPU device \(device) here"
@@ -89,10 +101,12 @@ public struct DeviceSet: Sendable, Equatable {
       return "Invalid device string: '\(location)'"
     }
     if count == 0 {
-      return "Attempting to deserialize object on a \(upper) device but torch.\(name).is_available() is False."
+      return
+        "Attempting to deserialize object on a \(upper) device but torch.\(name).is_available() is False."
     }
     if index >= count {
-      return "Attempting to deserialize object on \(upper) device \(index) but torch.\(name).device_count() is \(count)."
+      return
+        "Attempting to deserialize object on \(upper) device \(index) but torch.\(name).device_count() is \(count)."
     }
     return ""
   }
@@ -130,7 +144,10 @@ public struct DoctorProblem: Sendable, Equatable {
   /// The global or type to allowlist, or the location tag.
   public var subject: String?
 
-  public init(_ kind: Kind, _ fix: Fix, _ message: String, record: String? = nil, offset: Int64? = nil, subject: String? = nil) {
+  public init(
+    _ kind: Kind, _ fix: Fix, _ message: String, record: String? = nil, offset: Int64? = nil,
+    subject: String? = nil
+  ) {
     self.kind = kind
     self.fix = fix
     self.message = message

@@ -60,7 +60,8 @@ public struct LoadDoctor: Sendable {
       if verdict == .needsCode { code = LoadDoctor.code(self, loadPath: rewrite ? out : path) }
       return DoctorReport(
         path: path, verdict: verdict, format: format, problems: problems, notes: notes,
-        locations: locationOrder.map { ($0, locations[$0] ?? 0) }, safeGlobals: needed, pickledClasses: moduleClasses,
+        locations: locationOrder.map { ($0, locations[$0] ?? 0) }, safeGlobals: needed,
+        pickledClasses: moduleClasses,
         remapCommand: remap, code: code, unreadableReason: unreadable)
     }
   }
@@ -86,9 +87,15 @@ public struct LoadDoctor: Sendable {
     if state.path.hasSuffix(".safetensors") {
       state.format = "safetensors"
       if case .safetensors = SafetyScanner.detect(head, size: source.size) {
-        state.notes.append("torch.load hands a path ending in .safetensors to safetensors.torch.load_file: it loads when the safetensors package is installed (tensors go to cpu)")
+        state.notes.append(
+          "torch.load hands a path ending in .safetensors to safetensors.torch.load_file: it loads when the safetensors package is installed (tensors go to cpu)"
+        )
       } else {
-        state.add(DoctorProblem(.format, .code, "the name ends in .safetensors but the content is not safetensors: torch.load hands it to safetensors.torch.load_file, which will refuse it"))
+        state.add(
+          DoctorProblem(
+            .format, .code,
+            "the name ends in .safetensors but the content is not safetensors: torch.load hands it to safetensors.torch.load_file, which will refuse it"
+          ))
       }
       return
     }
@@ -102,23 +109,30 @@ public struct LoadDoctor: Sendable {
     }
     if head.count >= 262, Array(head[257..<262]) == Array("ustar".utf8) {
       state.format = "tar"
-      state.add(DoctorProblem(
-        .format, .code,
-        "a torch <= 0.1.10 tar-format file: torch.load refuses weights_only=True for it (\"Cannot use weights_only=True with files saved in the legacy .tar format\")"))
+      state.add(
+        DoctorProblem(
+          .format, .code,
+          "a torch <= 0.1.10 tar-format file: torch.load refuses weights_only=True for it (\"Cannot use weights_only=True with files saved in the legacy .tar format\")"
+        ))
       state.notes.append("the legacy tar format cannot be memory-mapped")
       return
     }
     switch SafetyScanner.detect(head, size: source.size) {
     case .safetensors:
       state.format = "safetensors"
-      state.add(DoctorProblem(.format, .code, "a safetensors file not named *.safetensors: torch.load reads it as a legacy pickle and fails; load it with safetensors.torch.load_file"))
+      state.add(
+        DoctorProblem(
+          .format, .code,
+          "a safetensors file not named *.safetensors: torch.load reads it as a legacy pickle and fails; load it with safetensors.torch.load_file"
+        ))
       return
     case .pickle, .legacyTorch:
       runLegacy(source, &state)
     case .npy:
       state.unreadable = "a NumPy .npy file, not a PyTorch checkpoint (numpy.load reads it)"
     default:
-      state.unreadable = "not a PyTorch checkpoint: no zip, legacy, pickle, tar or safetensors signature at the start"
+      state.unreadable =
+        "not a PyTorch checkpoint: no zip, legacy, pickle, tar or safetensors signature at the start"
     }
   }
 
@@ -136,34 +150,51 @@ public struct LoadDoctor: Sendable {
       return
     }
     guard let slash = first.name.firstIndex(of: "/") else {
-      state.add(DoctorProblem(.structure, .code, "file in archive is not in a subdirectory: \(first.name) (torch needs one root folder)", record: first.name))
+      state.add(
+        DoctorProblem(
+          .structure, .code,
+          "file in archive is not in a subdirectory: \(first.name) (torch needs one root folder)",
+          record: first.name))
       return
     }
     let root = String(first.name[..<slash])
     let stray = directory.entries.filter { !$0.name.hasPrefix(root + "/") }
     if let s = stray.first {
-      state.add(DoctorProblem(.structure, .code, "\(stray.count) record(s) outside the root folder '\(root)/' (e.g. \(s.name)): torch.load refuses the archive", record: s.name))
+      state.add(
+        DoctorProblem(
+          .structure, .code,
+          "\(stray.count) record(s) outside the root folder '\(root)/' (e.g. \(s.name)): torch.load refuses the archive",
+          record: s.name))
     }
     func small(_ name: String) -> String? {
-      guard let entry = directory.entry(named: root + "/" + name), entry.uncompressedSize <= 4096 else { return nil }
+      guard let entry = directory.entry(named: root + "/" + name), entry.uncompressedSize <= 4096
+      else { return nil }
       return (try? record(entry, source)).map { String(decoding: $0, as: UTF8.self) }
     }
     if directory.entry(named: root + "/constants.pkl") != nil {
       state.format = "torchscript"
       state.torchScript = true
-      state.add(DoctorProblem(
-        .torchScript, .code,
-        "a TorchScript archive: torch.load refuses it with weights_only=True (\"Cannot use weights_only=True with TorchScript archives passed to torch.load\"); load it with torch.jit.load"))
+      state.add(
+        DoctorProblem(
+          .torchScript, .code,
+          "a TorchScript archive: torch.load refuses it with weights_only=True (\"Cannot use weights_only=True with TorchScript archives passed to torch.load\"); load it with torch.jit.load"
+        ))
       // torch.jit.load restores every tensor to its saved location too.
-      if let entry = directory.entry(named: root + "/data.pkl"), let bytes = try? record(entry, source) {
+      if let entry = directory.entry(named: root + "/data.pkl"),
+        let bytes = try? record(entry, source)
+      {
         var emulator = WeightsOnlyEmulator(flavor: .zip, record: entry.name, base: 0)
         emulator.run(bytes, from: 0)
         for s in emulator.storages { state.location(s.location) }
-        for tag in state.locationOrder where devices.restoreProblem(tag) != nil { state.badTags.append(tag) }
+        for tag in state.locationOrder where devices.restoreProblem(tag) != nil {
+          state.badTags.append(tag)
+        }
         if !state.badTags.isEmpty {
-          state.add(DoctorProblem(
-            .location, .rewrite, "tensors saved on \(state.badTags.joined(separator: ", ")): torch.jit.load cannot place them here without map_location",
-            subject: state.badTags.joined(separator: ",")))
+          state.add(
+            DoctorProblem(
+              .location, .rewrite,
+              "tensors saved on \(state.badTags.joined(separator: ", ")): torch.jit.load cannot place them here without map_location",
+              subject: state.badTags.joined(separator: ",")))
         }
       }
       return
@@ -171,27 +202,49 @@ public struct LoadDoctor: Sendable {
     guard let dataPickle = directory.entry(named: root + "/data.pkl") else {
       if let format = small("archive_format"), format.hasPrefix("pt2") {
         state.format = "pt2"
-        state.add(DoctorProblem(.format, .code, "a torch.export .pt2 archive (no data.pkl): load it with torch.export.load"))
+        state.add(
+          DoctorProblem(
+            .format, .code,
+            "a torch.export .pt2 archive (no data.pkl): load it with torch.export.load"))
       } else {
-        state.add(DoctorProblem(.structure, .code, "the archive has no \(root)/data.pkl: torch.load fails (\"failed locating file data.pkl\")"))
+        state.add(
+          DoctorProblem(
+            .structure, .code,
+            "the archive has no \(root)/data.pkl: torch.load fails (\"failed locating file data.pkl\")"
+          ))
       }
       return
     }
     let version = (small(".data/version") ?? small("version"))?.trimmingBlanks()
     if let version {
-      if let v = Int(version), v >= 1, v <= 10 {} else {
-        state.add(DoctorProblem(.structure, .code, "version record '\(version)' is outside the range torch reads (1...10)", record: root + "/version"))
+      if let v = Int(version), v >= 1, v <= 10 {
+      } else {
+        state.add(
+          DoctorProblem(
+            .structure, .code,
+            "version record '\(version)' is outside the range torch reads (1...10)",
+            record: root + "/version"))
       }
     } else {
-      state.add(DoctorProblem(.structure, .code, "no version record: torch.load fails (Expected hasRecord(\"version\") to be true)"))
+      state.add(
+        DoctorProblem(
+          .structure, .code,
+          "no version record: torch.load fails (Expected hasRecord(\"version\") to be true)"))
     }
     if let order = small("byteorder"), order != "little" && order != "big" {
-      state.add(DoctorProblem(.structure, .code, "byteorder record '\(order)' is neither little nor big", record: root + "/byteorder"))
+      state.add(
+        DoctorProblem(
+          .structure, .code, "byteorder record '\(order)' is neither little nor big",
+          record: root + "/byteorder"))
     } else if small("byteorder") == "big" {
-      state.notes.append("the byteorder record says big-endian: torch swaps the bytes of every storage when loading")
+      state.notes.append(
+        "the byteorder record says big-endian: torch swaps the bytes of every storage when loading")
     }
     if let alignment = small(".storage_alignment"), Int(alignment.trimmingBlanks()) == nil {
-      state.add(DoctorProblem(.structure, .code, ".storage_alignment record '\(alignment)' is not an integer", record: root + "/.storage_alignment"))
+      state.add(
+        DoctorProblem(
+          .structure, .code, ".storage_alignment record '\(alignment)' is not an integer",
+          record: root + "/.storage_alignment"))
     }
     let bytes: [UInt8]
     do { bytes = try record(dataPickle, source) } catch {
@@ -199,7 +252,9 @@ public struct LoadDoctor: Sendable {
       return
     }
     var base: Int64 = 0
-    if dataPickle.isStored, let header = try? ZipDirectory.localHeader(of: dataPickle, in: source) { base = header.dataOffset }
+    if dataPickle.isStored, let header = try? ZipDirectory.localHeader(of: dataPickle, in: source) {
+      base = header.dataOffset
+    }
     var emulator = WeightsOnlyEmulator(flavor: .zip, record: dataPickle.name, base: base)
     emulator.run(bytes, from: 0)
     absorb(emulator, &state)
@@ -208,18 +263,24 @@ public struct LoadDoctor: Sendable {
     for s in emulator.storages where checked.insert(s.key).inserted {
       let name = root + "/data/" + s.key
       guard let entry = directory.entry(named: name) else {
-        state.add(DoctorProblem(.structure, .code, "storage record data/\(s.key) is missing: torch.load fails (\"file not found\")", record: dataPickle.name, offset: s.offset))
+        state.add(
+          DoctorProblem(
+            .structure, .code,
+            "storage record data/\(s.key) is missing: torch.load fails (\"file not found\")",
+            record: dataPickle.name, offset: s.offset))
         continue
       }
       let element = LoadDoctor.elementSize(s.storageType)
       if let element, s.numel >= 0, entry.uncompressedSize != s.numel * Int64(element) {
-        state.add(DoctorProblem(
-          .structure, .code,
-          "record data/\(s.key) holds \(entry.uncompressedSize) bytes but its storage needs \(s.numel * Int64(element)): torch.load refuses the size mismatch",
-          record: name))
+        state.add(
+          DoctorProblem(
+            .structure, .code,
+            "record data/\(s.key) holds \(entry.uncompressedSize) bytes but its storage needs \(s.numel * Int64(element)): torch.load refuses the size mismatch",
+            record: name))
       }
       if !entry.isStored {
-        state.notes.append("record data/\(s.key) is compressed: torch.load(mmap=True) would read garbage from it")
+        state.notes.append(
+          "record data/\(s.key) is compressed: torch.load(mmap=True) would read garbage from it")
       }
     }
     checkLocations(emulator, &state)
@@ -229,7 +290,8 @@ public struct LoadDoctor: Sendable {
 
   func runLegacy(_ source: any ByteSource, _ state: inout State) {
     state.format = "legacy"
-    state.notes.append("the legacy (non-zip) format cannot be memory-mapped: torch.load(mmap=True) refuses it")
+    state.notes.append(
+      "the legacy (non-zip) format cannot be memory-mapped: torch.load(mmap=True) refuses it")
     let cap = min(source.size, maxPickleBytes)
     var window = min(cap, 1 << 20)
     while true {
@@ -260,11 +322,16 @@ public struct LoadDoctor: Sendable {
       state.format = "pickle"
       absorb(magic, &state)
       if magic.completed {
-        state.add(DoctorProblem(
-          .format, .code,
-          "a bare pickle, not a torch.save file: torch.load fails (\"Invalid magic number; corrupt file?\"); it was written by pickle.dump, so it needs pickle.load (only for a trusted file) or the code that wrote it"))
+        state.add(
+          DoctorProblem(
+            .format, .code,
+            "a bare pickle, not a torch.save file: torch.load fails (\"Invalid magic number; corrupt file?\"); it was written by pickle.dump, so it needs pickle.load (only for a trusted file) or the code that wrote it"
+          ))
       } else if !state.problems.contains(where: { $0.fix == .code }) {
-        state.add(DoctorProblem(.format, .code, "not a torch.save file: torch.load reads it as a legacy stream and fails"))
+        state.add(
+          DoctorProblem(
+            .format, .code,
+            "not a torch.save file: torch.load reads it as a legacy stream and fails"))
       }
       return false
     }
@@ -274,21 +341,29 @@ public struct LoadDoctor: Sendable {
     var keysEnd = position
     var keys: [String] = []
     for (index, name) in ["protocol", "sys_info", "main", "keys"].enumerated() {
-      var e = WeightsOnlyEmulator(flavor: index == 2 ? .legacy : .plain, record: "legacy \(name) pickle", base: Int64(position))
+      var e = WeightsOnlyEmulator(
+        flavor: index == 2 ? .legacy : .plain, record: "legacy \(name) pickle",
+        base: Int64(position))
       e.run(bytes, from: position)
       if !e.completed {
         absorb(e, &state)
         return Int64(bytes.count) < source.size
       }
       if index == 0, case .int(let v) = e.root, v != 1001 {
-        state.add(DoctorProblem(.format, .code, "legacy protocol version \(v) (torch reads 1001): \"Invalid protocol version\"", offset: Int64(position)))
+        state.add(
+          DoctorProblem(
+            .format, .code,
+            "legacy protocol version \(v) (torch reads 1001): \"Invalid protocol version\"",
+            offset: Int64(position)))
       }
       absorb(e, &state)
       if index == 2 { mainStorages = e.storages; checkLocations(e, &state) }
       if index == 3 {
         // The storage keys, in the order their data follows.
         var machine = Machine()
-        if let outcome = try? machine.load(bytes, from: position), let items = machine.graph.sequence(outcome.root) {
+        if let outcome = try? machine.load(bytes, from: position),
+          let items = machine.graph.sequence(outcome.root)
+        {
           keys = items.map { machine.graph.string($0) ?? "?" }
         }
       }
@@ -301,22 +376,37 @@ public struct LoadDoctor: Sendable {
     var offset = Int64(keysEnd)
     for key in keys {
       guard let use = byKey[key] else {
-        state.add(DoctorProblem(.structure, .code, "storage key '\(key)' is listed but no tensor references it: torch.load fails", record: "legacy keys pickle"))
+        state.add(
+          DoctorProblem(
+            .structure, .code,
+            "storage key '\(key)' is listed but no tensor references it: torch.load fails",
+            record: "legacy keys pickle"))
         return false
       }
       guard let header = try? source.readExactly(at: offset, count: 8) else {
-        state.add(DoctorProblem(.structure, .code, "the file ends inside storage \(key)'s size header (torch: unexpected EOF)", offset: offset))
+        state.add(
+          DoctorProblem(
+            .structure, .code,
+            "the file ends inside storage \(key)'s size header (torch: unexpected EOF)",
+            offset: offset))
         return false
       }
       let numel = Int64(bitPattern: header.le(0, 8))
       let element = Int64(LoadDoctor.elementSize(use.storageType) ?? 1)
       if numel != use.numel {
-        state.add(DoctorProblem(.structure, .code, "storage \(key) holds \(numel) elements but its tensors say \(use.numel) (torch: storage has wrong byte size)", offset: offset))
+        state.add(
+          DoctorProblem(
+            .structure, .code,
+            "storage \(key) holds \(numel) elements but its tensors say \(use.numel) (torch: storage has wrong byte size)",
+            offset: offset))
         return false
       }
       let (size, overflow) = numel.multipliedReportingOverflow(by: element)
       guard !overflow, size <= source.size - offset - 8 else {
-        state.add(DoctorProblem(.structure, .code, "the file ends inside storage \(key)'s data (torch: unexpected EOF)", offset: offset))
+        state.add(
+          DoctorProblem(
+            .structure, .code, "the file ends inside storage \(key)'s data (torch: unexpected EOF)",
+            offset: offset))
         return false
       }
       offset += 8 + size
@@ -336,12 +426,13 @@ public struct LoadDoctor: Sendable {
       let module = model.split(separator: ".").dropLast().joined(separator: ".")
       let cls = model.split(separator: ".").last.map(String.init) ?? model
       let others = fresh.dropLast().map { $0.split(separator: ".").last.map(String.init) ?? $0 }
-      state.add(DoctorProblem(
-        .wholeModule, .code,
-        "the file pickles a whole model object: class \(cls) from module \(module)"
-          + (others.isEmpty ? "" : " (with submodules \(others.joined(separator: ", ")))")
-          + "; loading it needs that module importable and the classes allowlisted, or a trusted file",
-        subject: model))
+      state.add(
+        DoctorProblem(
+          .wholeModule, .code,
+          "the file pickles a whole model object: class \(cls) from module \(module)"
+            + (others.isEmpty ? "" : " (with submodules \(others.joined(separator: ", ")))")
+            + "; loading it needs that module importable and the classes allowlisted, or a trusted file",
+          subject: model))
     }
   }
 
@@ -352,15 +443,19 @@ public struct LoadDoctor: Sendable {
       if state.badTags.contains(tag) { continue }
       state.badTags.append(tag)
       let first = e.storages.first(where: { $0.location == tag })
-      state.add(DoctorProblem(
-        .location, .rewrite, "\(state.locations[tag] ?? 0) storage(s) tagged \(tag) cannot be restored here: \(why)",
-        record: e.record, offset: first?.offset, subject: tag))
+      state.add(
+        DoctorProblem(
+          .location, .rewrite,
+          "\(state.locations[tag] ?? 0) storage(s) tagged \(tag) cannot be restored here: \(why)",
+          record: e.record, offset: first?.offset, subject: tag))
     }
     for (device, offset) in e.deviceArguments {
       if let why = devices.deviceProblem(device) {
-        state.add(DoctorProblem(
-          .location, .rewrite, "a tensor is rebuilt on device \(device) (_rebuild_device_tensor_from_cpu_tensor): \(why)",
-          record: e.record, offset: offset, subject: device))
+        state.add(
+          DoctorProblem(
+            .location, .rewrite,
+            "a tensor is rebuilt on device \(device) (_rebuild_device_tensor_from_cpu_tensor): \(why)",
+            record: e.record, offset: offset, subject: device))
       }
     }
   }
@@ -384,24 +479,32 @@ public struct LoadDoctor: Sendable {
     if state.torchScript {
       let map = state.badTags.isEmpty ? "" : ", map_location=\"cpu\""
       lines.append("import torch")
-      lines.append("model = torch.jit.load(\(pythonQuoted(state.path))\(map))  # TorchScript: torch.jit.load, not torch.load")
+      lines.append(
+        "model = torch.jit.load(\(pythonQuoted(state.path))\(map))  # TorchScript: torch.jit.load, not torch.load"
+      )
       return lines.joined(separator: "\n")
     }
-    let formatProblems = state.problems.filter { $0.kind == .format || $0.kind == .structure || ($0.kind == .opcode && $0.fix == .code) }
+    let formatProblems = state.problems.filter {
+      $0.kind == .format || $0.kind == .structure || ($0.kind == .opcode && $0.fix == .code)
+    }
     if !formatProblems.isEmpty && state.needed.isEmpty {
       if state.format == "pt2" {
         return "import torch\nprogram = torch.export.load(\(pythonQuoted(state.path)))"
       }
       if state.format == "safetensors" {
-        return "from safetensors.torch import load_file\ntensors = load_file(\(pythonQuoted(state.path)))"
+        return
+          "from safetensors.torch import load_file\ntensors = load_file(\(pythonQuoted(state.path)))"
       }
       if state.format == "pickle" {
-        return "import pickle\n# only for a file you trust: pickle runs whatever the file asks for\nwith open(\(pythonQuoted(state.path)), \"rb\") as f:\n    obj = pickle.load(f)"
+        return
+          "import pickle\n# only for a file you trust: pickle runs whatever the file asks for\nwith open(\(pythonQuoted(state.path)), \"rb\") as f:\n    obj = pickle.load(f)"
       }
       if state.format == "tar" {
-        return "import torch\n# only for a file you trust: weights_only=False runs whatever the pickle asks for\nobj = torch.load(\(pythonQuoted(state.path)), weights_only=False)"
+        return
+          "import torch\n# only for a file you trust: weights_only=False runs whatever the pickle asks for\nobj = torch.load(\(pythonQuoted(state.path)), weights_only=False)"
       }
-      return "# torch.load cannot read this file as it is: " + formatProblems.map(\.message).joined(separator: "; ")
+      return "# torch.load cannot read this file as it is: "
+        + formatProblems.map(\.message).joined(separator: "; ")
     }
     var modules: [String] = []
     var names: [String] = []
@@ -423,21 +526,27 @@ public struct LoadDoctor: Sendable {
     lines.append("import torch")
     for m in modules { lines.append("import \(m)") }
     if !mainClasses.isEmpty {
-      lines.append("# \(mainClasses.joined(separator: ", ")) were pickled from a script's __main__: define or import them here first")
+      lines.append(
+        "# \(mainClasses.joined(separator: ", ")) were pickled from a script's __main__: define or import them here first"
+      )
     }
     if !names.isEmpty {
       lines.append("torch.serialization.add_safe_globals([\(names.joined(separator: ", "))])")
     }
     lines.append("obj = torch.load(\(path))")
     if !state.moduleClasses.isEmpty {
-      lines.append("# or, for a file you trust (runs the pickled classes' code): obj = torch.load(\(path), weights_only=False)")
+      lines.append(
+        "# or, for a file you trust (runs the pickled classes' code): obj = torch.load(\(path), weights_only=False)"
+      )
     }
     return lines.joined(separator: "\n")
   }
 }
 
 func shellQuoted(_ s: String) -> String {
-  if !s.isEmpty, s.allSatisfy({ $0.isLetter || $0.isNumber || "/._-+,:@%=".contains($0) }) { return s }
+  if !s.isEmpty, s.allSatisfy({ $0.isLetter || $0.isNumber || "/._-+,:@%=".contains($0) }) {
+    return s
+  }
   return "'" + s.replacingAll("'", with: "'\\''") + "'"
 }
 

@@ -91,14 +91,19 @@ struct WeightsOnlyEmulator {
 
   /// torch's weights_only opcode set.
   static let accepted: Set<Opcode> = [
-    .global, .newobj, .reduce, .build, .append, .appends, .setitem, .setitems, .mark, .tuple, .tuple1,
-    .tuple2, .tuple3, .none, .newfalse, .newtrue, .emptyTuple, .emptyList, .emptyDict, .emptySet, .binint,
-    .binint1, .binint2, .binfloat, .binunicode, .shortBinstring, .binpersid, .binget, .longBinget, .binput,
+    .global, .newobj, .reduce, .build, .append, .appends, .setitem, .setitems, .mark, .tuple,
+    .tuple1,
+    .tuple2, .tuple3, .none, .newfalse, .newtrue, .emptyTuple, .emptyList, .emptyDict, .emptySet,
+    .binint,
+    .binint1, .binint2, .binfloat, .binunicode, .shortBinstring, .binpersid, .binget, .longBinget,
+    .binput,
     .longBinput, .long1, .proto, .stop,
   ]
 
   /// Opcodes a protocol-2 rewrite cannot express for torch (so `ptview remap` does not help).
-  static let unfixable: Set<Opcode> = [.persid, .ext1, .ext2, .ext4, .newobjEx, .nextBuffer, .readonlyBuffer]
+  static let unfixable: Set<Opcode> = [
+    .persid, .ext1, .ext2, .ext4, .newobjEx, .nextBuffer, .readonlyBuffer,
+  ]
 
   // MARK: - Running
 
@@ -107,18 +112,24 @@ struct WeightsOnlyEmulator {
     while true {
       let instruction: Instruction
       do { instruction = try reader.next() } catch {
-        fail(.structure, .code, "the pickle is truncated or corrupt: \(error.reason.message)", offset: error.offset)
+        fail(
+          .structure, .code, "the pickle is truncated or corrupt: \(error.reason.message)",
+          offset: error.offset)
         return
       }
       let op = instruction.opcode
       let offset = Int64(instruction.offset)
       if !Self.accepted.contains(op) && reportedOpcodes.insert(op.rawValue).inserted {
         let fix: DoctorProblem.Fix = Self.unfixable.contains(op) ? .code : .rewrite
-        var message = "opcode \(op.info.name) (protocol \(op.info.protocolVersion)) is refused by the weights_only unpickler (Unsupported operand \(op.rawValue))"
+        var message =
+          "opcode \(op.info.name) (protocol \(op.info.protocolVersion)) is refused by the weights_only unpickler (Unsupported operand \(op.rawValue))"
         if op == .persid {
-          message = "storage ids are written as text (PERSID, a protocol-0 save): torch.load cannot read them in any mode"
+          message =
+            "storage ids are written as text (PERSID, a protocol-0 save): torch.load cannot read them in any mode"
         }
-        problems.append(DoctorProblem(.opcode, fix, message, record: record, offset: base + offset, subject: op.info.name))
+        problems.append(
+          DoctorProblem(
+            .opcode, fix, message, record: record, offset: base + offset, subject: op.info.name))
       }
       if op == .stop {
         root = stack.popLast() ?? .unknown
@@ -131,9 +142,13 @@ struct WeightsOnlyEmulator {
   }
 
   private mutating func fail(
-    _ kind: DoctorProblem.Kind, _ fix: DoctorProblem.Fix, _ message: String, offset: Int? = nil, subject: String? = nil
+    _ kind: DoctorProblem.Kind, _ fix: DoctorProblem.Fix, _ message: String, offset: Int? = nil,
+    subject: String? = nil
   ) {
-    problems.append(DoctorProblem(kind, fix, message, record: record, offset: offset.map { base + Int64($0) }, subject: subject))
+    problems.append(
+      DoctorProblem(
+        kind, fix, message, record: record, offset: offset.map { base + Int64($0) },
+        subject: subject))
   }
 
   private mutating func pop() -> Value { stack.popLast() ?? .unknown }
@@ -160,10 +175,14 @@ struct WeightsOnlyEmulator {
       "__builtin__.intern": ("sys", "intern"), "__builtin__.unichr": ("builtins", "chr"),
       "__builtin__.unicode": ("builtins", "str"), "__builtin__.long": ("builtins", "int"),
       "itertools.izip": ("builtins", "zip"), "itertools.imap": ("builtins", "map"),
-      "itertools.ifilter": ("builtins", "filter"), "itertools.ifilterfalse": ("itertools", "filterfalse"),
-      "itertools.izip_longest": ("itertools", "zip_longest"), "UserDict.IterableUserDict": ("collections", "UserDict"),
-      "UserList.UserList": ("collections", "UserList"), "UserString.UserString": ("collections", "UserString"),
-      "__builtin__.basestring": ("builtins", "str"), "exceptions.StandardError": ("builtins", "Exception"),
+      "itertools.ifilter": ("builtins", "filter"),
+      "itertools.ifilterfalse": ("itertools", "filterfalse"),
+      "itertools.izip_longest": ("itertools", "zip_longest"),
+      "UserDict.IterableUserDict": ("collections", "UserDict"),
+      "UserList.UserList": ("collections", "UserList"),
+      "UserString.UserString": ("collections", "UserString"),
+      "__builtin__.basestring": ("builtins", "str"),
+      "exceptions.StandardError": ("builtins", "Exception"),
       "UserDict.UserDict": ("collections", "UserDict"),
     ]
     let importMapping: [String: String] = [
@@ -178,19 +197,29 @@ struct WeightsOnlyEmulator {
   private mutating func global(_ full: String, offset: Int64) -> Value {
     let module = full.split(separator: ".").dropLast().joined(separator: ".")
     let moduleOnly = String(full[..<(full.lastIndex(of: ".") ?? full.endIndex)])
-    if ["sys", "os", "posix", "nt"].contains(moduleOnly) || ["sys", "os", "posix", "nt"].contains(module) {
+    if ["sys", "os", "posix", "nt"].contains(moduleOnly)
+      || ["sys", "os", "posix", "nt"].contains(module)
+    {
       fail(
-        .global, .code, "GLOBAL \(full): module \(moduleOnly) is blocked by the weights_only unpickler even if allowlisted",
+        .global, .code,
+        "GLOBAL \(full): module \(moduleOnly) is blocked by the weights_only unpickler even if allowlisted",
         offset: Int(offset), subject: full)
       return .unknown
     }
     if SafetyPolicy.torchWeightsOnly.contains(full) { return .global(full, allowed: true) }
-    if full.hasPrefix("torch.distributed.tensor") || full == "torch.distributed.device_mesh.DeviceMesh" {
-      fail(.global, .code, "GLOBAL \(full): torch.distributed.tensor must be imported before torch.load to load DTensors", offset: Int(offset), subject: full)
+    if full.hasPrefix("torch.distributed.tensor")
+      || full == "torch.distributed.device_mesh.DeviceMesh"
+    {
+      fail(
+        .global, .code,
+        "GLOBAL \(full): torch.distributed.tensor must be imported before torch.load to load DTensors",
+        offset: Int(offset), subject: full)
     }
     if !userAllowed.contains(full) {
       let shown = full.hasPrefix("builtins.") ? String(full.dropFirst(9)) : full
-      fail(.global, .code, "GLOBAL \(shown) is not an allowed global by default", offset: Int(offset), subject: full)
+      fail(
+        .global, .code, "GLOBAL \(shown) is not an allowed global by default", offset: Int(offset),
+        subject: full)
     }
     need(full)
     return .global(full, allowed: false)
@@ -214,15 +243,28 @@ struct WeightsOnlyEmulator {
       }
     case .float, .binfloat: push(.float)
     case .binunicode, .shortBinunicode, .binunicode8:
-      if case .bytes(let b)? = arg { push(.str(String(decoding: b, as: UTF8.self))) } else { push(.unknown) }
+      if case .bytes(let b)? = arg {
+        push(.str(String(decoding: b, as: UTF8.self)))
+      } else {
+        push(.unknown)
+      }
     case .unicode:
-      if case .text(let b)? = arg { push(.str(String(decoding: b, as: UTF8.self))) } else { push(.unknown) }
+      if case .text(let b)? = arg {
+        push(.str(String(decoding: b, as: UTF8.self)))
+      } else {
+        push(.unknown)
+      }
     case .string, .binstring, .shortBinstring:
       // torch.load passes encoding='utf-8': Python 2 strings become str (or fail to decode).
       switch arg {
       case .bytes(let b)?:
-        if UTF8Writer.isValid(b) { push(.str(String(decoding: b, as: UTF8.self))) } else {
-          fail(.structure, .code, "a Python 2 string is not valid UTF-8 (torch.load decodes them as UTF-8)", offset: Int(offset))
+        if UTF8Writer.isValid(b) {
+          push(.str(String(decoding: b, as: UTF8.self)))
+        } else {
+          fail(
+            .structure, .code,
+            "a Python 2 string is not valid UTF-8 (torch.load decodes them as UTF-8)",
+            offset: Int(offset))
           push(.unknown)
         }
       case .text(let b)?: push(.str(String(decoding: b, as: UTF8.self)))
@@ -282,7 +324,8 @@ struct WeightsOnlyEmulator {
     case .memoize: memo[Int64(memo.count)] = stack.last ?? .unknown
     case .global, .inst:
       guard case .pair(let m, let n)? = arg else { push(.unknown); return }
-      let full = Self.torchName(module: String(decoding: m, as: UTF8.self), name: String(decoding: n, as: UTF8.self))
+      let full = Self.torchName(
+        module: String(decoding: m, as: UTF8.self), name: String(decoding: n, as: UTF8.self))
       let g = global(full, offset: offset)
       if instruction.opcode == .inst {
         let args = popMark()
@@ -305,7 +348,11 @@ struct WeightsOnlyEmulator {
     case .reduce:
       let args = pop()
       let f = pop()
-      if case .tuple(let items) = args { push(call(f, args: items, offset: offset)) } else { push(call(f, args: [], offset: offset)) }
+      if case .tuple(let items) = args {
+        push(call(f, args: items, offset: offset))
+      } else {
+        push(call(f, args: [], offset: offset))
+      }
     case .newobj, .newobjEx:
       if instruction.opcode == .newobjEx { _ = pop() }
       let args = pop()
@@ -330,7 +377,10 @@ struct WeightsOnlyEmulator {
     switch stack.last {
     case .list?, .unknown?, nil: break
     case let v?:
-      fail(.structure, .code, "APPEND on a \(v.typeName ?? "?"): the weights_only unpickler only appends to lists", offset: Int(offset))
+      fail(
+        .structure, .code,
+        "APPEND on a \(v.typeName ?? "?"): the weights_only unpickler only appends to lists",
+        offset: Int(offset))
     }
   }
 
@@ -354,14 +404,18 @@ struct WeightsOnlyEmulator {
     case .dict?, .unknown?, nil: break
     case .instance(let t)? where t == "collections.OrderedDict" || t == "collections.Counter": break
     case let v?:
-      fail(.structure, .code, "SETITEM on a \(v.typeName ?? "?"): the weights_only unpickler only sets items of dict, OrderedDict and Counter", offset: Int(offset))
+      fail(
+        .structure, .code,
+        "SETITEM on a \(v.typeName ?? "?"): the weights_only unpickler only sets items of dict, OrderedDict and Counter",
+        offset: Int(offset))
     }
   }
 
   // MARK: - Calls
 
   static let tensorRebuilders: Set<String> = [
-    "torch._utils._rebuild_tensor", "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor_v3",
+    "torch._utils._rebuild_tensor", "torch._utils._rebuild_tensor_v2",
+    "torch._utils._rebuild_tensor_v3",
     "torch._utils._rebuild_qtensor", "torch._utils._rebuild_sparse_tensor",
     "torch._utils._rebuild_meta_tensor_no_storage", "torch._utils._rebuild_nested_tensor",
     "torch._utils._rebuild_sparse_csr_tensor", "torch._utils._rebuild_xla_tensor",
@@ -371,20 +425,27 @@ struct WeightsOnlyEmulator {
   private mutating func call(_ f: Value, args: [Value], offset: Int64) -> Value {
     guard case .global(let name, _) = f else {
       if case .unknown = f { return .unknown }
-      fail(.structure, .code, "REDUCE calls a \(f.typeName ?? "value") that is not an allowed global", offset: Int(offset))
+      fail(
+        .structure, .code, "REDUCE calls a \(f.typeName ?? "value") that is not an allowed global",
+        offset: Int(offset))
       return .unknown
     }
     switch name {
-    case "collections.OrderedDict", "collections.Counter", "builtins.set", "builtins.bytearray", "builtins.complex",
+    case "collections.OrderedDict", "collections.Counter", "builtins.set", "builtins.bytearray",
+      "builtins.complex",
       "torch.Size", "torch.device", "torch.Tensor":
       return .instance(name)
-    case "torch.nn.parameter.Parameter", "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state":
+    case "torch.nn.parameter.Parameter", "torch._utils._rebuild_parameter",
+      "torch._utils._rebuild_parameter_with_state":
       return .instance("torch.nn.parameter.Parameter")
     case "torch.serialization._get_layout": return .instance("torch.layout")
     case "_codecs.encode": return .bytes
-    case "torch._utils._rebuild_device_tensor_from_cpu_tensor", "torch._utils._rebuild_device_tensor_from_numpy",
+    case "torch._utils._rebuild_device_tensor_from_cpu_tensor",
+      "torch._utils._rebuild_device_tensor_from_numpy",
       "torch._utils._rebuild_xla_tensor":
-      if args.count > 2, let device = args[2].string { deviceArguments.append((device, base + offset)) }
+      if args.count > 2, let device = args[2].string {
+        deviceArguments.append((device, base + offset))
+      }
       return .instance("torch.Tensor")
     case "torch._tensor._rebuild_from_type_v2":
       if args.count > 1, case .global(let t, _) = args[1] { return .instance(t) }
@@ -394,7 +455,9 @@ struct WeightsOnlyEmulator {
       if let first = args.first, case .global(let t, _) = first { return .instance(t) }
       return .instance("torch.Tensor")
     case "numpy.dtype":
-      if let spec = args.first?.string { return .instance("numpy.dtypes." + Self.numpyDTypeClass(spec)) }
+      if let spec = args.first?.string {
+        return .instance("numpy.dtypes." + Self.numpyDTypeClass(spec))
+      }
       return .unknown
     case "copyreg._reconstructor":
       if let first = args.first, case .global(let t, _) = first { return .instance(t) }
@@ -402,7 +465,8 @@ struct WeightsOnlyEmulator {
     case "numpy.core.multiarray._reconstruct", "numpy._core.multiarray._reconstruct":
       if let first = args.first, case .global(let t, _) = first { return .instance(t) }
       return .instance("numpy.ndarray")
-    case "torch._utils._rebuild_tensor", "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor_v3",
+    case "torch._utils._rebuild_tensor", "torch._utils._rebuild_tensor_v2",
+      "torch._utils._rebuild_tensor_v3",
       "torch._utils._rebuild_qtensor":
       checkGeometry(name, args, offset: offset)
       return .instance("torch.Tensor")
@@ -429,12 +493,16 @@ struct WeightsOnlyEmulator {
       }
       return out
     }
-    guard case .int(let storageOffset) = args[1], let size = ints(args[2]), let stride = ints(args[3]),
+    guard case .int(let storageOffset) = args[1], let size = ints(args[2]),
+      let stride = ints(args[3]),
       size.count == stride.count
     else { return }
     let short = name.split(separator: ".").last.map(String.init) ?? name
     if storageOffset < 0 || size.contains(where: { $0 < 0 }) || stride.contains(where: { $0 < 0 }) {
-      fail(.structure, .code, "\(short): a negative size, stride or storage offset (torch refuses the tensor)", offset: Int(offset))
+      fail(
+        .structure, .code,
+        "\(short): a negative size, stride or storage offset (torch refuses the tensor)",
+        offset: Int(offset))
       return
     }
     var numel: Int64 = 1
@@ -444,14 +512,19 @@ struct WeightsOnlyEmulator {
       let (span, o2) = (n > 0 ? n - 1 : 0).multipliedReportingOverflow(by: st)
       let (e, o3) = extent.addingReportingOverflow(span)
       if o1 || o2 || o3 {
-        fail(.structure, .code, "\(short): the tensor's size overflows (torch: integer multiplication overflow)", offset: Int(offset))
+        fail(
+          .structure, .code,
+          "\(short): the tensor's size overflows (torch: integer multiplication overflow)",
+          offset: Int(offset))
         return
       }
       numel = p
       extent = e
     }
     // Packed quantized storages hold several values per byte: only the simple checks apply.
-    guard numel > 0, !name.hasSuffix("_qtensor"), case .storage(let bytes?, let storageElement) = args[0] else { return }
+    guard numel > 0, !name.hasSuffix("_qtensor"),
+      case .storage(let bytes?, let storageElement) = args[0]
+    else { return }
     var element = Int64(storageElement)
     if name.hasSuffix("_v3"), args.count > 6, case .global(let dtype, _) = args[6] {
       element = Int64(DType.named(String(dtype.dropFirst(6)))?.elementSize ?? 1)
@@ -468,7 +541,9 @@ struct WeightsOnlyEmulator {
   private mutating func newobj(_ cls: Value, args: Value, offset: Int64) -> Value {
     guard case .global(let name, _) = cls else {
       if case .unknown = cls { return .unknown }
-      fail(.structure, .code, "NEWOBJ on a \(cls.typeName ?? "value") that is not a class", offset: Int(offset))
+      fail(
+        .structure, .code, "NEWOBJ on a \(cls.typeName ?? "value") that is not a class",
+        offset: Int(offset))
       return .unknown
     }
     newobjClass[depthBase + stack.count] = name
@@ -483,20 +558,31 @@ struct WeightsOnlyEmulator {
       newobjClass[depthBase + stack.count - 1] = nil
       var isModule = false
       if case .dict(true) = state { isModule = true }
-      if case .tuple(let parts) = state, let first = parts.first, case .dict(true) = first { isModule = true }
+      if case .tuple(let parts) = state, let first = parts.first, case .dict(true) = first {
+        isModule = true
+      }
       if isModule && !moduleClasses.contains(cls) { moduleClasses.append(cls) }
     }
     switch target {
     case .unknown: return
     case .instance(let t):
-      if t == "torch.Tensor" || t == "torch.nn.parameter.Parameter" || t == "collections.OrderedDict" { return }
+      if t == "torch.Tensor" || t == "torch.nn.parameter.Parameter"
+        || t == "collections.OrderedDict"
+      {
+        return
+      }
       if SafetyPolicy.torchWeightsOnly.contains(t) || userAllowed.contains(t) { return }
-      fail(.buildType, .code, "BUILD on a \(t): its type must be allowlisted too (add_safe_globals)", offset: Int(offset), subject: t)
+      fail(
+        .buildType, .code, "BUILD on a \(t): its type must be allowlisted too (add_safe_globals)",
+        offset: Int(offset), subject: t)
       need(t)
     default:
       let t = target.typeName ?? "?"
       if userAllowed.contains(t) { return }
-      fail(.buildType, .code, "BUILD on a \(t): the weights_only unpickler only builds Tensor, Parameter, OrderedDict and allowlisted types", offset: Int(offset), subject: t)
+      fail(
+        .buildType, .code,
+        "BUILD on a \(t): the weights_only unpickler only builds Tensor, Parameter, OrderedDict and allowlisted types",
+        offset: Int(offset), subject: t)
       need(t)
     }
   }
@@ -507,10 +593,15 @@ struct WeightsOnlyEmulator {
     guard case .tuple(let items) = pid else {
       if case .unknown = pid { return .unknown }
       if case .int = pid {
-        fail(.structure, .code, "a persistent id is an int, not torch's storage tuple", offset: Int(offset))
+        fail(
+          .structure, .code, "a persistent id is an int, not torch's storage tuple",
+          offset: Int(offset))
         return .unknown
       }
-      fail(.structure, .code, "persistent_load id must be tuple or int, but got \(pid.typeName ?? "?")", offset: Int(offset))
+      fail(
+        .structure, .code,
+        "persistent_load id must be tuple or int, but got \(pid.typeName ?? "?")",
+        offset: Int(offset))
       return .unknown
     }
     guard let tag = items.first?.string, tag == "storage" else {
@@ -525,7 +616,10 @@ struct WeightsOnlyEmulator {
     }
     let wanted = flavor == .legacy ? 6 : 5
     guard items.count == wanted else {
-      fail(.structure, .code, "a storage persistent id has \(items.count) fields; torch's \(flavor == .legacy ? "legacy" : "zip") loader unpacks \(wanted)", offset: Int(offset))
+      fail(
+        .structure, .code,
+        "a storage persistent id has \(items.count) fields; torch's \(flavor == .legacy ? "legacy" : "zip") loader unpacks \(wanted)",
+        offset: Int(offset))
       return .storage(bytes: nil, element: 1)
     }
     var storageType = "?"
@@ -537,14 +631,22 @@ struct WeightsOnlyEmulator {
     default: key = "?"
     }
     guard let location = items[3].string else {
-      fail(.structure, .code, "a storage location is not a string: torch cannot restore it", offset: Int(offset))
+      fail(
+        .structure, .code, "a storage location is not a string: torch cannot restore it",
+        offset: Int(offset))
       return .storage(bytes: nil, element: 1)
     }
     guard case .int(let numel) = items[4], numel >= 0 else {
-      fail(.structure, .code, "a storage size (numel) is not a non-negative int: torch's loader refuses it", offset: Int(offset))
+      fail(
+        .structure, .code,
+        "a storage size (numel) is not a non-negative int: torch's loader refuses it",
+        offset: Int(offset))
       return .storage(bytes: nil, element: 1)
     }
-    storages.append(StorageUse(key: key, location: location, storageType: storageType, numel: numel, offset: base + offset))
+    storages.append(
+      StorageUse(
+        key: key, location: location, storageType: storageType, numel: numel, offset: base + offset)
+    )
     let element = LoadDoctor.elementSize(storageType) ?? 1
     let (bytes, overflow) = numel.multipliedReportingOverflow(by: Int64(element))
     return .storage(bytes: overflow ? nil : bytes, element: element)
@@ -558,11 +660,21 @@ struct WeightsOnlyEmulator {
     let size = Int(s.dropFirst()) ?? 0
     switch code {
     case "f":
-      return [2: "Float16DType", 4: "Float32DType", 8: "Float64DType", 16: "LongDoubleDType", 12: "LongDoubleDType"][size] ?? "Float64DType"
-    case "i": return [1: "Int8DType", 2: "Int16DType", 4: "Int32DType", 8: "Int64DType"][size] ?? "Int64DType"
-    case "u": return [1: "UInt8DType", 2: "UInt16DType", 4: "UInt32DType", 8: "UInt64DType"][size] ?? "UInt64DType"
+      return [
+        2: "Float16DType", 4: "Float32DType", 8: "Float64DType", 16: "LongDoubleDType",
+        12: "LongDoubleDType",
+      ][size] ?? "Float64DType"
+    case "i":
+      return [1: "Int8DType", 2: "Int16DType", 4: "Int32DType", 8: "Int64DType"][size]
+        ?? "Int64DType"
+    case "u":
+      return [1: "UInt8DType", 2: "UInt16DType", 4: "UInt32DType", 8: "UInt64DType"][size]
+        ?? "UInt64DType"
     case "b": return "BoolDType"
-    case "c": return [8: "Complex64DType", 16: "Complex128DType", 32: "CLongDoubleDType", 24: "CLongDoubleDType"][size] ?? "Complex128DType"
+    case "c":
+      return [
+        8: "Complex64DType", 16: "Complex128DType", 32: "CLongDoubleDType", 24: "CLongDoubleDType",
+      ][size] ?? "Complex128DType"
     case "O": return "ObjectDType"
     case "U": return "StrDType"
     case "S": return "BytesDType"

@@ -60,7 +60,9 @@ public struct PickleSafetyAnalyzer: Sendable {
           finding(
             .dangerous, .modifiesInterpreter, id, global: name?.full,
             rendering: "\(name?.full ?? "<global>") <- \(render(node, depth: 0))",
-            detail: "\(what) on the module-level object \(name?.full ?? "?"): changes a module, class or function for everything that uses it later"))
+            detail:
+              "\(what) on the module-level object \(name?.full ?? "?"): changes a module, class or function for everything that uses it later"
+          ))
       }
     }
     // Every global: dangerous names even when only referenced; others not used in a call.
@@ -70,7 +72,8 @@ public struct PickleSafetyAnalyzer: Sendable {
       if let f = referenceFinding(id, name, covered: state.covered.contains(id)) { state.add(f) }
     }
     return state.findings.sorted { a, b in
-      a.verdict.severity != b.verdict.severity ? a.verdict.severity > b.verdict.severity : a.offset < b.offset
+      a.verdict.severity != b.verdict.severity
+        ? a.verdict.severity > b.verdict.severity : a.offset < b.offset
     }
   }
 
@@ -92,13 +95,15 @@ public struct PickleSafetyAnalyzer: Sendable {
   }
 
   func finding(
-    _ verdict: SafetyVerdict, _ kind: DangerKind, _ node: ValueID, global: String?, rendering: String?,
+    _ verdict: SafetyVerdict, _ kind: DangerKind, _ node: ValueID, global: String?,
+    rendering: String?,
     detail: String
   ) -> SafetyFinding {
     let graphOffset = graph.offset(of: node)
     return SafetyFinding(
       verdict: verdict, kind: kind, location: location, offset: reportOffset(graphOffset),
-      offsetIsInFile: offsetIsInFile, global: global, rendering: rendering, detail: detail, node: node)
+      offsetIsInFile: offsetIsInFile, global: global, rendering: rendering, detail: detail,
+      node: node)
   }
 
   // MARK: - Calls and constructions
@@ -134,12 +139,16 @@ public struct PickleSafetyAnalyzer: Sendable {
     case .global:
       state.covered.insert(callee)
       guard let name = resolvedName(callee) else { return }
-      if let f = judgeGlobal(name, callee: callee, role: role, args: args, site: site, &state) { state.add(f) }
+      if let f = judgeGlobal(name, callee: callee, role: role, args: args, site: site, &state) {
+        state.add(f)
+      }
     case .object:
       state.add(
         finding(
           .dangerous, .callsResult, site, global: nil, rendering: renderCall(callee, args),
-          detail: "the callable is the result of another call (\(render(callee, depth: 0))): a pickle of data never calls what it computed"))
+          detail:
+            "the callable is the result of another call (\(render(callee, depth: 0))): a pickle of data never calls what it computed"
+        ))
     case .persistentID, .ext:
       state.add(
         finding(
@@ -156,7 +165,8 @@ public struct PickleSafetyAnalyzer: Sendable {
     _ state: inout State
   ) -> SafetyFinding? {
     let full = name.full
-    let rendering = role == .call ? renderCall(callee, args) : "\(full).__new__(\(full)\(renderArgsTail(args)))"
+    let rendering =
+      role == .call ? renderCall(callee, args) : "\(full).__new__(\(full)\(renderArgsTail(args)))"
     let verb = role == .call ? "calls" : "instantiates"
     let argValues = args.index >= 0 ? (graph.sequence(args) ?? []) : []
 
@@ -171,7 +181,9 @@ public struct PickleSafetyAnalyzer: Sendable {
           // embedded stream is a literal, and it was scanned in full.
           return finding(
             .suspicious, .nestedLoad, site, global: full, rendering: rendering,
-            detail: "torch.storage._load_from_bytes runs torch.load(weights_only=False) on \(data.count) embedded bytes; they were scanned (\(inner.isEmpty ? "plain data" : "\(inner.count) finding(s) listed separately"))")
+            detail:
+              "torch.storage._load_from_bytes runs torch.load(weights_only=False) on \(data.count) embedded bytes; they were scanned (\(inner.isEmpty ? "plain data" : "\(inner.count) finding(s) listed separately"))"
+          )
         }
         detail += "; the \(data.count) embedded bytes were scanned too"
       }
@@ -195,7 +207,8 @@ public struct PickleSafetyAnalyzer: Sendable {
       return escalated(
         finding(
           .suspicious, role == .call ? .callsFunction : .instantiatesClass, site, global: full,
-          rendering: rendering, detail: "\(verb) \(full), a standard-library data type outside the allowlist"),
+          rendering: rendering,
+          detail: "\(verb) \(full), a standard-library data type outside the allowlist"),
         argValues, allowEscalation: false)
     }
     if useDangerList, let kind = moduleDanger(name) {
@@ -204,7 +217,9 @@ public struct PickleSafetyAnalyzer: Sendable {
           .suspicious, .instantiatesClass, site, global: full, rendering: rendering,
           detail: "instantiates \(full) without calling its constructor (NEWOBJ + state)")
       }
-      return finding(.dangerous, kind, site, global: full, rendering: rendering, detail: "\(verb) \(full): \(kind.rawValue)")
+      return finding(
+        .dangerous, kind, site, global: full, rendering: rendering,
+        detail: "\(verb) \(full): \(kind.rawValue)")
     }
     if name.module == "builtins" {
       if let first = name.path.first, SafetyPolicy.isExceptionName(first), name.path.count == 1 {
@@ -220,7 +235,9 @@ public struct PickleSafetyAnalyzer: Sendable {
     if name.path.count > 1 && !nestedClass {
       return finding(
         .dangerous, .methodCall, site, global: full, rendering: rendering,
-        detail: "\(verb) \(full): a function reached through the attributes of a class or object (a dotted name), which pickles of data never need")
+        detail:
+          "\(verb) \(full): a function reached through the attributes of a class or object (a dotted name), which pickles of data never need"
+      )
     }
     let isClass = SafetyPolicy.looksLikeClass(name.path.last ?? "")
     switch role {
@@ -228,13 +245,17 @@ public struct PickleSafetyAnalyzer: Sendable {
       return escalated(
         finding(
           .suspicious, .instantiatesClass, site, global: full, rendering: rendering,
-          detail: "instantiates \(full) without calling its constructor (NEWOBJ + state): needs that class, and runs its __setstate__ if it has one"),
+          detail:
+            "instantiates \(full) without calling its constructor (NEWOBJ + state): needs that class, and runs its __setstate__ if it has one"
+        ),
         argValues, allowEscalation: true)
     case .call:
       if SafetyPolicy.isStandardLibrary(name) {
         return finding(
           .dangerous, .standardLibraryCall, site, global: full, rendering: rendering,
-          detail: "calls \(full) from the standard library, which is not a data type: the standard library is where load-time exploit gadgets come from")
+          detail:
+            "calls \(full) from the standard library, which is not a data type: the standard library is where load-time exploit gadgets come from"
+        )
       }
       if SafetyPolicy.isPlatformLibrary(name) && !(isClass && name.topModule == "torch") {
         return finding(
@@ -243,7 +264,8 @@ public struct PickleSafetyAnalyzer: Sendable {
       }
       return escalated(
         finding(
-          .suspicious, isClass ? .instantiatesClass : .callsFunction, site, global: full, rendering: rendering,
+          .suspicious, isClass ? .instantiatesClass : .callsFunction, site, global: full,
+          rendering: rendering,
           detail: isClass
             ? "instantiates \(full) by calling it: needs that class and runs its constructor"
             : "calls \(full) from a third-party module: needs that module and runs its code"),
@@ -283,7 +305,8 @@ public struct PickleSafetyAnalyzer: Sendable {
     var d = f
     d.verdict = .dangerous
     d.kind = .codeLikeArgument
-    d.detail = f.detail + "; an argument looks like code or a command: " + PythonRepr.clipped(code, 80)
+    d.detail =
+      f.detail + "; an argument looks like code or a command: " + PythonRepr.clipped(code, 80)
     return d
   }
 
@@ -306,12 +329,16 @@ public struct PickleSafetyAnalyzer: Sendable {
   func checkHigherOrder(_ full: String, args: [ValueID], site: ValueID, _ state: inout State) {
     func construct(_ id: ValueID) {
       guard case .global = graph[id] else {
-        if case .object = graph[id] { judge(callee: id, role: .construct, args: emptyArgs, site: site, &state) }
+        if case .object = graph[id] {
+          judge(callee: id, role: .construct, args: emptyArgs, site: site, &state)
+        }
         return
       }
       state.covered.insert(id)
       guard let name = resolvedName(id) else { return }
-      if let f = judgeGlobal(name, callee: id, role: .construct, args: emptyArgs, site: site, &state) {
+      if let f = judgeGlobal(
+        name, callee: id, role: .construct, args: emptyArgs, site: site, &state)
+      {
         state.add(f)
       }
     }
@@ -348,7 +375,9 @@ public struct PickleSafetyAnalyzer: Sendable {
     case .bytes(let b), .bytearray(let b), .legacyString(let b): return Array(graph.bytes(b))
     case .object:
       // _codecs.encode('<latin-1 text>', 'latin1'): how protocol 2 writes bytes.
-      if graph.calleeName(id) == "_codecs.encode", let args = graph.callArguments(id), let text = args.first.flatMap({ graph.string($0) }) {
+      if graph.calleeName(id) == "_codecs.encode", let args = graph.callArguments(id),
+        let text = args.first.flatMap({ graph.string($0) })
+      {
         return text.unicodeScalars.map { UInt8(truncatingIfNeeded: $0.value) }
       }
       return nil
@@ -360,7 +389,9 @@ public struct PickleSafetyAnalyzer: Sendable {
 
   /// The finding for a global that appears in the pickle, judged by name alone when no call
   /// covered it.
-  func referenceFinding(_ id: ValueID, _ name: SafetyPolicy.ResolvedName, covered: Bool) -> SafetyFinding? {
+  func referenceFinding(_ id: ValueID, _ name: SafetyPolicy.ResolvedName, covered: Bool)
+    -> SafetyFinding?
+  {
     let full = name.full
     if covered { return nil }
     if let kind = dangerList(name) {
@@ -374,29 +405,43 @@ public struct PickleSafetyAnalyzer: Sendable {
         detail: "imports \(full), which goes through interpreter internals")
     }
     if SafetyPolicy.importRunsCode(name.module) {
-      return finding(.dangerous, .importSideEffect, id, global: full, rendering: full, detail: "importing \(name.module) runs code")
+      return finding(
+        .dangerous, .importSideEffect, id, global: full, rendering: full,
+        detail: "importing \(name.module) runs code")
     }
     if SafetyPolicy.isPlainData(name) { return nil }
     if SafetyPolicy.standardDataTypes.contains(full) {
-      return finding(.suspicious, .referencesGlobal, id, global: full, rendering: full, detail: "references \(full), a data type outside the allowlist")
+      return finding(
+        .suspicious, .referencesGlobal, id, global: full, rendering: full,
+        detail: "references \(full), a data type outside the allowlist")
     }
     let isClass = SafetyPolicy.looksLikeClass(name.path.last ?? "")
     if useDangerList, let kind = moduleDanger(name) {
       if isClass && name.topModule == "torch" {
-        return finding(.suspicious, .referencesGlobal, id, global: full, rendering: full, detail: "references \(full)")
+        return finding(
+          .suspicious, .referencesGlobal, id, global: full, rendering: full,
+          detail: "references \(full)")
       }
-      return finding(.dangerous, kind, id, global: full, rendering: full, detail: "imports \(full) (\(kind.rawValue)); whatever receives it can call it")
+      return finding(
+        .dangerous, kind, id, global: full, rendering: full,
+        detail: "imports \(full) (\(kind.rawValue)); whatever receives it can call it")
     }
     if name.module == "builtins" {
       if let first = name.path.first, SafetyPolicy.isExceptionName(first) {
-        return finding(.suspicious, .referencesGlobal, id, global: full, rendering: full, detail: "references \(full)")
+        return finding(
+          .suspicious, .referencesGlobal, id, global: full, rendering: full,
+          detail: "references \(full)")
       }
-      return finding(.dangerous, .evaluatesCode, id, global: full, rendering: full, detail: "imports builtins.\(name.name), which is not a plain data type")
+      return finding(
+        .dangerous, .evaluatesCode, id, global: full, rendering: full,
+        detail: "imports builtins.\(name.name), which is not a plain data type")
     }
     if name.path.count > 1 && !name.path.allSatisfy({ SafetyPolicy.looksLikeClass($0) }) {
       return finding(
         .dangerous, .methodCall, id, global: full, rendering: full,
-        detail: "imports \(full): a function reached through the attributes of a class or object (a dotted name)")
+        detail:
+          "imports \(full): a function reached through the attributes of a class or object (a dotted name)"
+      )
     }
     if !isClass && (SafetyPolicy.isStandardLibrary(name) || SafetyPolicy.isPlatformLibrary(name)) {
       return finding(
@@ -417,7 +462,8 @@ public struct PickleSafetyAnalyzer: Sendable {
     if args.index < 0 {
       text = head + "()"
     } else if let items = graph.sequence(args) {
-      text = head + "(" + items.prefix(8).map { render($0, depth: 1) }.joined(separator: ", ")
+      text =
+        head + "(" + items.prefix(8).map { render($0, depth: 1) }.joined(separator: ", ")
         + (items.count > 8 ? ", ..." : "") + ")"
     } else {
       text = head + "(*" + render(args, depth: 1) + ")"
@@ -439,9 +485,12 @@ public struct PickleSafetyAnalyzer: Sendable {
     case .int(let v): return String(v)
     case .bigInt(let s): return PythonRepr.int(bytes: graph.bytes(s))
     case .float(let v): return PythonRepr.float(v)
-    case .string(let s): return PythonRepr.clipped(PythonRepr.string(utf8: graph.bytes(s)) ?? "'?'", 100)
-    case .legacyString(let s), .bytes(let s): return PythonRepr.clipped(PythonRepr.bytes(graph.bytes(s)), 100)
-    case .bytearray(let s): return "bytearray(" + PythonRepr.clipped(PythonRepr.bytes(graph.bytes(s)), 90) + ")"
+    case .string(let s):
+      return PythonRepr.clipped(PythonRepr.string(utf8: graph.bytes(s)) ?? "'?'", 100)
+    case .legacyString(let s), .bytes(let s):
+      return PythonRepr.clipped(PythonRepr.bytes(graph.bytes(s)), 100)
+    case .bytearray(let s):
+      return "bytearray(" + PythonRepr.clipped(PythonRepr.bytes(graph.bytes(s)), 90) + ")"
     case .global: return resolvedName(id)?.full ?? "<global>"
     case .persistentID: return "<persistent id>"
     case .ext(let code): return "<extension \(code)>"
@@ -460,7 +509,8 @@ public struct PickleSafetyAnalyzer: Sendable {
         let all = graph.container(c)
         var i = 0
         while i + 1 < all.count && items.count < 6 {
-          items.append(render(all[i], depth: depth + 1) + ": " + render(all[i + 1], depth: depth + 1))
+          items.append(
+            render(all[i], depth: depth + 1) + ": " + render(all[i + 1], depth: depth + 1))
           i += 2
         }
         if all.count > 12 { items.append("...") }
@@ -480,7 +530,8 @@ public struct PickleSafetyAnalyzer: Sendable {
       let c = graph.construction(index)
       switch c {
       case .reduce(let callee, let args): return renderCall(callee, args)
-      case .newobj(let cls, _), .newobjEx(let cls, _, _): return render(cls, depth: depth + 1) + ".__new__(...)"
+      case .newobj(let cls, _), .newobjEx(let cls, _, _):
+        return render(cls, depth: depth + 1) + ".__new__(...)"
       }
     }
   }

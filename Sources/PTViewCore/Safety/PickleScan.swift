@@ -38,7 +38,8 @@ struct PickleScan: Sendable {
     var position = start
     var index = 0
     while position < bytes.count && index < maxPickles {
-      let name = index == 0 ? location : "\(location), pickle \(index + 1) at byte \(base + Int64(position))"
+      let name =
+        index == 0 ? location : "\(location), pickle \(index + 1) at byte \(base + Int64(position))"
       let one = scanOne(bytes, from: position, base: base, inFile: inFile, location: name)
       if let end = one.end {
         result.findings += one.findings
@@ -66,7 +67,8 @@ struct PickleScan: Sendable {
         result.ranOut = result.ranOut || (one.ranOut && !dangerous.isEmpty)
         if bytes.count - position > 0 {
           result.notes.append(
-            "\(bytes.count - position) byte(s) after the last complete pickle (from byte \(base + Int64(position))) do not decode as a pickle")
+            "\(bytes.count - position) byte(s) after the last complete pickle (from byte \(base + Int64(position))) do not decode as a pickle"
+          )
         }
       }
       break
@@ -83,7 +85,9 @@ struct PickleScan: Sendable {
   }
 
   /// One pickle at `start`, under every reading that differs.
-  func scanOne(_ bytes: [UInt8], from start: Int, base: Int64, inFile: Bool, location: String) -> One {
+  func scanOne(_ bytes: [UInt8], from start: Int, base: Int64, inFile: Bool, location: String)
+    -> One
+  {
     var machine = Machine(limits: limits)
     var findings: [SafetyFinding] = []
     var end: Int? = nil
@@ -108,7 +112,8 @@ struct PickleScan: Sendable {
       }
       if hasLegacyString { break }
     }
-    findings += analyze(graph, bytes: bytes, map: { Int64($0) }, base: base, inFile: inFile, location: location)
+    findings += analyze(
+      graph, bytes: bytes, map: { Int64($0) }, base: base, inFile: inFile, location: location)
 
     // A file-object unpickler (torch.load's zip path, numpy.load, joblib) reads frames
     // differently when they lie about their length.
@@ -119,7 +124,8 @@ struct PickleScan: Sendable {
         var streamEnd: Int? = nil
         do { _ = try m.load(stream.bytes, base: 0, from: 0); streamEnd = stream.nextStart } catch {}
         let extra = analyze(
-          m.graph, bytes: stream.bytes, map: { Int64(stream.sourceIndex($0)) }, base: base, inFile: inFile,
+          m.graph, bytes: stream.bytes, map: { Int64(stream.sourceIndex($0)) }, base: base,
+          inFile: inFile,
           location: location + " (as a file reader reads its frames)")
         findings += extra
         if end == nil, let streamEnd { end = streamEnd }
@@ -133,7 +139,8 @@ struct PickleScan: Sendable {
         var decoded = false
         do { _ = try m.load(stream.bytes, base: 0, from: 0); decoded = true } catch {}
         let extra = analyze(
-          m.graph, bytes: stream.bytes, map: { Int64(stream.sourceIndex($0)) }, base: base, inFile: inFile,
+          m.graph, bytes: stream.bytes, map: { Int64(stream.sourceIndex($0)) }, base: base,
+          inFile: inFile,
           location: location)
         findings += extra
         if end == nil, decoded, let next = stream.nextStart { end = next }
@@ -151,7 +158,8 @@ struct PickleScan: Sendable {
   }
 
   private func analyze(
-    _ graph: ValueGraph, bytes: [UInt8], map: @escaping @Sendable (Int) -> Int64, base: Int64, inFile: Bool,
+    _ graph: ValueGraph, bytes: [UInt8], map: @escaping @Sendable (Int) -> Int64, base: Int64,
+    inFile: Bool,
     location: String
   ) -> [SafetyFinding] {
     guard graph.count > 0 else { return [] }

@@ -41,13 +41,16 @@ struct EffectiveStream: Sendable {
     {
       segments[segments.count - 1].length += range.count
     } else {
-      segments.append(Segment(outStart: bytes.count, sourceStart: range.lowerBound, length: range.count, exact: true))
+      segments.append(
+        Segment(
+          outStart: bytes.count, sourceStart: range.lowerBound, length: range.count, exact: true))
     }
     bytes.append(contentsOf: source[range])
   }
 
   mutating func emitRewritten(_ data: [UInt8], from sourceStart: Int) {
-    segments.append(Segment(outStart: bytes.count, sourceStart: sourceStart, length: data.count, exact: false))
+    segments.append(
+      Segment(outStart: bytes.count, sourceStart: sourceStart, length: data.count, exact: false))
     bytes.append(contentsOf: data)
   }
 
@@ -143,12 +146,14 @@ struct EffectiveStream: Sendable {
         case .uint1: if let r = read(1, &out) { pieces.append(r) } else { complete = false }
         case .uint2: if let r = read(2, &out) { pieces.append(r) } else { complete = false }
         case .uint4, .int4: if let r = read(4, &out) { pieces.append(r) } else { complete = false }
-        case .uint8, .float8: if let r = read(8, &out) { pieces.append(r) } else { complete = false }
+        case .uint8, .float8:
+          if let r = read(8, &out) { pieces.append(r) } else { complete = false }
         case .long1, .string1, .bytes1, .unicodestring1: counted(1, signed: false, &out)
         case .long4, .string4: counted(4, signed: true, &out)
         case .bytes4, .unicodestring4: counted(4, signed: false, &out)
         case .bytes8, .bytearray8, .unicodestring8: counted(8, signed: false, &out)
-        case .floatnl, .decimalnlShort, .decimalnlLong, .stringnl, .stringnlNoescape, .unicodestringnl:
+        case .floatnl, .decimalnlShort, .decimalnlLong, .stringnl, .stringnlNoescape,
+          .unicodestringnl:
           if let r = readline(&out) { pieces.append(r) } else { complete = false }
         case .stringnlNoescapePair:
           if let r = readline(&out) { pieces.append(r) } else { complete = false }
@@ -207,7 +212,10 @@ struct EffectiveStream: Sendable {
 
   static func binunicode(_ payload: [UInt8]) -> [UInt8] {
     let n = UInt32(truncatingIfNeeded: payload.count)
-    return [Opcode.binunicode.rawValue, UInt8(n & 0xFF), UInt8((n >> 8) & 0xFF), UInt8((n >> 16) & 0xFF), UInt8(n >> 24)]
+    return [
+      Opcode.binunicode.rawValue, UInt8(n & 0xFF), UInt8((n >> 8) & 0xFF), UInt8((n >> 16) & 0xFF),
+      UInt8(n >> 24),
+    ]
       + payload
   }
 }

@@ -129,7 +129,8 @@ public struct SafetyReport: Sendable {
   public var omittedFindings: Int
 
   public init(
-    path: String, verdict: SafetyVerdict, format: String, pickles: [String], findings: [SafetyFinding],
+    path: String, verdict: SafetyVerdict, format: String, pickles: [String],
+    findings: [SafetyFinding],
     notes: [String], omittedFindings: Int
   ) {
     self.path = path

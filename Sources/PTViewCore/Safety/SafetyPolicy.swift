@@ -13,7 +13,9 @@ public enum SafetyPolicy {
     /// `module.path` joined.
     public var full: String { module + "." + path.joined(separator: ".") }
     /// The module's first component (`torch` for `torch.utils.data`).
-    public var topModule: String { String(module.split(separator: ".", omittingEmptySubsequences: false).first ?? "") }
+    public var topModule: String {
+      String(module.split(separator: ".", omittingEmptySubsequences: false).first ?? "")
+    }
     public var name: String { path.joined(separator: ".") }
   }
 
@@ -38,19 +40,25 @@ public enum SafetyPolicy {
   public static let torchWeightsOnly: Set<String> = {
     var s: Set<String> = [
       "collections.OrderedDict", "collections.Counter", "torch.nn.parameter.Parameter",
-      "torch.serialization._get_layout", "torch.Size", "torch.Tensor", "torch.device", "_codecs.encode",
-      "builtins.bytearray", "builtins.set", "builtins.complex", "torch._tensor._rebuild_from_type_v2",
+      "torch.serialization._get_layout", "torch.Size", "torch.Tensor", "torch.device",
+      "_codecs.encode",
+      "builtins.bytearray", "builtins.set", "builtins.complex",
+      "torch._tensor._rebuild_from_type_v2",
       "torch.storage.TypedStorage", "torch.storage.UntypedStorage",
       "torch.per_tensor_affine", "torch.per_tensor_symmetric", "torch.per_channel_affine",
       "torch.per_channel_symmetric", "torch.per_channel_affine_float_qparams",
     ]
     for f in [
       "_rebuild_parameter", "_rebuild_parameter_with_state", "_rebuild_qtensor", "_rebuild_tensor",
-      "_rebuild_tensor_v2", "_rebuild_tensor_v3", "_rebuild_sparse_tensor", "_rebuild_meta_tensor_no_storage",
-      "_rebuild_wrapper_subclass", "_rebuild_device_tensor_from_numpy", "_rebuild_device_tensor_from_cpu_tensor",
+      "_rebuild_tensor_v2", "_rebuild_tensor_v3", "_rebuild_sparse_tensor",
+      "_rebuild_meta_tensor_no_storage",
+      "_rebuild_wrapper_subclass", "_rebuild_device_tensor_from_numpy",
+      "_rebuild_device_tensor_from_cpu_tensor",
     ] { s.insert("torch._utils." + f) }
     for d in torchDTypes { s.insert("torch." + d) }
-    let tensorKinds = ["Double", "Float", "Half", "BFloat16", "Long", "Int", "Short", "Char", "Byte", "Bool"]
+    let tensorKinds = [
+      "Double", "Float", "Half", "BFloat16", "Long", "Int", "Short", "Char", "Byte", "Bool",
+    ]
     for k in tensorKinds {
       s.insert("torch.\(k)Tensor")
       s.insert("torch.cuda.\(k)Tensor")
@@ -72,10 +80,13 @@ public enum SafetyPolicy {
   /// The dtype names torch 2.15 allowlists (`torch.<name>`).
   static let torchDTypes: [String] = [
     "float64", "float32", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool",
-    "complex128", "complex64", "complex32", "bcomplex32", "qint8", "qint32", "quint8", "quint4x2", "quint2x4",
-    "float8_e5m2", "float8_e4m3fn", "float8_e5m2fnuz", "float8_e4m3fnuz", "float8_e8m0fnu", "float4_e2m1fn_x2",
+    "complex128", "complex64", "complex32", "bcomplex32", "qint8", "qint32", "quint8", "quint4x2",
+    "quint2x4",
+    "float8_e5m2", "float8_e4m3fn", "float8_e5m2fnuz", "float8_e4m3fnuz", "float8_e8m0fnu",
+    "float4_e2m1fn_x2",
     "bits8", "bits16", "bits1x8", "bits2x4", "bits4x2", "uint16", "uint32", "uint64",
-    "uint1", "uint2", "uint3", "uint4", "uint5", "uint6", "uint7", "int1", "int2", "int3", "int4", "int5",
+    "uint1", "uint2", "uint3", "uint4", "uint5", "uint6", "uint7", "int1", "int2", "int3", "int4",
+    "int5",
     "int6", "int7",
   ]
 
@@ -95,7 +106,8 @@ public enum SafetyPolicy {
     "torch._tensor._rebuild_from_type",
     // Layouts and memory formats (bare constants).
     "torch.strided", "torch.sparse_coo", "torch.sparse_csr", "torch.sparse_csc", "torch.sparse_bsr",
-    "torch.sparse_bsc", "torch._mkldnn", "torch.jagged", "torch.contiguous_format", "torch.preserve_format",
+    "torch.sparse_bsc", "torch._mkldnn", "torch.jagged", "torch.contiguous_format",
+    "torch.preserve_format",
     "torch.channels_last", "torch.channels_last_3d",
     // TorchScript's list builders (the C++ unpickler's, also importable from Python).
     "torch.jit._pickle.build_intlist", "torch.jit._pickle.build_tensorlist",
@@ -131,16 +143,20 @@ public enum SafetyPolicy {
   /// Standard-library classes that only build data when instantiated: not on the allowlist
   /// (so a file using them is suspicious) but not dangerous either.
   public static let standardDataTypes: Set<String> = [
-    "collections.defaultdict", "collections.namedtuple", "collections.ChainMap", "collections.UserDict",
+    "collections.defaultdict", "collections.namedtuple", "collections.ChainMap",
+    "collections.UserDict",
     "collections.UserList", "collections.UserString", "argparse.Namespace", "types.SimpleNamespace",
-    "datetime.datetime", "datetime.date", "datetime.time", "datetime.timedelta", "datetime.timezone",
-    "decimal.Decimal", "fractions.Fraction", "uuid.UUID", "ipaddress.IPv4Address", "ipaddress.IPv6Address",
+    "datetime.datetime", "datetime.date", "datetime.time", "datetime.timedelta",
+    "datetime.timezone",
+    "decimal.Decimal", "fractions.Fraction", "uuid.UUID", "ipaddress.IPv4Address",
+    "ipaddress.IPv6Address",
     "ipaddress.IPv4Network", "ipaddress.IPv6Network", "pathlib.Path", "pathlib.PosixPath",
     "pathlib.WindowsPath", "pathlib.PurePath", "pathlib.PurePosixPath", "pathlib.PureWindowsPath",
     "array.array", "array._array_reconstructor", "enum.Enum", "re._compile", "zoneinfo.ZoneInfo",
     "zoneinfo._common", "email.message.Message", "string.Template", "io.BytesIO", "io.StringIO",
     "_io.BytesIO", "_io.StringIO", "logging.getLogger", "random.Random", "_random.Random",
-    "collections.abc.Mapping", "typing.Any", "weakref.WeakValueDictionary", "weakref.WeakKeyDictionary",
+    "collections.abc.Mapping", "typing.Any", "weakref.WeakValueDictionary",
+    "weakref.WeakKeyDictionary",
   ]
 
   // MARK: - The danger list (labels)
@@ -148,25 +164,37 @@ public enum SafetyPolicy {
   /// Modules (and their submodules) whose callables run code or touch the system.
   static let dangerousModules: [String: DangerKind] = [
     "os": .runsCommands, "posix": .runsCommands, "nt": .runsCommands, "subprocess": .runsCommands,
-    "pty": .runsCommands, "commands": .runsCommands, "popen2": .runsCommands, "_posixsubprocess": .runsCommands,
-    "pexpect": .runsCommands, "sh": .runsCommands, "plumbum": .runsCommands, "fabric": .runsCommands,
-    "invoke": .runsCommands, "asyncio.subprocess": .runsCommands, "asyncio.unix_events": .runsCommands,
-    "asyncio.windows_events": .runsCommands, "multiprocessing": .runsCommands, "concurrent": .runsCommands,
+    "pty": .runsCommands, "commands": .runsCommands, "popen2": .runsCommands,
+    "_posixsubprocess": .runsCommands,
+    "pexpect": .runsCommands, "sh": .runsCommands, "plumbum": .runsCommands,
+    "fabric": .runsCommands,
+    "invoke": .runsCommands, "asyncio.subprocess": .runsCommands,
+    "asyncio.unix_events": .runsCommands,
+    "asyncio.windows_events": .runsCommands, "multiprocessing": .runsCommands,
+    "concurrent": .runsCommands,
     "_aix_support": .runsCommands, "_osx_support": .runsCommands, "_pyrepl": .runsCommands,
-    "platform": .runsCommands, "uuid": .runsCommands, "webbrowser": .runsCommands, "antigravity": .runsCommands,
-    "code": .evaluatesCode, "codeop": .evaluatesCode, "runpy": .evaluatesCode, "timeit": .evaluatesCode,
-    "cProfile": .evaluatesCode, "profile": .evaluatesCode, "trace": .evaluatesCode, "pdb": .evaluatesCode,
-    "bdb": .evaluatesCode, "doctest": .evaluatesCode, "idlelib": .evaluatesCode, "lib2to3": .evaluatesCode,
-    "types": .evaluatesCode, "marshal": .evaluatesCode, "compileall": .evaluatesCode, "py_compile": .evaluatesCode,
-    "test": .evaluatesCode, "unittest": .evaluatesCode, "pydoc": .evaluatesCode, "IPython": .evaluatesCode,
+    "platform": .runsCommands, "uuid": .runsCommands, "webbrowser": .runsCommands,
+    "antigravity": .runsCommands,
+    "code": .evaluatesCode, "codeop": .evaluatesCode, "runpy": .evaluatesCode,
+    "timeit": .evaluatesCode,
+    "cProfile": .evaluatesCode, "profile": .evaluatesCode, "trace": .evaluatesCode,
+    "pdb": .evaluatesCode,
+    "bdb": .evaluatesCode, "doctest": .evaluatesCode, "idlelib": .evaluatesCode,
+    "lib2to3": .evaluatesCode,
+    "types": .evaluatesCode, "marshal": .evaluatesCode, "compileall": .evaluatesCode,
+    "py_compile": .evaluatesCode,
+    "test": .evaluatesCode, "unittest": .evaluatesCode, "pydoc": .evaluatesCode,
+    "IPython": .evaluatesCode,
     "cloudpickle": .evaluatesCode, "dill": .evaluatesCode, "torch.fx": .evaluatesCode,
     "torch.jit.unsupported_tensor_ops": .evaluatesCode, "torch._inductor": .evaluatesCode,
     "torch._dynamo": .evaluatesCode, "torch.utils.bottleneck": .evaluatesCode,
     "torch.utils.collect_env": .runsCommands, "torch.utils.cpp_extension": .runsCommands,
     "numpy.f2py": .evaluatesCode, "numpy.testing": .evaluatesCode, "numpy.distutils": .runsCommands,
-    "importlib": .importsModules, "imp": .importsModules, "pkgutil": .importsModules, "zipimport": .importsModules,
+    "importlib": .importsModules, "imp": .importsModules, "pkgutil": .importsModules,
+    "zipimport": .importsModules,
     "torch.utils._config_module": .importsModules, "pkg_resources": .importsModules,
-    "operator": .dynamicAttributes, "_operator": .dynamicAttributes, "functools": .dynamicAttributes,
+    "operator": .dynamicAttributes, "_operator": .dynamicAttributes,
+    "functools": .dynamicAttributes,
     "inspect": .dynamicAttributes, "gc": .modifiesInterpreter, "sys": .modifiesInterpreter,
     "site": .modifiesInterpreter, "atexit": .modifiesInterpreter, "signal": .modifiesInterpreter,
     "ctypes": .nativeCode, "_ctypes": .nativeCode, "cffi": .nativeCode,
@@ -174,15 +202,22 @@ public enum SafetyPolicy {
     "joblib": .nestedLoad, "pickletools": .nestedLoad, "torch.serialization": .nestedLoad,
     "torch.hub": .network, "torch.package": .nestedLoad, "numpy.lib.npyio": .nestedLoad,
     "numpy.lib.format": .nestedLoad, "pandas.io": .nestedLoad, "keras.saving": .nestedLoad,
-    "io": .fileAccess, "_io": .fileAccess, "shutil": .fileAccess, "tempfile": .fileAccess, "glob": .fileAccess,
-    "fileinput": .fileAccess, "logging": .fileAccess, "tarfile": .fileAccess, "zipfile": .fileAccess,
-    "gzip": .fileAccess, "bz2": .fileAccess, "lzma": .fileAccess, "sqlite3": .fileAccess, "dbm": .fileAccess,
+    "io": .fileAccess, "_io": .fileAccess, "shutil": .fileAccess, "tempfile": .fileAccess,
+    "glob": .fileAccess,
+    "fileinput": .fileAccess, "logging": .fileAccess, "tarfile": .fileAccess,
+    "zipfile": .fileAccess,
+    "gzip": .fileAccess, "bz2": .fileAccess, "lzma": .fileAccess, "sqlite3": .fileAccess,
+    "dbm": .fileAccess,
     "mmap": .fileAccess, "filecmp": .fileAccess, "linecache": .fileAccess, "mailbox": .fileAccess,
     "socket": .network, "_socket": .network, "ssl": .network, "http": .network, "httplib": .network,
-    "urllib": .network, "urllib2": .network, "urllib3": .network, "ftplib": .network, "smtplib": .network,
-    "telnetlib": .network, "imaplib": .network, "poplib": .network, "nntplib": .network, "xmlrpc": .network,
-    "xmlrpclib": .network, "socketserver": .network, "requests": .network, "aiohttp": .network, "httpx": .network,
-    "paramiko": .network, "websocket": .network, "websockets": .network, "boto3": .network, "botocore": .network,
+    "urllib": .network, "urllib2": .network, "urllib3": .network, "ftplib": .network,
+    "smtplib": .network,
+    "telnetlib": .network, "imaplib": .network, "poplib": .network, "nntplib": .network,
+    "xmlrpc": .network,
+    "xmlrpclib": .network, "socketserver": .network, "requests": .network, "aiohttp": .network,
+    "httpx": .network,
+    "paramiko": .network, "websocket": .network, "websockets": .network, "boto3": .network,
+    "botocore": .network,
     "pycurl": .network, "asyncio": .network, "selectors": .network, "select": .network,
     "pip": .installsPackages, "ensurepip": .installsPackages, "venv": .installsPackages,
     "distutils": .installsPackages, "setuptools": .installsPackages,
@@ -190,16 +225,22 @@ public enum SafetyPolicy {
 
   /// Single names with a specific label (the module alone would say less or nothing).
   static let dangerousNames: [String: DangerKind] = [
-    "builtins.eval": .evaluatesCode, "builtins.exec": .evaluatesCode, "builtins.compile": .evaluatesCode,
-    "builtins.execfile": .evaluatesCode, "builtins.apply": .evaluatesCode, "builtins.__import__": .importsModules,
+    "builtins.eval": .evaluatesCode, "builtins.exec": .evaluatesCode,
+    "builtins.compile": .evaluatesCode,
+    "builtins.execfile": .evaluatesCode, "builtins.apply": .evaluatesCode,
+    "builtins.__import__": .importsModules,
     "builtins.getattr": .dynamicAttributes, "builtins.setattr": .modifiesInterpreter,
     "builtins.delattr": .modifiesInterpreter, "builtins.globals": .dynamicAttributes,
-    "builtins.locals": .dynamicAttributes, "builtins.vars": .dynamicAttributes, "builtins.open": .fileAccess,
-    "builtins.file": .fileAccess, "builtins.input": .evaluatesCode, "builtins.breakpoint": .evaluatesCode,
+    "builtins.locals": .dynamicAttributes, "builtins.vars": .dynamicAttributes,
+    "builtins.open": .fileAccess,
+    "builtins.file": .fileAccess, "builtins.input": .evaluatesCode,
+    "builtins.breakpoint": .evaluatesCode,
     "builtins.help": .evaluatesCode, "builtins.exit": .exitsProcess, "builtins.quit": .exitsProcess,
-    "builtins.reload": .importsModules, "builtins.type": .evaluatesCode, "builtins.memoryview": .dynamicAttributes,
+    "builtins.reload": .importsModules, "builtins.type": .evaluatesCode,
+    "builtins.memoryview": .dynamicAttributes,
     "sys.exit": .exitsProcess, "sys.modules": .modifiesInterpreter, "os._exit": .exitsProcess,
-    "torch.load": .nestedLoad, "torch.storage._load_from_bytes": .nestedLoad, "numpy.load": .nestedLoad,
+    "torch.load": .nestedLoad, "torch.storage._load_from_bytes": .nestedLoad,
+    "numpy.load": .nestedLoad,
     "numpy.loadtxt": .fileAccess, "numpy.fromfile": .fileAccess, "numpy.save": .fileAccess,
     "numpy.memmap": .fileAccess, "numpy.genfromtxt": .fileAccess, "numpy.savetxt": .fileAccess,
     "pandas.read_pickle": .nestedLoad, "torch.jit.load": .nestedLoad, "torch.hub.load": .network,
@@ -207,8 +248,10 @@ public enum SafetyPolicy {
     "numpy.ctypeslib.load_library": .nativeCode, "copyreg.pickle": .modifiesInterpreter,
     "copyreg.add_extension": .modifiesInterpreter,
     "builtins.map": .dynamicAttributes, "builtins.filter": .dynamicAttributes,
-    "builtins.sorted": .dynamicAttributes, "builtins.min": .dynamicAttributes, "builtins.max": .dynamicAttributes,
-    "builtins.iter": .dynamicAttributes, "builtins.next": .dynamicAttributes, "builtins.print": .fileAccess,
+    "builtins.sorted": .dynamicAttributes, "builtins.min": .dynamicAttributes,
+    "builtins.max": .dynamicAttributes,
+    "builtins.iter": .dynamicAttributes, "builtins.next": .dynamicAttributes,
+    "builtins.print": .fileAccess,
     "builtins.property": .dynamicAttributes, "builtins.classmethod": .dynamicAttributes,
     "builtins.staticmethod": .dynamicAttributes, "builtins.super": .dynamicAttributes,
     "builtins.object.__reduce__": .dynamicAttributes,
@@ -221,7 +264,8 @@ public enum SafetyPolicy {
 
   /// Builtins that are plain data when referenced or called.
   static let dataBuiltins: Set<String> = [
-    "set", "frozenset", "list", "dict", "tuple", "bytearray", "bytes", "complex", "int", "float", "str",
+    "set", "frozenset", "list", "dict", "tuple", "bytearray", "bytes", "complex", "int", "float",
+    "str",
     "bool", "slice", "range", "object", "NoneType", "Ellipsis", "NotImplemented",
   ]
 
@@ -269,7 +313,9 @@ public enum SafetyPolicy {
     return false
   }
 
-  static func isDunder(_ s: String) -> Bool { s.count > 4 && s.hasPrefix("__") && s.hasSuffix("__") }
+  static func isDunder(_ s: String) -> Bool {
+    s.count > 4 && s.hasPrefix("__") && s.hasSuffix("__")
+  }
 
   /// `ValueError`, `UserWarning`, `KeyboardInterrupt`...: exception classes (data-ish).
   static func isExceptionName(_ n: String) -> Bool {
@@ -279,13 +325,15 @@ public enum SafetyPolicy {
 
   /// Whether the module belongs to the standard library (where gadgets for exploits live).
   public static func isStandardLibrary(_ name: ResolvedName) -> Bool {
-    PythonTables.stdlibModules.contains(name.topModule) || PythonTables.importMapping[name.topModule] != nil
+    PythonTables.stdlibModules.contains(name.topModule)
+      || PythonTables.importMapping[name.topModule] != nil
   }
 
   /// PyTorch and NumPy: installed wherever checkpoints are loaded, so exploit gadgets come from
   /// them too; their legitimate reconstructors are few and listed in the allowlist.
   public static func isPlatformLibrary(_ name: ResolvedName) -> Bool {
-    ["torch", "numpy", "functorch", "torchvision", "torchaudio", "torchtext"].contains(name.topModule)
+    ["torch", "numpy", "functorch", "torchvision", "torchaudio", "torchtext"].contains(
+      name.topModule)
   }
 
   /// Whether the last part of the name looks like a class (CapWords).
@@ -308,7 +356,8 @@ public enum SafetyPolicy {
     for m in pythonMarkers where lower.contains(m) { return true }
     let shellMarkers = [
       "$(", "`", "&&", "||", "; ", "| sh", "|sh", "/bin/", "sh -c", "bash", "curl ", "wget ", "nc ",
-      "rm -", "chmod ", "powershell", "cmd.exe", "cmd /c", "whoami", "/etc/passwd", "/dev/tcp", "python -c",
+      "rm -", "chmod ", "powershell", "cmd.exe", "cmd /c", "whoami", "/etc/passwd", "/dev/tcp",
+      "python -c",
       "python3 -c", "echo ", "mkfifo", "base64 -d",
     ]
     for m in shellMarkers where lower.contains(m) { return true }
@@ -318,7 +367,9 @@ public enum SafetyPolicy {
       return true
     }
     let trimmed = lower.trimmingBlanks()
-    if ["id", "ls", "sh", "bash", "whoami", "uname -a", "env", "ls -la", "ls -l", "pwd", "reboot"].contains(trimmed) {
+    if ["id", "ls", "sh", "bash", "whoami", "uname -a", "env", "ls -la", "ls -l", "pwd", "reboot"]
+      .contains(trimmed)
+    {
       return true
     }
     return false

@@ -4,8 +4,10 @@ extension SafetyReport {
   public var text: String {
     var out = "\(path): \(verdict.rawValue.uppercased()) (\(format))\n"
     for f in findings {
-      let place = f.offsetIsInFile ? "byte \(f.offset)" : "byte \(f.offset) of the decompressed entry"
-      out += "  \(f.verdict.rawValue.padding(11)) \(f.location) @ \(place): \(f.rendering ?? f.kind.rawValue)\n"
+      let place =
+        f.offsetIsInFile ? "byte \(f.offset)" : "byte \(f.offset) of the decompressed entry"
+      out +=
+        "  \(f.verdict.rawValue.padding(11)) \(f.location) @ \(place): \(f.rendering ?? f.kind.rawValue)\n"
       out += "              \(f.detail)\n"
     }
     if omittedFindings > 0 { out += "  (\(omittedFindings) similar finding(s) not listed)\n" }
@@ -29,7 +31,8 @@ extension SafetyReport {
       fields.append("\"detail\":" + JSONWriter.quoted(f.detail))
       items.append("{" + fields.joined(separator: ",") + "}")
     }
-    return "{\"path\":\(JSONWriter.quoted(path)),\"verdict\":\(JSONWriter.quoted(verdict.rawValue)),"
+    return
+      "{\"path\":\(JSONWriter.quoted(path)),\"verdict\":\(JSONWriter.quoted(verdict.rawValue)),"
       + "\"exit_code\":\(verdict.exitCode),\"format\":\(JSONWriter.quoted(format)),"
       + "\"pickles\":[" + pickles.map(JSONWriter.quoted).joined(separator: ",") + "],"
       + "\"findings\":[" + items.joined(separator: ",") + "],"

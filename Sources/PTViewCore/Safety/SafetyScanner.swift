@@ -16,7 +16,8 @@ public struct SafetyScanner: Sendable {
   /// Inflates compressed members of the top-level zip (libzip over the file, from the shell).
   public var decompressor: (any RecordDecompressor)?
   /// Makes a decompressor for a zip held in memory (nested archives, concatenated zips).
-  public var makeDecompressor: (@Sendable ([UInt8]) throws(CheckpointError) -> any RecordDecompressor)?
+  public var makeDecompressor:
+    (@Sendable ([UInt8]) throws(CheckpointError) -> any RecordDecompressor)?
   /// When false, the danger list is not consulted: verdicts then come from the allowlist and
   /// from what the pickle does alone (the tests check that every dangerous sample stays dangerous).
   public var useDangerList = true
@@ -34,7 +35,8 @@ public struct SafetyScanner: Sendable {
   /// Scans bytes that are not a file of their own (a nested loader's argument).
   public func scan(bytes: [UInt8], location: String, depth: Int = 1) -> [SafetyFinding] {
     var acc = Accumulator()
-    scanSource(MemorySource(bytes), location: location, depth: depth, inFile: false, decompressor: nil, &acc)
+    scanSource(
+      MemorySource(bytes), location: location, depth: depth, inFile: false, decompressor: nil, &acc)
     return acc.findings
   }
 
@@ -48,10 +50,13 @@ public struct SafetyScanner: Sendable {
     var recognized = 0
     var formats: [String] = []
 
-    mutating func unscannable(_ kind: DangerKind, _ location: String, _ offset: Int64, _ detail: String) {
+    mutating func unscannable(
+      _ kind: DangerKind, _ location: String, _ offset: Int64, _ detail: String
+    ) {
       findings.append(
         SafetyFinding(
-          verdict: .unscannable, kind: kind, location: location.isEmpty ? "file" : location, offset: offset,
+          verdict: .unscannable, kind: kind, location: location.isEmpty ? "file" : location,
+          offset: offset,
           offsetIsInFile: true, global: nil, rendering: nil, detail: detail, node: nil))
     }
 
@@ -69,14 +74,21 @@ public struct SafetyScanner: Sendable {
         let key = "\(f.verdict)|\(f.kind)|\(f.global ?? f.detail)"
         let count = seen[key, default: 0]
         seen[key] = count + 1
-        if (f.verdict == .dangerous && count < 8) || count < 1 { kept.append(f) } else { omitted += 1 }
+        if (f.verdict == .dangerous && count < 8) || count < 1 {
+          kept.append(f)
+        } else {
+          omitted += 1
+        }
       }
       sorted = kept
       var notes = self.notes
-      if recognized == 0 && findings.isEmpty { notes.append("nothing in the file could be checked") }
+      if recognized == 0 && findings.isEmpty {
+        notes.append("nothing in the file could be checked")
+      }
       return SafetyReport(
         path: path, verdict: verdict,
-        format: formats.first(where: { $0.contains("torch") || $0.contains("TorchScript") }) ?? formats.first ?? "unknown", pickles: pickles, findings: sorted,
+        format: formats.first(where: { $0.contains("torch") || $0.contains("TorchScript") })
+          ?? formats.first ?? "unknown", pickles: pickles, findings: sorted,
         notes: notes, omittedFindings: omitted)
     }
   }
@@ -92,7 +104,9 @@ public struct SafetyScanner: Sendable {
   static func detect(_ head: [UInt8], size: Int64) -> Content {
     if size == 0 || head.isEmpty { return .empty }
     func starts(_ magic: [UInt8]) -> Bool { head.starts(with: magic) }
-    if starts([0x50, 0x4B, 0x03, 0x04]) || starts([0x50, 0x4B, 0x05, 0x06]) || starts([0x50, 0x4B, 0x07, 0x08]) {
+    if starts([0x50, 0x4B, 0x03, 0x04]) || starts([0x50, 0x4B, 0x05, 0x06])
+      || starts([0x50, 0x4B, 0x07, 0x08])
+    {
       return .zip
     }
     if starts(DetectedFormat.legacyMagic) { return .legacyTorch }
@@ -116,7 +130,9 @@ public struct SafetyScanner: Sendable {
       if n > 0, n <= 100_000_000, n <= size - 8 { return .safetensors }
     }
     if head[0] == 0x80 { return head.count > 1 && head[1] <= 5 ? .pickle(strong: true) : .unknown }
-    if PicklePrefix.plausibleStart(head[0]) || "(}])cILSVNFJKMXUTGPihrqdlt0123.".utf8.contains(head[0]) {
+    if PicklePrefix.plausibleStart(head[0])
+      || "(}])cILSVNFJKMXUTGPihrqdlt0123.".utf8.contains(head[0])
+    {
       return .pickle(strong: false)
     }
     return .unknown
@@ -133,7 +149,9 @@ public struct SafetyScanner: Sendable {
     decompressor: (any RecordDecompressor)?, _ acc: inout Accumulator
   ) {
     guard depth <= maxDepth else {
-      acc.unscannable(.unsupportedFormat, location, 0, "archives nested deeper than \(maxDepth) levels are not followed")
+      acc.unscannable(
+        .unsupportedFormat, location, 0,
+        "archives nested deeper than \(maxDepth) levels are not followed")
       return
     }
     let head: [UInt8]
@@ -148,10 +166,13 @@ public struct SafetyScanner: Sendable {
       acc.unscannable(.unparsable, location, 0, "empty: no pickle to check")
     case .zip:
       acc.formats.append("zip archive")
-      scanZip(source, location: location, depth: depth, inFile: inFile, decompressor: decompressor, &acc)
+      scanZip(
+        source, location: location, depth: depth, inFile: inFile, decompressor: decompressor, &acc)
     case .legacyTorch:
       acc.formats.append("legacy torch.save stream")
-      scanPickles(source, location: child(location, "legacy stream"), inFile: inFile, maxPickles: 5, strong: true, &acc)
+      scanPickles(
+        source, location: child(location, "legacy stream"), inFile: inFile, maxPickles: 5,
+        strong: true, &acc)
     case .npy:
       acc.formats.append("numpy .npy")
       scanNpy(source, location: location.isEmpty ? "npy" : location, inFile: inFile, &acc)
@@ -161,16 +182,23 @@ public struct SafetyScanner: Sendable {
     case .safetensors:
       acc.formats.append("safetensors")
       acc.recognized += 1
-      acc.notes.append("\(location.isEmpty ? "the file" : location) is safetensors: a JSON header and raw tensor data, no pickle")
+      acc.notes.append(
+        "\(location.isEmpty ? "the file" : location) is safetensors: a JSON header and raw tensor data, no pickle"
+      )
     case .pickle(let strong):
       acc.formats.append("pickle")
-      scanPickles(source, location: location.isEmpty ? "pickle" : location, inFile: inFile, maxPickles: 64, strong: strong || location.isEmpty, &acc)
+      scanPickles(
+        source, location: location.isEmpty ? "pickle" : location, inFile: inFile, maxPickles: 64,
+        strong: strong || location.isEmpty, &acc)
     case .unsupported(let what):
       acc.formats.append(what)
-      acc.unscannable(.unsupportedFormat, location, 0, "\(what): a format ptview does not read, so its contents cannot be checked")
+      acc.unscannable(
+        .unsupportedFormat, location, 0,
+        "\(what): a format ptview does not read, so its contents cannot be checked")
     case .unknown:
       acc.formats.append("unknown")
-      acc.unscannable(.unparsable, location, 0, "not a pickle, nor an archive or array format ptview reads")
+      acc.unscannable(
+        .unparsable, location, 0, "not a pickle, nor an archive or array format ptview reads")
     }
   }
 
@@ -184,7 +212,8 @@ public struct SafetyScanner: Sendable {
   /// Pickles from the start of `source`, reading a growing window (the pickles of a legacy file
   /// come before gigabytes of storage data).
   func scanPickles(
-    _ source: any ByteSource, start: Int64 = 0, location: String, inFile: Bool, maxPickles: Int, strong: Bool,
+    _ source: any ByteSource, start: Int64 = 0, location: String, inFile: Bool, maxPickles: Int,
+    strong: Bool,
     _ acc: inout Accumulator
   ) {
     let cap = min(source.size - start, maxMemberBytes)
@@ -196,28 +225,36 @@ public struct SafetyScanner: Sendable {
         return
       }
       let result = pickleScan.scan(
-        bytes, base: start, inFile: inFile, location: location, maxPickles: maxPickles, firstIsPickle: strong)
+        bytes, base: start, inFile: inFile, location: location, maxPickles: maxPickles,
+        firstIsPickle: strong)
       if result.ranOut && window < cap {
         window = min(cap, window * 8)
         continue
       }
       record(result, location: location, offset: start, &acc)
-      if maxPickles == 5 && strong { requireLegacyPickles(result, location: location, offset: start, &acc) }
+      if maxPickles == 5 && strong {
+        requireLegacyPickles(result, location: location, offset: start, &acc)
+      }
       return
     }
   }
 
   /// A legacy torch.save stream is five pickles; fewer means it was cut off or corrupted.
-  func requireLegacyPickles(_ result: PickleScan.Result, location: String, offset: Int64, _ acc: inout Accumulator) {
+  func requireLegacyPickles(
+    _ result: PickleScan.Result, location: String, offset: Int64, _ acc: inout Accumulator
+  ) {
     guard !result.pickles.isEmpty, result.pickles.count < 5,
       !result.findings.contains(where: { $0.verdict == .dangerous })
     else { return }
     acc.unscannable(
       .unparsable, location, offset,
-      "the legacy stream holds \(result.pickles.count) complete pickle(s) of 5: the rest cannot be decoded")
+      "the legacy stream holds \(result.pickles.count) complete pickle(s) of 5: the rest cannot be decoded"
+    )
   }
 
-  func record(_ result: PickleScan.Result, location: String, offset: Int64, _ acc: inout Accumulator) {
+  func record(
+    _ result: PickleScan.Result, location: String, offset: Int64, _ acc: inout Accumulator
+  ) {
     acc.findings += result.findings
     acc.pickles += result.pickles
     acc.notes += result.notes
@@ -235,7 +272,8 @@ public struct SafetyScanner: Sendable {
 
   /// Scans in-memory bytes as a member of a container.
   func scanMember(
-    _ bytes: [UInt8], base: Int64, inFile: Bool, location: String, nameSuggestsPickle: Bool, encrypted: Bool,
+    _ bytes: [UInt8], base: Int64, inFile: Bool, location: String, nameSuggestsPickle: Bool,
+    encrypted: Bool,
     depth: Int, _ acc: inout Accumulator
   ) {
     let content = Self.detect(Array(bytes.prefix(512)), size: Int64(bytes.count))
@@ -245,12 +283,14 @@ public struct SafetyScanner: Sendable {
       let maker = makeDecompressor
       var inner: (any RecordDecompressor)? = nil
       if let maker { inner = LazyMemoryDecompressor(bytes: bytes, make: maker) }
-      scanSource(nested, location: location, depth: depth + 1, inFile: false, decompressor: inner, &acc)
+      scanSource(
+        nested, location: location, depth: depth + 1, inFile: false, decompressor: inner, &acc)
     case .npy:
       acc.formats.append("numpy .npy")
       scanNpy(MemorySource(bytes), base: base, location: location, inFile: inFile, &acc)
     case .legacyTorch:
-      let result = pickleScan.scan(bytes, base: base, inFile: inFile, location: location, maxPickles: 5, firstIsPickle: true)
+      let result = pickleScan.scan(
+        bytes, base: base, inFile: inFile, location: location, maxPickles: 5, firstIsPickle: true)
       record(result, location: location, offset: base, &acc)
       requireLegacyPickles(result, location: location, offset: base, &acc)
     case .pickle(let strong):
@@ -258,7 +298,8 @@ public struct SafetyScanner: Sendable {
         bytes, base: base, inFile: inFile, location: location, maxPickles: 64,
         firstIsPickle: strong || nameSuggestsPickle)
       if result.pickles.isEmpty && result.failure == nil && encrypted {
-        acc.unscannable(.encrypted, location, base, "the entry is encrypted: its contents cannot be checked")
+        acc.unscannable(
+          .encrypted, location, base, "the entry is encrypted: its contents cannot be checked")
         return
       }
       record(result, location: location, offset: base, &acc)
@@ -267,12 +308,18 @@ public struct SafetyScanner: Sendable {
     case .empty:
       if encrypted { acc.unscannable(.encrypted, location, base, "the entry is encrypted") }
     case .unsupported(let what):
-      acc.unscannable(.unsupportedFormat, location, base, "\(what) inside the archive: a format ptview does not read")
+      acc.unscannable(
+        .unsupportedFormat, location, base,
+        "\(what) inside the archive: a format ptview does not read")
     case .unknown:
       if encrypted {
-        acc.unscannable(.encrypted, location, base, "the entry is encrypted (flag set and its data is not plain): its contents cannot be checked")
+        acc.unscannable(
+          .encrypted, location, base,
+          "the entry is encrypted (flag set and its data is not plain): its contents cannot be checked"
+        )
       } else if nameSuggestsPickle {
-        acc.unscannable(.unparsable, location, base, "named like a pickle but does not start like one")
+        acc.unscannable(
+          .unparsable, location, base, "named like a pickle but does not start like one")
       }
     }
   }
@@ -280,7 +327,8 @@ public struct SafetyScanner: Sendable {
   // MARK: - Zip
 
   func scanZip(
-    _ source: any ByteSource, location: String, depth: Int, inFile: Bool, decompressor: (any RecordDecompressor)?,
+    _ source: any ByteSource, location: String, depth: Int, inFile: Bool,
+    decompressor: (any RecordDecompressor)?,
     _ acc: inout Accumulator
   ) {
     let directory: ZipDirectory
@@ -288,34 +336,44 @@ public struct SafetyScanner: Sendable {
       // Several zips back to back (torch.distributed.checkpoint's .distcp files).
       let pieces = concatenatedZips(source)
       if pieces.count > 0 {
-        acc.notes.append("\(location.isEmpty ? "the file" : location) holds \(pieces.count) zip archives back to back")
+        acc.notes.append(
+          "\(location.isEmpty ? "the file" : location) holds \(pieces.count) zip archives back to back"
+        )
         for (i, piece) in pieces.enumerated() {
           let slice = SliceSource(source, start: piece.start, size: piece.size)
           guard let dir = try? ZipDirectory(source: slice) else { continue }
           var inner: (any RecordDecompressor)? = nil
-          if let maker = makeDecompressor, piece.size <= maxMemberBytes, let bytes = try? slice.readExactly(at: 0, count: Int(piece.size)) {
+          if let maker = makeDecompressor, piece.size <= maxMemberBytes,
+            let bytes = try? slice.readExactly(at: 0, count: Int(piece.size))
+          {
             inner = LazyMemoryDecompressor(bytes: bytes, make: maker)
           }
           scanZipEntries(
-            slice, directory: dir, base: inFile ? piece.start : 0, location: child(location, "zip \(i + 1)"), depth: depth,
+            slice, directory: dir, base: inFile ? piece.start : 0,
+            location: child(location, "zip \(i + 1)"), depth: depth,
             inFile: inFile, decompressor: inner, &acc)
         }
         return
       }
-      acc.unscannable(.unparsable, location, error.offset, "the zip archive cannot be read: \(error.message)")
+      acc.unscannable(
+        .unparsable, location, error.offset, "the zip archive cannot be read: \(error.message)")
       return
     }
-    scanZipEntries(source, directory: directory, base: 0, location: location, depth: depth, inFile: inFile, decompressor: decompressor, &acc)
+    scanZipEntries(
+      source, directory: directory, base: 0, location: location, depth: depth, inFile: inFile,
+      decompressor: decompressor, &acc)
   }
 
   /// Relative names of torch zip records that no loader unpickles.
   static func isTorchDataRecord(_ relative: String) -> Bool {
-    if ["version", ".data/version", "byteorder", ".format_version", ".storage_alignment",
-      ".data/serialization_id", "archive_format", "archive_version"].contains(relative)
-    {
+    if [
+      "version", ".data/version", "byteorder", ".format_version", ".storage_alignment",
+      ".data/serialization_id", "archive_format", "archive_version",
+    ].contains(relative) {
       return true
     }
-    for folder in ["data/", "constants/", "traced_inputs/", ".data/"] where relative.hasPrefix(folder) {
+    for folder in ["data/", "constants/", "traced_inputs/", ".data/"]
+    where relative.hasPrefix(folder) {
       let rest = relative.dropFirst(folder.count)
       if !rest.isEmpty && rest.allSatisfy({ $0.isNumber }) { return true }
     }
@@ -324,12 +382,15 @@ public struct SafetyScanner: Sendable {
   }
 
   func scanZipEntries(
-    _ source: any ByteSource, directory: ZipDirectory, base: Int64, location: String, depth: Int, inFile: Bool,
+    _ source: any ByteSource, directory: ZipDirectory, base: Int64, location: String, depth: Int,
+    inFile: Bool,
     decompressor: (any RecordDecompressor)?, _ acc: inout Accumulator
   ) {
     let entries = directory.entries
     if entries.count > maxEntries {
-      acc.unscannable(.unparsable, location, 0, "\(entries.count) entries: more than the \(maxEntries) the scan follows")
+      acc.unscannable(
+        .unparsable, location, 0,
+        "\(entries.count) entries: more than the \(maxEntries) the scan follows")
       return
     }
     var root: String? = nil
@@ -340,7 +401,9 @@ public struct SafetyScanner: Sendable {
     if let root {
       if directory.entry(named: root + "/constants.pkl") != nil {
         acc.formats.append("TorchScript archive")
-        acc.notes.append("TorchScript archive: torch.jit.load runs the TorchScript code in \(root)/code/ (TorchScript, not arbitrary Python)")
+        acc.notes.append(
+          "TorchScript archive: torch.jit.load runs the TorchScript code in \(root)/code/ (TorchScript, not arbitrary Python)"
+        )
       } else {
         acc.formats.append("torch.save zip")
       }
@@ -357,20 +420,27 @@ public struct SafetyScanner: Sendable {
       }
       let header: LocalHeader
       do { header = try ZipDirectory.localHeader(of: entry, in: source) } catch {
-        acc.unscannable(.unparsable, name, base + error.offset, "entry \(entry.name): \(error.message)")
+        acc.unscannable(
+          .unparsable, name, base + error.offset, "entry \(entry.name): \(error.message)")
         continue
       }
       let localName = String(decoding: header.nameBytes, as: UTF8.self)
       if header.nameBytes != entry.nameBytes {
-        acc.notes.append("\(name): the local header names it '\(localName)'; torch and the scan use the central directory's name")
+        acc.notes.append(
+          "\(name): the local header names it '\(localName)'; torch and the scan use the central directory's name"
+        )
       }
       let lowered = (entry.name + " " + localName).lowercased()
-      let suggestsPickle = [".pkl", ".pickle", "data.pkl", ".pt", ".pth", ".bin", ".ckpt", ".joblib", "_pkl"].contains {
+      let suggestsPickle = [
+        ".pkl", ".pickle", "data.pkl", ".pt", ".pth", ".bin", ".ckpt", ".joblib", "_pkl",
+      ].contains {
         lowered.contains($0)
       }
       let encrypted = entry.isEncrypted || header.flags & 1 != 0
       if entry.method == 99 {
-        acc.unscannable(.encrypted, name, base + header.offset, "the entry is AES-encrypted: its contents cannot be checked")
+        acc.unscannable(
+          .encrypted, name, base + header.offset,
+          "the entry is AES-encrypted: its contents cannot be checked")
         continue
       }
       let bytes: [UInt8]
@@ -378,47 +448,65 @@ public struct SafetyScanner: Sendable {
       let memberInFile: Bool
       if entry.isStored {
         guard entry.compressedSize <= maxMemberBytes else {
-          acc.unscannable(.unparsable, name, base + header.dataOffset, "entry of \(entry.compressedSize) bytes is larger than the scan reads")
+          acc.unscannable(
+            .unparsable, name, base + header.dataOffset,
+            "entry of \(entry.compressedSize) bytes is larger than the scan reads")
           continue
         }
         // Look at the first bytes before reading a whole member.
-        let headBytes = (try? source.read(at: header.dataOffset, count: Int(min(entry.compressedSize, 512)))) ?? []
+        let headBytes =
+          (try? source.read(at: header.dataOffset, count: Int(min(entry.compressedSize, 512))))
+          ?? []
         let content = Self.detect(headBytes, size: entry.compressedSize)
         if case .unknown = content, !encrypted, !suggestsPickle { continue }
         if case .empty = content, !encrypted { continue }
-        do { bytes = try source.readExactly(at: header.dataOffset, count: Int(entry.compressedSize)) } catch {
-          acc.unscannable(.unparsable, name, base + header.dataOffset, "cannot read the entry: \(error.message)")
+        do {
+          bytes = try source.readExactly(at: header.dataOffset, count: Int(entry.compressedSize))
+        } catch {
+          acc.unscannable(
+            .unparsable, name, base + header.dataOffset, "cannot read the entry: \(error.message)")
           continue
         }
         memberBase = inFile ? base + header.dataOffset : 0
         memberInFile = inFile
       } else {
         if encrypted {
-          acc.unscannable(.encrypted, name, base + header.offset, "the entry is encrypted and compressed: its contents cannot be checked")
+          acc.unscannable(
+            .encrypted, name, base + header.offset,
+            "the entry is encrypted and compressed: its contents cannot be checked")
           continue
         }
         guard entry.uncompressedSize <= maxMemberBytes else {
-          acc.unscannable(.unparsable, name, base + header.offset, "entry of \(entry.uncompressedSize) bytes is larger than the scan reads")
+          acc.unscannable(
+            .unparsable, name, base + header.offset,
+            "entry of \(entry.uncompressedSize) bytes is larger than the scan reads")
           continue
         }
         guard let decompressor else {
-          acc.unscannable(.unsupportedFormat, name, base + header.offset, "the entry is compressed (method \(entry.method)) and no decompressor is available")
+          acc.unscannable(
+            .unsupportedFormat, name, base + header.offset,
+            "the entry is compressed (method \(entry.method)) and no decompressor is available")
           continue
         }
         do { bytes = try decompressor.decompress(entry) } catch {
-          acc.unscannable(.unparsable, name, base + header.offset, "cannot decompress the entry: \(error.message)")
+          acc.unscannable(
+            .unparsable, name, base + header.offset, "cannot decompress the entry: \(error.message)"
+          )
           continue
         }
         memberBase = 0
         memberInFile = false
       }
       scanMember(
-        bytes, base: memberBase, inFile: memberInFile, location: name, nameSuggestsPickle: suggestsPickle,
+        bytes, base: memberBase, inFile: memberInFile, location: name,
+        nameSuggestsPickle: suggestsPickle,
         encrypted: encrypted, depth: depth, &acc)
     }
     let unscannableAfter = acc.findings.filter { $0.verdict == .unscannable }.count
     if acc.recognized == before && unscannableAfter == unscannableBefore {
-      acc.unscannable(.unparsable, location, 0, "the archive holds no pickle, array or archive that the scan can check")
+      acc.unscannable(
+        .unparsable, location, 0,
+        "the archive holds no pickle, array or archive that the scan can check")
     }
   }
 
@@ -457,7 +545,8 @@ public struct SafetyScanner: Sendable {
     var cdSize = record.u32(12)
     var cdOffset = record.u32(16)
     var cdStart = eocd - cdSize
-    if eocd >= 76, let locator = try? source.readExactly(at: eocd - 20, count: 20), locator.u32(0) == 0x0706_4B50,
+    if eocd >= 76, let locator = try? source.readExactly(at: eocd - 20, count: 20),
+      locator.u32(0) == 0x0706_4B50,
       let z = try? source.readExactly(at: eocd - 76, count: 56), z.u32(0) == 0x0606_4B50
     {
       cdSize = z.u64(40)
@@ -472,8 +561,13 @@ public struct SafetyScanner: Sendable {
   // MARK: - numpy
 
   /// A `.npy` file: a header, then raw data or (object arrays) a pickle.
-  func scanNpy(_ source: any ByteSource, base: Int64 = 0, location: String, inFile: Bool, _ acc: inout Accumulator) {
-    guard let fixed = try? source.readExactly(at: 0, count: min(12, Int(source.size))), fixed.count >= 10 else {
+  func scanNpy(
+    _ source: any ByteSource, base: Int64 = 0, location: String, inFile: Bool,
+    _ acc: inout Accumulator
+  ) {
+    guard let fixed = try? source.readExactly(at: 0, count: min(12, Int(source.size))),
+      fixed.count >= 10
+    else {
       acc.unscannable(.unparsable, location, base, "truncated .npy header")
       return
     }
@@ -514,7 +608,10 @@ public struct SafetyScanner: Sendable {
         location: location + " (object array)", inFile: false, maxPickles: 1, strong: true, &acc)
       // Report file offsets for stored members: shift findings made relative to the slice.
       if inFile || base != 0 {
-        for i in acc.findings.indices where acc.findings[i].location.hasPrefix(location + " (object array)") && !acc.findings[i].offsetIsInFile {
+        for i in acc.findings.indices
+        where acc.findings[i].location.hasPrefix(location + " (object array)")
+          && !acc.findings[i].offsetIsInFile
+        {
           acc.findings[i].offset += base + dataStart
           acc.findings[i].offsetIsInFile = inFile
         }
@@ -544,7 +641,9 @@ public struct SafetyScanner: Sendable {
 
   // MARK: - tar (torch <= 0.1.10)
 
-  func scanTar(_ source: any ByteSource, location: String, depth: Int, inFile: Bool, _ acc: inout Accumulator) {
+  func scanTar(
+    _ source: any ByteSource, location: String, depth: Int, inFile: Bool, _ acc: inout Accumulator
+  ) {
     var offset: Int64 = 0
     var longName: String? = nil
     var members = 0
@@ -590,51 +689,68 @@ public struct SafetyScanner: Sendable {
         members += 1
         let memberName = child(location, name)
         if size > maxMemberBytes {
-          acc.unscannable(.unparsable, memberName, dataStart, "member of \(size) bytes is larger than the scan reads")
+          acc.unscannable(
+            .unparsable, memberName, dataStart,
+            "member of \(size) bytes is larger than the scan reads")
         } else if let bytes = try? source.readExactly(at: dataStart, count: Int(size)) {
           let base = inFile ? dataStart : 0
           let leaf = name.split(separator: "/").last.map(String.init) ?? name
           if leaf == "storages" || leaf == "tensors" {
-            scanTorchTarRecords(bytes, storages: leaf == "storages", base: base, inFile: inFile, location: memberName, &acc)
+            scanTorchTarRecords(
+              bytes, storages: leaf == "storages", base: base, inFile: inFile, location: memberName,
+              &acc)
           } else {
             scanMember(
-              bytes, base: base, inFile: inFile, location: memberName, nameSuggestsPickle: leaf == "pickle" || leaf == "sys_info",
+              bytes, base: base, inFile: inFile, location: memberName,
+              nameSuggestsPickle: leaf == "pickle" || leaf == "sys_info",
               encrypted: false, depth: depth, &acc)
           }
         }
       }
       offset = dataStart + (size + 511) / 512 * 512
     }
-    if acc.recognized == before && !acc.findings.contains(where: { $0.location.hasPrefix(location) }) {
+    if acc.recognized == before
+      && !acc.findings.contains(where: { $0.location.hasPrefix(location) })
+    {
       acc.unscannable(.unparsable, location, 0, "the tar archive holds nothing the scan can check")
     }
   }
 
   /// torch's tar-era `storages` and `tensors` members: pickles interleaved with raw data.
   func scanTorchTarRecords(
-    _ bytes: [UInt8], storages: Bool, base: Int64, inFile: Bool, location: String, _ acc: inout Accumulator
+    _ bytes: [UInt8], storages: Bool, base: Int64, inFile: Bool, location: String,
+    _ acc: inout Accumulator
   ) {
     let scan = pickleScan
     var position = 0
     var findings: [SafetyFinding] = []
     func one() -> (ValueGraph, ValueID)? {
       var machine = Machine(limits: limits)
-      let result = scan.scanOne(bytes, from: position, base: base, inFile: inFile, location: location)
+      let result = scan.scanOne(
+        bytes, from: position, base: base, inFile: inFile, location: location)
       findings += result.findings
-      guard let end = result.end, let outcome = try? machine.load(bytes, from: position) else { return nil }
+      guard let end = result.end, let outcome = try? machine.load(bytes, from: position) else {
+        return nil
+      }
       position = end
       return (machine.graph, outcome.root)
     }
-    guard let (countGraph, countRoot) = one(), let count = countGraph.int(countRoot), count >= 0 else {
+    guard let (countGraph, countRoot) = one(), let count = countGraph.int(countRoot), count >= 0
+    else {
       acc.findings += findings
       acc.unscannable(.unparsable, location, base, "the record count pickle cannot be decoded")
       return
     }
     var ok = true
     for _ in 0..<min(count, 1_000_000) {
-      guard let (graph, root) = one(), let items = graph.sequence(root), items.count == 3 else { ok = false; break }
+      guard let (graph, root) = one(), let items = graph.sequence(root), items.count == 3 else {
+        ok = false; break
+      }
       if storages {
-        let size = graph.globalName(items[2]).flatMap { DType.forStorageClass(String($0.split(separator: ".").last ?? ""))?.elementSize } ?? 0
+        let size =
+          graph.globalName(items[2]).flatMap {
+            DType.forStorageClass(String($0.split(separator: ".").last ?? ""))?.elementSize
+          } ?? 0
         guard size > 0, position + 8 <= bytes.count else { ok = false; break }
         let numel = Int64(bitPattern: bytes.le(position, 8))
         guard numel >= 0, numel <= Int64(bytes.count) else { ok = false; break }
@@ -650,8 +766,12 @@ public struct SafetyScanner: Sendable {
     if ok && storages && position < bytes.count { _ = one() }
     acc.findings += PickleScan.deduplicated(findings)
     acc.pickles.append(location)
-    if ok { acc.recognized += 1 } else {
-      acc.unscannable(.unparsable, location, base + Int64(position), "the record layout does not match torch's tar format")
+    if ok {
+      acc.recognized += 1
+    } else {
+      acc.unscannable(
+        .unparsable, location, base + Int64(position),
+        "the record layout does not match torch's tar format")
     }
   }
 }
@@ -661,7 +781,10 @@ final class LazyMemoryDecompressor: RecordDecompressor, @unchecked Sendable {
   let bytes: [UInt8]
   let make: @Sendable ([UInt8]) throws(CheckpointError) -> any RecordDecompressor
   private var made: (any RecordDecompressor)?
-  init(bytes: [UInt8], make: @escaping @Sendable ([UInt8]) throws(CheckpointError) -> any RecordDecompressor) {
+  init(
+    bytes: [UInt8],
+    make: @escaping @Sendable ([UInt8]) throws(CheckpointError) -> any RecordDecompressor
+  ) {
     self.bytes = bytes
     self.make = make
   }

@@ -18,7 +18,9 @@ struct Doctor: ParsableCommand {
   @ArgumentParser.Argument(help: "The checkpoint file.") var file: String
   @Option(
     name: .customLong("device"),
-    help: "A device of the target machine (repeatable): cpu (the default), cuda:N (GPUs 0..N), xpu:N, mps.")
+    help:
+      "A device of the target machine (repeatable): cpu (the default), cuda:N (GPUs 0..N), xpu:N, mps."
+  )
   var devices: [String] = []
   @Flag(help: "Print JSON for scripts.") var json = false
 

@@ -77,7 +77,8 @@ struct Scan: ParsableCommand {
         path: path, verdict: .unscannable, format: "unreadable", pickles: [],
         findings: [
           SafetyFinding(
-            verdict: .unscannable, kind: .unparsable, location: "file", offset: 0, offsetIsInFile: true,
+            verdict: .unscannable, kind: .unparsable, location: "file", offset: 0,
+            offsetIsInFile: true,
             global: nil, rendering: nil, detail: "cannot open: \(error.message)", node: nil)
         ], notes: [], omittedFindings: 0)
     }
