@@ -29,8 +29,9 @@ let package = Package(
 
     // Adapters: the only targets that touch the operating system or a C library.
     .target(name: "PTViewZip", dependencies: ["PTViewCore", "CLibzip"], swiftSettings: strict),
-    .target(name: "CFileCopy"),  // copy_file_range, which Glibc's Swift module hides
-    .target(name: "PTViewFiles", dependencies: ["PTViewCore", "CFileCopy"], swiftSettings: strict),
+    .target(name: "CSystemShims"),  // copy_file_range and mallopt, which Glibc's Swift module hides
+    .target(
+      name: "PTViewFiles", dependencies: ["PTViewCore", "CSystemShims"], swiftSettings: strict),
     .target(name: "PTViewCurses", dependencies: ["PTViewTUI", "CNcursesw"], swiftSettings: strict),
 
     // Thin shell: argument parsing, wiring, exit codes, printing.

@@ -1,4 +1,5 @@
-// libFuzzer entry point for the pickle VM and the container parsers. Built by Fuzz/run.sh with
+// libFuzzer entry point for the pickle VM, the container parsers, the rewriter, the safety
+// scan and the load doctor. Built by Fuzz/run.sh with
 // `swiftc -sanitize=fuzzer,address`; every input must decode or fail with an error value,
 // never trap, hang or exhaust memory.
 import PTViewCore
@@ -40,5 +41,8 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         plan.edits, outputPath: "out.pt")
     }
   }
+  // The safety scan and the load doctor read the same hostile bytes.
+  _ = SafetyScanner().scan(MemorySource(bytes), path: "fuzz.pt")
+  _ = LoadDoctor().diagnose(MemorySource(bytes), path: "fuzz.pt")
   return 0
 }

@@ -1,4 +1,4 @@
-import CFileCopy
+import CSystemShims
 public import PTViewCore
 
 #if canImport(Glibc)

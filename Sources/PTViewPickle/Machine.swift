@@ -53,6 +53,7 @@ public struct Machine: Sendable {
     denseMemo.removeAll(keepingCapacity: true)
     sparseMemo.removeAll()
     memoCount = 0
+    graph.reserve(forPickleBytes: min(bytes.count - position, 1 << 28))
     var reader = InstructionReader(bytes: bytes, base: base, position: position, limits: limits)
     var declared: Int? = nil
     var highest = 0

@@ -25,6 +25,7 @@ struct PTView: ParsableCommand {
   /// Sets up signal handling (temporary files never outlive an interrupted write), then runs.
   static func main() {
     PendingTemporary.installSignalCleanup()
+    MemoryTuning.apply()
     main(nil)
   }
 }

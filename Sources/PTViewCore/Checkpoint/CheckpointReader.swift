@@ -138,7 +138,11 @@ public struct CheckpointReader: Sendable {
           } else {
             tensors.merge(found.tensors) { a, _ in a }
           }
-          references += found.references
+          if references.isEmpty {
+            references = found.references
+          } else {
+            references += found.references
+          }
         } catch {
           throw CheckpointError(
             .malformed, record: root + "/" + section.name, offset: Int64(error.offset),
@@ -147,33 +151,35 @@ public struct CheckpointReader: Sendable {
       }
 
       // Every referenced storage record must exist and be large enough. Checked once per
-      // record (a storage shared by views is referenced many times).
-      var needed: [String: (bytes: Int64, pid: ValueID)] = [:]
-      needed.reserveCapacity(references.count)
+      // record (a storage shared by views is referenced many times), remembering the largest
+      // need per directory entry in a plain array.
+      var needed = [Int64](repeating: -1, count: directory.entries.count)
+      var order: [Int] = []
       for storage in references {
-        if let known = needed[storage.record], known.bytes >= storage.byteCount { continue }
-        needed[storage.record] = (storage.byteCount, storage.pidNode)
-      }
-      storages.reserveCapacity(needed.count)
-      for (record, need) in needed {
-        let pickleRecord =
-          root + "/"
-          + (pickles.first(where: { $0.nodes.contains(Int(need.pid.index)) })?.name ?? "data.pkl")
-        guard let entry = directory.entry(named: root + "/" + record) else {
-          if isTorchScript && record.hasPrefix("traced_inputs/") { continue }
+        guard let entry = directory.entry(named: root + "/" + storage.record) else {
+          if isTorchScript && storage.record.hasPrefix("traced_inputs/") { continue }
+          let section = pickles.first(where: { $0.nodes.contains(Int(storage.pidNode.index)) })
           throw CheckpointError(
-            .malformed, record: pickleRecord, offset: Int64(graph.offset(of: need.pid)),
-            "storage record \(record) is missing from the archive")
+            .malformed, record: root + "/" + (section?.name ?? "data.pkl"),
+            offset: Int64(graph.offset(of: storage.pidNode)),
+            "storage record \(storage.record) is missing from the archive")
         }
-        if entry.uncompressedSize < need.bytes && !record.hasPrefix("traced_inputs/") {
+        if needed[entry.index] < 0 { order.append(entry.index) }
+        needed[entry.index] = max(needed[entry.index], storage.byteCount)
+      }
+      storages.reserveCapacity(order.count)
+      for index in order {
+        let entry = directory.entries[index]
+        let record = String(entry.name.dropFirst(root.count + 1))
+        let need = needed[index]
+        if entry.uncompressedSize < need && !record.hasPrefix("traced_inputs/") {
           throw CheckpointError(
             .malformed, record: entry.name, offset: entry.localHeaderOffset,
-            "storage record holds \(entry.uncompressedSize) bytes but its tensors need \(need.bytes)"
-          )
+            "storage record holds \(entry.uncompressedSize) bytes but its tensors need \(need)")
         }
-        if entry.uncompressedSize > need.bytes {
+        if entry.uncompressedSize > need {
           notes.append(
-            "record \(record) holds \(entry.uncompressedSize) bytes, more than the \(need.bytes) its storage declares; torch.load refuses a size mismatch"
+            "record \(record) holds \(entry.uncompressedSize) bytes, more than the \(need) its storage declares; torch.load refuses a size mismatch"
           )
         }
         if !entry.isStored {
@@ -181,8 +187,8 @@ public struct CheckpointReader: Sendable {
             "record \(record) is compressed; torch.load(mmap=True) would read garbage from it")
         }
         storages[record] = Checkpoint.StorageExtent(
-          record: record, dataOffset: nil, size: entry.uncompressedSize, compressed: !entry.isStored
-        )
+          record: record, dataOffset: nil, size: entry.uncompressedSize,
+          compressed: !entry.isStored)
       }
     } catch {
       if strict { throw error }

@@ -77,7 +77,7 @@ public enum SafetensorsReader {
         end - begin == numel * Int64(bits) / 8
       else {
         throw CheckpointError(
-          .malformed, record: name, offset: dataStart + max(0, begin),
+          .malformed, record: name, offset: dataStart + min(max(0, begin), source.size),
           "data_offsets [\(begin), \(end)] do not match \(shape) \(code)")
       }
       ranges.append((begin, end, name))

@@ -39,7 +39,7 @@ public struct RemapPlan: Sendable {
       }
       table[k]!.2 += move.tensors.count
       table[k]!.3 += 1
-      table[k]!.4 += move.bytes
+      table[k]!.4 = table[k]!.4.addingSaturated(move.bytes)
     }
     return order.map { table[$0]! }.map {
       (from: $0.0, to: $0.1, tensors: $0.2, storages: $0.3, bytes: $0.4)

@@ -191,6 +191,15 @@ public struct JSONBytes: ~Copyable {
     append(0x5D)
   }
 
+  /// Bytes waiting to be flushed.
+  public var pendingCount: Int { count }
+
+  /// Hands the bytes so far to `sink` and empties the buffer (for streaming big outputs).
+  public mutating func flush(_ sink: (UnsafeRawBufferPointer) -> Void) {
+    sink(UnsafeRawBufferPointer(start: base, count: count))
+    count = 0
+  }
+
   /// The text.
   public var text: String {
     String(decoding: UnsafeBufferPointer(start: base, count: count), as: UTF8.self)

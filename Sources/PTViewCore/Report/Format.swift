@@ -49,3 +49,12 @@ public enum Format {
     "[" + dims.map(String.init).joined(separator: ",") + "]"
   }
 }
+
+extension Int64 {
+  /// `self + other`, clamped to `Int64.max` (sizes from hostile files may be absurd; totals
+  /// must not trap).
+  public func addingSaturated(_ other: Int64) -> Int64 {
+    let (sum, overflow) = addingReportingOverflow(other)
+    return overflow ? (other > 0 ? .max : .min) : sum
+  }
+}

@@ -45,7 +45,7 @@ public struct InfoReport: Sendable {
     records =
       checkpoint.directory?.entries.count ?? (checkpoint.pickles.count + checkpoint.storages.count)
     storages = checkpoint.storages.count
-    storageBytes = checkpoint.storages.values.reduce(0) { $0 + $1.size }
+    storageBytes = checkpoint.storages.values.reduce(0) { $0.addingSaturated($1.size) }
     tensorPaths = checkpoint.entries.count
     // Distinct tensors: by node when there is a graph, else by path.
     var seen: Set<Int32> = []
@@ -57,8 +57,10 @@ public struct InfoReport: Sendable {
       distinct.append(entry.tensor)
     }
     distinctTensors = distinct.count
-    parameters = distinct.reduce(0) { $0 + $1.numel }
-    if checkpoint.format == .safetensors { storageBytes = distinct.reduce(0) { $0 + $1.nbytes } }
+    parameters = distinct.reduce(0) { $0.addingSaturated($1.numel) }
+    if checkpoint.format == .safetensors {
+      storageBytes = distinct.reduce(0) { $0.addingSaturated($1.nbytes) }
+    }
     func tally(_ key: (TensorInfo) -> String) -> [(String, Tally)] {
       var table: [String: Tally] = [:]
       var order: [String] = []
@@ -66,7 +68,8 @@ public struct InfoReport: Sendable {
         let k = key(t)
         if table[k] == nil { order.append(k) }
         table[k, default: Tally(tensors: 0, bytes: 0)].tensors += 1
-        table[k, default: Tally(tensors: 0, bytes: 0)].bytes += t.nbytes
+        table[k, default: Tally(tensors: 0, bytes: 0)].bytes =
+          table[k, default: Tally(tensors: 0, bytes: 0)].bytes.addingSaturated(t.nbytes)
       }
       return order.map { ($0, table[$0]!) }.sorted {
         $0.1.bytes > $1.1.bytes || ($0.1.bytes == $1.1.bytes && $0.0 < $1.0)

@@ -1,5 +1,19 @@
 /// `ptview ls`: one row per tensor path, as JSON (design.md §3) or an aligned table.
 public enum ListReport {
+  /// Streams the JSON array to `sink` in chunks of about a megabyte, so listing tens of
+  /// thousands of tensors never holds the whole text in memory.
+  public static func json(_ entries: [TensorEntry], sink: (UnsafeRawBufferPointer) -> Void) {
+    var out = JSONBytes(capacity: 1 << 20)
+    out.literal("[")
+    for (i, entry) in entries.enumerated() {
+      out.literal(i == 0 ? "\n" : ",\n")
+      object(entry, into: &out)
+      if out.pendingCount > (1 << 20) - 4096 { out.flush(sink) }
+    }
+    out.literal(entries.isEmpty ? "]\n" : "\n]\n")
+    out.flush(sink)
+  }
+
   /// The JSON array, one tensor object per line.
   public static func json(_ entries: [TensorEntry]) -> String {
     var out = JSONBytes(capacity: entries.count * 220)

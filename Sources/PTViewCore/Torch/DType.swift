@@ -75,7 +75,9 @@ public struct DType: Hashable, Sendable, CustomStringConvertible {
 
   /// Bytes needed for `numel` logical elements of this dtype.
   public func byteCount(elements numel: Int64) -> Int64 {
-    if valuesPerByte > 1 { return (numel + Int64(valuesPerByte) - 1) / Int64(valuesPerByte) }
+    if valuesPerByte > 1 {
+      return numel / Int64(valuesPerByte) + (numel % Int64(valuesPerByte) == 0 ? 0 : 1)
+    }
     let (product, overflow) = numel.multipliedReportingOverflow(by: Int64(elementSize))
     return overflow ? Int64.max : product
   }

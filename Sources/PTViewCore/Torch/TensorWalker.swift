@@ -46,7 +46,14 @@ public struct TensorWalker: Sendable {
     var budgetSpent = false
     var work: [Step] = [.enter(root, prefix)]
     let limit = graph.count + extraVisitBudget
+    // Shared tensors are listed once per path, but a hostile graph can reach one tensor through
+    // astronomically many paths: past this many rows the walk stops sharing.
+    let maxEntries = 10 * tensors.count + 100_000
     while let step = work.popLast() {
+      if entries.count >= maxEntries {
+        budgetSpent = true
+        break
+      }
       switch step {
       case .leave(let id):
         flags[Int(id.index)] &= ~1

@@ -39,9 +39,11 @@ public struct TorchInterpreter: Sendable {
   /// The rebuild function each global node names, by node index (nil for other nodes):
   /// an array lookup per tensor instead of hashing its callee's name.
   private let kinds: [RebuildKind?]
-  /// Storage references already decoded, by pid node (every tensor of a view family repeats
-  /// its pid; decoding each once keeps big checkpoints cheap).
-  private var decoded: [Int32: StorageRef] = [:]
+  /// Storage references already decoded: `decodedSlot[node]` is an index into `decoded` (or
+  /// -1). Every tensor repeats its pid; decoding each once, and finding it by array index
+  /// rather than by hashing, keeps big checkpoints cheap.
+  private var decoded: [StorageRef] = []
+  private var decodedSlot: [Int32] = []
 
   /// Creates an interpreter.
   public init(graph: ValueGraph, flavor: Flavor) {
@@ -82,8 +84,11 @@ public struct TorchInterpreter: Sendable {
   {
     let references = try storageReferences(in: range)
     var cached = self
-    cached.decoded.reserveCapacity(references.count)
-    for ref in references { cached.decoded[ref.pidNode.index] = ref }
+    cached.decodedSlot = [Int32](repeating: -1, count: graph.count)
+    for (slot, ref) in references.enumerated() {
+      cached.decodedSlot[Int(ref.pidNode.index)] = Int32(slot)
+    }
+    cached.decoded = references
     return (try cached.tensors(in: range), references)
   }
 
@@ -91,7 +96,7 @@ public struct TorchInterpreter: Sendable {
   /// - Throws: `InterpretError` for storage pids of the wrong shape and impossible tensors.
   public func tensors(in range: Range<Int>? = nil) throws(InterpretError) -> [ValueID: TensorInfo] {
     var result: [ValueID: TensorInfo] = [:]
-    result.reserveCapacity(decoded.count)
+    result.reserveCapacity(max(decoded.count, 16))
     let ids = range ?? 0..<graph.count
     for index in ids {
       let id = ValueID(Int32(index))
@@ -331,7 +336,10 @@ public struct TorchInterpreter: Sendable {
 
   /// Decodes `('storage', StorageType, key, location, numel[, view])`.
   public func storageRef(_ id: ValueID) throws(InterpretError) -> StorageRef {
-    if let known = decoded[id.index] { return known }
+    let index = Int(id.index)
+    if index >= 0, index < decodedSlot.count, decodedSlot[index] >= 0 {
+      return decoded[Int(decodedSlot[index])]
+    }
     let at = graph.offset(of: id)
     guard case .persistentID(let pid) = graph[id] else {
       throw InterpretError(

@@ -61,7 +61,7 @@ public struct ZipDirectory: Sendable {
     let locator = eocd - 20
     if locator >= 0, tail.u32(locator) == 0x0706_4B50 {
       let zip64Offset = tail.u64(locator + 8)
-      guard zip64Offset >= 0, zip64Offset + 56 <= eocdOffset else {
+      guard zip64Offset >= 0, zip64Offset <= eocdOffset - 56 else {
         throw ZipError(offset: tailStart + Int64(locator), "zip64 locator points outside the file")
       }
       let record: [UInt8]

@@ -14,5 +14,6 @@ struct Info: ParsableCommand {
     let (checkpoint, _) = try Loading.checkpoint(file)
     let report = InfoReport(checkpoint)
     Diagnostics.out(json ? report.json : report.text)
+    Diagnostics.finish()
   }
 }

@@ -16,7 +16,11 @@ struct List: ParsableCommand {
 
   func run() throws {
     let (checkpoint, _) = try Loading.checkpoint(file)
-    Diagnostics.out(
-      json ? ListReport.json(checkpoint.entries) : ListReport.table(checkpoint.entries))
+    if json {
+      ListReport.json(checkpoint.entries) { Diagnostics.write(fd: 1, $0) }
+    } else {
+      Diagnostics.out(ListReport.table(checkpoint.entries))
+    }
+    Diagnostics.finish()
   }
 }

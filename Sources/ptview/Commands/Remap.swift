@@ -74,7 +74,11 @@ struct Remap: ParsableCommand {
         progress: { done, total in bar.update(done, total) })
     } catch let failure as WriteFailure {
       bar.finish()
-      Diagnostics.stderr("ptview: \(failure.message)")
+      switch failure.kind {
+      case .exists: Diagnostics.stderr("ptview: \(failure.message); use --force to replace it")
+      case .isInput: Diagnostics.stderr("ptview: \(failure.message); use --in-place to rewrite it")
+      case .failed, .unreadable: Diagnostics.stderr("ptview: \(failure.message)")
+      }
       throw ExitCode(failure.kind == .unreadable ? 2 : 1)
     }
     bar.finish()

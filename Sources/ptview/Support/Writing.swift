@@ -23,7 +23,13 @@ struct WriteReport: Sendable {
 /// Why a write did not happen: refused (exit 1), failed (exit 1), or the input is unreadable
 /// (exit 2). Nothing is left behind in any case.
 struct WriteFailure: Error, CustomStringConvertible {
-  enum Kind { case refused, failed, unreadable }
+  enum Kind {
+    /// OUT exists and overwriting was not allowed.
+    case exists
+    /// OUT is the input file and rewriting it in place was not allowed.
+    case isInput
+    case failed, unreadable
+  }
   var kind: Kind
   var message: String
   var description: String { message }
@@ -45,11 +51,10 @@ enum Writing {
   ) throws -> WriteOutcome {
     let isInput = AtomicOutput.sameFile(inputPath, outputPath)
     if isInput && !allowInPlace {
-      throw WriteFailure(
-        kind: .refused, message: "\(outputPath) is the input file; use --in-place to rewrite it")
+      throw WriteFailure(kind: .isInput, message: "\(outputPath) is the input file")
     }
     if !isInput && !overwrite && AtomicOutput.exists(outputPath) {
-      throw WriteFailure(kind: .refused, message: "\(outputPath) exists; use --force to replace it")
+      throw WriteFailure(kind: .exists, message: "\(outputPath) already exists")
     }
     let source: FileSource
     do { source = try FileSource(path: inputPath) } catch {
@@ -99,11 +104,23 @@ enum Writing {
         message: "\(outputPath) was written but failed verification: "
           + problems.prefix(3).joined(separator: "; "))
     }
-    let moved = plan?.moves.count ?? edits.count
+    var moved = 0
+    var arguments = 0
+    for edit in edits {
+      switch edit {
+      case .moveStorage: moved += 1
+      case .setDeviceArgument: arguments += 1
+      }
+    }
+    var changes: [String] = []
+    if moved > 0 { changes.append("\(moved) storage\(moved == 1 ? "" : "s") moved") }
+    if arguments > 0 {
+      changes.append("\(arguments) device argument\(arguments == 1 ? "" : "s") rewritten")
+    }
     let summary =
-      moved == 0
-      ? "wrote \(outputPath) (\(Format.bytes(outputSource.size))); no storage needed moving"
-      : "wrote \(outputPath) (\(Format.bytes(outputSource.size))): \(moved) storage(s) moved, verified"
+      changes.isEmpty
+      ? "wrote \(outputPath) (\(Format.bytes(outputSource.size))); nothing needed moving, verified"
+      : "wrote \(outputPath) (\(Format.bytes(outputSource.size))): \(changes.joined(separator: ", ")), verified"
     return WriteOutcome(
       summary: summary, outputPath: outputPath,
       report: plan.map {

@@ -1,5 +1,5 @@
-#ifndef PTVIEW_CFILECOPY_H
-#define PTVIEW_CFILECOPY_H
+#ifndef PTVIEW_CSYSTEMSHIMS_H
+#define PTVIEW_CSYSTEMSHIMS_H
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -7,5 +7,10 @@
 /// Copies `length` bytes from `in` at `*in_offset` to the current position of `out`.
 /// Returns the bytes copied, or -1 with errno set.
 ssize_t ptv_copy_file_range(int in, off_t *in_offset, int out, size_t length);
+
+/// mallopt(3) settings for a short-lived process that builds one big graph: freed memory stays
+/// in the process (no trimming, no per-array mmap), so growing arrays reuse pages already
+/// faulted in. Glibc's Swift module does not export mallopt either.
+void ptv_tune_malloc(void);
 
 #endif

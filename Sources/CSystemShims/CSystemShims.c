@@ -1,7 +1,14 @@
 #define _GNU_SOURCE
+#include <malloc.h>
 #include <unistd.h>
-#include "CFileCopy.h"
+#include "CSystemShims.h"
 
 ssize_t ptv_copy_file_range(int in, off_t *in_offset, int out, size_t length) {
   return copy_file_range(in, in_offset, out, NULL, length, 0);
+}
+
+void ptv_tune_malloc(void) {
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  mallopt(M_TOP_PAD, 16 << 20);
 }
