@@ -310,3 +310,18 @@ def test_zip64_archive_over_4_gib(tmp_path):
         assert archive.getinfo("huge.cpu/data/1").header_offset > 0xFFFFFFFF
     offsets = data_offsets(out)
     assert all(o % 64 == 0 for n, o in offsets.items() if "/data/" in n)
+
+
+@pytest.mark.parametrize("name", ["zip_no_version.pt", "zip_stray_entry.pt"])
+def test_remap_repairs_what_torch_refuses(name, tmp_path):
+    """A missing version record and records outside the root folder make torch.load fail;
+    doctor says a rewrite fixes them (exit 3) and the rewrite does."""
+    src = os.path.join(os.path.dirname(FIXTURES), "hostile", name)
+    before = load_in_subprocess(f"import torch; torch.load({src!r})")
+    assert before.returncode != 0
+    doctor = ptview("doctor", src, check=False)
+    assert doctor.returncode == 3, doctor.stdout + doctor.stderr
+    out = str(tmp_path / "fixed.pt")
+    ptview("remap", src, "--to", "cpu", "-o", out)
+    after = load_in_subprocess(f"import torch; torch.load({out!r}); print('ok')")
+    assert after.returncode == 0, after.stderr[-2000:]

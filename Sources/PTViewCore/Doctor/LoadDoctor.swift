@@ -160,9 +160,10 @@ public struct LoadDoctor: Sendable {
     let root = String(first.name[..<slash])
     let stray = directory.entries.filter { !$0.name.hasPrefix(root + "/") }
     if let s = stray.first {
+      // `ptview remap` drops records outside the root folder.
       state.add(
         DoctorProblem(
-          .structure, .code,
+          .structure, .rewrite,
           "\(stray.count) record(s) outside the root folder '\(root)/' (e.g. \(s.name)): torch.load refuses the archive",
           record: s.name))
     }
@@ -226,9 +227,10 @@ public struct LoadDoctor: Sendable {
             record: root + "/version"))
       }
     } else {
+      // `ptview remap` adds torch's version record.
       state.add(
         DoctorProblem(
-          .structure, .code,
+          .structure, .rewrite,
           "no version record: torch.load fails (Expected hasRecord(\"version\") to be true)"))
     }
     if let order = small("byteorder"), order != "little" && order != "big" {

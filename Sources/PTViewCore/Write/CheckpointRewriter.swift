@@ -26,6 +26,8 @@ public struct CheckpointRewriter: Sendable {
     public var codeLeftAlone: [String]
     /// Records dropped (outside the root folder, which torch refuses).
     public var droppedRecords: [String]
+    /// Records added because torch requires them (`version`).
+    public var addedRecords: [String] = []
     /// Records copied unchanged.
     public var copiedRecords: Int
   }
@@ -173,6 +175,14 @@ public struct CheckpointRewriter: Sendable {
           offset: header.dataOffset, compressedSize: entry.compressedSize,
           uncompressedSize: entry.uncompressedSize, method: entry.method, crc32: entry.crc32))
       result.copiedRecords += 1
+    }
+    // torch.load requires a version record; an archive without one gets torch's own "3".
+    let hasVersion =
+      directory.entry(named: oldRoot + "/version") != nil
+      || directory.entry(named: oldRoot + "/.data/version") != nil
+    if !hasVersion {
+      writer.add(root + "/version", .bytes(Array("3\n".utf8)))
+      result.addedRecords.append("version")
     }
     result.plan = writer.finish()
     result.records = writer.records

@@ -45,6 +45,9 @@ enum RemapReport {
       lines.append("  code   \(c.record): torch.device(\"\(c.from)\") -> \"\(c.to)\" (\(c.count)x)")
     }
     for c in rewrite.codeLeftAlone { lines.append("  code   \(c)") }
+    for a in rewrite.addedRecords {
+      lines.append("  added  \(a): torch.load requires it")
+    }
     for d in rewrite.droppedRecords {
       lines.append("  dropped \(d): outside the root folder (torch.load refuses such records)")
     }
