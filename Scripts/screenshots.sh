@@ -3,8 +3,9 @@
 #
 #   Scripts/screenshots.sh [PTVIEW_BINARY] [PYTHON_WITH_PILLOW]
 #
-# Each picture is the real binary on examples/gpu_checkpoint.pt (copied to a temporary folder,
-# so nothing is written beside the original), driven with tmux send-keys, captured with
+# Each picture is the real binary on examples/gpu_checkpoint.pt, or on a test fixture for the
+# safety pictures (copied to a temporary folder, so nothing is written beside the originals),
+# driven with tmux send-keys, captured with
 # capture-pane -e (text and colours), and drawn by Scripts/render_screenshot.py (Pillow,
 # DejaVu Sans Mono from fonts-dejavu-core).
 set -euo pipefail
@@ -17,11 +18,13 @@ TMUX_CMD=(tmux -u -L "ptview-shots-$$" -f /dev/null)
 trap '"${TMUX_CMD[@]}" kill-server >/dev/null 2>&1; rm -rf "$WORK"' EXIT
 mkdir -p "$OUT"
 cp examples/gpu_checkpoint.pt "$WORK/gpu_checkpoint.pt"
+cp Tests/Fixtures/security/files/fk_injected_exec_state_dict.pt "$WORK/injected_state_dict.pt"
+cp Tests/Fixtures/torch/numpy_namespace_cuda0.pt "$WORK/train_ckpt.pt"
 
-open_explorer() { # NAME COLUMNS ROWS
+open_explorer() { # NAME COLUMNS ROWS [FILE] [TEXT TO WAIT FOR]
   "${TMUX_CMD[@]}" new-session -d -s "$1" -x "$2" -y "$3" -c "$WORK" \
-    -e LANG=C.UTF-8 -e LC_ALL=C.UTF-8 -e TERM=xterm-256color "$PTVIEW gpu_checkpoint.pt; sleep 60"
-  wait_for "$1" "? help"
+    -e LANG=C.UTF-8 -e LC_ALL=C.UTF-8 -e TERM=xterm-256color "$PTVIEW ${4:-gpu_checkpoint.pt}; sleep 60"
+  wait_for "$1" "${5:-? help}"
 }
 wait_for() { # NAME TEXT
   for _ in $(seq 100); do
@@ -70,3 +73,12 @@ open_explorer help 110 44
 keys help '?'
 wait_for help "next row"
 shoot help 110 44 help.png "ptview: ? lists every key"
+
+# Safety: a state_dict with code injected before it (a public scanner test sample), and a
+# training checkpoint whose args are an argparse.Namespace, after ! went to the flagged row.
+open_explorer danger 110 24 injected_state_dict.pt "scan: dangerous"
+shoot danger 110 24 safety-dangerous.png "ptview: code injected before a state_dict"
+open_explorer doubt 110 24 train_ckpt.pt "scan: suspicious"
+keys doubt '!'
+wait_for doubt "Finding 1 of 1"
+shoot doubt 110 24 safety-suspicious.png "ptview: ! goes to what the scan flags"

@@ -11,6 +11,8 @@ enum Curses {
     case key(Int32)
     case end
     case interrupted
+    /// No input within the read timeout.
+    case timeout
   }
 
   /// Key codes the decoder needs.
@@ -100,14 +102,26 @@ enum Curses {
       _ = resizeterm(Int32(rows), Int32(columns))
     }
 
-    /// Blocks for the next input.
+    /// How long `read` waits, in milliseconds (negative: forever).
+    private(set) var readTimeout: Int32 = -1
+
+    /// Sets how long `read` waits for input before reporting `.timeout`.
+    func setReadTimeout(_ milliseconds: Int32) {
+      guard let window = ptv_stdscr() else { return }
+      wtimeout(window, milliseconds)
+      readTimeout = milliseconds
+    }
+
+    /// Blocks for the next input (at most `readTimeout` when one is set).
     func read() -> Input {
       guard let window = ptv_stdscr() else { return .end }
       var wch: wint_t = 0
+      errno = 0
       let result = wget_wch(window, &wch)
       if result == KEY_CODE_YES { return .key(Int32(wch)) }
       if result == OK { return .character(UInt32(wch)) }
-      return errno == EINTR ? .interrupted : .end
+      if errno == EINTR { return .interrupted }
+      return readTimeout >= 0 ? .timeout : .end
     }
 
     /// The last mouse event: buttons and cell.

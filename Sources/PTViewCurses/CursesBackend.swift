@@ -23,8 +23,13 @@ public final class CursesBackend: TerminalBackend {
   /// - Parameters:
   ///   - color: use colours (false for `NO_COLOR`; bold, dim and reverse still show).
   ///   - mouse: report the wheel and clicks.
+  ///   - cleanup: called first by the handlers of Ctrl-C, SIGTERM, SIGHUP and crashes, before
+  ///     the terminal is restored; it runs in a signal handler, so it must be
+  ///     async-signal-safe (the explorer passes the removal of a write's temporary file).
   /// - Throws: `CursesError` when there is no usable terminal.
-  public init(color: Bool, mouse: Bool) throws(CursesError) {
+  public init(color: Bool, mouse: Bool, cleanup: (@convention(c) () -> Void)? = nil)
+    throws(CursesError)
+  {
     _ = setlocale(LC_ALL, "")
     guard let output = fdopen(dup(1), "w") else {
       throw CursesError(description: "cannot open standard output")
@@ -43,7 +48,7 @@ public final class CursesBackend: TerminalBackend {
     pairs = ColorPairs(limit: session.hasColor ? session.pairLimit : 0)
     let (rows, columns) = session.size
     lastSize = Size(columns: columns, rows: rows)
-    SignalGuard.install()
+    SignalGuard.install(cleanup: cleanup)
   }
 
   /// A curses screen with no terminal behind it (output and input on `/dev/null`), for
@@ -77,10 +82,22 @@ public final class CursesBackend: TerminalBackend {
 
   public var size: Size { lastSize }
 
+  /// Messages from other threads (the explorer's assessment): while one is expected, reads
+  /// time out every few milliseconds to look here. Returns nil until a message is ready.
+  public var inbox: (@Sendable () -> Message?)? {
+    didSet { session.setReadTimeout(inbox == nil ? -1 : 50) }
+  }
+
   public func nextMessage() -> Message? {
     var failures = 0
     while !closed {
+      if let inbox, let message = inbox() {
+        self.inbox = nil
+        return message
+      }
       switch session.read() {
+      case .timeout:
+        continue
       case .character(let code):
         if let key = KeyDecoder.key(character: code) { return .key(key) }
       case .key(let code):

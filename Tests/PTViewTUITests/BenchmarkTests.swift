@@ -46,7 +46,8 @@ struct BenchmarkTests {
     let path = try #require(BenchmarkTests.file)
     let clock = ContinuousClock()
     let t0 = clock.now
-    let checkpoint = try CheckpointReader().read(try FileSource(path: path))
+    let source = try FileSource(path: path)
+    let checkpoint = try CheckpointReader().read(source)
     let t1 = clock.now
     let tree = Tree(checkpoint: checkpoint)
     let t2 = clock.now
@@ -73,5 +74,22 @@ struct BenchmarkTests {
         1000 KEYS        \(ms(t4 - t3)) (\(runtime.frames - 1) frames, \(runtime.model.rows.count) rows at the end)
       """)
     #expect(runtime.frames == 1002)
+    // What the shell adds when it opens a file: the scan, the doctor, the per-node findings.
+    let t5 = clock.now
+    let scan = SafetyScanner().scan(source, path: path)
+    let t6 = clock.now
+    let doctor = LoadDoctor().diagnose(source, path: path)
+    let t7 = clock.now
+    let assessment = Assessment(checkpoint: checkpoint, scan: scan, doctor: doctor)
+    let t8 = clock.now
+    let assessed = Model(checkpoint: checkpoint, path: path, assessment: assessment)
+    let t9 = clock.now
+    print(
+      """
+        scan             \(ms(t6 - t5)) (\(scan.verdict.rawValue))
+        doctor           \(ms(t7 - t6))
+        node findings    \(ms(t8 - t7)) (\(assessment.findings.count))
+        assessed model   \(ms(t9 - t8)) (\(assessed.safety.flagged.count) flagged)
+      """)
   }
 }

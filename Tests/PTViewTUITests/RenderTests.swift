@@ -1,4 +1,5 @@
 import PTViewCore
+import PTViewTestSupport
 import Testing
 
 @testable import PTViewTUI
@@ -71,7 +72,7 @@ struct RenderTests {
     _ = model.update(
       .writeFinished(
         .saved(
-          summary: "wrote examples/gpu_checkpoint.cpu.pt (829 KiB): 400 storage(s) moved, verified",
+          summary: "wrote examples/gpu_checkpoint.cpu.pt (829 KiB): 400 storages moved, verified",
           path: "examples/gpu_checkpoint.cpu.pt")))
     Golden.check(model.render(), "example-saved", styles: true)
   }
@@ -92,7 +93,7 @@ struct RenderTests {
 
   @Test("the detail pane shows strides, offset, contiguity and shared storage")
   func tensorDetail() throws {
-    var model = try Make.model("torch/model_tied.pt")
+    var model = try Make.model("torch/model_tied.pt", assessed: false)
     model.press(.character("j"))
     Golden.check(model.render(), "tied-detail")
   }
@@ -141,7 +142,11 @@ struct RenderTests {
   @Test("ASCII only when the locale is not UTF-8")
   func ascii() throws {
     let checkpoint = try Make.example()
-    let model = Model(checkpoint: checkpoint, path: "examples/gpu_checkpoint.pt", asciiOnly: true)
+    let path = "examples/gpu_checkpoint.pt"
+    let model = Model(
+      checkpoint: checkpoint, path: path, size: Size(columns: 120, rows: 24), asciiOnly: true,
+      assessment: Make.assessment(
+        checkpoint, bytes: try Fixtures.bytes("../../examples/gpu_checkpoint.pt"), path: path))
     let screen = model.render()
     #expect(screen.cells.allSatisfy { $0.text.unicodeScalars.allSatisfy(\.isASCII) })
     Golden.check(screen, "example-ascii")

@@ -22,7 +22,7 @@ struct ScriptedEffects: EffectRunner {
         send(
           .writeFinished(
             .saved(
-              summary: "wrote \(request.path): \(request.edits.count) storage(s) moved, verified",
+              summary: "wrote \(request.path): \(request.edits.count) storages moved, verified",
               path: request.path)))
       }
     case .quit:
@@ -101,5 +101,45 @@ struct RuntimeTests {
     let runtime = Runtime(
       model: try Make.exampleModel(), backend: FakeBackend(size: Size(columns: 132, rows: 43)))
     #expect(runtime.model.size == Size(columns: 132, rows: 43))
+  }
+}
+
+@Suite("runtime on hostile files")
+struct HostileRuntimeTests {
+  @Test("a file that only holds an exploit opens, shows the danger first, and runs nothing")
+  func exploit() throws {
+    let model = try Make.model("security/files/ms_unsafe_zip_pytorch.pt")
+    var runtime = Runtime(
+      model: model, backend: FakeBackend(script: FakeBackend.keys("!jkq"), keepFrames: true))
+    var effects = NoEffects()
+    runtime.run(runner: &effects)
+    #expect(runtime.finished)
+    #expect(effects.requested.isEmpty)  // no effect at all: nothing written, nothing checked
+    let first = try #require(runtime.backend.frames.first)
+    #expect(first.lines[0].hasSuffix("scan: dangerous"))
+    #expect(first.lines[2].hasPrefix("!"))
+    #expect(first.text.contains("posix.system('cat ~/.aws/secrets"))
+    #expect(first.text.contains("Dangerous: unpickling this file runs posix.system"))
+    #expect(runtime.backend.frames[1].text.contains("Finding 1 of 1: dangerous."))
+  }
+
+  @Test("an injected call before a state_dict: flagged, and the tensors still remap")
+  func injected() throws {
+    let model = try Make.model("security/files/fk_injected_exec_state_dict.pt")
+    let script: [Message] = [
+      .key(.character("M")), .key(.character("j")), .key(.enter), .key(.character("w")),
+      .key(.enter),
+    ]
+    var runtime = Runtime(model: model, backend: FakeBackend(script: script))
+    var effects = ScriptedEffects()
+    runtime.run(runner: &effects)
+    guard case .write(let request) = effects.requested.last else {
+      Issue.record("no write")
+      return
+    }
+    #expect(request.path == "fixtures/fk_injected_exec_state_dict.cuda0.pt")
+    #expect(request.edits.count == 2)
+    let last = try #require(runtime.backend.lastFrame)
+    #expect(last.lines[0].hasSuffix("scan: dangerous"))  // the verdict is about the input
   }
 }

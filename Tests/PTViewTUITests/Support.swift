@@ -18,6 +18,13 @@ enum Golden {
   /// One character per style, by what matters most in the cell.
   static func code(_ style: Style) -> Character {
     let a = style.attributes
+    // Chips of the header: a coloured cell background.
+    switch style.background {
+    case .red: return "D"
+    case .yellow: return "W"
+    case .green: return "K"
+    default: break
+    }
     if a.contains(.reverse) { return "R" }
     switch style.foreground {
     case .yellow: return "Y"
@@ -84,15 +91,42 @@ enum Make {
     try Fixtures.checkpoint("../../examples/gpu_checkpoint.pt")
   }
 
-  static func model(_ fixture: String, size: Size = .standard, path: String? = nil) throws -> Model
-  {
+  /// A model of a fixture as the explorer opens it: with the scan's and the doctor's verdicts
+  /// (`assessed: false` leaves them out).
+  static func model(
+    _ fixture: String, size: Size = .standard, path: String? = nil, assessed: Bool = true
+  ) throws -> Model {
     let name =
       path ?? "fixtures/" + (fixture.split(separator: "/").last.map(String.init) ?? fixture)
-    return Model(checkpoint: try checkpoint(fixture), path: name, size: size)
+    let checkpoint = try checkpoint(fixture)
+    return Model(
+      checkpoint: checkpoint, path: name, size: size,
+      assessment: assessed
+        ? assessment(checkpoint, bytes: try Fixtures.bytes(fixture), path: name) : nil)
   }
 
-  static func exampleModel(size: Size = .standard) throws -> Model {
-    Model(checkpoint: try example(), path: "examples/gpu_checkpoint.pt", size: size)
+  static func exampleModel(size: Size = .standard, assessed: Bool = true) throws -> Model {
+    try model(
+      "../../examples/gpu_checkpoint.pt", size: size, path: "examples/gpu_checkpoint.pt",
+      assessed: assessed)
+  }
+
+  /// What the shell computes when it opens a file: the scan, the doctor (CPU only), and the
+  /// findings on the checkpoint's graph.
+  static func assessment(_ checkpoint: Checkpoint, bytes: [UInt8], path: String) -> Assessment {
+    let source = MemorySource(bytes)
+    return Assessment(
+      checkpoint: checkpoint, scan: SafetyScanner().scan(source, path: path),
+      doctor: LoadDoctor().diagnose(source, path: path),
+      opcodeAt: { offset in offset >= 0 && offset < Int64(bytes.count) ? bytes[Int(offset)] : nil })
+  }
+
+  /// A model of a pickle given as bytes (a bare pickle file), assessed.
+  static func model(pickle bytes: [UInt8], path: String, size: Size = .standard) throws -> Model {
+    let checkpoint = try CheckpointReader().read(MemorySource(bytes))
+    return Model(
+      checkpoint: checkpoint, path: path, size: size,
+      assessment: assessment(checkpoint, bytes: bytes, path: path))
   }
 }
 

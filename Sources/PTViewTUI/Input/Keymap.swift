@@ -20,6 +20,7 @@ public enum Action: Hashable, Sendable {
   case search
   case nextMatch
   case previousMatch
+  case nextFinding
   case filter
   case mapSelection
   case mapAll
@@ -84,6 +85,9 @@ public enum Keymap {
     KeyBinding("Find", [.character("/")], .search, "search keys (smart case)"),
     KeyBinding("Find", [.character("n")], .nextMatch, "next match"),
     KeyBinding("Find", [.character("N")], .previousMatch, "previous match"),
+    KeyBinding(
+      "Find", [.character("!")], .nextFinding,
+      "next row the safety scan flags (marked ! or ?)"),
     KeyBinding(
       "Find", [.character("f"), .character("\\")], .filter,
       "filter: device:cuda dtype:bf16 shape:*,768 pending key*"),

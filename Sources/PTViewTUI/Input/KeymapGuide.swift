@@ -17,7 +17,7 @@ enum KeymapGuide {
     ## The screen
 
     ```
-     ptview  model.pt  zip v3  841 KiB  401 tensors  193K params  cuda:0 ×401      401 pending
+     model.pt  401 tensors  cuda:0 ×401     load: fixable  scan: safe  401 pending
      KEY                               DTYPE  SHAPE          DEVICE           BYTES
      ▾ model                           f32    101 tensors    cuda:0 > cpu   273 KiB
        ▸ layers.0 … layers.5  (6×)     f32    96 tensors     cuda:0 > cpu   200 KiB
@@ -30,8 +30,10 @@ enum KeymapGuide {
      m map  M map all  u undo  w write  / search  f filter  ? help  q quit
     ```
 
-    - **Header**: file, format, size, tensors, parameters, tensors per device, and how many
-      tensors have a staged move. Narrow terminals drop the least useful facts first.
+    - **Header**: file, format, size, tensors, parameters, tensors per device, what
+      `torch.load` does with the file and the safety scan's verdict (see below), and how many
+      tensors have a staged move. Narrow terminals drop the least useful facts first and
+      shorten the verdicts; a dangerous verdict always shows.
     - **Tree**: dicts, lists and modules; dotted state_dict keys split into the module
       hierarchy; numbered siblings (`layers.0` … `layers.23`, optimizer `state.0` …) folded into
       one row; values that are not tensors inline (`epoch = 5`, `args = argparse.Namespace(…)`).
@@ -67,6 +69,42 @@ enum KeymapGuide {
 
     Nothing touches the disk before `w`, and the input file is never modified. `q` asks before
     leaving with staged edits; Ctrl-C leaves at once without writing.
+
+    ## Safety and torch.load
+
+    When it opens a file the explorer runs what `ptview doctor` and `ptview scan` run (they read
+    the pickles only; nothing from the file is executed, here or ever):
+
+    ```
+     ptview  model.pt  841 KiB  401 tensors  193K params  cuda:0 ×401      torch.load: fails (cuda:0) → fixable  scan: safe
+     ptview  injected.pt  zip v3  1.63 KiB  2 tensors  10 params  cpu ×2            torch.load: needs code  scan: dangerous
+     injected.pt  2 tensors  cpu ×2         torch.load: needs code  scan: dangerous
+    ```
+
+    - **`torch.load:`** predicts a plain `torch.load(FILE)` (PyTorch's defaults, a CPU-only
+      machine, as `ptview doctor` without `--device`): `loads`, `fails (why) → fixable` when a
+      rewrite fixes it (stage `M` › `cpu`, then `w`), `fails (why) → needs code` when
+      `add_safe_globals` or a trusted class is needed too. The reasons are the storage
+      locations (`cuda:0`), `opcodes`, the globals to allowlist (`argparse.Namespace`, `7 globals`),
+      `pickled model` or `TorchScript`; `ptview doctor FILE` prints the fix. Narrow terminals
+      show `load: fixable`. After `w`, the status line says what `torch.load` does with the
+      file just written.
+    - **`scan:`** is `ptview scan`'s verdict: `safe` (green), `suspicious` or `unscannable`
+      (yellow), `dangerous` (red). Without colour (`NO_COLOR`) the alarming ones leave the
+      reverse-video bar and stay bold. A suspicious or dangerous file also says so on the
+      status line when it opens.
+    - **Marks**: the column left of the keys shows `!` (dangerous, red) or `?` (suspicious,
+      yellow) on each row whose value the scan flags: `args = argparse.Namespace(…)`, each
+      module of a pickled `nn.Module`, a tensor subclass. A folded row shows the worst mark
+      inside it. Findings about values that no row shows get rows of their own at the top:
+      `(discarded)` for a call the pickle makes and throws away (the usual injection: it runs,
+      but is not in the result), `(torch.load returns)` when the file's object itself is
+      flagged, `(sys_info pickle)` for another pickle of a legacy file, and `(archive/x.pkl)`
+      for what the scan found outside the pickle shown (another record, a nested pickle).
+    - **Detail pane** of a flagged row: the global the finding resolves to, the verdict and why
+      (`calls builtins.exec: evaluates or compiles Python code`), the byte offset, the one-line
+      rendering of what the pickle does (`builtins.exec("import os; …")`) and the record.
+    - **`!`** goes to the next flagged row (opening folded rows on the way) and wraps.
 
     ## Search and filter
 

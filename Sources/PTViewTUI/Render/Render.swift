@@ -27,7 +27,13 @@ struct Renderer {
     self.model = model
     tree = model.tree
     layout = model.layout
-    columns = Columns(width: model.size.columns)
+    var columns = Columns(width: model.size.columns)
+    if !model.safety.flagged.isEmpty {
+      // A gutter for the safety marks, so `! ▸ cfg` never runs into the fold marker.
+      columns.key += 1
+      columns.keyWidth -= 1
+    }
+    self.columns = columns
     g = model.settings.asciiOnly ? .ascii : .unicode
     screen = Screen(size: model.size)
   }
@@ -52,10 +58,22 @@ struct Renderer {
 
   // MARK: Header
 
+  /// A piece of the header: its forms from shortest to longest, each a run of styled texts,
+  /// and the form chosen (-1: left out).
+  struct HeaderPart {
+    var forms: [[(text: String, style: Style)]]
+    /// Cells before it (two spaces; none for the title, which comes first).
+    var gap = 2
+    var chosen = -1
+
+    func width(_ form: Int) -> Int {
+      form < 0 ? 0 : forms[form].reduce(gap) { $0 + TextWidth.width($1.text) }
+    }
+  }
+
   mutating func header() {
     let y = layout.header
     screen.fill(x: 0, y: y, width: width, style: Theme.header)
-    var x = screen.put(" ptview ", x: 0, y: y, style: Theme.headerTitle)
     let facts = model.header
     var badge = ""
     if model.pending.tensors > 0 {
@@ -64,33 +82,102 @@ struct Renderer {
       badge = " edits staged "
     }
     let right = width - TextWidth.width(badge) - 1
-    let name = TextWidth.truncate(facts.fileName, to: max(8, right - x - 2))
-    x += screen.put(" " + name, x: x, y: y, style: Theme.headerTitle)
-    // Parts in display order, each with a priority: the device census matters most (it is
-    // why most people open a checkpoint here), the format least.
-    var parts: [(text: String, rank: Int)] = [
-      (facts.format, 6), (Format.bytes(facts.fileSize), 4),
-      ("\(facts.tensors) tensor\(facts.tensors == 1 ? "" : "s")", 2),
-      (Format.count(facts.parameters) + " params", 5),
-    ]
-    for (i, d) in facts.devices.enumerated() {
-      parts.append(("\(d.device) ×\(d.tensors)", i == 0 ? 1 : 7 + i))
+    func plain(_ text: String) -> [(text: String, style: Style)] { [(text, Theme.header)] }
+
+    // Facts on the left, in display order; verdicts on the right. Each form of each part has a
+    // rank: parts (and longer forms) are added by rank while they fit, so a narrow terminal
+    // drops the least useful first. A dangerous scan verdict always shows.
+    var left: [HeaderPart] = []
+    var verdicts: [HeaderPart] = []
+    var steps: [(rank: Int, onRight: Bool, part: Int, form: Int)] = []
+    func step(_ rank: Int, _ onRight: Bool, _ part: Int, _ form: Int) {
+      steps.append((rank, onRight, part, form))
     }
-    var room = right - x
-    var included = Set<Int>()
-    for i in parts.indices.sorted(by: { parts[$0].rank < parts[$1].rank }) {
-      let w = TextWidth.width(parts[i].text) + 2
-      if w <= room {
-        included.insert(i)
-        room -= w
+    left.append(HeaderPart(forms: [[(" ptview ", Theme.headerTitle)]], gap: 0))
+    step(8, false, 0, 0)
+    for (text, rank) in [
+      (facts.format, 11), (Format.bytes(facts.fileSize), 7),
+      ("\(facts.tensors) tensor\(facts.tensors == 1 ? "" : "s")", 4),
+      (Format.count(facts.parameters) + " params", 10),
+    ] {
+      step(rank, false, left.count, 0)
+      left.append(HeaderPart(forms: [plain(text)]))
+    }
+    // The device census: the first device, then more of them as room allows, with `+N` for
+    // the ones left out.
+    if !facts.devices.isEmpty {
+      let counts = facts.devices.map { "\($0.device) ×\($0.tensors)" }
+      var forms: [[(text: String, style: Style)]] = []
+      for shown in 1...counts.count {
+        let rest = counts.count - shown
+        forms.append(
+          plain(counts.prefix(shown).joined(separator: "  ") + (rest > 0 ? "  +\(rest)" : "")))
+        step(shown == 1 ? 1 : 11 + shown, false, left.count, shown - 1)
+      }
+      left.append(HeaderPart(forms: forms))
+    }
+    var mandatory = 0
+    if let doctor = model.safety.doctor {
+      let chip: Style
+      switch doctor.outcome {
+      case .loads: chip = Theme.chipGood
+      case .fixable, .needsCode: chip = Theme.chipDoubt
+      case .unreadable: chip = Theme.header
+      }
+      var forms = [plain("torch.load: ") + [(doctor.word, chip)]]
+      if doctor.outcome == .fixable || doctor.outcome == .needsCode {
+        forms = [plain("load: ") + [(doctor.word, chip)]] + forms
+        if !doctor.reasons.isEmpty { forms.append(plain("torch.load: ") + [(doctor.phrase, chip)]) }
+      }
+      for (form, rank) in zip(forms.indices, [2, 6, 9]) { step(rank, true, verdicts.count, form) }
+      verdicts.append(HeaderPart(forms: forms))
+    }
+    if model.assessing {
+      // The scan and the doctor are still running (they arrive in a moment).
+      let part = HeaderPart(forms: [plain("checking…")])
+      step(4, true, verdicts.count, 0)
+      verdicts.append(part)
+    }
+    if let scan = model.safety.scan {
+      let (chip, rank): (Style, Int)
+      switch scan {
+      case .dangerous: (chip, rank) = (Theme.chipDanger, 0)
+      case .suspicious, .unscannable: (chip, rank) = (Theme.chipDoubt, 3)
+      case .safe: (chip, rank) = (Theme.chipGood, 5)
+      }
+      let part = HeaderPart(forms: [plain("scan: ") + [(scan.rawValue, chip)]])
+      if rank == 0 { mandatory = part.width(0) }
+      step(rank, true, verdicts.count, 0)
+      verdicts.append(part)
+    }
+    // The verdicts end a cell before the pending badge, so two chips never touch.
+    let end = badge.isEmpty ? right : right - 1
+    let name = " " + TextWidth.truncate(facts.fileName, to: max(8, end - mandatory - 3))
+    var used = TextWidth.width(name)
+    for s in steps.sorted(by: { $0.rank < $1.rank }) {
+      let part = s.onRight ? verdicts[s.part] : left[s.part]
+      guard s.form == part.chosen + 1 else { continue }
+      let extra = part.width(s.form) - part.width(part.chosen)
+      guard used + extra <= end else { continue }
+      used += extra
+      if s.onRight { verdicts[s.part].chosen = s.form } else { left[s.part].chosen = s.form }
+    }
+
+    var x = 0
+    if left[0].chosen >= 0 { x += screen.put(" ptview ", x: 0, y: y, style: Theme.headerTitle) }
+    x += screen.put(name, x: x, y: y, style: Theme.headerTitle)
+    for part in left.dropFirst() where part.chosen >= 0 {
+      x += screen.put("  ", x: x, y: y, style: Theme.header)
+      for piece in part.forms[part.chosen] {
+        x += screen.put(piece.text, x: x, y: y, style: piece.style)
       }
     }
-    let hiddenDevices = facts.devices.indices.filter { !included.contains(4 + $0) }.count
-    for i in parts.indices where included.contains(i) {
-      x += screen.put("  " + parts[i].text, x: x, y: y, style: Theme.header)
-    }
-    if hiddenDevices > 0 && room >= 5 {
-      screen.put("  +\(hiddenDevices)", x: x, y: y, style: Theme.header)
+    x = end - verdicts.reduce(0) { $0 + $1.width($1.chosen) }
+    for part in verdicts where part.chosen >= 0 {
+      x += 2
+      for piece in part.forms[part.chosen] {
+        x += screen.put(piece.text, x: x, y: y, style: piece.style)
+      }
     }
     if !badge.isEmpty {
       screen.put(badge, x: right, y: y, style: Theme.headerPending)
@@ -161,6 +248,12 @@ struct Renderer {
         screen.put("  " + node.suffix, x: x, y: y, style: Theme.dim, limit: keyEnd - x)
       }
       columnsOf(node, id: id, y: y)
+    }
+    // The safety mark, in the column left of every key: its own finding, or for a folded row
+    // the worst finding it hides.
+    let level = isOpen ? model.safety.level(of: id) : model.safety.levelBelow(id)
+    if level != .none {
+      screen.put(level == .dangerous ? "!" : "?", x: 0, y: y, style: Theme.mark(level))
     }
     if selected {
       screen.restyle(x: 0, y: y, width: width) { $0.adding(.reverse) }
@@ -243,12 +336,116 @@ struct Renderer {
     case .value: lines = valueDetail(id)
     default: lines = containerDetail(id)
     }
+    // A flagged row explains its finding; what it would have shown otherwise follows if the
+    // pane has room.
+    if let flagged = safetyDetail(id, normal: lines) { lines = flagged }
     for (i, y) in layout.detail.enumerated() where i < lines.count {
       var x = 1
       for (text, style) in lines[i] {
         x += screen.put(text, x: x, y: y, style: style, limit: width - 1 - x)
       }
     }
+  }
+
+  /// The pane of a flagged row (or of a folded row hiding one): the key and what the global
+  /// resolves to, the verdict and why (wrapped when the pane has room), then where it is in
+  /// the file and what the pickle does there. Nil for rows without findings.
+  func safetyDetail(_ id: Int32, normal: [[(String, Style)]]) -> [[(String, Style)]]? {
+    let safety = model.safety
+    let own = safety.findings(of: id)
+    var finding = own.first
+    var at: Int32 = id
+    if finding == nil, !model.expanded[Int(id)] || !tree[id].isExpandable,
+      let worst = safety.worstFinding(under: id, in: tree)
+    {
+      finding = worst.finding
+      at = worst.node
+    }
+    guard let f = finding else { return nil }
+    let style = Theme.mark(SafetyMarks.Level(f.verdict))
+    let mark = f.verdict == .dangerous ? "! " : "? "
+    let note: String
+    if at != id {
+      let count = safety.flagged(under: id, in: tree).count
+      note = mark + "\(count) flagged row\(count == 1 ? "" : "s") below; ! goes to each"
+    } else if let made = safety.notes[id] {
+      note = mark + made
+    } else {
+      note =
+        mark + (f.global ?? f.verdict.rawValue)
+        + (own.count > 1 ? "  (\(own.count) findings)" : "")
+    }
+    let key = displayKey(id)
+    var lines = [
+      [
+        (
+          TextWidth.truncateLeft(key.isEmpty ? "(root)" : key, to: max(10, width - 12)),
+          Theme.detailKey
+        ),
+        ("  " + note, style),
+      ]
+    ]
+    let why = f.verdict.rawValue + ": " + f.detail
+    let whyLines = Self.wrap(why, width: width - 2, lines: max(1, layout.detail.count - 2))
+    for (i, text) in whyLines.enumerated() {
+      if i == 0, text.hasPrefix(f.verdict.rawValue) {
+        let verdictWidth = f.verdict.rawValue.count
+        lines.append([
+          (String(text.prefix(verdictWidth)), style),
+          (String(text.dropFirst(verdictWidth)), .plain),
+        ])
+      } else {
+        lines.append([(text, .plain)])
+      }
+    }
+    // The offset first: the call can be long, and the record is named last.
+    var whereLine: [(String, Style)] = []
+    if at != id { whereLine.append((tree[at].key + "  ", Theme.detailKey)) }
+    whereLine.append(("byte \(f.offset)", Theme.fieldName))
+    if let rendering = f.rendering ?? f.global {
+      whereLine.append(("  " + rendering, Theme.value))
+    }
+    whereLine.append(
+      ("  in " + f.location + (f.offsetIsInFile ? "" : " (inflated)"), Theme.fieldName))
+    lines.append(whereLine)
+    return lines + normal.dropFirst()
+  }
+
+  /// The key a detail pane names for `id` (a folded run is named by its first and last keys).
+  func displayKey(_ id: Int32) -> String {
+    let node = tree[id]
+    return node.kind == .run ? (node.key.isEmpty ? "" : node.key + ".") + node.label : node.key
+  }
+
+  /// `text` in at most `lines` lines of `width` cells, cut at spaces; the last line ends in `…`
+  /// when text is left over.
+  static func wrap(_ text: String, width: Int, lines: Int) -> [String] {
+    var out: [String] = []
+    var rest = Substring(text)
+    while !rest.isEmpty && out.count < lines {
+      if TextWidth.width(String(rest)) <= width {
+        out.append(String(rest))
+        return out
+      }
+      if out.count == lines - 1 {
+        out.append(TextWidth.truncate(String(rest), to: width))
+        return out
+      }
+      var cut = rest.startIndex
+      var used = 0
+      var lastSpace: Substring.Index?
+      for i in rest.indices {
+        let w = TextWidth.width(rest[i])
+        if used + w > width { break }
+        used += w
+        if rest[i] == " " { lastSpace = i }
+        cut = rest.index(after: i)
+      }
+      if let lastSpace, lastSpace > rest.startIndex { cut = lastSpace }
+      out.append(String(rest[..<cut]))
+      rest = rest[cut...].drop { $0 == " " }
+    }
+    return out
   }
 
   func keyLine(_ key: String, _ note: String = "") -> [(String, Style)] {
@@ -349,8 +546,7 @@ struct Renderer {
 
   func containerDetail(_ id: Int32) -> [[(String, Style)]] {
     let node = tree[id]
-    let key = node.kind == .run ? (node.key.isEmpty ? "" : node.key + ".") + node.label : node.key
-    var lines = [keyLine(key, node.kind == .run ? node.suffix : node.suffix)]
+    var lines = [keyLine(displayKey(id), node.suffix)]
     if node.tensors == 0 {
       lines.append([
         ("\(node.children.count) item\(node.children.count == 1 ? "" : "s"), no tensors", Theme.dim)
@@ -536,10 +732,11 @@ struct Renderer {
     let items: [(String, String)]
     switch model.mode {
     case .browse:
-      items = [
-        ("m", "map"), ("M", "map all"), ("u", "undo"), ("w", "write"), ("/", "search"),
-        ("f", "filter"), ("?", "help"), ("q", "quit"),
-      ]
+      items =
+        (model.safety.flagged.isEmpty ? [] : [("!", "findings")]) + [
+          ("m", "map"), ("M", "map all"), ("u", "undo"), ("w", "write"), ("/", "search"),
+          ("f", "filter"), ("?", "help"), ("q", "quit"),
+        ]
     case .help: items = [("↑↓", "scroll"), ("PgDn", "page"), ("q", "close")]
     case .picker: items = [("↑↓", "choose"), ("Enter", "stage"), ("Esc", "cancel")]
     case .prompt(let p):

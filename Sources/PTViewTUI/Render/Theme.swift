@@ -26,6 +26,23 @@ enum Theme {
   static let boxTitle = Style(foreground: .cyan, attributes: [.bold])
   static let chosen = Style(attributes: [.reverse, .bold])
   static let progress = Style(foreground: .green)
+  /// Safety marks in the tree: `!` dangerous, `?` suspicious. Bold, so `NO_COLOR` keeps them.
+  static let danger = Style(foreground: .red, attributes: [.bold])
+  static let doubt = Style(foreground: .yellow, attributes: [.bold])
+  /// Verdicts in the header bar: alarming ones leave the reverse video (and keep bold), so
+  /// they stand out without colour too; a good one stays in the bar.
+  static let chipDanger = Style(foreground: .white, background: .red, attributes: [.bold])
+  static let chipDoubt = Style(foreground: .black, background: .yellow, attributes: [.bold])
+  static let chipGood = Style(foreground: .green, attributes: [.reverse])
+
+  /// The style of a safety mark.
+  static func mark(_ level: SafetyMarks.Level) -> Style {
+    switch level {
+    case .dangerous: danger
+    case .suspicious: doubt
+    case .none: .plain
+    }
+  }
 
   /// Device hue: cpu neutral, cuda green, meta dim, everything else (mps, xpu...) cyan.
   static func device(_ name: String) -> Style {

@@ -36,6 +36,8 @@ public enum Message: Hashable, Sendable {
   case writeProgress(done: Int64, total: Int64)
   /// The writer finished (reply to `Effect.write`).
   case writeFinished(WriteResult)
+  /// The safety scan and the load prediction, made while the first screen was already up.
+  case assessed(AssessmentDelivery)
 }
 
 /// A request to write the staged edits.
@@ -56,4 +58,24 @@ public enum Effect: Hashable, Sendable {
   case write(WriteRequest)
   /// Leave the explorer.
   case quit
+}
+
+/// The safety scan and the load prediction for the opened checkpoint, delivered to the loop
+/// once the shell has made them. They take about as long as reading the file again, so the
+/// explorer shows its first screen first and marks the tree when they arrive. Compared by
+/// identity: one delivery per file.
+public final class AssessmentDelivery: Hashable, Sendable {
+  /// The checkpoint the explorer shows.
+  public let checkpoint: Checkpoint
+  /// What the scan and the doctor said.
+  public let assessment: Assessment
+
+  /// Wraps an assessment of `checkpoint`.
+  public init(checkpoint: Checkpoint, assessment: Assessment) {
+    self.checkpoint = checkpoint
+    self.assessment = assessment
+  }
+
+  public static func == (a: AssessmentDelivery, b: AssessmentDelivery) -> Bool { a === b }
+  public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
 }

@@ -16,10 +16,14 @@ public struct Settings: Hashable, Sendable {
 
 /// The explorer's whole state. `update` changes it, `render` draws it; nothing else does.
 public struct Model: Sendable {
-  /// The checkpoint as a tree (never changes).
-  public let tree: Tree
+  /// The checkpoint as a tree (rows for safety findings are added once they arrive).
+  public internal(set) var tree: Tree
   /// Header facts (never change).
   public let header: HeaderFacts
+  /// The safety scan's and the load doctor's verdicts, and the rows their findings mark.
+  public internal(set) var safety: SafetyMarks
+  /// True while the shell is still making the assessment (the header says "checking").
+  public var assessing = false
   /// Session settings.
   public var settings: Settings
   /// The terminal size.
@@ -50,9 +54,13 @@ public struct Model: Sendable {
   public var saved: String?
 
   /// A model for `tree`, opened collapsed to a depth that fills about one screen.
-  public init(tree: Tree, header: HeaderFacts, settings: Settings, size: Size = .standard) {
+  public init(
+    tree: Tree, header: HeaderFacts, settings: Settings, size: Size = .standard,
+    safety: SafetyMarks = SafetyMarks()
+  ) {
     self.tree = tree
     self.header = header
+    self.safety = safety
     self.settings = settings
     self.size = size
     expanded = Array(repeating: false, count: tree.count)
@@ -63,15 +71,22 @@ public struct Model: Sendable {
     if tree[0].children.isEmpty {
       status = Status("No tensors or values in this file.", .warning)
     }
+    if let warning = safety.openingStatus { status = warning }
   }
 
   /// A model for `checkpoint` read from `path`.
-  public init(checkpoint: Checkpoint, path: String, size: Size = .standard, asciiOnly: Bool = false)
-  {
-    let tree = Tree(checkpoint: checkpoint)
+  ///
+  /// - Parameter assessment: the safety scan and the load prediction the shell made when it
+  ///   opened the file; the header shows their verdicts and the tree marks the findings.
+  public init(
+    checkpoint: Checkpoint, path: String, size: Size = .standard, asciiOnly: Bool = false,
+    assessment: Assessment? = nil
+  ) {
+    var tree = Tree(checkpoint: checkpoint)
+    let safety = SafetyMarks(tree: &tree, checkpoint: checkpoint, assessment: assessment)
     self.init(
       tree: tree, header: HeaderFacts(checkpoint: checkpoint, tree: tree, path: path),
-      settings: Settings(inputPath: path, asciiOnly: asciiOnly), size: size)
+      settings: Settings(inputPath: path, asciiOnly: asciiOnly), size: size, safety: safety)
   }
 
   /// The screen layout for the current size.
@@ -127,6 +142,27 @@ public struct Model: Sendable {
 
   /// Recomputes every row (after a filter or depth change), keeping the focus on the same
   /// node or its nearest shown ancestor.
+  /// Takes the safety scan and the load prediction that arrived after the first screen:
+  /// marks the tree (adding rows for findings no row shows) and keeps the focus where it was.
+  mutating func receive(_ delivery: AssessmentDelivery) {
+    var grown = tree
+    let marks = SafetyMarks(
+      tree: &grown, checkpoint: delivery.checkpoint, assessment: delivery.assessment)
+    let added = grown.count - tree.count
+    tree = grown
+    safety = marks
+    assessing = false
+    if added > 0 {
+      expanded += Array(repeating: false, count: added)
+      pending = PendingView(tree: tree, staging: staging)
+      if let active = filter { filter = ActiveFilter(active.filter, tree: tree, staging: staging) }
+    }
+    rebuildRows()
+    if let warning = safety.openingStatus, status == nil || status?.kind != .error {
+      status = warning
+    }
+  }
+
   mutating func rebuildRows() {
     let keep = focusedNode
     rows = visibleDescendants(of: 0)

@@ -21,6 +21,9 @@ extension Model {
         mode = .writing(progress)
       }
       return []
+    case .assessed(let delivery):
+      receive(delivery)
+      return []
     case .writeFinished(let result):
       return writeFinished(result)
     case .key(let key):
@@ -116,6 +119,7 @@ extension Model {
       mode = .prompt(Prompt(purpose: .search, editor: LineEditor()))
     case .nextMatch: jumpToMatch(forward: true)
     case .previousMatch: jumpToMatch(forward: false)
+    case .nextFinding: jumpToFinding()
     case .filter:
       mode = .prompt(Prompt(purpose: .filter, editor: LineEditor(filter?.filter.text ?? "")))
     case .mapSelection:
@@ -197,6 +201,30 @@ extension Model {
     }
     reveal(search.matches[i])
     status = Status("/\(search.query)  match \(i + 1) of \(search.matches.count)")
+  }
+
+  /// Focuses the next row with a safety finding of its own, after the focused one.
+  mutating func jumpToFinding() {
+    let flagged = safety.flagged
+    guard !flagged.isEmpty else {
+      if let scan = safety.scan {
+        status = Status("The safety scan flags nothing in this file: \(scan.rawValue).")
+      } else {
+        status = Status("No safety scan for this file.", .warning)
+      }
+      return
+    }
+    let position = focusedNode.map { tree.preIndex[Int($0)] } ?? -1
+    let i = flagged.firstIndex { tree.preIndex[Int($0)] > position } ?? 0
+    reveal(flagged[i])
+    let level = safety.level(of: flagged[i])
+    var text =
+      "Finding \(i + 1) of \(flagged.count): \(level == .dangerous ? "dangerous" : "suspicious")."
+    // Without a detail pane (a short terminal), the status line says what it is.
+    if layout.detail.isEmpty, let first = safety.findings(of: flagged[i]).first {
+      text += " " + (first.rendering ?? first.global ?? first.detail)
+    }
+    status = Status(text, level == .dangerous ? .error : .warning)
   }
 
   /// Expands the ancestors of `id` and focuses it.

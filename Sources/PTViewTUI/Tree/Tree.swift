@@ -43,6 +43,9 @@ public struct Tree: Sendable {
     /// The pickle node a value leaf or container came from (-1 if none): its text is made only
     /// when a row showing it is drawn, so opening a file never formats 100,000 values.
     public var source: Int32 = -1
+    /// For a group that is a pickled `nn.Module` shown through its tensors: the module's
+    /// object node (-1 otherwise), so findings about the object can be put on its row.
+    public var module: Int32 = -1
     /// The parent (-1 for the root).
     public var parent: Int32
     /// Children in file order.
@@ -144,4 +147,29 @@ public struct Tree: Sendable {
 
   /// Count of nodes, the root included.
   public var count: Int { nodes.count }
+
+  /// Puts value rows with fixed text at the top of the tree, before everything else (the
+  /// safety findings that belong to no row of the file's object). Returns their ids.
+  ///
+  /// Linear in the number of nodes: the preorder positions of everything else shift.
+  mutating func prependValues(_ items: [(label: String, text: String)]) -> [Int32] {
+    guard !items.isEmpty else { return [] }
+    var added: [Int32] = []
+    for item in items {
+      let id = Int32(nodes.count)
+      var node = Node(kind: .value, name: item.label, parent: 0)
+      node.label = item.label
+      node.key = item.label
+      node.value = item.text
+      nodes.append(node)
+      added.append(id)
+    }
+    nodes[0].children.insert(contentsOf: added, at: 0)
+    preorder.insert(contentsOf: added, at: 1)
+    preIndex += Array(repeating: 0, count: added.count)
+    for (position, id) in preorder.enumerated() { preIndex[Int(id)] = Int32(position) }
+    subtreeSize += Array(repeating: 1, count: added.count)
+    subtreeSize[0] += Int32(added.count)
+    return added
+  }
 }

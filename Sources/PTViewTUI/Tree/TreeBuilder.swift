@@ -177,6 +177,7 @@ struct TreeBuilder {
         } else if isModule {
           let group = ensurePath(at, segments[...])
           nodes[Int(group)].suffix = text.inline(value)
+          nodes[Int(group)].module = value.index
         } else {
           addValue(at, segments, source: value)
         }

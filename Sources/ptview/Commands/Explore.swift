@@ -10,8 +10,9 @@ struct Explore: ParsableCommand {
     discussion: """
       Browse the checkpoint as a tree, stage device moves (M maps everything, m the selected
       subtree, cpu first), and write a remapped copy with w. Nothing touches the disk before w,
-      and the input is never modified. ? lists every key; docs/keys.md has the same list.
-      NO_COLOR turns colours off.
+      and the input is never modified. The header shows what ptview doctor and ptview scan say
+      about the file; ! goes to each row the scan flags. ? lists every key; docs/keys.md has
+      the same list. NO_COLOR turns colours off.
       """)
 
   @ArgumentParser.Argument(help: "The checkpoint file.") var file: String
@@ -19,11 +20,11 @@ struct Explore: ParsableCommand {
   var noMouse = false
 
   func run() throws {
-    let (checkpoint, _) = try Loading.checkpoint(file)
+    let (checkpoint, source) = try Loading.checkpoint(file)
     guard Diagnostics.isTerminal(1) else {
       Diagnostics.out(ListReport.table(checkpoint.entries))
       return
     }
-    try Explorer.run(checkpoint: checkpoint, path: file, mouse: !noMouse)
+    try Explorer.run(checkpoint: checkpoint, source: source, path: file, mouse: !noMouse)
   }
 }

@@ -1,6 +1,9 @@
+import Dispatch
 import PTViewCore
 import PTViewCurses
+import PTViewFiles
 import PTViewTUI
+import PTViewZip
 
 #if canImport(Glibc)
   import Glibc
@@ -10,19 +13,33 @@ import PTViewTUI
 /// and the remap writer) that only the shell may run.
 enum Explorer {
   /// Runs the explorer on the terminal until the user quits.
-  static func run(checkpoint: Checkpoint, path: String, mouse: Bool) throws {
+  static func run(checkpoint: Checkpoint, source: FileSource, path: String, mouse: Bool) throws {
     let noColor = getenv("NO_COLOR").map { $0.pointee != 0 } ?? false
     let backend: CursesBackend
+    // Ctrl-C or SIGTERM in the middle of a write must not leave the writer's temporary file
+    // behind: the curses handlers replace ptview's own, so they get its cleanup. Calling it
+    // once here (nothing is pending yet) initializes its state outside any signal handler.
+    PendingTemporary.removeNow()
     do {
-      backend = try CursesBackend(color: !noColor, mouse: mouse)
+      backend = try CursesBackend(
+        color: !noColor, mouse: mouse, cleanup: { PendingTemporary.removeNow() })
     } catch {
       // No usable terminal (unknown TERM): the table is still useful.
       Diagnostics.stderr("ptview: \(error.description); printing the table instead")
       Diagnostics.out(ListReport.table(checkpoint.entries))
       return
     }
-    let model = Model(
+    var model = Model(
       checkpoint: checkpoint, path: path, size: backend.size, asciiOnly: !utf8Locale())
+    // The scan and the doctor read the pickles again (about as long as opening the file):
+    // the first screen does not wait for them; the loop picks them up when they are ready.
+    model.assessing = true
+    let mailbox = AssessmentMailbox()
+    DispatchQueue.global().async {
+      let assessment = assess(checkpoint, source: source, path: path)
+      mailbox.put(AssessmentDelivery(checkpoint: checkpoint, assessment: assessment))
+    }
+    backend.inbox = { mailbox.take().map { .assessed($0) } }
     var runtime = Runtime(model: model, backend: backend)
     var effects = ExplorerEffects(checkpoint: checkpoint, inputPath: path)
     runtime.run(runner: &effects)
@@ -32,12 +49,72 @@ enum Explorer {
     }
   }
 
+  /// The safety scan and the load prediction for the header and the tree marks, as `ptview
+  /// scan` and `ptview doctor` (on a CPU-only machine) make them. Both read only the pickles.
+  /// The two run side by side: each decodes the pickles once more, so on a large file they
+  /// cost about one more read of the pickles, not two.
+  static func assess(_ checkpoint: Checkpoint, source: FileSource, path: String) -> Assessment {
+    let results = AssessmentSlots()
+    DispatchQueue.concurrentPerform(iterations: 2) { job in
+      if job == 0 {
+        var scanner = SafetyScanner()
+        scanner.decompressor = Loading.LazyLibzip(path: path)
+        scanner.makeDecompressor = { bytes throws(CheckpointError) in
+          try LibzipArchive(bytes: bytes)
+        }
+        results.scan = scanner.scan(source, path: path)
+      } else {
+        var doctor = LoadDoctor()
+        doctor.decompressor = Loading.LazyLibzip(path: path)
+        results.doctor = doctor.diagnose(source, path: path)
+      }
+    }
+    return Assessment(
+      checkpoint: checkpoint, scan: results.scan, doctor: results.doctor,
+      opcodeAt: { offset in try? source.read(at: offset, count: 1).first })
+  }
+
+  /// What the doctor says about a file just written, as a clause for the status line.
+  static func afterWrite(_ path: String) -> String? {
+    guard let source = try? FileSource(path: path) else { return nil }
+    return LoadSummary(LoadDoctor().diagnose(source, path: path)).afterWrite
+  }
+
   /// Whether the locale (set by the backend) encodes text as UTF-8.
   static func utf8Locale() -> Bool {
     guard let codeset = nl_langinfo(nl_item(CODESET)) else { return false }
     let name = String(cString: codeset).uppercased()
     return name == "UTF-8" || name == "UTF8"
   }
+}
+
+/// Hands the assessment from its worker thread to the explorer's loop.
+private final class AssessmentMailbox: @unchecked Sendable {
+  private var lock = pthread_mutex_t()
+  private var delivery: AssessmentDelivery?
+
+  init() { pthread_mutex_init(&lock, nil) }
+
+  func put(_ value: AssessmentDelivery) {
+    pthread_mutex_lock(&lock)
+    delivery = value
+    pthread_mutex_unlock(&lock)
+  }
+
+  func take() -> AssessmentDelivery? {
+    pthread_mutex_lock(&lock)
+    defer { pthread_mutex_unlock(&lock) }
+    let value = delivery
+    delivery = nil
+    return value
+  }
+}
+
+/// The two reports of `Explorer.assess`, each written by one of its two jobs (and read after
+/// both have finished).
+private final class AssessmentSlots: @unchecked Sendable {
+  var scan: SafetyReport?
+  var doctor: DoctorReport?
 }
 
 /// Runs the explorer's effects: looks at output paths and calls the remap writer.
@@ -65,7 +142,18 @@ struct ExplorerEffects: EffectRunner {
           outputPath: request.path, overwrite: request.overwrite,
           progress: { done, total in relay.report(done, total) })
         relay.finish()
-        return .saved(summary: outcome.summary, path: outcome.outputPath)
+        var summary = outcome.summary
+        if let doctor = Explorer.afterWrite(outcome.outputPath) { summary += "; " + doctor }
+        return .saved(summary: summary, path: outcome.outputPath)
+      } catch let failure as WriteFailure {
+        relay.finish()
+        switch failure.kind {
+        case .exists:
+          // It appeared after the check: ask again rather than replace it unasked.
+          return .failed("\(failure.message) (it appeared after the check); w asks again")
+        case .isInput, .failed, .unreadable:
+          return .failed(failure.message)
+        }
       } catch {
         relay.finish()
         return .failed(String(describing: error))
@@ -82,7 +170,15 @@ private final class ProgressRelay: @unchecked Sendable {
 
   init(_ forward: @escaping (Message) -> Void) { self.forward = forward }
 
+  /// Milliseconds to wait at each progress report, for the end-to-end tests that interrupt a
+  /// write in the middle (`PTVIEW_TEST_SLOW_WRITE`); 0 otherwise.
+  static let testDelay: UInt32 =
+    getenv("PTVIEW_TEST_SLOW_WRITE").flatMap {
+      UInt32(String(cString: $0))
+    } ?? 0
+
   func report(_ done: Int64, _ total: Int64) {
+    if Self.testDelay > 0 { usleep(min(Self.testDelay, 5000) * 1000) }
     let step = total > 0 ? done * 1000 / total : done >> 20
     guard step != last else { return }
     last = step

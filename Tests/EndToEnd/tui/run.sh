@@ -26,6 +26,8 @@ trap cleanup EXIT
 
 cp "$EXAMPLE" "$WORK/model.pt"
 cp "$ROOT/Tests/Fixtures/torch/train_ckpt_cuda0.pt" "$WORK/train.pt"
+cp "$ROOT/Tests/Fixtures/torch/train_ckpt_cuda0.pt" "$WORK/slow.pt"
+cp "$ROOT/Tests/Fixtures/security/files/fk_injected_exec_state_dict.pt" "$WORK/injected.pt"
 
 # start NAME COLUMNS ROWS COMMAND: a detached session running COMMAND, then a status file.
 start() {
@@ -207,11 +209,59 @@ sigterm() {
   start term 80 24 "$PTVIEW" model.pt
   wait_for term "? help" || return 1
   # The pane runs a shell whose child is ptview: signal that process by its id.
-  local shell_pid child
-  shell_pid=$("${TMUX_CMD[@]}" display -p -t term '#{pane_pid}')
-  child=$(pgrep -n -P "$shell_pid") || return 1
+  local child
+  child=$(child_of term) || return 1
   kill -TERM "$child"
   [[ $(wait_exit term) == 143 ]] && terminal_restored term
+}
+
+# child_of NAME: the process id of the program in the pane (the pane's shell runs it).
+child_of() {
+  local shell_pid
+  shell_pid=$("${TMUX_CMD[@]}" display -p -t "$1" '#{pane_pid}')
+  pgrep -n -P "$shell_pid"
+}
+
+# interrupted_write NAME HOW STATUS: a write slowed down by the test hook is interrupted (HOW is
+# TERM for SIGTERM, C-c for Ctrl-C); the program must leave with STATUS, restore the terminal,
+# and leave neither the output nor the writer's temporary file behind.
+interrupted_write() {
+  local name=$1 how=$2 status=$3
+  rm -f "$WORK/slow.cpu.pt" "$WORK"/.slow.cpu.pt.ptview-*
+  start "$name" 80 24 env PTVIEW_TEST_SLOW_WRITE=200 "$PTVIEW" slow.pt
+  wait_for "$name" "? help" || return 1
+  keys "$name" M Enter w Enter
+  wait_for "$name" "Writing slow.cpu.pt" 20 || return 1
+  compgen -G "$WORK/.slow.cpu.pt.ptview-*" >/dev/null || return 1  # the write is under way
+  if [[ $how == TERM ]]; then
+    kill -TERM "$(child_of "$name")" || return 1
+  else
+    keys "$name" "$how"
+  fi
+  [[ $(wait_exit "$name") == "$status" ]] || return 1
+  terminal_restored "$name" || return 1
+  ! compgen -G "$WORK/.slow.cpu.pt.ptview-*" >/dev/null && [[ ! -e "$WORK/slow.cpu.pt" ]]
+}
+
+sigterm_during_write() { interrupted_write termw TERM 143; }
+ctrl_c_during_write() { interrupted_write intrw C-c 130; }
+
+dangerous_file() {
+  start danger 80 24 "$PTVIEW" injected.pt
+  wait_for danger "scan: dangerous" || return 1
+  local first escapes
+  first=$(screen danger)
+  grep -qF "load: needs code" <<<"$first" || return 1
+  grep -qE '^! +\(discarded\) = builtins\.exec\("import os; os\.system' <<<"$first" || return 1
+  grep -qF "Dangerous: unpickling this file runs builtins.exec" <<<"$first" || return 1
+  grep -qF "weight" <<<"$first" || return 1  # the tensors are still there
+  escapes=$("${TMUX_CMD[@]}" capture-pane -p -e -t danger)
+  grep -qE $'\e\\[[0-9;]*41m' <<<"$escapes" || return 1  # the verdict on a red background
+  keys danger '!'
+  wait_for danger "Finding 1 of 1: dangerous." || return 1
+  wait_for danger "byte 111" || return 1
+  keys danger q
+  [[ $(wait_exit danger) == 0 ]] && terminal_restored danger
 }
 
 unreadable() {
@@ -271,6 +321,9 @@ check "a failed save keeps the screen and the edits" failed_save
 check "search with n, filter with Esc" search_and_filter
 check "Ctrl-C exits 130 and restores the terminal" ctrl_c
 check "SIGTERM exits 143 and restores the terminal" sigterm
+check "SIGTERM during a write leaves no temporary file" sigterm_during_write
+check "Ctrl-C during a write leaves no temporary file" ctrl_c_during_write
+check "a dangerous file opens; the header, the tree and the pane say so" dangerous_file
 check "an unreadable file is a one-line error, exit 2" unreadable
 check "120x40 shows size bars; a live resize to it too" wide_and_resize
 check "NO_COLOR drops colours, keeps reverse video" no_color
