@@ -544,16 +544,19 @@ public struct SafetyScanner: Sendable {
     let end = eocd + 22 + commentLength
     var cdSize = record.u32(12)
     var cdOffset = record.u32(16)
-    var cdStart = eocd - cdSize
+    var directoryEnd = eocd
     if eocd >= 76, let locator = try? source.readExactly(at: eocd - 20, count: 20),
       locator.u32(0) == 0x0706_4B50,
       let z = try? source.readExactly(at: eocd - 76, count: 56), z.u32(0) == 0x0606_4B50
     {
       cdSize = z.u64(40)
       cdOffset = z.u64(48)
-      cdStart = eocd - 76 - cdSize
+      directoryEnd = eocd - 76
     }
-    let start = cdStart - cdOffset
+    // Sizes and offsets come from the file: check them before any arithmetic can overflow.
+    guard cdSize >= 0, cdOffset >= 0, cdSize <= directoryEnd, cdOffset <= directoryEnd - cdSize
+    else { return nil }
+    let start = directoryEnd - cdSize - cdOffset
     guard start >= 0, end <= source.size, start < end else { return nil }
     return (start, end - start)
   }
