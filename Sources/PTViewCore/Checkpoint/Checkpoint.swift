@@ -59,7 +59,7 @@ public struct Checkpoint: Sendable {
   /// The object `torch.load` would return (data.pkl's root; the legacy main pickle's root).
   public var root: ValueID?
   /// Tensors by node.
-  public var tensors: [ValueID: TensorInfo]
+  public var tensors: TensorTable
   /// Tensor rows by path, in walk order.
   public var entries: [TensorEntry]
   /// Every storage persistent id in the pickles, in stream order (one per pid node; bare

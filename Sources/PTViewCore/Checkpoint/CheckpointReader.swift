@@ -1,3 +1,4 @@
+import Dispatch
 public import PTViewPickle
 
 /// Decompresses zip records (TorchScript deflates its `code/` files). The shell supplies one
@@ -67,10 +68,7 @@ public struct CheckpointReader: Sendable {
   // MARK: - Zip (torch.save >= 1.6, TorchScript)
 
   func readZip(_ source: any ByteSource) throws(CheckpointError) -> Checkpoint {
-    let directory: ZipDirectory
-    do { directory = try ZipDirectory(source: source) } catch {
-      throw CheckpointError(.malformed, offset: error.offset, error.message)
-    }
+    let (directory, early) = try directoryAndEarlyPickle(source)
     guard let first = directory.entries.first else {
       throw CheckpointError(.malformed, "the zip archive has no records")
     }
@@ -119,11 +117,16 @@ public struct CheckpointReader: Sendable {
     if isTorchScript { pickleNames += ["constants.pkl", "traced_inputs.pkl", "bytecode.pkl"] }
     for name in pickleNames {
       guard let entry = directory.entry(named: root + "/" + name) else { continue }
+      if name == "data.pkl", let early, early.entry == entry {
+        machine = early.machine
+        pickles.append(early.section)
+        continue
+      }
       pickles.append(try decode(entry: entry, name: name, source: source, machine: &machine))
     }
     let graph = machine.graph
 
-    var tensors: [ValueID: TensorInfo] = [:]
+    var tensors: TensorTable = [:]
     var storages: [String: Checkpoint.StorageExtent] = [:]
     var problem: CheckpointError? = nil
     var references: [StorageRef] = []
@@ -136,7 +139,7 @@ public struct CheckpointReader: Sendable {
           if tensors.isEmpty {
             tensors = found.tensors
           } else {
-            tensors.merge(found.tensors) { a, _ in a }
+            tensors.merge(found.tensors)
           }
           if references.isEmpty {
             references = found.references
@@ -234,6 +237,53 @@ public struct CheckpointReader: Sendable {
       storageAlignment: alignment, notes: notes, metadata: [], problem: problem)
     checkpoint.storageReferences = references
     return checkpoint
+  }
+
+  /// A pickle decoded before the directory was complete.
+  struct EarlyPickle: Sendable {
+    var entry: ZipEntry
+    var machine: Machine
+    var section: Checkpoint.PickleSection
+  }
+
+  /// Reads the directory and, on a second thread, decodes `data.pkl` when it is the first
+  /// record (torch always writes it first): for archives with tens of thousands of records the
+  /// directory takes about as long as the pickle, and the two need not wait for each other.
+  /// The early result is used only if the full directory agrees about that entry.
+  private func directoryAndEarlyPickle(_ source: any ByteSource) throws(CheckpointError)
+    -> (ZipDirectory, EarlyPickle?)
+  {
+    let first = try? ZipDirectory.firstEntry(of: source)
+    let candidate = first.flatMap { entry -> ZipEntry? in
+      guard entry.isStored, let slash = entry.name.firstIndex(of: "/"),
+        entry.name[entry.name.index(after: slash)...] == "data.pkl", source.size > 1 << 20
+      else { return nil }
+      return entry
+    }
+    let slots = ZipSlots()
+    let reader = self
+    DispatchQueue.concurrentPerform(iterations: candidate == nil ? 1 : 2) { job in
+      if job == 0 {
+        do throws(ZipError) {
+          slots.directory = .success(try ZipDirectory(source: source))
+        } catch {
+          slots.directory = .failure(error)
+        }
+      } else if let entry = candidate {
+        var machine = Machine(limits: reader.limits)
+        if let section = try? reader.decode(
+          entry: entry, name: "data.pkl", source: source, machine: &machine)
+        {
+          slots.early = EarlyPickle(entry: entry, machine: machine, section: section)
+        }
+      }
+    }
+    switch slots.directory {
+    case .success(let directory)?: return (directory, slots.early)
+    case .failure(let error)?:
+      throw CheckpointError(.malformed, offset: error.offset, error.message)
+    case nil: throw CheckpointError(.malformed, "the zip directory could not be read")
+    }
   }
 
   /// The bytes of a zip record (stored, or inflated by the decompressor).
@@ -361,7 +411,7 @@ public struct CheckpointReader: Sendable {
       )
     }
     let main = sections[3]
-    var tensors: [ValueID: TensorInfo] = [:]
+    var tensors: TensorTable = [:]
     var storages: [String: Checkpoint.StorageExtent] = [:]
     var notes: [String] = []
     var references: [StorageRef] = []
@@ -398,13 +448,13 @@ public struct CheckpointReader: Sendable {
 
   /// Interprets the legacy main pickle and lays out the storages that follow the key list.
   private func legacyStorages(_ source: any ByteSource, _ legacy: LegacyPickles)
-    throws(CheckpointError) -> ([ValueID: TensorInfo], [String: Checkpoint.StorageExtent], [String])
+    throws(CheckpointError) -> (TensorTable, [String: Checkpoint.StorageExtent], [String])
   {
     let graph = legacy.machine.graph
     let sections = legacy.sections
     let main = sections[3]
     let interpreter = TorchInterpreter(graph: graph, flavor: .legacy)
-    let tensors: [ValueID: TensorInfo]
+    let tensors: TensorTable
     do { tensors = try interpreter.tensors(in: main.nodes) } catch {
       throw CheckpointError(
         .malformed, record: "legacy main pickle", offset: Int64(error.offset), error.message)
@@ -519,4 +569,11 @@ public struct CheckpointReader: Sendable {
       graph: graph, root: outcome.root, tensors: tensors, entries: result.entries, storages: [:],
       byteorder: nil, version: nil, storageAlignment: nil, notes: notes, metadata: [], problem: nil)
   }
+}
+
+/// Results of the two jobs of `directoryAndEarlyPickle`, each written by one job and read after
+/// both have finished.
+private final class ZipSlots: @unchecked Sendable {
+  var directory: Result<ZipDirectory, ZipError>?
+  var early: CheckpointReader.EarlyPickle?
 }

@@ -7,7 +7,7 @@ public struct TreePrinter: Sendable {
   /// The graph.
   public let graph: ValueGraph
   /// Tensors by node, shown as one line each unless `raw`.
-  public let tensors: [ValueID: TensorInfo]
+  public let tensors: TensorTable
   /// Show rebuild calls as calls instead of tensor summaries.
   public var raw = false
   /// Stop descending below this depth (nil: no limit).
@@ -16,7 +16,7 @@ public struct TreePrinter: Sendable {
   public var maxStringLength = 80
 
   /// Creates a printer.
-  public init(graph: ValueGraph, tensors: [ValueID: TensorInfo]) {
+  public init(graph: ValueGraph, tensors: TensorTable) {
     self.graph = graph
     self.tensors = tensors
   }

@@ -10,12 +10,12 @@ public struct TensorWalker: Sendable {
   /// The graph.
   public let graph: ValueGraph
   /// Tensors by node, from `TorchInterpreter`.
-  public let tensors: [ValueID: TensorInfo]
+  public let tensors: TensorTable
   /// How many node visits the walk may make beyond one per node.
   public var extraVisitBudget = 500_000
 
   /// Creates a walker.
-  public init(graph: ValueGraph, tensors: [ValueID: TensorInfo]) {
+  public init(graph: ValueGraph, tensors: TensorTable) {
     self.graph = graph
     self.tensors = tensors
   }
@@ -40,8 +40,6 @@ public struct TensorWalker: Sendable {
     // Per-node flags in plain arrays (bit 0: on the current path; bit 1: expanded before):
     // cheaper than hashing node ids into sets on every step.
     var flags = [UInt8](repeating: 0, count: graph.count)
-    var isTensor = [Bool](repeating: false, count: graph.count)
-    for id in tensors.keys where Int(id.index) < graph.count { isTensor[Int(id.index)] = true }
     var visits = 0
     var budgetSpent = false
     var work: [Step] = [.enter(root, prefix)]
@@ -60,7 +58,7 @@ public struct TensorWalker: Sendable {
       case .enter(let id, let path):
         let i = Int(id.index)
         guard i >= 0, i < flags.count else { continue }
-        if isTensor[i], let tensor = tensors[id] {
+        if let tensor = tensors[id] {
           entries.append(TensorEntry(path: path, tensor: tensor))
           continue
         }

@@ -1,3 +1,4 @@
+import Dispatch
 public import PTViewPickle
 
 /// A persistent id or rebuild call that cannot describe a tensor; torch would refuse it too.
@@ -78,9 +79,12 @@ public struct TorchInterpreter: Sendable {
   }
 
   /// The tensors and storage references among the nodes in `range`, decoding each pid once.
+  ///
+  /// Tensors are independent of each other (each rebuild call only reads the graph), so big
+  /// ranges are interpreted in two halves on two threads and joined in node order.
   /// - Throws: `InterpretError` for malformed storage pids and impossible tensors.
   public func interpret(_ range: Range<Int>) throws(InterpretError)
-    -> (tensors: [ValueID: TensorInfo], references: [StorageRef])
+    -> (tensors: TensorTable, references: [StorageRef])
   {
     let references = try storageReferences(in: range)
     var cached = self
@@ -89,19 +93,43 @@ public struct TorchInterpreter: Sendable {
       cached.decodedSlot[Int(ref.pidNode.index)] = Int32(slot)
     }
     cached.decoded = references
-    return (try cached.tensors(in: range), references)
+    let interpreter = cached
+    let middle = range.lowerBound + range.count / 2
+    let chunks =
+      range.count > 200_000 ? [range.lowerBound..<middle, middle..<range.upperBound] : [range]
+    let results = ChunkResults(count: chunks.count)
+    DispatchQueue.concurrentPerform(iterations: chunks.count) { i in
+      do throws(InterpretError) {
+        results.set(i, .success(try interpreter.tensorPairs(in: chunks[i])))
+      } catch {
+        results.set(i, .failure(error))
+      }
+    }
+    var pairs: [[(ValueID, TensorInfo)]] = []
+    for result in results.values {
+      switch result {
+      case .success(let part): pairs.append(part)
+      case .failure(let error): throw error
+      case nil: break
+      }
+    }
+    return (TensorTable.joined(pairs, nodeCount: graph.count), references)
   }
 
   /// Every tensor in the graph, keyed by its node.
   /// - Throws: `InterpretError` for storage pids of the wrong shape and impossible tensors.
-  public func tensors(in range: Range<Int>? = nil) throws(InterpretError) -> [ValueID: TensorInfo] {
-    var result: [ValueID: TensorInfo] = [:]
-    result.reserveCapacity(max(decoded.count, 16))
-    let ids = range ?? 0..<graph.count
-    for index in ids {
+  public func tensors(in range: Range<Int>? = nil) throws(InterpretError) -> TensorTable {
+    TensorTable.joined([try tensorPairs(in: range ?? 0..<graph.count)], nodeCount: graph.count)
+  }
+
+  /// The tensors among the nodes in `range`, in node order.
+  func tensorPairs(in range: Range<Int>) throws(InterpretError) -> [(ValueID, TensorInfo)] {
+    var result: [(ValueID, TensorInfo)] = []
+    result.reserveCapacity(min(range.count / 8, max(decoded.count, 16)))
+    for index in range {
       let id = ValueID(Int32(index))
       guard case .object = graph[id] else { continue }
-      if let tensor = try tensor(id) { result[id] = tensor }
+      if let tensor = try tensor(id) { result.append((id, tensor)) }
     }
     return result
   }
@@ -506,4 +534,12 @@ enum RebuildKind: String, Sendable {
     guard tensorModule == (module == "torch._tensor.") else { return nil }
     self = kind
   }
+}
+
+/// Results of the parallel chunks of `interpret`, each slot written by exactly one chunk and
+/// read after all have finished.
+private final class ChunkResults: @unchecked Sendable {
+  var values: [Result<[(ValueID, TensorInfo)], InterpretError>?]
+  init(count: Int) { values = Array(repeating: nil, count: count) }
+  func set(_ i: Int, _ value: Result<[(ValueID, TensorInfo)], InterpretError>) { values[i] = value }
 }

@@ -8,10 +8,10 @@ public struct TorchScriptWalker: Sendable {
   /// The graph.
   public let graph: ValueGraph
   /// Tensors by node.
-  public let tensors: [ValueID: TensorInfo]
+  public let tensors: TensorTable
 
   /// Creates a walker.
-  public init(graph: ValueGraph, tensors: [ValueID: TensorInfo]) {
+  public init(graph: ValueGraph, tensors: TensorTable) {
     self.graph = graph
     self.tensors = tensors
   }

@@ -19,9 +19,20 @@ public struct ZipDirectory: Sendable {
   /// Most bytes a central directory may span (70,000 torch records take about 6 MB).
   public static let maxCentralDirectoryBytes: Int64 = 512 << 20
 
+  /// The first entry of the archive, reading only the end records and that entry: torch
+  /// writes `data.pkl` first, so its decoding can start while the rest of a big directory is
+  /// still being read.
+  public static func firstEntry(of source: any ByteSource) throws(ZipError) -> ZipEntry? {
+    try ZipDirectory(source: source, maxEntries: 1).entries.first
+  }
+
   /// Reads the directory of the archive in `source`.
   /// - Throws: `ZipError` naming the offset of the first inconsistency.
   public init(source: any ByteSource) throws(ZipError) {
+    try self.init(source: source, maxEntries: nil)
+  }
+
+  private init(source: any ByteSource, maxEntries: Int?) throws(ZipError) {
     let size = source.size
     guard size >= 22 else {
       throw ZipError(offset: 0, "file too small to be a zip archive (\(size) bytes)")
@@ -90,14 +101,16 @@ public struct ZipDirectory: Sendable {
       )
     }
     let cd: [UInt8]
-    do { cd = try source.readExactly(at: cdOffset, count: Int(cdSize)) } catch {
+    // One entry is at most 46 + 3 * 65535 bytes.
+    let readLength = maxEntries == nil ? cdSize : min(cdSize, Int64(46 + 3 * 65_535))
+    do { cd = try source.readExactly(at: cdOffset, count: Int(readLength)) } catch {
       throw ZipError(offset: cdOffset, error.message)
     }
     var entries: [ZipEntry] = []
-    entries.reserveCapacity(Int(entryCount))
+    entries.reserveCapacity(maxEntries ?? Int(entryCount))
     var p = 0
     // Trust the directory's own extent over the count: torch's EOCD caps the count at 0xFFFF.
-    while p + 46 <= cd.count, cd.u32(p) == 0x0201_4B50 {
+    while p + 46 <= cd.count, cd.u32(p) == 0x0201_4B50, entries.count < (maxEntries ?? Int.max) {
       let nameLength = cd.u16(p + 28)
       let extraLength = cd.u16(p + 30)
       let commentLength = cd.u16(p + 32)

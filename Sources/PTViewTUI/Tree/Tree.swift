@@ -95,7 +95,7 @@ public struct Tree: Sendable {
   /// The pickle graph, for describing values on demand.
   let graph: ValueGraph?
   /// Tensors by pickle node, for describing values on demand.
-  let tensorsByNode: [ValueID: TensorInfo]
+  let tensorsByNode: TensorTable
 
   /// The text of a value leaf (`17`, `'adamw'`) or the preview of a container
   /// (`{lr: 0.001, …}`), at most about `limit` characters.

@@ -37,7 +37,7 @@ struct TreeBuilder {
   var nodes: [Tree.Node] = [Tree.Node(kind: .root, name: "", parent: -1)]
   let entries: [TensorEntry]
   var graph: ValueGraph?
-  var tensorsByNode: [ValueID: TensorInfo] = [:]
+  var tensorsByNode: TensorTable = [:]
   /// Group children by (parent, name).
   var groups: [ChildKey: Int32] = [:]
   /// Value leaves by (parent, name), so a later tensor path through them turns them into groups.
@@ -112,7 +112,7 @@ struct TreeBuilder {
 
   /// Walks dicts, lists and tuples from the root, making groups, tensor slots and value leaves.
   mutating func walkValues(
-    graph: ValueGraph, tensors: [ValueID: TensorInfo], root: ValueID, budget: Int
+    graph: ValueGraph, tensors: TensorTable, root: ValueID, budget: Int
   ) {
     let text = ValueText(graph: graph, tensors: tensors)
     var made = 0

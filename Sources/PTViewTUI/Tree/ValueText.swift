@@ -8,7 +8,7 @@ import PTViewPickle
 /// one, and nesting is bounded.
 struct ValueText {
   let graph: ValueGraph
-  let tensors: [ValueID: TensorInfo]
+  let tensors: TensorTable
 
   /// The text of `id`, at most about `limit` characters.
   func inline(_ id: ValueID, limit: Int = 160) -> String {
