@@ -277,6 +277,7 @@ def make_zips():
         ("stride_negative", one(zpid(), (3, 4), (-4, 1)), "tensor stride (-4, 1)"),
         ("offset_negative", one(zpid(), (2, 2), (2, 1), -3), "storage offset -3"),
         ("shape_overflow", one(zpid(), (2**62, 2**62), (2**62, 1)), "size (2**62, 2**62): element count overflows 64 bits"),
+        ("shape_zero_overflow", one(zpid(), (0, 2**62, 4), (4, 4, 1)), "size (0, 2**62, 4): no elements, but the other sizes overflow 64 bits when multiplied"),
         ("view_past_storage", one(zpid(), (100,), (1,), 0), "size (100,) over a 12-element storage"),
         ("offset_past_storage", one(zpid(), (4,), (1,), 10), "offset 10 + 4 elements over a 12-element storage"),
         ("storage_missing", one(zpid(key="7")), "pid names data/7, which the archive does not have"),
@@ -434,7 +435,11 @@ resource.setrlimit(resource.RLIMIT_AS, (8 << 30, 8 << 30))
 warnings.simplefilter("ignore")
 import torch
 try:
-    torch.load(sys.argv[1], map_location="cpu")   # weights_only=True (the default): no code runs
+    # weights_only=True (the default): no code runs. argv[2] == "plain": no map_location.
+    if sys.argv[2:] == ["plain"]:
+        torch.load(sys.argv[1])
+    else:
+        torch.load(sys.argv[1], map_location="cpu")
     print("ok")
 except BaseException as e:
     t = type(e)
@@ -484,6 +489,7 @@ def check_all(torch_python):
                 e["python_zipfile"] = run([sys.executable, "-c", ZIP_CHECK, p], 60)
             if torch_python and e["kind"] in ("zip", "legacy"):
                 e["torch_load"] = run([torch_python, "-c", TORCH_CHECK, p], 120)
+                e["torch_load_plain"] = run([torch_python, "-c", TORCH_CHECK, p, "plain"], 120)
     finally:
         shutil.rmtree(tmp)
 
@@ -509,7 +515,7 @@ def main():
         checks="cpython_c / cpython_py: C and pure-Python pickle.Unpickler with inert stand-ins for every global "
                "(nothing from the file runs), 2 GiB address-space limit; python_zipfile: zipfile opens the archive "
                "and reads every record; torch_load: torch.load(f, map_location='cpu') with weights_only=True, "
-               "8 GiB address-space limit (only when --torch-python is given). Entries with \"file\": null are "
+               "8 GiB address-space limit; torch_load_plain: a plain torch.load(f) on a CPU-only machine (only when --torch-python is given). Entries with \"file\": null are "
                "recipes: concatenate bytes.fromhex(part['hex']) * part.get('repeat', 1) and check sha256.",
         entries=ENTRIES)
     with open(path("manifest.json"), "w") as f:

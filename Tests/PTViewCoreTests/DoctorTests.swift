@@ -61,6 +61,28 @@ struct DoctorTests {
       (report.verdict == .loads) == f.loads, "\(f.file): torch said \(f.exception)\n\(report.text)")
   }
 
+  /// The damaged and hand-made archives of `hostile/`, with what a plain `torch.load(f)` did
+  /// to each (recorded by Scripts/make_hostile.py with real torch).
+  static let hostile: [Fixture] = {
+    guard let data = try? Data(contentsOf: Fixtures.url("hostile/manifest.json")),
+      let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+      let list = json["entries"] as? [[String: Any]]
+    else { return [] }
+    return list.compactMap { item in
+      guard let file = item["file"] as? String, file.hasSuffix(".pt"),
+        let outcome = item["torch_load_plain"] as? String
+      else { return nil }
+      return Fixture(file: file, loads: outcome == "ok", exception: outcome)
+    }
+  }()
+
+  @Test("hostile archives: exit 0 exactly when torch.load succeeded", arguments: hostile)
+  func predictsTorchOnHostile(_ f: Fixture) throws {
+    let report = try Self.diagnose("hostile/" + f.file)
+    #expect(
+      (report.verdict == .loads) == f.loads, "\(f.file): torch said \(f.exception)\n\(report.text)")
+  }
+
   @Test("device tags: cuda needs the GPU, meta and cpu always restore")
   func devices() {
     var cpu = DeviceSet()

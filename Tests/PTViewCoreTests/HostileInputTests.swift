@@ -18,7 +18,7 @@ import Testing
     "global_os_system.pkl", "legacy_valid.pt", "marks_10k.pkl", "persid_no_loader.pkl",
     "stop_with_mark_left.pkl", "zip_cycle.pt", "zip_exponential.pt", "zip_no_version.pt",
     "zip_pid_key_int.pt", "zip_small_valid.pt", "zip_storage_too_big.pt", "zip_stray_entry.pt",
-    "zip_flipped_pkl_503.pt",
+    "zip_flipped_pkl_503.pt", "zip_shape_zero_overflow.pt",
   ]
 
   @Test("each hostile file reads or fails with a located error", arguments: files)

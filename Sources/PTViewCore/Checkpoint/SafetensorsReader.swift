@@ -73,8 +73,9 @@ public enum SafetensorsReader {
         }
         numel = p
       }
-      guard begin >= 0, end >= begin, (numel * Int64(bits)) % 8 == 0,
-        end - begin == numel * Int64(bits) / 8
+      let (totalBits, bitsOverflow) = numel.multipliedReportingOverflow(by: Int64(bits))
+      guard begin >= 0, end >= begin, !bitsOverflow, totalBits % 8 == 0,
+        end - begin == totalBits / 8
       else {
         throw CheckpointError(
           .malformed, record: name, offset: dataStart + min(max(0, begin), source.size),

@@ -273,11 +273,15 @@ public struct LoadDoctor: Sendable {
         continue
       }
       let element = LoadDoctor.elementSize(s.storageType)
-      if let element, s.numel >= 0, entry.uncompressedSize != s.numel * Int64(element) {
+      if let element, s.numel >= 0,
+        case (let needed, let overflow) = s.numel.multipliedReportingOverflow(by: Int64(element)),
+        overflow || entry.uncompressedSize != needed
+      {
+        let need = overflow ? "more than 2^63" : "\(needed)"
         state.add(
           DoctorProblem(
             .structure, .code,
-            "record data/\(s.key) holds \(entry.uncompressedSize) bytes but its storage needs \(s.numel * Int64(element)): torch.load refuses the size mismatch",
+            "record data/\(s.key) holds \(entry.uncompressedSize) bytes but its storage needs \(need): torch.load refuses the size mismatch",
             record: name))
       }
       if !entry.isStored {
@@ -404,7 +408,7 @@ public struct LoadDoctor: Sendable {
         return false
       }
       let (size, overflow) = numel.multipliedReportingOverflow(by: element)
-      guard !overflow, size <= source.size - offset - 8 else {
+      guard !overflow, size >= 0, size <= source.size - offset - 8 else {
         state.add(
           DoctorProblem(
             .structure, .code, "the file ends inside storage \(key)'s data (torch: unexpected EOF)",

@@ -505,21 +505,43 @@ struct WeightsOnlyEmulator {
         offset: Int(offset))
       return
     }
-    var numel: Int64 = 1
+    // torch's own arithmetic (TensorImpl::safe_compute_numel, computeStorageNbytes): the
+    // element count multiplies in order as unsigned 64-bit with a sticky overflow, so a zero
+    // size early hides what follows but not what came before; the extent is skipped entirely
+    // when any size is zero.
+    var product: UInt64 = 1
+    var numelOverflows = false
+    for n in size {
+      let (p, o) = product.multipliedReportingOverflow(by: UInt64(n))
+      product = p
+      numelOverflows = numelOverflows || o
+    }
+    if numelOverflows || product > UInt64(Int64.max) {
+      fail(
+        .structure, .code,
+        "\(short): the tensor's size \(size) overflows (torch: numel: integer multiplication overflow)",
+        offset: Int(offset))
+      return
+    }
+    let numel = Int64(product)
     var extent: Int64 = 0
-    for (n, st) in zip(size, stride) {
-      let (p, o1) = numel.multipliedReportingOverflow(by: n)
-      let (span, o2) = (n > 0 ? n - 1 : 0).multipliedReportingOverflow(by: st)
-      let (e, o3) = extent.addingReportingOverflow(span)
-      if o1 || o2 || o3 {
+    if !size.contains(0) {
+      var span = UInt64(storageOffset) &+ 1
+      var extentOverflows = false
+      for (n, st) in zip(size, stride) {
+        let (step, o1) = UInt64(st).multipliedReportingOverflow(by: UInt64(n - 1))
+        let (sum, o2) = span.addingReportingOverflow(step)
+        span = sum
+        extentOverflows = extentOverflows || o1 || o2
+      }
+      if extentOverflows || span > UInt64(Int64.max) {
         fail(
           .structure, .code,
-          "\(short): the tensor's size overflows (torch: integer multiplication overflow)",
+          "\(short): the view (sizes \(size), strides \(stride)) spans more than 64 bits (torch: Storage size calculation overflowed)",
           offset: Int(offset))
         return
       }
-      numel = p
-      extent = e
+      extent = Int64(span) - 1 - storageOffset
     }
     // Packed quantized storages hold several values per byte: only the simple checks apply.
     guard numel > 0, !name.hasSuffix("_qtensor"),

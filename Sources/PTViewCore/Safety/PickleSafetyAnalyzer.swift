@@ -455,18 +455,20 @@ public struct PickleSafetyAnalyzer: Sendable {
 
   // MARK: - Rendering
 
-  /// `module.name(arg, ...)`.
-  func renderCall(_ callee: ValueID, _ args: ValueID) -> String {
-    let head = render(callee, depth: 1)
+  /// `module.name(arg, ...)`. `depth` carries on from the caller: calls nested in arguments
+  /// (or in cycles made with BUILD and APPEND) must still end at the depth limit.
+  func renderCall(_ callee: ValueID, _ args: ValueID, depth: Int = 0) -> String {
+    let inner = depth + 1
+    let head = render(callee, depth: inner)
     let text: String
     if args.index < 0 {
       text = head + "()"
     } else if let items = graph.sequence(args) {
       text =
-        head + "(" + items.prefix(8).map { render($0, depth: 1) }.joined(separator: ", ")
+        head + "(" + items.prefix(8).map { render($0, depth: inner) }.joined(separator: ", ")
         + (items.count > 8 ? ", ..." : "") + ")"
     } else {
-      text = head + "(*" + render(args, depth: 1) + ")"
+      text = head + "(*" + render(args, depth: inner) + ")"
     }
     return PythonRepr.clipped(text, 240)
   }
@@ -529,7 +531,7 @@ public struct PickleSafetyAnalyzer: Sendable {
       if depth > 2 { return "<object>" }
       let c = graph.construction(index)
       switch c {
-      case .reduce(let callee, let args): return renderCall(callee, args)
+      case .reduce(let callee, let args): return renderCall(callee, args, depth: depth)
       case .newobj(let cls, _), .newobjEx(let cls, _, _):
         return render(cls, depth: depth + 1) + ".__new__(...)"
       }

@@ -76,7 +76,7 @@ public struct TensorInfo: Sendable, Equatable {
   /// bytes of the tensors they are built from.
   public var nbytes: Int64 {
     if storage == nil, layout != nil, !components.isEmpty {
-      return components.reduce(0) { $0 + $1.nbytes }
+      return components.reduce(0) { $0.addingSaturated($1.nbytes) }
     }
     return dtype.byteCount(elements: numel)
   }
@@ -88,13 +88,17 @@ public struct TensorInfo: Sendable, Equatable {
     return out
   }
 
-  /// Whether the strides are the row-major (C-contiguous) ones for the shape.
+  /// Whether the strides are the row-major (C-contiguous) ones for the shape, by torch's
+  /// rule: sizes of 1 ignore their stride, and a tensor without elements is contiguous.
   public var isContiguous: Bool {
     guard let stride, stride.count == shape.count else { return layout == nil }
+    if shape.contains(0) { return true }
     var expected: Int64 = 1
-    for i in stride.indices.reversed() {
-      if shape[i] != 1 && stride[i] != expected { return false }
-      expected *= max(shape[i], 1)
+    for i in stride.indices.reversed() where shape[i] != 1 {
+      if stride[i] != expected { return false }
+      // Saturating: a later stride cannot equal an overflowed product anyway.
+      let (next, overflow) = expected.multipliedReportingOverflow(by: shape[i])
+      expected = overflow ? Int64.max : next
     }
     return true
   }

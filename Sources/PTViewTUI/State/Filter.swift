@@ -152,7 +152,7 @@ public struct ActiveFilter: Sendable {
         {
           shown[Int(id)] = true
           tensors += 1
-          bytes += entry.tensor.nbytes
+          bytes = bytes.addingSaturated(entry.tensor.nbytes)
           entries.append(node.entry)
         }
       case .value:

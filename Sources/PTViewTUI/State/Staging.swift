@@ -127,11 +127,11 @@ public struct PendingView: Sendable {
         if let n = entry.tensor.node {
           if seen.insert(n.index).inserted {
             tensors += 1
-            bytes += entry.tensor.nbytes
+            bytes = bytes.addingSaturated(entry.tensor.nbytes)
           }
         } else {
           tensors += 1
-          bytes += entry.tensor.nbytes
+          bytes = bytes.addingSaturated(entry.tensor.nbytes)
         }
       }
       let parent = Int(node.parent)
