@@ -12,7 +12,12 @@ public enum Disassembler {
     public var error: PickleError?
   }
 
-  /// Disassembles one pickle starting at `position`.
+  /// MARK levels that are indented; deeper levels print at this depth with a `[depth N]` tag.
+  /// pickletools indents without limit, so a 20 KB pickle of nested MARKs would print
+  /// gigabytes; no real pickle comes near this depth, so listings of real files are identical.
+  public static let maxIndentLevels = 64
+
+  /// Disassembles one pickle starting at `position`, collecting the lines.
   /// - Parameters:
   ///   - bytes: the buffer; `base` is the file offset of `bytes[0]`.
   ///   - indent: blanks per MARK level (pickletools' `indentlevel`).
@@ -20,8 +25,22 @@ public enum Disassembler {
     _ bytes: [UInt8], base: Int = 0, from position: Int = 0, indent: Int = 4,
     limits: Limits = .default
   ) -> Listing {
-    var reader = InstructionReader(bytes: bytes, base: base, position: position, limits: limits)
     var lines: [String] = []
+    let (end, error) = disassemble(
+      bytes, base: base, from: position, indent: indent, limits: limits
+    ) { lines.append($0) }
+    return Listing(lines: lines, end: end, error: error)
+  }
+
+  /// Disassembles one pickle starting at `position`, handing each line (without a newline)
+  /// to `emit` as it is made, so a listing of any length needs no more memory than a line.
+  /// - Returns: the index just past STOP (or where disassembly stopped) and why it stopped
+  ///   early, if it did.
+  public static func disassemble(
+    _ bytes: [UInt8], base: Int = 0, from position: Int = 0, indent: Int = 4,
+    limits: Limits = .default, emit: (String) -> Void
+  ) -> (end: Int, error: PickleError?) {
+    var reader = InstructionReader(bytes: bytes, base: base, position: position, limits: limits)
     var stack: [Bool] = []  // pickletools' crude stack: true where a markobject sits
     var markStack: [Int] = []  // offsets of open MARKs
     var memo: Set<Int64> = []
@@ -36,12 +55,17 @@ public enum Disassembler {
       do {
         instruction = try reader.next()
       } catch {
-        return Listing(lines: lines, end: reader.position, error: error)
+        return (reader.position, error)
       }
       let info = instruction.opcode.info
       var line = String(instruction.offset).leftAligned(rightWidth: 5) + ": "
       line += codeRepr(instruction.opcode.rawValue).padding(to: 4) + " "
-      line += String(repeating: chunk, count: markStack.count) + info.name
+      if markStack.count <= maxIndentLevels {
+        line += String(repeating: chunk, count: markStack.count)
+      } else {
+        line += String(repeating: chunk, count: maxIndentLevels) + "[depth \(markStack.count)] "
+      }
+      line += info.name
       maxProto = max(maxProto, info.protocolVersion)
       var numToPop = info.stackBefore.count
       var markMessage: String? = nil
@@ -87,35 +111,33 @@ public enum Disassembler {
           try repr(arg, kind: info.argument)
         }
       } catch {
-        return Listing(
-          lines: lines, end: instruction.offset - base,
-          error: PickleError(offset: instruction.offset, opcode: instruction.opcode, reason: error))
+        return (
+          instruction.offset - base,
+          PickleError(offset: instruction.offset, opcode: instruction.opcode, reason: error)
+        )
       }
       if argumentText != nil || markMessage != nil {
         line += String(repeating: " ", count: max(0, 10 - info.name.count))
         if let argumentText { line += " " + argumentText }
         if let markMessage { line += " " + markMessage }
       }
-      lines.append(line)
+      emit(line)
       if let errorMessage {
-        return Listing(
-          lines: lines, end: reader.position, error: failure(instruction, errorMessage))
+        return (reader.position, failure(instruction, errorMessage))
       }
       guard stack.count >= numToPop else {
         let message = "tries to pop \(numToPop) items from stack with only \(stack.count) items"
-        return Listing(lines: lines, end: reader.position, error: failure(instruction, message))
+        return (reader.position, failure(instruction, message))
       }
       stack.removeLast(numToPop)
       if info.stackAfter.contains(.mark) { markStack.append(instruction.offset) }
       stack.append(contentsOf: info.stackAfter.map { $0 == .mark })
       if instruction.opcode == .stop {
-        lines.append("highest protocol among opcodes = \(maxProto)")
+        emit("highest protocol among opcodes = \(maxProto)")
         if !stack.isEmpty {
-          return Listing(
-            lines: lines, end: reader.position,
-            error: failure(instruction, "stack not empty after STOP"))
+          return (reader.position, failure(instruction, "stack not empty after STOP"))
         }
-        return Listing(lines: lines, end: reader.position, error: nil)
+        return (reader.position, nil)
       }
     }
   }
@@ -151,7 +173,8 @@ public enum Disassembler {
     case .bytes(let data):
       switch kind {
       case .string1?, .string4?:
-        return PythonRepr.string(codePoints: data.map(UInt32.init), asciiOnly: true)
+        // pickletools decodes these as latin-1, so printable latin-1 letters show as such.
+        return PythonRepr.string(codePoints: data.map(UInt32.init))
       case .bytearray8?:
         return "bytearray(\(PythonRepr.bytes(data)))"
       case .bytes1?, .bytes4?, .bytes8?:

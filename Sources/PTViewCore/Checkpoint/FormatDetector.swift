@@ -71,6 +71,7 @@ public enum DetectedFormat: Sendable, Equatable {
 enum PicklePrefix {
   static func plausibleStart(_ byte: UInt8) -> Bool {
     // MARK, EMPTY_DICT/LIST/TUPLE, GLOBAL, INT, LONG, STRING, UNICODE, NONE, FLOAT, BININT...
-    "(}])cILSVNFJKMXUTGPihrq".utf8.contains(byte)
+    // FRAME may come before PROTO (CPython accepts it).
+    byte == 0x95 || "(}])cILSVNFJKMXUTGPihrq".utf8.contains(byte)
   }
 }

@@ -7,11 +7,11 @@ struct Doctor: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Predict whether a plain torch.load(FILE) works here, and print the fix.",
     discussion: """
-      Predicts torch.load(FILE) with PyTorch's defaults since 2.6 (weights_only=True, the
-      allowlist of torch 2.15, no map_location) on a machine with the given devices, without
+      Predicts torch.load(FILE) with PyTorch's defaults since 2.6 (weights_only=True, the \
+      allowlist of torch 2.15, no map_location) on a machine with the given devices, without \
       PyTorch and without running the file.
 
-      Exit codes: 0 loads as is; 3 fails, but a ptview rewrite (ptview remap) fixes it;
+      Exit codes: 0 loads as is; 3 fails, but a ptview rewrite (ptview remap) fixes it; \
       4 needs code changes or a trusted class (4 wins over 3); 2 unreadable.
       """)
 

@@ -8,10 +8,10 @@ struct Explore: ParsableCommand {
     abstract:
       "Open the interactive explorer (the default; prints the ls table when not on a terminal).",
     discussion: """
-      Browse the checkpoint as a tree, stage device moves (M maps everything, m the selected
-      subtree, cpu first), and write a remapped copy with w. Nothing touches the disk before w,
-      and the input is never modified. The header shows what ptview doctor and ptview scan say
-      about the file; ! goes to each row the scan flags. ? lists every key; docs/keys.md has
+      Browse the checkpoint as a tree, stage device moves (M maps everything, m the selected \
+      subtree, cpu first), and write a remapped copy with w. Nothing touches the disk before w, \
+      and the input is never modified. The header shows what ptview doctor and ptview scan say \
+      about the file; ! goes to each row the scan flags. ? lists every key; docs/keys.md has \
       the same list. NO_COLOR turns colours off.
       """)
 

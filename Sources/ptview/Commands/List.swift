@@ -7,7 +7,7 @@ struct List: ParsableCommand {
     commandName: "ls",
     abstract: "List every tensor: key, dtype, shape, stride, device, storage, bytes.",
     discussion: """
-      --json prints one JSON array, one object per tensor path, in pickle order, with the
+      --json prints one JSON array, one object per tensor path, in pickle order, with the \
       fields path, key, dtype, shape, stride, offset, device, storage, nbytes, requires_grad.
       """)
 

@@ -9,14 +9,14 @@ struct Scan: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Flag files whose pickles would run code when loaded.",
     discussion: """
-      Verdicts: safe (plain data only), suspicious (needs classes or functions beyond plain data),
-      dangerous (can run code or touch the system when loaded), unscannable (cannot be parsed far
-      enough to know; never reported as safe). Containers are recognised by content: bare pickles,
-      several pickles in a row, torch zip/legacy/tar files, nested zips, numpy .npy/.npz.
-      A directory is scanned recursively: every regular file inside it is scanned (symbolic links
+      Verdicts: safe (plain data only), suspicious (needs classes or functions beyond plain data), \
+      dangerous (can run code or touch the system when loaded), unscannable (cannot be parsed far \
+      enough to know; never reported as safe). Containers are recognised by content: bare pickles, \
+      several pickles in a row, torch zip/legacy/tar files, nested zips, numpy .npy/.npz. \
+      A directory is scanned recursively: every regular file inside it is scanned (symbolic links \
       are not followed).
 
-      Exit codes: 0 safe, 3 suspicious, 4 dangerous, 2 unscannable or unreadable; for several
+      Exit codes: 0 safe, 3 suspicious, 4 dangerous, 2 unscannable or unreadable; for several \
       files, the most severe (dangerous, then unscannable, then suspicious).
       """)
 
