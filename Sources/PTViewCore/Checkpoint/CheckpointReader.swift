@@ -79,7 +79,8 @@ public struct CheckpointReader: Sendable {
     }
     let root = String(first.name[..<slash])
     var notes: [String] = []
-    let stray = directory.entries.filter { !$0.name.hasPrefix(root + "/") }
+    let folder = Array((root + "/").utf8)
+    let stray = directory.entries.filter { !$0.name.utf8.starts(with: folder) }
     if !stray.isEmpty {
       notes.append(
         "\(stray.count) record(s) outside the root folder '\(root)/' (e.g. \(stray[0].name)); torch.load refuses such archives"
@@ -158,8 +159,11 @@ public struct CheckpointReader: Sendable {
       // need per directory entry in a plain array.
       var needed = [Int64](repeating: -1, count: directory.entries.count)
       var order: [Int] = []
+      var recordNames: [String] = []
+      let numbered = NumberedRecords(directory, folder: root + "/data/")
       for storage in references {
-        guard let entry = directory.entry(named: root + "/" + storage.record) else {
+        let found = numbered.entry(storage.record).map { directory.entries[$0] }
+        guard let entry = found ?? directory.entry(named: root + "/" + storage.record) else {
           if isTorchScript && storage.record.hasPrefix("traced_inputs/") { continue }
           let section = pickles.first(where: { $0.nodes.contains(Int(storage.pidNode.index)) })
           throw CheckpointError(
@@ -167,13 +171,15 @@ public struct CheckpointReader: Sendable {
             offset: Int64(graph.offset(of: storage.pidNode)),
             "storage record \(storage.record) is missing from the archive")
         }
-        if needed[entry.index] < 0 { order.append(entry.index) }
+        if needed[entry.index] < 0 {
+          order.append(entry.index)
+          recordNames.append(storage.record)
+        }
         needed[entry.index] = max(needed[entry.index], storage.byteCount)
       }
       storages.reserveCapacity(order.count)
-      for index in order {
+      for (index, record) in zip(order, recordNames) {
         let entry = directory.entries[index]
-        let record = String(entry.name.dropFirst(root.count + 1))
         let need = needed[index]
         if entry.uncompressedSize < need && !record.hasPrefix("traced_inputs/") {
           throw CheckpointError(
@@ -576,4 +582,50 @@ public struct CheckpointReader: Sendable {
 private final class ZipSlots: @unchecked Sendable {
   var directory: Result<ZipDirectory, ZipError>?
   var early: CheckpointReader.EarlyPickle?
+}
+
+/// The records torch names `data/<n>`, found by number: resolving tens of thousands of storage
+/// references by building and hashing `root/data/<n>` strings costs more than the rest of the
+/// check. Anything else (legacy keys, other folders) goes through the name index.
+struct NumberedRecords {
+  private var slots: [Int32] = []
+
+  /// Indexes the entries named `folder` + a decimal number without leading zeros.
+  init(_ directory: ZipDirectory, folder: String) {
+    let prefix = Array(folder.utf8)
+    // Bounded by the entry count, so a hostile name like data/99999999 costs nothing.
+    let limit = max(1024, 4 * directory.entries.count)
+    for entry in directory.entries {
+      let name = entry.name.utf8
+      guard name.count > prefix.count, name.starts(with: prefix),
+        let n = Self.number(name.dropFirst(prefix.count)), n < limit
+      else { continue }
+      if n >= slots.count {
+        slots += [Int32](repeating: -1, count: max(n + 1 - slots.count, slots.count))
+      }
+      if slots[n] < 0 { slots[n] = Int32(entry.index) }
+    }
+  }
+
+  /// The entry index of `data/<n>`, or nil when `record` is not of that form or is absent.
+  func entry(_ record: String) -> Int? {
+    let utf8 = record.utf8
+    guard utf8.count > 5, utf8.starts(with: "data/".utf8),
+      let n = Self.number(utf8.dropFirst(5)), n < slots.count, slots[n] >= 0
+    else { return nil }
+    return Int(slots[n])
+  }
+
+  /// A canonical decimal number ("0", "17"; not "017", "+1" or "1e3"), or nil.
+  private static func number<C: Collection<UInt8>>(_ digits: C) -> Int? {
+    guard let first = digits.first, digits.count <= 9,
+      first != UInt8(ascii: "0") || digits.count == 1
+    else { return nil }
+    var n = 0
+    for d in digits {
+      guard d >= UInt8(ascii: "0"), d <= UInt8(ascii: "9") else { return nil }
+      n = n * 10 + Int(d - UInt8(ascii: "0"))
+    }
+    return n
+  }
 }
