@@ -18,3 +18,34 @@ public enum Folder {
     return names
   }
 }
+
+extension Folder {
+  /// The regular files under `path` (at any depth), sorted by path. Symbolic links are not
+  /// followed and not listed; unreadable subfolders are skipped. Nil when `path` is not a
+  /// folder.
+  public static func regularFiles(under path: String) -> [String]? {
+    guard isDirectory(path, followingLinks: true) else { return nil }
+    var found: [String] = []
+    var pending = [path]
+    while let folder = pending.popLast() {
+      for name in list(folder) ?? [] {
+        let full = folder.hasSuffix("/") ? folder + name : folder + "/" + name
+        var info = stat()
+        guard lstat(full, &info) == 0 else { continue }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: found.append(full)
+        case S_IFDIR: pending.append(full)
+        default: break
+        }
+      }
+    }
+    return found.sorted()
+  }
+
+  /// Whether `path` names a folder.
+  public static func isDirectory(_ path: String, followingLinks: Bool) -> Bool {
+    var info = stat()
+    let status = followingLinks ? stat(path, &info) : lstat(path, &info)
+    return status == 0 && info.st_mode & S_IFMT == S_IFDIR
+  }
+}

@@ -89,4 +89,27 @@ import Testing
     let listing = try run(ptview, ["ls", "--json", dir + "/out.pt"])
     #expect(!listing.stdout.contains("cuda"))
   }
+
+  @Test("scan of a folder: every regular file below it, sorted; links skipped; the worst exit")
+  func scanFolder() throws {
+    let dir = NSTemporaryDirectory() + "ptview-scan-\(UUID().uuidString)"
+    let fm = FileManager.default
+    try fm.createDirectory(atPath: dir + "/sub", withIntermediateDirectories: true)
+    defer { try? fm.removeItem(atPath: dir) }
+    try fm.copyItem(atPath: Fixtures.path("torch/sd_cpu.pt"), toPath: dir + "/b_safe.pt")
+    try fm.copyItem(
+      atPath: Fixtures.path("hostile/global_os_system.pkl"), toPath: dir + "/sub/a_bad.pkl")
+    try fm.createSymbolicLink(atPath: dir + "/link.pkl", withDestinationPath: "sub/a_bad.pkl")
+    let result = try run(ptview, ["scan", "--json", dir])
+    #expect(result.status == 4)
+    let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+    let files = (json?["files"] as? [[String: Any]])?.compactMap { $0["path"] as? String }
+    #expect(files == [dir + "/b_safe.pt", dir + "/sub/a_bad.pkl"])
+    #expect(json?["verdict"] as? String == "dangerous")
+    let text = try run(ptview, ["scan", dir + "/sub/a_bad.pkl"])
+    #expect(text.status == 4)
+    // One site, one finding, rendered as CPython decodes the Python 2 string.
+    #expect(text.stdout.components(separatedBy: "os.system(").count == 2, "\(text.stdout)")
+    #expect(text.stdout.contains("os.system('echo ptview-hostile-fixture')"))
+  }
 }

@@ -142,6 +142,9 @@ struct PickleScan: Sendable {
           m.graph, bytes: stream.bytes, map: { Int64(stream.sourceIndex($0)) }, base: base,
           inFile: inFile,
           location: location)
+        // The same site read both ways is one finding, shown as CPython sees it (str, not bytes).
+        let sites = Set(extra.map(Self.site))
+        findings.removeAll { sites.contains(Self.site($0)) }
         findings += extra
         if end == nil, decoded, let next = stream.nextStart { end = next }
       }
@@ -174,6 +177,11 @@ struct PickleScan: Sendable {
 
   /// Drops repeats of the same finding (same verdict, kind, global and offset) from the
   /// several readings of one pickle.
+  /// What a finding is about, regardless of how its call is rendered.
+  static func site(_ f: SafetyFinding) -> String {
+    "\(f.verdict)|\(f.kind)|\(f.global ?? "")|\(f.offset)|\(f.location)"
+  }
+
   static func deduplicated(_ findings: [SafetyFinding]) -> [SafetyFinding] {
     var seen: Set<String> = []
     var out: [SafetyFinding] = []

@@ -29,8 +29,68 @@ public struct TensorWalker: Sendable {
   }
 
   private enum Step {
-    case enter(ValueID, [String])
+    case enter(ValueID, path: Int32)
     case leave(ValueID)
+  }
+
+  /// One step of a path: how to name it is decided only when a tensor below needs the name,
+  /// so walking past thousands of containers builds no strings and no arrays.
+  private enum Key {
+    case same
+    case node(ValueID)
+    case index(Int)
+    case text(String)
+  }
+
+  /// Paths as a tree of steps: `(parent, key)`, node 0 being `prefix` itself.
+  private struct Paths {
+    var parent: [Int32] = [-1]
+    var key: [Key] = [.same]
+    let prefix: [String]
+    /// The strings of the last container asked for: the tensors of one container are listed
+    /// one after another, so they share one materialized parent path.
+    var last: (node: Int32, strings: [String]) = (0, [])
+
+    init(prefix: [String]) {
+      self.prefix = prefix
+      last = (0, prefix)
+    }
+
+    mutating func child(of parent: Int32, _ key: Key) -> Int32 {
+      if case .same = key { return parent }
+      self.parent.append(parent)
+      self.key.append(key)
+      return Int32(self.parent.count - 1)
+    }
+
+    func text(_ key: Key, graph: ValueGraph) -> String? {
+      switch key {
+      case .same: nil
+      case .node(let id): graph.keyText(id)
+      case .index(let n): String(n)
+      case .text(let t): t
+      }
+    }
+
+    /// The path of a node, plus `extra` when given.
+    mutating func strings(_ node: Int32, graph: ValueGraph, extra: String? = nil) -> [String] {
+      var out = containerStrings(node == 0 ? 0 : parent[Int(node)], graph: graph)
+      if node != 0, let t = text(key[Int(node)], graph: graph) { out.append(t) }
+      if let extra { out.append(extra) }
+      return out
+    }
+
+    private mutating func containerStrings(_ node: Int32, graph: ValueGraph) -> [String] {
+      if node == last.node { return last.strings }
+      var reversed: [String] = []
+      var i = node
+      while i > 0 {
+        if let t = text(key[Int(i)], graph: graph) { reversed.append(t) }
+        i = parent[Int(i)]
+      }
+      last = (node, prefix + reversed.reversed())
+      return last.strings
+    }
   }
 
   /// Walks from `root`, prefixing every path with `prefix`.
@@ -42,7 +102,9 @@ public struct TensorWalker: Sendable {
     var flags = [UInt8](repeating: 0, count: graph.count)
     var visits = 0
     var budgetSpent = false
-    var work: [Step] = [.enter(root, prefix)]
+    var paths = Paths(prefix: prefix)
+    var work: [Step] = [.enter(root, path: 0)]
+    var children: [(ValueID, Key)] = []
     let limit = graph.count + extraVisitBudget
     // Shared tensors are listed once per path, but a hostile graph can reach one tensor through
     // astronomically many paths: past this many rows the walk stops sharing.
@@ -59,7 +121,7 @@ public struct TensorWalker: Sendable {
         let i = Int(id.index)
         guard i >= 0, i < flags.count else { continue }
         if let tensor = tensors[id] {
-          entries.append(TensorEntry(path: path, tensor: tensor))
+          entries.append(TensorEntry(path: paths.strings(path, graph: graph), tensor: tensor))
           continue
         }
         guard flags[i] & 1 == 0 else { continue }
@@ -68,73 +130,98 @@ public struct TensorWalker: Sendable {
           budgetSpent = true
           continue
         }
-        let children = self.children(of: id, path: path, entries: &entries)
+        children.removeAll(keepingCapacity: true)
+        self.children(of: id, path: path, paths: &paths, into: &children, entries: &entries)
+        // Expanded, even when nothing below is worth a step: a shared container of scalars
+        // counts against the budget like any other.
+        flags[i] |= 2
         if children.isEmpty { continue }
-        flags[i] |= 3
+        flags[i] |= 1
         work.append(.leave(id))
-        for (child, childPath) in children.reversed() { work.append(.enter(child, childPath)) }
+        for (child, key) in children.reversed() {
+          work.append(.enter(child, path: paths.child(of: path, key)))
+        }
       }
     }
     return Result(entries: entries, truncatedSharing: budgetSpent)
   }
 
-  /// The children worth descending into, with their paths. Module state-dict tensors are
+  /// Whether a node can be or hold a tensor (scalars and strings are not worth a step).
+  private func worthVisiting(_ id: ValueID) -> Bool {
+    tensors.contains(id) || isContainerish(id)
+  }
+
+  /// The children worth descending into, with their keys. Module state-dict tensors are
   /// emitted directly into `entries`.
-  private func children(of id: ValueID, path: [String], entries: inout [TensorEntry]) -> [(
-    ValueID, [String]
-  )] {
+  private func children(
+    of id: ValueID, path: Int32, paths: inout Paths, into out: inout [(ValueID, Key)],
+    entries: inout [TensorEntry]
+  ) {
+    func sequence<C: Collection<ValueID>>(_ items: C) {
+      for (i, item) in items.enumerated() where worthVisiting(item) {
+        out.append((item, .index(i)))
+      }
+    }
     switch graph[id] {
     case .dict:
-      return (graph.dictItems(id) ?? []).map { ($0.value, path + [graph.keyText($0.key)]) }
-    case .list(let c):
-      return graph.container(c).enumerated().map { ($0.element, path + [String($0.offset)]) }
-    case .tuple(let s):
-      return graph.ids(s).enumerated().map { ($0.element, path + [String($0.offset)]) }
-    case .set(let c):
-      return graph.container(c).enumerated().map { ($0.element, path + [String($0.offset)]) }
-    case .frozenset(let s):
-      return graph.ids(s).enumerated().map { ($0.element, path + [String($0.offset)]) }
+      for item in graph.dictItems(id) ?? [] where worthVisiting(item.value) {
+        out.append((item.value, .node(item.key)))
+      }
+    case .list(let c), .set(let c):
+      sequence(graph.container(c))
+    case .tuple(let s), .frozenset(let s):
+      sequence(graph.ids(s))
     case .object:
       if let items = graph.dictItems(id) {
-        return items.map { ($0.value, path + [graph.keyText($0.key)]) }
+        for item in items where worthVisiting(item.value) {
+          out.append((item.value, .node(item.key)))
+        }
+        return
       }
       if let module = ModuleTree(graph: graph, node: id) {
         for (key, tensorNode, persistent) in module.stateDict() {
           if let tensor = tensors[tensorNode] {
-            entries.append(TensorEntry(path: path + [key], tensor: tensor, inStateDict: persistent))
+            entries.append(
+              TensorEntry(
+                path: paths.strings(path, graph: graph, extra: key), tensor: tensor,
+                inStateDict: persistent))
           }
         }
-        return module.otherAttributes().map { ($0.value, path + [$0.key]) }
+        for attribute in module.otherAttributes() {
+          out.append((attribute.value, .text(attribute.key)))
+        }
+        return
       }
-      return genericChildren(of: id, path: path)
+      genericChildren(of: id, into: &out)
     default:
-      return []
+      return
     }
   }
 
   /// Children of an object we know nothing about: its BUILD state, SETITEMs and APPENDs.
-  private func genericChildren(of id: ValueID, path: [String]) -> [(ValueID, [String])] {
-    var out: [(ValueID, [String])] = []
+  private func genericChildren(of id: ValueID, into out: inout [(ValueID, Key)]) {
     var appended = 0
     for mutation in graph.mutations(of: id) {
       switch mutation {
       case .build(let state):
         if let items = graph.dictItems(state) {
-          out += items.map { ($0.value, path + [graph.keyText($0.key)]) }
+          for item in items where worthVisiting(item.value) {
+            out.append((item.value, .node(item.key)))
+          }
         } else if let parts = graph.sequence(state), parts.count == 2 {
           // (state dict, slot state dict)
           for part in parts {
-            if let items = graph.dictItems(part) {
-              out += items.map { ($0.value, path + [graph.keyText($0.key)]) }
+            for item in graph.dictItems(part) ?? [] where worthVisiting(item.value) {
+              out.append((item.value, .node(item.key)))
             }
           }
         } else {
-          out.append((state, path))
+          out.append((state, .same))
         }
       case .setItem(let k, let v):
-        out.append((v, path + [graph.keyText(k)]))
+        if worthVisiting(v) { out.append((v, .node(k))) }
       case .append(let v), .add(let v):
-        out.append((v, path + [String(appended)]))
+        if worthVisiting(v) { out.append((v, .index(appended))) }
         appended += 1
       }
     }
@@ -143,10 +230,9 @@ public struct TensorWalker: Sendable {
       let args = graph.sequence(graph.construction(index).args)
     {
       for (i, arg) in args.enumerated() where isContainerish(arg) {
-        out.append((arg, path + [String(i)]))
+        out.append((arg, .index(i)))
       }
     }
-    return out
   }
 
   private func isContainerish(_ id: ValueID) -> Bool {

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import PTViewCore
 import PTViewFiles
 import PTViewZip
@@ -45,28 +44,7 @@ struct Scan: ParsableCommand {
 
   /// Files as given; directories replaced by the regular files under them, sorted.
   func expand(_ paths: [String]) -> [String] {
-    var out: [String] = []
-    let fm = FileManager.default
-    for path in paths {
-      var isDirectory: ObjCBool = false
-      guard fm.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
-        out.append(path)
-        continue
-      }
-      var found: [String] = []
-      if let walker = fm.enumerator(atPath: path) {
-        while let relative = walker.nextObject() as? String {
-          let full = (path as NSString).appendingPathComponent(relative)
-          if let attributes = try? fm.attributesOfItem(atPath: full),
-            attributes[.type] as? FileAttributeType == .typeRegular
-          {
-            found.append(full)
-          }
-        }
-      }
-      out += found.sorted()
-    }
-    return out
+    paths.flatMap { Folder.regularFiles(under: $0) ?? [$0] }
   }
 
   func scan(_ path: String) -> SafetyReport {
