@@ -128,7 +128,6 @@ public struct CheckpointReader: Sendable {
     let graph = machine.graph
 
     var tensors: TensorTable = [:]
-    var storages: [String: Checkpoint.StorageExtent] = [:]
     var problem: CheckpointError? = nil
     var references: [StorageRef] = []
     do throws(CheckpointError) {
@@ -153,52 +152,6 @@ public struct CheckpointReader: Sendable {
             error.message)
         }
       }
-
-      // Every referenced storage record must exist and be large enough. Checked once per
-      // record (a storage shared by views is referenced many times), remembering the largest
-      // need per directory entry in a plain array.
-      var needed = [Int64](repeating: -1, count: directory.entries.count)
-      var order: [Int] = []
-      var recordNames: [String] = []
-      let numbered = NumberedRecords(directory, folder: root + "/data/")
-      for storage in references {
-        let found = numbered.entry(storage.record).map { directory.entries[$0] }
-        guard let entry = found ?? directory.entry(named: root + "/" + storage.record) else {
-          if isTorchScript && storage.record.hasPrefix("traced_inputs/") { continue }
-          let section = pickles.first(where: { $0.nodes.contains(Int(storage.pidNode.index)) })
-          throw CheckpointError(
-            .malformed, record: root + "/" + (section?.name ?? "data.pkl"),
-            offset: Int64(graph.offset(of: storage.pidNode)),
-            "storage record \(storage.record) is missing from the archive")
-        }
-        if needed[entry.index] < 0 {
-          order.append(entry.index)
-          recordNames.append(storage.record)
-        }
-        needed[entry.index] = max(needed[entry.index], storage.byteCount)
-      }
-      storages.reserveCapacity(order.count)
-      for (index, record) in zip(order, recordNames) {
-        let entry = directory.entries[index]
-        let need = needed[index]
-        if entry.uncompressedSize < need && !record.hasPrefix("traced_inputs/") {
-          throw CheckpointError(
-            .malformed, record: entry.name, offset: entry.localHeaderOffset,
-            "storage record holds \(entry.uncompressedSize) bytes but its tensors need \(need)")
-        }
-        if entry.uncompressedSize > need {
-          notes.append(
-            "record \(record) holds \(entry.uncompressedSize) bytes, more than the \(need) its storage declares; torch.load refuses a size mismatch"
-          )
-        }
-        if !entry.isStored {
-          notes.append(
-            "record \(record) is compressed; torch.load(mmap=True) would read garbage from it")
-        }
-        storages[record] = Checkpoint.StorageExtent(
-          record: record, dataOffset: nil, size: entry.uncompressedSize,
-          compressed: !entry.isStored)
-      }
     } catch {
       if strict { throw error }
       problem = error
@@ -206,30 +159,31 @@ public struct CheckpointReader: Sendable {
       references = []
     }
 
-    var entries: [TensorEntry] = []
-    var sharingTruncated = false
-    if let main = pickles.first(where: { $0.name == "data.pkl" }) {
-      if isTorchScript {
-        entries = TorchScriptWalker(graph: graph, tensors: tensors).entries(from: main.root)
-      } else {
-        let result = TensorWalker(graph: graph, tensors: tensors).walk(from: main.root)
-        entries = result.entries
-        sharingTruncated = result.truncatedSharing
-      }
+    // Checking the storage records and walking the tensors are independent, and each is a
+    // sizable share of reading an archive of tens of thousands of tensors: side by side.
+    let storageCheck = StorageRecordCheck(
+      directory: directory, root: root, isTorchScript: isTorchScript, pickles: pickles,
+      graph: graph)
+    let walk = ZipTensorWalk(graph: graph, pickles: pickles, isTorchScript: isTorchScript)
+    let refs = references
+    let table = tensors
+    var (checked, walked) = Parallel.both(
+      { Result { () throws(CheckpointError) in try storageCheck.run(refs) } },
+      { walk.entries(table) })
+    var storages: [String: Checkpoint.StorageExtent] = [:]
+    switch checked {
+    case .success(let outcome):
+      storages = outcome.storages
+      notes += outcome.notes
+    case .failure(let error):
+      if strict { throw error }
+      problem = error
+      tensors = [:]
+      references = []
+      walked = walk.entries(tensors)
     }
-    if isTorchScript, let constants = pickles.first(where: { $0.name == "constants.pkl" }) {
-      // Constants are `CONSTANTS.c<i>` in TorchScript code; they are not part of state_dict.
-      if let items = graph.sequence(constants.root) {
-        for (i, item) in items.enumerated() {
-          let result = TensorWalker(graph: graph, tensors: tensors).walk(
-            from: item, prefix: ["CONSTANTS", "c\(i)"])
-          entries += result.entries.map {
-            var e = $0; e.inStateDict = false; return e
-          }
-        }
-      }
-    }
-    if sharingTruncated {
+    let entries = walked.entries
+    if walked.sharingTruncated {
       notes.append(
         "the object graph shares containers exponentially; shared containers are listed at their first paths only"
       )
@@ -582,6 +536,107 @@ public struct CheckpointReader: Sendable {
 private final class ZipSlots: @unchecked Sendable {
   var directory: Result<ZipDirectory, ZipError>?
   var early: CheckpointReader.EarlyPickle?
+}
+
+/// Every storage record the pickles reference must exist and hold enough bytes. Checked once
+/// per record (a storage shared by views is referenced many times), remembering the largest
+/// need per directory entry in a plain array.
+struct StorageRecordCheck: Sendable {
+  let directory: ZipDirectory
+  let root: String
+  let isTorchScript: Bool
+  let pickles: [Checkpoint.PickleSection]
+  let graph: ValueGraph
+
+  struct Outcome: Sendable {
+    var storages: [String: Checkpoint.StorageExtent]
+    var notes: [String]
+  }
+
+  func run(_ references: [StorageRef]) throws(CheckpointError) -> Outcome {
+    var needed = [Int64](repeating: -1, count: directory.entries.count)
+    var order: [Int] = []
+    var recordNames: [String] = []
+    let numbered = NumberedRecords(directory, folder: root + "/data/")
+    for storage in references {
+      guard
+        let index = numbered.entry(storage.record)
+          ?? directory.entry(named: root + "/" + storage.record)?.index
+      else {
+        if isTorchScript && storage.record.hasPrefix("traced_inputs/") { continue }
+        let section = pickles.first(where: { $0.nodes.contains(Int(storage.pidNode.index)) })
+        throw CheckpointError(
+          .malformed, record: root + "/" + (section?.name ?? "data.pkl"),
+          offset: Int64(graph.offset(of: storage.pidNode)),
+          "storage record \(storage.record) is missing from the archive")
+      }
+      if needed[index] < 0 {
+        order.append(index)
+        recordNames.append(storage.record)
+      }
+      needed[index] = max(needed[index], storage.byteCount)
+    }
+    var outcome = Outcome(storages: [:], notes: [])
+    outcome.storages.reserveCapacity(order.count)
+    for (index, record) in zip(order, recordNames) {
+      let entry = directory.entries[index]
+      let need = needed[index]
+      if entry.uncompressedSize < need && !record.hasPrefix("traced_inputs/") {
+        throw CheckpointError(
+          .malformed, record: entry.name, offset: entry.localHeaderOffset,
+          "storage record holds \(entry.uncompressedSize) bytes but its tensors need \(need)")
+      }
+      if entry.uncompressedSize > need {
+        outcome.notes.append(
+          "record \(record) holds \(entry.uncompressedSize) bytes, more than the \(need) its storage declares; torch.load refuses a size mismatch"
+        )
+      }
+      if !entry.isStored {
+        outcome.notes.append(
+          "record \(record) is compressed; torch.load(mmap=True) would read garbage from it")
+      }
+      outcome.storages[record] = Checkpoint.StorageExtent(
+        record: record, dataOffset: nil, size: entry.uncompressedSize,
+        compressed: !entry.isStored)
+    }
+    return outcome
+  }
+}
+
+/// The tensor rows of an archive: from data.pkl, and for TorchScript also its constants.
+struct ZipTensorWalk: Sendable {
+  let graph: ValueGraph
+  let pickles: [Checkpoint.PickleSection]
+  let isTorchScript: Bool
+
+  func entries(_ tensors: TensorTable) -> (entries: [TensorEntry], sharingTruncated: Bool) {
+    var entries: [TensorEntry] = []
+    var sharingTruncated = false
+    if let main = pickles.first(where: { $0.name == "data.pkl" }) {
+      if isTorchScript {
+        entries = TorchScriptWalker(graph: graph, tensors: tensors).entries(from: main.root)
+      } else {
+        let result = TensorWalker(graph: graph, tensors: tensors).walk(from: main.root)
+        entries = result.entries
+        sharingTruncated = result.truncatedSharing
+      }
+    }
+    if isTorchScript, let constants = pickles.first(where: { $0.name == "constants.pkl" }) {
+      // Constants are `CONSTANTS.c<i>` in TorchScript code; they are not part of state_dict.
+      if let items = graph.sequence(constants.root) {
+        for (i, item) in items.enumerated() {
+          let result = TensorWalker(graph: graph, tensors: tensors).walk(
+            from: item, prefix: ["CONSTANTS", "c\(i)"])
+          entries += result.entries.map {
+            var e = $0
+            e.inStateDict = false
+            return e
+          }
+        }
+      }
+    }
+    return (entries, sharingTruncated)
+  }
 }
 
 /// The records torch names `data/<n>`, found by number: resolving tens of thousands of storage

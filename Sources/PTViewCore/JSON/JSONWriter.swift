@@ -200,6 +200,9 @@ public struct JSONBytes: ~Copyable {
     count = 0
   }
 
+  /// The bytes so far, copied out.
+  public var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
+
   /// The text.
   public var text: String {
     String(decoding: UnsafeBufferPointer(start: base, count: count), as: UTF8.self)

@@ -86,7 +86,13 @@ public struct TorchInterpreter: Sendable {
   public func interpret(_ range: Range<Int>) throws(InterpretError)
     -> (tensors: TensorTable, references: [StorageRef])
   {
-    let references = try storageReferences(in: range)
+    // Storage pids first (in halves), so each rebuild call finds its storage decoded.
+    let chunks = Parallel.split(range, parts: 2, minimum: 100_000)
+    let pids = Parallel.map(chunks.count) { i in
+      Result { () throws(InterpretError) in try storageReferences(in: chunks[i]) }
+    }
+    var references: [StorageRef] = []
+    for part in pids { references += try part.get() }
     var cached = self
     cached.decodedSlot = [Int32](repeating: -1, count: graph.count)
     for (slot, ref) in references.enumerated() {
@@ -94,25 +100,11 @@ public struct TorchInterpreter: Sendable {
     }
     cached.decoded = references
     let interpreter = cached
-    let middle = range.lowerBound + range.count / 2
-    let chunks =
-      range.count > 200_000 ? [range.lowerBound..<middle, middle..<range.upperBound] : [range]
-    let results = ChunkResults(count: chunks.count)
-    DispatchQueue.concurrentPerform(iterations: chunks.count) { i in
-      do throws(InterpretError) {
-        results.set(i, .success(try interpreter.tensorPairs(in: chunks[i])))
-      } catch {
-        results.set(i, .failure(error))
-      }
+    let found = Parallel.map(chunks.count) { i in
+      Result { () throws(InterpretError) in try interpreter.tensorPairs(in: chunks[i]) }
     }
     var pairs: [[(ValueID, TensorInfo)]] = []
-    for result in results.values {
-      switch result {
-      case .success(let part): pairs.append(part)
-      case .failure(let error): throw error
-      case nil: break
-      }
-    }
+    for part in found { pairs.append(try part.get()) }
     return (TensorTable.joined(pairs, nodeCount: graph.count), references)
   }
 
@@ -534,12 +526,4 @@ enum RebuildKind: String, Sendable {
     guard tensorModule == (module == "torch._tensor.") else { return nil }
     self = kind
   }
-}
-
-/// Results of the parallel chunks of `interpret`, each slot written by exactly one chunk and
-/// read after all have finished.
-private final class ChunkResults: @unchecked Sendable {
-  var values: [Result<[(ValueID, TensorInfo)], InterpretError>?]
-  init(count: Int) { values = Array(repeating: nil, count: count) }
-  func set(_ i: Int, _ value: Result<[(ValueID, TensorInfo)], InterpretError>) { values[i] = value }
 }
