@@ -66,24 +66,39 @@ public struct TensorTable: Sendable, ExpressibleByDictionaryLiteral {
     for (k, v) in zip(other.keys, other.values) where !contains(k) { self[k] = v }
   }
 
-  /// A table from `(node, tensor)` runs built over disjoint node ranges, in range order (no
-  /// hashing, no lookups).
-  public static func joined(_ parts: [[(ValueID, TensorInfo)]], nodeCount: Int) -> TensorTable {
+  /// A table from runs built over disjoint node ranges, in range order (no hashing, no
+  /// lookups).
+  public static func joined(_ parts: [Run], nodeCount: Int) -> TensorTable {
     var table = TensorTable()
     table.slots = [Int32](repeating: -1, count: nodeCount)
-    let total = parts.reduce(0) { $0 + $1.count }
-    table.values.reserveCapacity(total)
-    table.keys.reserveCapacity(total)
     for part in parts {
-      for (k, v) in part {
-        let i = Int(k.index)
-        guard i >= 0, i < nodeCount, table.slots[i] < 0 else { continue }
-        table.slots[i] = Int32(table.values.count)
-        table.values.append(v)
-        table.keys.append(k)
+      if table.values.isEmpty {
+        // The first run becomes the table's storage as is (no copy of its tensors).
+        table.values = part.values
+        table.keys = part.keys
+      } else {
+        table.values += part.values
+        table.keys += part.keys
       }
     }
+    for (slot, key) in table.keys.enumerated() {
+      let i = Int(key.index)
+      precondition(
+        i >= 0 && i < nodeCount && table.slots[i] < 0, "runs must be disjoint and sorted")
+      table.slots[i] = Int32(slot)
+    }
     return table
+  }
+
+  /// Tensors of one node range, in node order.
+  public struct Run: Sendable {
+    public var keys: [ValueID] = []
+    public var values: [TensorInfo] = []
+    public init() {}
+    mutating func append(_ key: ValueID, _ value: TensorInfo) {
+      keys.append(key)
+      values.append(value)
+    }
   }
 
   /// Prepares slots for `nodeCount` nodes (so inserts never grow the slot array).

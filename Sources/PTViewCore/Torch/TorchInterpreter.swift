@@ -44,12 +44,18 @@ public struct TorchInterpreter: Sendable {
   /// -1). Every tensor repeats its pid; decoding each once, and finding it by array index
   /// rather than by hashing, keeps big checkpoints cheap.
   private var decoded: [StorageRef] = []
+  /// `<storageFolder>/` for zip archives, empty for legacy files (records named by key).
+  private let recordPrefix: String
   private var decodedSlot: [Int32] = []
 
   /// Creates an interpreter.
   public init(graph: ValueGraph, flavor: Flavor) {
     self.graph = graph
     self.flavor = flavor
+    switch flavor {
+    case .zip(let folder): recordPrefix = folder + "/"
+    case .legacy: recordPrefix = ""
+    }
     var names: [Int32: String] = [:]
     var storageTypes: [Int32: DType] = [:]
     var kinds = [RebuildKind?](repeating: nil, count: graph.count)
@@ -101,48 +107,67 @@ public struct TorchInterpreter: Sendable {
     cached.decoded = references
     let interpreter = cached
     let found = Parallel.map(chunks.count) { i in
-      Result { () throws(InterpretError) in try interpreter.tensorPairs(in: chunks[i]) }
+      Result { () throws(InterpretError) in try interpreter.tensorRun(in: chunks[i]) }
     }
-    var pairs: [[(ValueID, TensorInfo)]] = []
-    for part in found { pairs.append(try part.get()) }
-    return (TensorTable.joined(pairs, nodeCount: graph.count), references)
+    var runs: [TensorTable.Run] = []
+    for part in found { runs.append(try part.get()) }
+    return (TensorTable.joined(runs, nodeCount: graph.count), references)
   }
 
   /// Every tensor in the graph, keyed by its node.
   /// - Throws: `InterpretError` for storage pids of the wrong shape and impossible tensors.
   public func tensors(in range: Range<Int>? = nil) throws(InterpretError) -> TensorTable {
-    TensorTable.joined([try tensorPairs(in: range ?? 0..<graph.count)], nodeCount: graph.count)
+    TensorTable.joined([try tensorRun(in: range ?? 0..<graph.count)], nodeCount: graph.count)
   }
 
   /// The tensors among the nodes in `range`, in node order.
-  func tensorPairs(in range: Range<Int>) throws(InterpretError) -> [(ValueID, TensorInfo)] {
-    var result: [(ValueID, TensorInfo)] = []
-    result.reserveCapacity(min(range.count / 8, max(decoded.count, 16)))
+  func tensorRun(in range: Range<Int>) throws(InterpretError) -> TensorTable.Run {
+    var run = TensorTable.Run()
+    run.keys.reserveCapacity(min(range.count / 8, max(decoded.count, 16)))
+    run.values.reserveCapacity(min(range.count / 8, max(decoded.count, 16)))
     for index in range {
       let id = ValueID(Int32(index))
       guard case .object = graph[id] else { continue }
-      if let tensor = try tensor(id) { result.append((id, tensor)) }
+      if let tensor = try tensor(id) { run.append(id, tensor) }
     }
-    return result
+    return run
   }
 
   /// Every storage persistent id among the nodes in `range`, in stream order.
   /// - Throws: `InterpretError` for a pid that claims to be a storage but is malformed.
   public func storageReferences(in range: Range<Int>) throws(InterpretError) -> [StorageRef] {
     var out: [StorageRef] = []
+    var strings = NodeStrings()
     for index in range {
       let id = ValueID(Int32(index))
       guard case .persistentID(let pid) = graph[id] else { continue }
       // Only pids tagged 'storage' are storages; others (legacy 'module' pids) are not ours.
       if let fields = graph.elements(pid), let tag = fields.first,
-        !graph.stringEquals(tag, "storage"),
-        graph.string(tag) != nil
+        strings.text(tag, graph) != "storage", graph.string(tag) != nil
       {
         continue
       }
-      out.append(try storageRef(id))
+      if out.isEmpty { out.reserveCapacity(range.count / 16) }
+      out.append(try decodeStorageRef(id, strings: &strings))
     }
     return out
+  }
+
+  /// Strings decoded once per node. A pickle memoizes the location and the `'storage'` tag,
+  /// so one node stands for every pid of a checkpoint; a small direct-mapped table remembers
+  /// the latest few.
+  struct NodeStrings {
+    private var nodes = [Int32](repeating: -1, count: 16)
+    private var texts = [String?](repeating: nil, count: 16)
+
+    mutating func text(_ id: ValueID, _ graph: ValueGraph) -> String? {
+      let slot = Int(id.index & 15)
+      if nodes[slot] == id.index { return texts[slot] }
+      let text = graph.string(id)
+      nodes[slot] = id.index
+      texts[slot] = text
+      return text
+    }
   }
 
   // MARK: - Rebuild calls
@@ -360,6 +385,13 @@ public struct TorchInterpreter: Sendable {
     if index >= 0, index < decodedSlot.count, decodedSlot[index] >= 0 {
       return decoded[Int(decodedSlot[index])]
     }
+    var strings = NodeStrings()
+    return try decodeStorageRef(id, strings: &strings)
+  }
+
+  private func decodeStorageRef(_ id: ValueID, strings: inout NodeStrings) throws(InterpretError)
+    -> StorageRef
+  {
     let at = graph.offset(of: id)
     guard case .persistentID(let pid) = graph[id] else {
       throw InterpretError(
@@ -368,10 +400,8 @@ public struct TorchInterpreter: Sendable {
     guard let slice = graph.elements(pid) else {
       throw InterpretError(offset: at, "persistent id is a \(graph.kindName(pid)), not a tuple")
     }
-    let fields = Array(slice)
-    guard let tag = fields.first,
-      graph.stringEquals(tag, "storage") || graph.string(tag) == "storage"
-    else {
+    let fields = slice
+    guard let tag = fields.first, strings.text(tag, graph) == "storage" else {
       throw InterpretError(offset: at, "persistent id is not a storage reference")
     }
     let isLegacy: Bool
@@ -381,20 +411,22 @@ public struct TorchInterpreter: Sendable {
       throw InterpretError(
         offset: at, "storage persistent id has \(fields.count) fields, expected \(expected)")
     }
-    guard let dtype = storageTypes[fields[1].index] else {
+    let first = fields.startIndex
+    guard let dtype = storageTypes[fields[first + 1].index] else {
       throw InterpretError(offset: at, "storage type is not a torch storage class")
     }
-    guard let key = graph.string(fields[2]) ?? graph.int(fields[2]).map({ String($0) }) else {
+    let keyNode = fields[first + 2]
+    guard let key = graph.string(keyNode) ?? graph.int(keyNode).map({ String($0) }) else {
       throw InterpretError(offset: at, "storage key is not a string")
     }
-    guard let location = graph.string(fields[3]) else {
+    guard let location = strings.text(fields[first + 3], graph) else {
       throw InterpretError(offset: at, "storage location is not a string")
     }
-    guard let numel = graph.int(fields[4]), numel >= 0 else {
+    guard let numel = graph.int(fields[first + 4]), numel >= 0 else {
       throw InterpretError(offset: at, "storage size is not a non-negative integer")
     }
     var view: (key: String, offset: Int64)? = nil
-    if fields.count == 6, let meta = graph.sequence(fields[5]), meta.count == 3 {
+    if fields.count == 6, let meta = graph.sequence(fields[first + 5]), meta.count == 3 {
       guard let viewKey = graph.string(meta[0]), let viewOffset = graph.int(meta[1]),
         viewOffset >= 0,
         let viewSize = graph.int(meta[2]), viewSize >= 0
@@ -402,14 +434,10 @@ public struct TorchInterpreter: Sendable {
       view = (viewKey, viewOffset)
       _ = viewSize
     }
-    let record: String
-    switch flavor {
-    case .zip(let folder): record = folder + "/" + key
-    case .legacy: record = key
-    }
     return StorageRef(
-      key: key, location: location, storageDType: dtype, numel: numel, record: record, view: view,
-      pidNode: id, locationNode: fields[3])
+      key: key, location: location, storageDType: dtype, numel: numel,
+      record: recordPrefix.isEmpty ? key : recordPrefix + key, view: view, pidNode: id,
+      locationNode: fields[first + 3])
   }
 
   // MARK: - Helpers
