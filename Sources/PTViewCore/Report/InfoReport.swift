@@ -47,31 +47,42 @@ public struct InfoReport: Sendable {
     storages = checkpoint.storages.count
     storageBytes = checkpoint.storages.values.reduce(0) { $0.addingSaturated($1.size) }
     tensorPaths = checkpoint.entries.count
-    // Distinct tensors: by node when there is a graph, else by path.
-    var seen: Set<Int32> = []
-    var distinct: [TensorInfo] = []
-    for entry in checkpoint.entries {
-      if let node = entry.tensor.node {
-        if !seen.insert(node.index).inserted { continue }
+    // Distinct tensors: by node when there is a graph, else by path. Kept as indices and a
+    // bitmap over nodes: checkpoints with tens of thousands of tensors need no copies or hashing.
+    let entries = checkpoint.entries
+    var seen = [Bool](repeating: false, count: checkpoint.graph.count)
+    var distinct: [Int] = []
+    distinct.reserveCapacity(entries.count)
+    for (i, entry) in entries.enumerated() {
+      if let node = entry.tensor.node, Int(node.index) < seen.count, node.index >= 0 {
+        if seen[Int(node.index)] { continue }
+        seen[Int(node.index)] = true
       }
-      distinct.append(entry.tensor)
+      distinct.append(i)
     }
     distinctTensors = distinct.count
-    parameters = distinct.reduce(0) { $0.addingSaturated($1.numel) }
+    parameters = distinct.reduce(0) { $0.addingSaturated(entries[$1].tensor.numel) }
     if checkpoint.format == .safetensors {
-      storageBytes = distinct.reduce(0) { $0.addingSaturated($1.nbytes) }
+      storageBytes = distinct.reduce(0) { $0.addingSaturated(entries[$1].tensor.nbytes) }
     }
     func tally(_ key: (TensorInfo) -> String) -> [(String, Tally)] {
-      var table: [String: Tally] = [:]
-      var order: [String] = []
-      for t in distinct {
+      var slots: [String: Int] = [:]
+      var tallies: [(String, Tally)] = []
+      for i in distinct {
+        let t = entries[i].tensor
         let k = key(t)
-        if table[k] == nil { order.append(k) }
-        table[k, default: Tally(tensors: 0, bytes: 0)].tensors += 1
-        table[k, default: Tally(tensors: 0, bytes: 0)].bytes =
-          table[k, default: Tally(tensors: 0, bytes: 0)].bytes.addingSaturated(t.nbytes)
+        let slot: Int
+        if let known = slots[k] {
+          slot = known
+        } else {
+          slot = tallies.count
+          slots[k] = slot
+          tallies.append((k, Tally(tensors: 0, bytes: 0)))
+        }
+        tallies[slot].1.tensors += 1
+        tallies[slot].1.bytes = tallies[slot].1.bytes.addingSaturated(t.nbytes)
       }
-      return order.map { ($0, table[$0]!) }.sorted {
+      return tallies.sorted {
         $0.1.bytes > $1.1.bytes || ($0.1.bytes == $1.1.bytes && $0.0 < $1.0)
       }
     }
