@@ -1,4 +1,5 @@
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <malloc.h>
 #include <unistd.h>
 #include "CSystemShims.h"
@@ -11,4 +12,8 @@ void ptv_tune_malloc(void) {
   mallopt(M_MMAP_THRESHOLD, 1 << 30);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   mallopt(M_TOP_PAD, 16 << 20);
+}
+
+int ptv_start_writeback(int fd, off_t offset, off_t length) {
+  return sync_file_range(fd, offset, length, SYNC_FILE_RANGE_WRITE);
 }

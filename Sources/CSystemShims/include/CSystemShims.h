@@ -13,4 +13,9 @@ ssize_t ptv_copy_file_range(int in, off_t *in_offset, int out, size_t length);
 /// faulted in. Glibc's Swift module does not export mallopt either.
 void ptv_tune_malloc(void);
 
+/// sync_file_range(2) with SYNC_FILE_RANGE_WRITE: starts writing back a range of dirty pages
+/// without waiting, so a long copy overlaps with the disk instead of leaving everything to
+/// the final fsync. A hint only: callers ignore failures (some filesystems lack it).
+int ptv_start_writeback(int fd, off_t offset, off_t length);
+
 #endif
