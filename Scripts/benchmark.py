@@ -160,6 +160,8 @@ def write_report(path: str, r: dict, runs: int, big: str, many: str) -> None:
             lines.append(f"| {name} of the 1.2 GB checkpoint | {v['median']*1000:.0f} ms, {v['peak_mib']:.0f} MiB | | | < 50 ms |")
     lines += ["", "Every sample (seconds: median / min / max):", ""]
     for key, group in r.items():
+        if key == "counts":
+            continue
         for label, v in group.items():
             lines.append(f"- {key}, {label}: {v['median']:.3f} / {v['min']:.3f} / {v['max']:.3f}, peak {v['peak_mib']:.0f} MiB")
     existing = ""
