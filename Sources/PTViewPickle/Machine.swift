@@ -53,6 +53,13 @@ public struct Machine: Sendable {
     denseMemo.removeAll(keepingCapacity: true)
     sparseMemo.removeAll()
     memoCount = 0
+    // Pool slices are 32-bit, and nothing a pickle stores outgrows its own bytes: refusing
+    // input that could take the byte pool past 4 GiB keeps every slice representable.
+    guard position >= 0, graph.bytes.count + (bytes.count - position) < Int(UInt32.max) else {
+      throw PickleError(
+        offset: base + max(0, position), opcode: nil,
+        reason: .limitExceeded(.argumentBytes, limit: Int(UInt32.max)))
+    }
     graph.reserve(forPickleBytes: min(bytes.count - position, 1 << 28))
     var reader = InstructionReader(bytes: bytes, base: base, position: position, limits: limits)
     var declared: Int? = nil

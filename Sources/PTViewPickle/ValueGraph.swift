@@ -10,17 +10,28 @@ public struct ValueID: Hashable, Comparable, Sendable, CustomStringConvertible {
   public var description: String { "#\(index)" }
 }
 
-/// A run of bytes or ids inside one of the graph's pools.
+/// A run of bytes or ids inside one of the graph's pools. Stored as two 32-bit numbers so a
+/// node is 16 bytes, not 24: graphs of millions of nodes are a third smaller (the machine
+/// refuses input that could push a pool past 4 GiB).
 public struct PoolSlice: Hashable, Sendable {
+  private var first: UInt32
+  private var length: UInt32
+
   /// First element in the pool.
-  public var start: Int
+  public var start: Int {
+    get { Int(first) }
+    set { first = UInt32(newValue) }
+  }
   /// Number of elements.
-  public var count: Int
+  public var count: Int {
+    get { Int(length) }
+    set { length = UInt32(newValue) }
+  }
 
   /// Creates a slice.
   public init(start: Int, count: Int) {
-    self.start = start
-    self.count = count
+    first = UInt32(start)
+    length = UInt32(count)
   }
 }
 

@@ -162,4 +162,10 @@ import Testing
     #expect(
       error([0x80, 0x02, 0x5D, 0x7D, 0x62, 0x2E])?.reason == .wrongOperand("BUILD on a list"))
   }
+
+  /// Graphs of millions of nodes: every byte of a node counts (see PoolSlice).
+  @Test("a node is 16 bytes")
+  func nodeSize() {
+    #expect(MemoryLayout<Node>.stride == 16)
+  }
 }
