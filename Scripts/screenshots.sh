@@ -77,6 +77,8 @@ shoot help 110 44 help.png "ptview: ? lists every key"
 # Safety: a state_dict with code injected before it (a public scanner test sample), and a
 # training checkpoint whose args are an argparse.Namespace, after ! went to the flagged row.
 open_explorer danger 110 24 injected_state_dict.pt "scan: dangerous"
+keys danger '!'
+wait_for danger "Finding 1 of 1"
 shoot danger 110 24 safety-dangerous.png "ptview: code injected before a state_dict"
 open_explorer doubt 110 24 train_ckpt.pt "scan: suspicious"
 keys doubt '!'
