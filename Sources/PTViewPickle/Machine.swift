@@ -325,26 +325,6 @@ public struct Machine: Sendable {
 
   // MARK: - Opcodes
 
-  private func kindName(_ id: ValueID) -> String {
-    switch graph[id] {
-    case .none: "None"
-    case .bool: "bool"
-    case .int, .bigInt: "int"
-    case .float: "float"
-    case .string, .legacyString: "str"
-    case .bytes: "bytes"
-    case .bytearray: "bytearray"
-    case .tuple: "tuple"
-    case .list: "list"
-    case .dict: "dict"
-    case .set: "set"
-    case .frozenset: "frozenset"
-    case .global: "global"
-    case .object: "object"
-    case .persistentID: "persistent id"
-    case .ext: "extension object"
-    }
-  }
 
   /// Whether a node can receive mutations (its real type is unknown to us).
   private func isOpaque(_ id: ValueID) -> Bool {
@@ -364,7 +344,7 @@ public struct Machine: Sendable {
     case _ where isOpaque(target):
       for item in items { graph.mutate(target, .append(item)) }
     default:
-      throw .wrongOperand("cannot append to a \(kindName(target))")
+      throw .wrongOperand("cannot append to a \(graph.kindName(target))")
     }
   }
 
@@ -394,7 +374,7 @@ public struct Machine: Sendable {
         i += 2
       }
     default:
-      throw .wrongOperand("cannot set items on a \(kindName(target))")
+      throw .wrongOperand("cannot set items on a \(graph.kindName(target))")
     }
   }
 
@@ -408,7 +388,7 @@ public struct Machine: Sendable {
     case _ where isOpaque(target):
       for item in items { graph.mutate(target, .add(item)) }
     default:
-      throw .wrongOperand("cannot add items to a \(kindName(target))")
+      throw .wrongOperand("cannot add items to a \(graph.kindName(target))")
     }
   }
 
@@ -482,7 +462,7 @@ public struct Machine: Sendable {
       switch graph[value] {
       case .bytes, .bytearray: break
       case _ where isOpaque(value): break
-      default: throw .wrongOperand("READONLY_BUFFER on a \(kindName(value))")
+      default: throw .wrongOperand("READONLY_BUFFER on a \(graph.kindName(value))")
       }
     case .none:
       try pushNode(.none, at: offset)
@@ -613,7 +593,7 @@ public struct Machine: Sendable {
       let state = stack.removeLast()
       let target = try top()
       // CPython needs __setstate__ or a __dict__: containers and scalars have neither.
-      guard isOpaque(target) else { throw .wrongOperand("BUILD on a \(kindName(target))") }
+      guard isOpaque(target) else { throw .wrongOperand("BUILD on a \(graph.kindName(target))") }
       graph.mutate(target, .build(state))
     case .inst:
       guard case .pair(let module, let name)? = argument else {

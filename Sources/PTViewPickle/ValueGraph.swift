@@ -135,6 +135,28 @@ public struct ValueGraph: Sendable {
   /// Number of nodes.
   public var count: Int { nodes.count }
 
+  /// A short noun for a node's kind, for messages (`BUILD on a list`).
+  public func kindName(_ id: ValueID) -> String {
+    switch self[id] {
+    case .none: "None"
+    case .bool: "bool"
+    case .int, .bigInt: "int"
+    case .float: "float"
+    case .string, .legacyString: "str"
+    case .bytes: "bytes"
+    case .bytearray: "bytearray"
+    case .tuple: "tuple"
+    case .list: "list"
+    case .dict: "dict"
+    case .set: "set"
+    case .frozenset: "frozenset"
+    case .global: "global"
+    case .object: "object"
+    case .persistentID: "persistent id"
+    case .ext: "extension object"
+    }
+  }
+
   /// The node behind an id.
   public subscript(id: ValueID) -> Node { nodes[Int(id.index)] }
 

@@ -81,30 +81,34 @@ public struct RuleError: Error, Equatable, Sendable, CustomStringConvertible {
 public enum Glob {
   /// Whether `text` matches `pattern` in full.
   public static func matches(_ pattern: String, _ text: String) -> Bool {
-    let p = Array(pattern.unicodeScalars)
-    let t = Array(text.unicodeScalars)
+    matches(Array(pattern.unicodeScalars), Array(text.unicodeScalars), star: "*", any: "?")
+  }
+
+  /// The same over any elements (the explorer matches UTF-8 bytes it has case-folded).
+  /// Greedy with backtracking to the last star: linear in practice, no recursion.
+  @inlinable
+  public static func matches<E: Equatable>(_ p: [E], _ t: [E], star: E, any: E) -> Bool {
     var pi = 0
     var ti = 0
-    var star = -1
+    var lastStar = -1
     var mark = 0
-    // Greedy with backtracking to the last star: linear in practice, no recursion.
     while ti < t.count {
-      if pi < p.count && (p[pi] == "?" || p[pi] == t[ti]) {
+      if pi < p.count && (p[pi] == any || p[pi] == t[ti]) {
         pi += 1
         ti += 1
-      } else if pi < p.count && p[pi] == "*" {
-        star = pi
+      } else if pi < p.count && p[pi] == star {
+        lastStar = pi
         mark = ti
         pi += 1
-      } else if star >= 0 {
-        pi = star + 1
+      } else if lastStar >= 0 {
+        pi = lastStar + 1
         mark += 1
         ti = mark
       } else {
         return false
       }
     }
-    while pi < p.count && p[pi] == "*" { pi += 1 }
+    while pi < p.count && p[pi] == star { pi += 1 }
     return pi == p.count
   }
 }

@@ -138,28 +138,6 @@ extension ValueGraph {
     return keyText(id)
   }
 
-  /// A short noun for a node's kind.
-  public func kindName(_ id: ValueID) -> String {
-    switch self[id] {
-    case .none: "None"
-    case .bool: "bool"
-    case .int, .bigInt: "int"
-    case .float: "float"
-    case .string, .legacyString: "str"
-    case .bytes: "bytes"
-    case .bytearray: "bytearray"
-    case .tuple: "tuple"
-    case .list: "list"
-    case .dict: "dict"
-    case .set: "set"
-    case .frozenset: "frozenset"
-    case .global: "global"
-    case .object: "object"
-    case .persistentID: "persistent id"
-    case .ext: "extension"
-    }
-  }
-
   /// Elements of a set node, or of `builtins.set([...])` / `builtins.frozenset([...])` calls.
   public func setElements(_ id: ValueID) -> [ValueID]? {
     switch self[id] {

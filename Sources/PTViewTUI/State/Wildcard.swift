@@ -1,29 +1,10 @@
-/// Shell-style patterns over UTF-8 bytes: `*` matches any run (dots included), `?` one byte.
-/// Iterative with a single backtrack point, so it is linear-ish and cannot blow up.
+import PTViewCore
+
+/// Shell-style patterns over UTF-8 bytes: `*` matches any run (dots included), `?` one byte
+/// (the core's `Glob`, iterative with one backtrack point, so it cannot blow up).
 enum Wildcard {
   static func matchesBytes(_ pattern: [UInt8], _ text: [UInt8]) -> Bool {
-    var p = 0
-    var t = 0
-    var star = -1
-    var mark = 0
-    while t < text.count {
-      if p < pattern.count && (pattern[p] == UInt8(ascii: "?") || pattern[p] == text[t]) {
-        p += 1
-        t += 1
-      } else if p < pattern.count && pattern[p] == UInt8(ascii: "*") {
-        star = p
-        mark = t
-        p += 1
-      } else if star >= 0 {
-        p = star + 1
-        mark += 1
-        t = mark
-      } else {
-        return false
-      }
-    }
-    while p < pattern.count && pattern[p] == UInt8(ascii: "*") { p += 1 }
-    return p == pattern.count
+    Glob.matches(pattern, text, star: UInt8(ascii: "*"), any: UInt8(ascii: "?"))
   }
 
   static func matches(_ pattern: String, _ text: String) -> Bool {
