@@ -325,7 +325,6 @@ public struct Machine: Sendable {
 
   // MARK: - Opcodes
 
-
   /// Whether a node can receive mutations (its real type is unknown to us).
   private func isOpaque(_ id: ValueID) -> Bool {
     switch graph[id] {
