@@ -9,18 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages ptview needs to build and run (pkg-config finds libzip).
-packages=(libzip-dev libncursesw5-dev pkg-config)
-missing=()
-for package in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
-done
-if ((${#missing[@]})); then
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  echo "setup: installing ${missing[*]}"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+source Scripts/apt_packages.sh
+ensure_packages libzip-dev libncursesw5-dev pkg-config
 
 command -v swift >/dev/null || { echo "setup: the Swift 6.3 toolchain is required (swift.org/install)" >&2; exit 1; }
 swift build -c release --product ptview

@@ -15,18 +15,8 @@ start=$(date +%s)
 step() { echo; echo "=== $* ($(( $(date +%s) - start )) s)"; }
 
 step "system packages"
-packages=(libzip-dev libncursesw5-dev pkg-config tmux python3-venv fonts-dejavu-core)
-missing=()
-for package in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
-done
-if ((${#missing[@]})); then
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  echo "installing ${missing[*]}"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+source Scripts/apt_packages.sh
+ensure_packages libzip-dev libncursesw5-dev pkg-config tmux python3-venv fonts-dejavu-core
 
 step "python venv with torch"
 venv="${PTVIEW_VENV:-$HOME/.cache/ptview/venv}"
