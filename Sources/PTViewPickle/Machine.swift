@@ -66,6 +66,8 @@ public struct Machine: Sendable {
     var highest = 0
     var count = 0
     let end = bytes.count
+    // Read once: a static table costs an initialization check and a retain per access.
+    let protocols = Opcode.protocolByByte
     while true {
       // Fast path for the opcodes torch's pickles are made of; it does exactly what
       // `execute` does for them, without building an `Instruction`.
@@ -80,7 +82,7 @@ public struct Machine: Sendable {
         }
         if fast > 0 {
           count += 1
-          highest = max(highest, Int(Opcode.protocolByByte[Int(byte)]))
+          highest = max(highest, Int(protocols[Int(byte)]))
           reader.position = pos + fast
           continue
         }

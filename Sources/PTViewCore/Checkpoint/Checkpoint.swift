@@ -42,6 +42,14 @@ public struct Checkpoint: Sendable {
     public var size: Int64
     /// True when the record is compressed (values cannot be memory-mapped).
     public var compressed: Bool
+
+    /// Creates an extent.
+    public init(record: String, dataOffset: Int64?, size: Int64, compressed: Bool) {
+      self.record = record
+      self.dataOffset = dataOffset
+      self.size = size
+      self.compressed = compressed
+    }
   }
 
   /// The container.
@@ -66,7 +74,7 @@ public struct Checkpoint: Sendable {
   /// storages that no tensor uses included).
   public var storageReferences: [StorageRef] = []
   /// Storage records by record name (relative to the root; legacy keys).
-  public var storages: [String: StorageExtent]
+  public var storages: StorageExtents
   /// The `byteorder` record (`little`, `big`), if present.
   public var byteorder: String?
   /// The `version` (or `.data/version`) record's text, trimmed.

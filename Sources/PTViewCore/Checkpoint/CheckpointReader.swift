@@ -68,7 +68,7 @@ public struct CheckpointReader: Sendable {
   // MARK: - Zip (torch.save >= 1.6, TorchScript)
 
   func readZip(_ source: any ByteSource) throws(CheckpointError) -> Checkpoint {
-    let (directory, early) = try directoryAndEarlyPickle(source)
+    let (directory, early, numbered) = try directoryAndEarlyPickle(source)
     guard let first = directory.entries.first else {
       throw CheckpointError(.malformed, "the zip archive has no records")
     }
@@ -127,63 +127,13 @@ public struct CheckpointReader: Sendable {
     }
     let graph = machine.graph
 
-    var tensors: TensorTable = [:]
-    var problem: CheckpointError? = nil
-    var references: [StorageRef] = []
-    do throws(CheckpointError) {
-      for section in pickles where section.storageFolder != nil && section.name != "bytecode.pkl" {
-        let interpreter = TorchInterpreter(
-          graph: graph, flavor: .zip(storageFolder: section.storageFolder!))
-        do {
-          let found = try interpreter.interpret(section.nodes)
-          if tensors.isEmpty {
-            tensors = found.tensors
-          } else {
-            tensors.merge(found.tensors)
-          }
-          if references.isEmpty {
-            references = found.references
-          } else {
-            references += found.references
-          }
-        } catch {
-          throw CheckpointError(
-            .malformed, record: root + "/" + section.name, offset: Int64(error.offset),
-            error.message)
-        }
-      }
-    } catch {
-      if strict { throw error }
-      problem = error
-      tensors = [:]
-      references = []
-    }
-
-    // Checking the storage records and walking the tensors are independent, and each is a
-    // sizable share of reading an archive of tens of thousands of tensors: side by side.
-    let storageCheck = StorageRecordCheck(
-      directory: directory, root: root, isTorchScript: isTorchScript, pickles: pickles,
-      graph: graph)
-    let walk = ZipTensorWalk(graph: graph, pickles: pickles, isTorchScript: isTorchScript)
-    let refs = references
-    let table = tensors
-    var (checked, walked) = Parallel.both(
-      { Result { () throws(CheckpointError) in try storageCheck.run(refs) } },
-      { walk.entries(table) })
-    var storages: [String: Checkpoint.StorageExtent] = [:]
-    switch checked {
-    case .success(let outcome):
-      storages = outcome.storages
-      notes += outcome.notes
-    case .failure(let error):
-      if strict { throw error }
-      problem = error
-      tensors = [:]
-      references = []
-      walked = walk.entries(tensors)
-    }
-    let entries = walked.entries
-    if walked.sharingTruncated {
+    let read = ArchiveTensors(
+      graph: graph, pickles: pickles, directory: directory, root: root,
+      isTorchScript: isTorchScript, numbered: numbered
+    ).read()
+    if let problem = read.problem, strict { throw problem }
+    notes += read.notes
+    if read.sharingTruncated {
       notes.append(
         "the object graph shares containers exponentially; shared containers are listed at their first paths only"
       )
@@ -192,10 +142,10 @@ public struct CheckpointReader: Sendable {
     var checkpoint = Checkpoint(
       format: isTorchScript ? .torchScript : .zip, fileSize: source.size, archiveRoot: root,
       directory: directory, pickles: pickles, graph: graph, root: pickles.first?.root,
-      tensors: tensors,
-      entries: entries, storages: storages, byteorder: byteorder, version: version,
-      storageAlignment: alignment, notes: notes, metadata: [], problem: problem)
-    checkpoint.storageReferences = references
+      tensors: read.tensors, entries: read.entries, storages: read.storages,
+      byteorder: byteorder, version: version, storageAlignment: alignment, notes: notes,
+      metadata: [], problem: read.problem)
+    checkpoint.storageReferences = read.references
     return checkpoint
   }
 
@@ -211,7 +161,7 @@ public struct CheckpointReader: Sendable {
   /// directory takes about as long as the pickle, and the two need not wait for each other.
   /// The early result is used only if the full directory agrees about that entry.
   private func directoryAndEarlyPickle(_ source: any ByteSource) throws(CheckpointError)
-    -> (ZipDirectory, EarlyPickle?)
+    -> (ZipDirectory, EarlyPickle?, NumberedRecords?)
   {
     let first = try? ZipDirectory.firstEntry(of: source)
     let candidate = first.flatMap { entry -> ZipEntry? in
@@ -225,7 +175,13 @@ public struct CheckpointReader: Sendable {
     DispatchQueue.concurrentPerform(iterations: candidate == nil ? 1 : 2) { job in
       if job == 0 {
         do throws(ZipError) {
-          slots.directory = .success(try ZipDirectory(source: source))
+          let directory = try ZipDirectory(source: source)
+          slots.directory = .success(directory)
+          // The pickle takes longer than the directory: index the storage records meanwhile.
+          if let first = directory.entries.first?.name, let slash = first.firstIndex(of: "/") {
+            slots.numbered = NumberedRecords(
+              directory, folder: String(first[..<slash]) + "/data/")
+          }
         } catch {
           slots.directory = .failure(error)
         }
@@ -239,7 +195,7 @@ public struct CheckpointReader: Sendable {
       }
     }
     switch slots.directory {
-    case .success(let directory)?: return (directory, slots.early)
+    case .success(let directory)?: return (directory, slots.early, slots.numbered)
     case .failure(let error)?:
       throw CheckpointError(.malformed, offset: error.offset, error.message)
     case nil: throw CheckpointError(.malformed, "the zip directory could not be read")
@@ -372,7 +328,7 @@ public struct CheckpointReader: Sendable {
     }
     let main = sections[3]
     var tensors: TensorTable = [:]
-    var storages: [String: Checkpoint.StorageExtent] = [:]
+    var storages: StorageExtents = [:]
     var notes: [String] = []
     var references: [StorageRef] = []
     do throws(CheckpointError) {
@@ -408,7 +364,7 @@ public struct CheckpointReader: Sendable {
 
   /// Interprets the legacy main pickle and lays out the storages that follow the key list.
   private func legacyStorages(_ source: any ByteSource, _ legacy: LegacyPickles)
-    throws(CheckpointError) -> (TensorTable, [String: Checkpoint.StorageExtent], [String])
+    throws(CheckpointError) -> (TensorTable, StorageExtents, [String])
   {
     let graph = legacy.machine.graph
     let sections = legacy.sections
@@ -433,7 +389,7 @@ public struct CheckpointReader: Sendable {
         .malformed, record: "legacy keys pickle", offset: sections[4].fileOffset,
         "the storage key list is not a list")
     }
-    var storages: [String: Checkpoint.StorageExtent] = [:]
+    var storages: StorageExtents = [:]
     var offset = legacy.dataStart
     var notes: [String] = []
     for keyNode in keys {
@@ -536,151 +492,5 @@ public struct CheckpointReader: Sendable {
 private final class ZipSlots: @unchecked Sendable {
   var directory: Result<ZipDirectory, ZipError>?
   var early: CheckpointReader.EarlyPickle?
-}
-
-/// Every storage record the pickles reference must exist and hold enough bytes. Checked once
-/// per record (a storage shared by views is referenced many times), remembering the largest
-/// need per directory entry in a plain array.
-struct StorageRecordCheck: Sendable {
-  let directory: ZipDirectory
-  let root: String
-  let isTorchScript: Bool
-  let pickles: [Checkpoint.PickleSection]
-  let graph: ValueGraph
-
-  struct Outcome: Sendable {
-    var storages: [String: Checkpoint.StorageExtent]
-    var notes: [String]
-  }
-
-  func run(_ references: [StorageRef]) throws(CheckpointError) -> Outcome {
-    var needed = [Int64](repeating: -1, count: directory.entries.count)
-    var order: [Int] = []
-    var recordNames: [String] = []
-    let numbered = NumberedRecords(directory, folder: root + "/data/")
-    for storage in references {
-      guard
-        let index = numbered.entry(storage.record)
-          ?? directory.entry(named: root + "/" + storage.record)?.index
-      else {
-        if isTorchScript && storage.record.hasPrefix("traced_inputs/") { continue }
-        let section = pickles.first(where: { $0.nodes.contains(Int(storage.pidNode.index)) })
-        throw CheckpointError(
-          .malformed, record: root + "/" + (section?.name ?? "data.pkl"),
-          offset: Int64(graph.offset(of: storage.pidNode)),
-          "storage record \(storage.record) is missing from the archive")
-      }
-      if needed[index] < 0 {
-        order.append(index)
-        recordNames.append(storage.record)
-      }
-      needed[index] = max(needed[index], storage.byteCount)
-    }
-    var outcome = Outcome(storages: [:], notes: [])
-    outcome.storages.reserveCapacity(order.count)
-    for (index, record) in zip(order, recordNames) {
-      let entry = directory.entries[index]
-      let need = needed[index]
-      if entry.uncompressedSize < need && !record.hasPrefix("traced_inputs/") {
-        throw CheckpointError(
-          .malformed, record: entry.name, offset: entry.localHeaderOffset,
-          "storage record holds \(entry.uncompressedSize) bytes but its tensors need \(need)")
-      }
-      if entry.uncompressedSize > need {
-        outcome.notes.append(
-          "record \(record) holds \(entry.uncompressedSize) bytes, more than the \(need) its storage declares; torch.load refuses a size mismatch"
-        )
-      }
-      if !entry.isStored {
-        outcome.notes.append(
-          "record \(record) is compressed; torch.load(mmap=True) would read garbage from it")
-      }
-      outcome.storages[record] = Checkpoint.StorageExtent(
-        record: record, dataOffset: nil, size: entry.uncompressedSize,
-        compressed: !entry.isStored)
-    }
-    return outcome
-  }
-}
-
-/// The tensor rows of an archive: from data.pkl, and for TorchScript also its constants.
-struct ZipTensorWalk: Sendable {
-  let graph: ValueGraph
-  let pickles: [Checkpoint.PickleSection]
-  let isTorchScript: Bool
-
-  func entries(_ tensors: TensorTable) -> (entries: [TensorEntry], sharingTruncated: Bool) {
-    var entries: [TensorEntry] = []
-    var sharingTruncated = false
-    if let main = pickles.first(where: { $0.name == "data.pkl" }) {
-      if isTorchScript {
-        entries = TorchScriptWalker(graph: graph, tensors: tensors).entries(from: main.root)
-      } else {
-        let result = TensorWalker(graph: graph, tensors: tensors).walk(from: main.root)
-        entries = result.entries
-        sharingTruncated = result.truncatedSharing
-      }
-    }
-    if isTorchScript, let constants = pickles.first(where: { $0.name == "constants.pkl" }) {
-      // Constants are `CONSTANTS.c<i>` in TorchScript code; they are not part of state_dict.
-      if let items = graph.sequence(constants.root) {
-        for (i, item) in items.enumerated() {
-          let result = TensorWalker(graph: graph, tensors: tensors).walk(
-            from: item, prefix: ["CONSTANTS", "c\(i)"])
-          entries += result.entries.map {
-            var e = $0
-            e.inStateDict = false
-            return e
-          }
-        }
-      }
-    }
-    return (entries, sharingTruncated)
-  }
-}
-
-/// The records torch names `data/<n>`, found by number: resolving tens of thousands of storage
-/// references by building and hashing `root/data/<n>` strings costs more than the rest of the
-/// check. Anything else (legacy keys, other folders) goes through the name index.
-struct NumberedRecords {
-  private var slots: [Int32] = []
-
-  /// Indexes the entries named `folder` + a decimal number without leading zeros.
-  init(_ directory: ZipDirectory, folder: String) {
-    let prefix = Array(folder.utf8)
-    // Bounded by the entry count, so a hostile name like data/99999999 costs nothing.
-    let limit = max(1024, 4 * directory.entries.count)
-    for entry in directory.entries {
-      let name = entry.name.utf8
-      guard name.count > prefix.count, name.starts(with: prefix),
-        let n = Self.number(name.dropFirst(prefix.count)), n < limit
-      else { continue }
-      if n >= slots.count {
-        slots += [Int32](repeating: -1, count: max(n + 1 - slots.count, slots.count))
-      }
-      if slots[n] < 0 { slots[n] = Int32(entry.index) }
-    }
-  }
-
-  /// The entry index of `data/<n>`, or nil when `record` is not of that form or is absent.
-  func entry(_ record: String) -> Int? {
-    let utf8 = record.utf8
-    guard utf8.count > 5, utf8.starts(with: "data/".utf8),
-      let n = Self.number(utf8.dropFirst(5)), n < slots.count, slots[n] >= 0
-    else { return nil }
-    return Int(slots[n])
-  }
-
-  /// A canonical decimal number ("0", "17"; not "017", "+1" or "1e3"), or nil.
-  private static func number<C: Collection<UInt8>>(_ digits: C) -> Int? {
-    guard let first = digits.first, digits.count <= 9,
-      first != UInt8(ascii: "0") || digits.count == 1
-    else { return nil }
-    var n = 0
-    for d in digits {
-      guard d >= UInt8(ascii: "0"), d <= UInt8(ascii: "9") else { return nil }
-      n = n * 10 + Int(d - UInt8(ascii: "0"))
-    }
-    return n
-  }
+  var numbered: NumberedRecords?
 }

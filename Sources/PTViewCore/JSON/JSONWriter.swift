@@ -72,7 +72,12 @@ public struct JSONBytes: ~Copyable {
   @inline(__always)
   private mutating func append(_ buffer: UnsafeBufferPointer<UInt8>) {
     reserve(buffer.count)
-    if let source = buffer.baseAddress { (base + count).update(from: source, count: buffer.count) }
+    if buffer.count <= 24 {
+      // Keys, punctuation and most values are this short: a plain loop beats calling memmove.
+      for (i, byte) in buffer.enumerated() { base[count + i] = byte }
+    } else if let source = buffer.baseAddress {
+      (base + count).update(from: source, count: buffer.count)
+    }
     count += buffer.count
   }
 

@@ -5,13 +5,13 @@ public enum ListReport {
   /// memory, and the text costs half the time.
   public static func json(_ entries: [TensorEntry], sink: (UnsafeRawBufferPointer) -> Void) {
     let block = 4096
-    func render(_ range: Range<Int>) -> [UInt8] {
-      var out = JSONBytes(capacity: range.count * 240)
+    func render(_ range: Range<Int>) -> Block {
+      let rendered = Block(capacity: range.count * 240)
       for i in range {
-        out.literal(i == 0 ? "\n" : ",\n")
-        object(entries[i], into: &out)
+        rendered.bytes.literal(i == 0 ? "\n" : ",\n")
+        object(entries[i], into: &rendered.bytes)
       }
-      return out.bytes
+      return rendered
     }
     var start = 0
     Array("[".utf8).withUnsafeBytes(sink)
@@ -20,12 +20,19 @@ public enum ListReport {
         min(entries.count, start + k * block)..<min(entries.count, start + (k + 1) * block)
       }
       for part in Parallel.map(ranges[1].isEmpty ? 1 : 2, { render(ranges[$0]) }) {
-        part.withUnsafeBytes(sink)
+        part.bytes.flush(sink)
       }
       start += 2 * block
     }
     let end = entries.isEmpty ? "]\n" : "\n]\n"
     Array(end.utf8).withUnsafeBytes(sink)
+  }
+
+  /// One block of rendered text, handed from the thread that rendered it to the one that
+  /// writes it (by reference, so the text is not copied on the way).
+  private final class Block: @unchecked Sendable {
+    var bytes: JSONBytes
+    init(capacity: Int) { bytes = JSONBytes(capacity: capacity) }
   }
 
   /// The JSON array, one tensor object per line.
@@ -71,7 +78,7 @@ public enum ListReport {
     out.literal(", \"device\": ")
     out.string(t.device)
     out.literal(", \"storage\": ")
-    if let storage = t.storage { out.string(storage.record) } else { out.literal("null") }
+    if let record = t.storageRecord { out.string(record) } else { out.literal("null") }
     out.literal(", \"nbytes\": ")
     out.int(t.nbytes)
     out.literal(t.requiresGrad ? ", \"requires_grad\": true" : ", \"requires_grad\": false")

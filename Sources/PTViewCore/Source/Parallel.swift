@@ -39,14 +39,6 @@ enum Parallel {
     case second(B)
   }
 
-  /// Splits `range` into at most `parts` contiguous pieces of at least `minimum` elements.
-  static func split(_ range: Range<Int>, parts: Int, minimum: Int) -> [Range<Int>] {
-    let n = max(1, min(parts, range.count / max(minimum, 1)))
-    return (0..<n).map { i in
-      (range.lowerBound + range.count * i / n)..<(range.lowerBound + range.count * (i + 1) / n)
-    }
-  }
-
   /// Carries the job and the slots into the concurrent closure; each index is written once,
   /// by one thread.
   private final class JobBox<T>: @unchecked Sendable {

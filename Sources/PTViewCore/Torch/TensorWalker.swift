@@ -9,15 +9,67 @@ public import PTViewPickle
 public struct TensorWalker: Sendable {
   /// The graph.
   public let graph: ValueGraph
-  /// Tensors by node, from `TorchInterpreter`.
+  /// Tensors by node, from `TorchInterpreter` (empty when walking by `isTensor` alone).
   public let tensors: TensorTable
+  /// Which nodes are tensors: the table's nodes, or a structural guess (see `rows`).
+  private let isTensor: @Sendable (ValueID) -> Bool
+  /// Rows the walk may produce before it stops expanding shared containers.
+  private let maxRows: Int
   /// How many node visits the walk may make beyond one per node.
   public var extraVisitBudget = 500_000
 
-  /// Creates a walker.
+  /// Creates a walker over the tensors of `tensors`.
   public init(graph: ValueGraph, tensors: TensorTable) {
     self.graph = graph
     self.tensors = tensors
+    self.isTensor = { [tensors] in tensors.contains($0) }
+    // Shared tensors are listed once per path, but a hostile graph can reach one tensor through
+    // astronomically many paths: past this many rows the walk stops sharing.
+    maxRows = 10 * tensors.count + 100_000
+  }
+
+  /// Creates a walker that takes the nodes `isTensor` accepts for tensors, before any tensor
+  /// is interpreted: its `rows` can be computed while the interpreter runs, and joined with
+  /// the table afterwards. `candidates` is how many nodes `isTensor` accepts, which bounds
+  /// the rows as the table's size does.
+  public init(
+    graph: ValueGraph, candidates: Int, isTensor: @escaping @Sendable (ValueID) -> Bool
+  ) {
+    self.graph = graph
+    self.tensors = [:]
+    self.isTensor = isTensor
+    maxRows = 10 * candidates + 100_000
+  }
+
+  /// A tensor's path, before its `TensorInfo` is attached.
+  public struct Row: Sendable {
+    /// Dict keys and sequence indices from the root.
+    public var path: [String]
+    /// The tensor's node.
+    public var node: ValueID
+    /// False for non-persistent buffers.
+    public var inStateDict: Bool
+  }
+
+  /// The rows of a walk, and whether the row budget ran out.
+  public struct Rows: Sendable {
+    /// Tensor paths in walk order.
+    public var rows: [Row]
+    /// True when shared containers were listed only at their first path.
+    public var truncatedSharing: Bool
+
+    /// The entries these rows make with `table`, or nil when some row's node is not a tensor
+    /// of the table (the structural guess was wrong, so the walk must be redone with the
+    /// table to descend where a real walk would).
+    public func entries(with table: TensorTable) -> [TensorEntry]? {
+      var out: [TensorEntry] = []
+      out.reserveCapacity(rows.count)
+      for row in rows {
+        guard let tensor = table[row.node] else { return nil }
+        out.append(TensorEntry(path: row.path, tensor: tensor, inStateDict: row.inStateDict))
+      }
+      return out
+    }
   }
 
   /// The result of a walk.
@@ -95,8 +147,20 @@ public struct TensorWalker: Sendable {
 
   /// Walks from `root`, prefixing every path with `prefix`.
   public func walk(from root: ValueID, prefix: [String] = []) -> Result {
+    let found = rows(from: root, prefix: prefix)
     var entries: [TensorEntry] = []
-    entries.reserveCapacity(tensors.count)
+    entries.reserveCapacity(found.rows.count)
+    for row in found.rows {
+      guard let tensor = tensors[row.node] else { continue }
+      entries.append(TensorEntry(path: row.path, tensor: tensor, inStateDict: row.inStateDict))
+    }
+    return Result(entries: entries, truncatedSharing: found.truncatedSharing)
+  }
+
+  /// The path of every tensor below `root` (as `isTensor` decides), prefixed with `prefix`.
+  public func rows(from root: ValueID, prefix: [String] = []) -> Rows {
+    var entries: [Row] = []
+    entries.reserveCapacity(min((maxRows - 100_000) / 10, 1 << 20))
     // Per-node flags in plain arrays (bit 0: on the current path; bit 1: expanded before):
     // cheaper than hashing node ids into sets on every step.
     var flags = [UInt8](repeating: 0, count: graph.count)
@@ -106,11 +170,8 @@ public struct TensorWalker: Sendable {
     var work: [Step] = [.enter(root, path: 0)]
     var children: [(ValueID, Key)] = []
     let limit = graph.count + extraVisitBudget
-    // Shared tensors are listed once per path, but a hostile graph can reach one tensor through
-    // astronomically many paths: past this many rows the walk stops sharing.
-    let maxEntries = 10 * tensors.count + 100_000
     while let step = work.popLast() {
-      if entries.count >= maxEntries {
+      if entries.count >= maxRows {
         budgetSpent = true
         break
       }
@@ -120,8 +181,8 @@ public struct TensorWalker: Sendable {
       case .enter(let id, let path):
         let i = Int(id.index)
         guard i >= 0, i < flags.count else { continue }
-        if let tensor = tensors[id] {
-          entries.append(TensorEntry(path: paths.strings(path, graph: graph), tensor: tensor))
+        if isTensor(id) {
+          entries.append(Row(path: paths.strings(path, graph: graph), node: id, inStateDict: true))
           continue
         }
         guard flags[i] & 1 == 0 else { continue }
@@ -143,19 +204,19 @@ public struct TensorWalker: Sendable {
         }
       }
     }
-    return Result(entries: entries, truncatedSharing: budgetSpent)
+    return Rows(rows: entries, truncatedSharing: budgetSpent)
   }
 
   /// Whether a node can be or hold a tensor (scalars and strings are not worth a step).
   private func worthVisiting(_ id: ValueID) -> Bool {
-    tensors.contains(id) || isContainerish(id)
+    isTensor(id) || isContainerish(id)
   }
 
   /// The children worth descending into, with their keys. Module state-dict tensors are
   /// emitted directly into `entries`.
   private func children(
     of id: ValueID, path: Int32, paths: inout Paths, into out: inout [(ValueID, Key)],
-    entries: inout [TensorEntry]
+    entries: inout [Row]
   ) {
     func sequence<C: Collection<ValueID>>(_ items: C) {
       for (i, item) in items.enumerated() where worthVisiting(item) {
@@ -179,13 +240,11 @@ public struct TensorWalker: Sendable {
         return
       }
       if let module = ModuleTree(graph: graph, node: id) {
-        for (key, tensorNode, persistent) in module.stateDict() {
-          if let tensor = tensors[tensorNode] {
-            entries.append(
-              TensorEntry(
-                path: paths.strings(path, graph: graph, extra: key), tensor: tensor,
-                inStateDict: persistent))
-          }
+        for (key, tensorNode, persistent) in module.stateDict() where isTensor(tensorNode) {
+          entries.append(
+            Row(
+              path: paths.strings(path, graph: graph, extra: key), node: tensorNode,
+              inStateDict: persistent))
         }
         for attribute in module.otherAttributes() {
           out.append((attribute.value, .text(attribute.key)))

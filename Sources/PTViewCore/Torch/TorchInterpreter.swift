@@ -85,33 +85,30 @@ public struct TorchInterpreter: Sendable {
   }
 
   /// The tensors and storage references among the nodes in `range`, decoding each pid once.
-  ///
-  /// Tensors are independent of each other (each rebuild call only reads the graph), so big
-  /// ranges are interpreted in two halves on two threads and joined in node order.
   /// - Throws: `InterpretError` for malformed storage pids and impossible tensors.
   public func interpret(_ range: Range<Int>) throws(InterpretError)
     -> (tensors: TensorTable, references: [StorageRef])
   {
-    // Storage pids first (in halves), so each rebuild call finds its storage decoded.
-    let chunks = Parallel.split(range, parts: 2, minimum: 100_000)
-    let pids = Parallel.map(chunks.count) { i in
-      Result { () throws(InterpretError) in try storageReferences(in: chunks[i]) }
-    }
-    var references: [StorageRef] = []
-    for part in pids { references += try part.get() }
+    let (interpreter, references) = try decodingStorages(in: range)
+    let run = try interpreter.tensorRun(in: range)
+    return (TensorTable.joined([run], nodeCount: graph.count), references)
+  }
+
+  /// The storage references among the nodes in `range`, and an interpreter that finds each
+  /// of them decoded when a rebuild call names it. Decoding first is what lets the rebuild
+  /// calls be interpreted in parts, on whichever core is free.
+  /// - Throws: `InterpretError` for a malformed storage pid.
+  func decodingStorages(in range: Range<Int>) throws(InterpretError)
+    -> (interpreter: TorchInterpreter, references: [StorageRef])
+  {
+    let references = try storageReferences(in: range)
     var cached = self
     cached.decodedSlot = [Int32](repeating: -1, count: graph.count)
     for (slot, ref) in references.enumerated() {
       cached.decodedSlot[Int(ref.pidNode.index)] = Int32(slot)
     }
     cached.decoded = references
-    let interpreter = cached
-    let found = Parallel.map(chunks.count) { i in
-      Result { () throws(InterpretError) in try interpreter.tensorRun(in: chunks[i]) }
-    }
-    var runs: [TensorTable.Run] = []
-    for part in found { runs.append(try part.get()) }
-    return (TensorTable.joined(runs, nodeCount: graph.count), references)
+    return (cached, references)
   }
 
   /// Every tensor in the graph, keyed by its node.
@@ -125,12 +122,17 @@ public struct TorchInterpreter: Sendable {
     var run = TensorTable.Run()
     run.keys.reserveCapacity(min(range.count / 8, max(decoded.count, 16)))
     run.values.reserveCapacity(min(range.count / 8, max(decoded.count, 16)))
+    try tensorRun(in: range, into: &run)
+    return run
+  }
+
+  /// Appends the tensors among the nodes in `range` to `run` (which must end before `range`).
+  func tensorRun(in range: Range<Int>, into run: inout TensorTable.Run) throws(InterpretError) {
     for index in range {
       let id = ValueID(Int32(index))
       guard case .object = graph[id] else { continue }
       if let tensor = try tensor(id) { run.append(id, tensor) }
     }
-    return run
   }
 
   /// Every storage persistent id among the nodes in `range`, in stream order.
@@ -153,12 +155,23 @@ public struct TorchInterpreter: Sendable {
     return out
   }
 
-  /// Strings decoded once per node. A pickle memoizes the location and the `'storage'` tag,
-  /// so one node stands for every pid of a checkpoint; a small direct-mapped table remembers
-  /// the latest few.
+  /// Strings and storage classes decoded once per node. A pickle memoizes the location, the
+  /// `'storage'` tag and the storage class, so one node stands for every pid of a checkpoint;
+  /// a small direct-mapped table remembers the latest few.
   struct NodeStrings {
     private var nodes = [Int32](repeating: -1, count: 16)
     private var texts = [String?](repeating: nil, count: 16)
+
+    private var lastStorageClass: (node: Int32, dtype: DType?) = (-1, nil)
+
+    /// The element type of the storage class a global node names; the pickle memoizes the
+    /// class once, so the last answer is nearly always the next one.
+    mutating func storageType(_ id: ValueID, _ types: [Int32: DType]) -> DType? {
+      if lastStorageClass.node == id.index { return lastStorageClass.dtype }
+      let dtype = types[id.index]
+      lastStorageClass = (id.index, dtype)
+      return dtype
+    }
 
     mutating func text(_ id: ValueID, _ graph: ValueGraph) -> String? {
       let slot = Int(id.index & 15)
@@ -171,6 +184,28 @@ public struct TorchInterpreter: Sendable {
   }
 
   // MARK: - Rebuild calls
+
+  /// Whether `id` calls one of torch's rebuild functions: what a tensor node looks like before
+  /// it is interpreted (interpreting it may still find no tensor, or fail).
+  public func isRebuildCall(_ id: ValueID) -> Bool {
+    guard case .object(let index) = graph[id],
+      case .reduce(let callee, _) = graph.construction(index),
+      Int(callee.index) < kinds.count
+    else { return false }
+    return kinds[Int(callee.index)] != nil
+  }
+
+  /// How many nodes `isRebuildCall` accepts.
+  public var rebuildCallCount: Int {
+    var count = 0
+    for construction in graph.objects {
+      guard case .reduce(let callee, _) = construction, Int(callee.index) < kinds.count else {
+        continue
+      }
+      if kinds[Int(callee.index)] != nil { count += 1 }
+    }
+    return count
+  }
 
   /// The tensor an object node rebuilds, or nil when it is not a tensor.
   public func tensor(_ id: ValueID, depth: Int = 0) throws(InterpretError) -> TensorInfo? {
@@ -191,9 +226,10 @@ public struct TorchInterpreter: Sendable {
   )
     throws(InterpretError) -> TensorInfo?
   {
-    let args = ContiguousArray(slice)
+    let args = Arguments(slice: slice)
     let name = kind.rawValue
-    let offset = graph.offset(of: id)
+    // Read only for an error: fetching every node's offset is a cache miss per tensor.
+    var offset: Int { graph.offset(of: id) }
     func need(_ n: Int) throws(InterpretError) {
       guard args.count >= n else {
         throw InterpretError(offset: offset, "\(name) expects \(n) arguments, got \(args.count)")
@@ -335,7 +371,7 @@ public struct TorchInterpreter: Sendable {
     node: ValueID, rebuild: String, storage: StorageRef, dtype: DType, offsetNode: ValueID,
     sizeNode: ValueID, strideNode: ValueID, requiresGrad: Bool
   ) throws(InterpretError) -> TensorInfo {
-    let at = graph.offset(of: node)
+    var at: Int { graph.offset(of: node) }
     guard let storageOffset = graph.int(offsetNode), storageOffset >= 0 else {
       throw InterpretError(offset: at, "storage offset is not a non-negative integer")
     }
@@ -392,7 +428,7 @@ public struct TorchInterpreter: Sendable {
   private func decodeStorageRef(_ id: ValueID, strings: inout NodeStrings) throws(InterpretError)
     -> StorageRef
   {
-    let at = graph.offset(of: id)
+    var at: Int { graph.offset(of: id) }
     guard case .persistentID(let pid) = graph[id] else {
       throw InterpretError(
         offset: at, "expected a storage (persistent id), found a \(graph.kindName(id))")
@@ -412,7 +448,7 @@ public struct TorchInterpreter: Sendable {
         offset: at, "storage persistent id has \(fields.count) fields, expected \(expected)")
     }
     let first = fields.startIndex
-    guard let dtype = storageTypes[fields[first + 1].index] else {
+    guard let dtype = strings.storageType(fields[first + 1], storageTypes) else {
       throw InterpretError(offset: at, "storage type is not a torch storage class")
     }
     let keyNode = fields[first + 2]
@@ -517,6 +553,14 @@ public struct TorchInterpreter: Sendable {
     }
     return stride
   }
+}
+
+/// A rebuild call's arguments, indexed from 0 without copying them out of the graph.
+private struct Arguments {
+  let slice: ArraySlice<ValueID>
+  var count: Int { slice.count }
+  subscript(i: Int) -> ValueID { slice[slice.startIndex + i] }
+  func prefix(_ n: Int) -> ArraySlice<ValueID> { slice.prefix(n) }
 }
 
 /// The `_rebuild_*` functions torch pickles tensors with; the raw value is the function's name.
