@@ -77,8 +77,9 @@ def main() -> None:
     if not (os.path.exists(big) and os.path.exists(many)):
         print("making the benchmark checkpoints (takes a few minutes)...", flush=True)
         subprocess.run([python, shared_script("make_big.py"), bench], check=True)
-    subprocess.run(["swift", "build", "-c", "release", "--product", "ptview"], cwd=REPO, check=True,
-                   stdout=subprocess.DEVNULL)
+    # Built as Scripts/setup.sh builds it (Swift runtime linked in).
+    subprocess.run(["swift", "build", "-c", "release", "--static-swift-stdlib", "--product", "ptview"],
+                   cwd=REPO, check=True, stdout=subprocess.DEVNULL)
     ptview = os.path.join(REPO, ".build", "release", "ptview")
     out_dir = tempfile.mkdtemp(prefix="ptview-bench-", dir=bench)
     out = os.path.join(out_dir, "out.pt")
