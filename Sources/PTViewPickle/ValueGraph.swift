@@ -14,22 +14,22 @@ public struct ValueID: Hashable, Comparable, Sendable, CustomStringConvertible {
 /// node is 16 bytes, not 24: graphs of millions of nodes are a third smaller (the machine
 /// refuses input that could push a pool past 4 GiB).
 public struct PoolSlice: Hashable, Sendable {
-  private var first: UInt32
-  private var length: UInt32
+  @usableFromInline var first: UInt32
+  @usableFromInline var length: UInt32
 
   /// First element in the pool.
-  public var start: Int {
+  @inlinable public var start: Int {
     get { Int(first) }
     set { first = UInt32(newValue) }
   }
   /// Number of elements.
-  public var count: Int {
+  @inlinable public var count: Int {
     get { Int(length) }
     set { length = UInt32(newValue) }
   }
 
   /// Creates a slice.
-  public init(start: Int, count: Int) {
+  @inlinable public init(start: Int, count: Int) {
     first = UInt32(start)
     length = UInt32(count)
   }
@@ -133,7 +133,7 @@ public struct ValueGraph: Sendable {
   public init() {}
 
   /// Number of nodes.
-  public var count: Int { nodes.count }
+  @inlinable public var count: Int { nodes.count }
 
   /// A short noun for a node's kind, for messages (`BUILD on a list`).
   public func kindName(_ id: ValueID) -> String {
@@ -158,10 +158,10 @@ public struct ValueGraph: Sendable {
   }
 
   /// The node behind an id.
-  public subscript(id: ValueID) -> Node { nodes[Int(id.index)] }
+  @inlinable public subscript(id: ValueID) -> Node { nodes[Int(id.index)] }
 
   /// Where the opcode that made `id` starts.
-  public func offset(of id: ValueID) -> Int { offsets[Int(id.index)] }
+  @inlinable public func offset(of id: ValueID) -> Int { offsets[Int(id.index)] }
 
   // MARK: - Building
 
@@ -251,21 +251,24 @@ public struct ValueGraph: Sendable {
 
   // MARK: - Reading
 
+  // The accessors the reading core calls per node are inlinable: as calls across the module
+  // boundary, the node subscript alone was a fifth of walking a big checkpoint's paths.
+
   /// The bytes of a pool slice.
-  public func bytes(_ slice: PoolSlice) -> ArraySlice<UInt8> {
+  @inlinable public func bytes(_ slice: PoolSlice) -> ArraySlice<UInt8> {
     bytes[slice.start..<(slice.start + slice.count)]
   }
 
   /// The ids of a pool slice.
-  public func ids(_ slice: PoolSlice) -> ArraySlice<ValueID> {
+  @inlinable public func ids(_ slice: PoolSlice) -> ArraySlice<ValueID> {
     ids[slice.start..<(slice.start + slice.count)]
   }
 
   /// The elements of a container.
-  public func container(_ index: Int32) -> [ValueID] { containers[Int(index)] }
+  @inlinable public func container(_ index: Int32) -> [ValueID] { containers[Int(index)] }
 
   /// The construction of an object.
-  public func construction(_ index: Int32) -> Construction { objects[Int(index)] }
+  @inlinable public func construction(_ index: Int32) -> Construction { objects[Int(index)] }
 
   /// The mutations applied to `id`, in order.
   public func mutations(of id: ValueID) -> [Mutation] { mutations[id.index] ?? [] }
@@ -300,7 +303,7 @@ public struct ValueGraph: Sendable {
   }
 
   /// The elements of a tuple or list node, without copying them.
-  public func elements(_ id: ValueID) -> ArraySlice<ValueID>? {
+  @inlinable public func elements(_ id: ValueID) -> ArraySlice<ValueID>? {
     switch self[id] {
     case .tuple(let s): ids(s)
     case .list(let c): containers[Int(c)][...]

@@ -72,9 +72,9 @@ public struct JSONBytes: ~Copyable {
   @inline(__always)
   private mutating func append(_ buffer: UnsafeBufferPointer<UInt8>) {
     reserve(buffer.count)
-    if buffer.count <= 24 {
+    if buffer.count <= 24, let source = buffer.baseAddress {
       // Keys, punctuation and most values are this short: a plain loop beats calling memmove.
-      for (i, byte) in buffer.enumerated() { base[count + i] = byte }
+      for i in 0..<buffer.count { base[count + i] = source[i] }
     } else if let source = buffer.baseAddress {
       (base + count).update(from: source, count: buffer.count)
     }
@@ -87,9 +87,14 @@ public struct JSONBytes: ~Copyable {
     copy.withUTF8 { append($0) }
   }
 
-  /// Appends literal text.
+  /// Appends literal text (read in place: a literal is a pointer into the binary).
+  @inline(__always)
   public mutating func literal(_ text: StaticString) {
-    text.withUTF8Buffer { append($0) }
+    if text.hasPointerRepresentation {
+      append(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    } else {
+      text.withUTF8Buffer { append($0) }
+    }
   }
 
   /// Appends a quoted, escaped JSON string (one pass over the UTF-8, which for the small

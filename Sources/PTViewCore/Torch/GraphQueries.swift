@@ -63,6 +63,22 @@ extension ValueGraph {
     // key replaces the earlier one in place. Hashes of the key bytes find candidates cheaply;
     // real pickles never repeat a key, so this is one hash per key.
     guard raw.count > 1 else { return raw.map { (key: $0.0, value: $0.1) } }
+    if raw.count <= 8 {
+      // Small dicts (an optimizer's per-parameter state, tens of thousands of them): compare
+      // keys pairwise instead of hashing them into a table.
+      var result: [(key: ValueID, value: ValueID)] = []
+      result.reserveCapacity(raw.count)
+      for (k, v) in raw {
+        if simpleKeyHash(k) != nil,
+          let equal = result.firstIndex(where: { sameSimpleKey($0.key, k) })
+        {
+          result[equal].value = v
+        } else {
+          result.append((k, v))
+        }
+      }
+      return result
+    }
     var position: [UInt64: Int] = [:]
     position.reserveCapacity(raw.count)
     var result: [(key: ValueID, value: ValueID)] = []
