@@ -87,6 +87,9 @@ def main() -> None:
     def remove_out():
         if os.path.exists(out):
             os.remove(out)
+        # torch.save does not sync: flush its (and anyone's) writes now, untimed, so the next
+        # command does not pay for the previous one's writeback.
+        os.sync()
 
     results = {"counts": {}}
     for name, path in (("big", big), ("many", many)):
@@ -139,7 +142,8 @@ def write_report(path: str, r: dict, runs: int, big: str, many: str) -> None:
         f"(`big_cuda0.pt` {os.path.getsize(big) / 1e9:.2f} GB, {r['counts']['big']:,} float32 tensors; "
         f"`many_cuda0.pt` {os.path.getsize(many) / 1e6:.0f} MB, {r['counts']['many']:,} tensors: 20,000 "
         "weights and an Adam state of three tensors for each, which make_big.py's notes call 60,000), "
-        "warm page cache for every command.",
+        "warm page cache for every command; each remap starts after a `sync` (untimed), so no "
+        "command pays for the writeback of the one before.",
         "",
         f"Machine: {platform.node()}, {os.cpu_count()} cores, {platform.platform()}, "
         f"{time.strftime('%Y-%m-%d')}.",
