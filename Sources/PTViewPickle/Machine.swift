@@ -144,22 +144,38 @@ public struct Machine: Sendable {
       }
       marks.append(stack.count)
       return 1
-    case 0x71:  // BINPUT
-      guard pos + 1 < end else { return 0 }
-      try memoPut(Int64(bytes[pos + 1]), try top())
-      return 2
-    case 0x72:  // LONG_BINPUT
-      guard pos + 4 < end else { return 0 }
-      try memoPut(Int64(Self.u32(bytes, pos + 1)), try top())
-      return 5
-    case 0x68:  // BINGET
-      guard pos + 1 < end else { return 0 }
-      try push(try memoGet(Int64(bytes[pos + 1])))
-      return 2
-    case 0x6A:  // LONG_BINGET
-      guard pos + 4 < end else { return 0 }
-      try push(try memoGet(Int64(Self.u32(bytes, pos + 1))))
-      return 5
+    // The memo opcodes are two in five of a torch pickle's. They read the stack and memo
+    // directly: calling the non-mutating `top()`/`memoGet()` from here made the compiler copy
+    // the whole machine onto the stack first, for every one of them.
+    case 0x71, 0x72:  // BINPUT, LONG_BINPUT
+      let long = byte == 0x72
+      guard pos + (long ? 4 : 1) < end else { return 0 }
+      let key = long ? Self.u32(bytes, pos + 1) : Int(bytes[pos + 1])
+      guard let value = stack.last, stack.count > (marks.last ?? 0) else {
+        throw .stackUnderflow
+      }
+      if key == denseMemo.count && key < limits.maxMemoEntries
+        && memoCount < limits.maxMemoEntries
+      {
+        // The usual case: picklers number memo entries 0, 1, 2...
+        denseMemo.append(value)
+        memoCount += 1
+      } else {
+        try memoPut(Int64(key), value)
+      }
+      return long ? 5 : 2
+    case 0x68, 0x6A:  // BINGET, LONG_BINGET
+      let long = byte == 0x6A
+      guard pos + (long ? 4 : 1) < end else { return 0 }
+      let key = long ? Self.u32(bytes, pos + 1) : Int(bytes[pos + 1])
+      var value = Self.unset
+      if key < denseMemo.count { value = denseMemo[key] }
+      if value == Self.unset { value = try memoGet(Int64(key)) }
+      guard stack.count < limits.maxStackDepth else {
+        throw .limitExceeded(.stackDepth, limit: limits.maxStackDepth)
+      }
+      stack.append(value)
+      return long ? 5 : 2
     case 0x4B:  // BININT1
       guard pos + 1 < end else { return 0 }
       try pushNode(.int(Int64(bytes[pos + 1])), at: offset)
@@ -240,7 +256,10 @@ public struct Machine: Sendable {
       try pushNode(.none, at: offset)
       return 1
     case 0x94:  // MEMOIZE
-      try memoPut(Int64(memoCount), try top())
+      guard let value = stack.last, stack.count > (marks.last ?? 0) else {
+        throw .stackUnderflow
+      }
+      try memoPut(Int64(memoCount), value)
       return 1
     default:
       return 0
