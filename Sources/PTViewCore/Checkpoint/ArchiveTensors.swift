@@ -7,9 +7,10 @@ import PTViewPickle
 /// VM, and they are spread over two cores in two rounds. First: one core decodes the storage
 /// pids and interprets the first half of the rebuild calls while the other finds every
 /// tensor's path (paths only need to know which nodes are rebuild calls). Then: one core
-/// interprets the second half while the other checks the storage records. Rows and tensors
-/// are joined at the end; if a rebuild call turned out not to be a tensor, the paths are found
-/// again over the finished table, so the result is always what a walk over the table gives.
+/// interprets the second half and indexes the table while the other checks the storage
+/// records. Rows and tensors are joined at the end; if a rebuild call turned out not to be a
+/// tensor, the paths are found again over the finished table, so the result is always what a
+/// walk over the table gives.
 struct ArchiveTensors: Sendable {
   let graph: ValueGraph
   let pickles: [Checkpoint.PickleSection]
@@ -71,10 +72,16 @@ struct ArchiveTensors: Sendable {
       {
         Result { () throws(InterpretError) in
           try half.decoded.tensorRun(in: middle..<nodes.upperBound, into: &half.run)
+          // The record check beside this takes a little longer: index the table meanwhile.
+          return TensorTable.joined([half.run], nodeCount: graph.count)
         }
       },
       { Result { () throws(CheckpointError) in try check.run(half.references) } })
-    if case .failure(let error) = second { return failed(interpretation(error, section)) }
+    let tensors: TensorTable
+    switch second {
+    case .success(let table): tensors = table
+    case .failure(let error): return failed(interpretation(error, section))
+    }
     let outcome: StorageRecordCheck.Outcome
     switch checked {
     case .success(let value): outcome = value
@@ -82,8 +89,8 @@ struct ArchiveTensors: Sendable {
     }
 
     var read = Outcome(
-      tensors: TensorTable.joined([half.run], nodeCount: graph.count),
-      references: half.references, storages: outcome.storages, notes: outcome.notes)
+      tensors: tensors, references: half.references, storages: outcome.storages,
+      notes: outcome.notes)
     if !rows.truncatedSharing, let entries = rows.entries(with: read.tensors) {
       read.entries = entries
     } else {
