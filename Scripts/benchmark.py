@@ -3,8 +3,9 @@
 
 Inputs and the PyTorch side come from ../shared/bench (make_big.py, torch_list.py,
 torch_remap.py; copies are looked up there first, then in Scripts/bench/). Every command runs
-several times in one session, interleaved, on the same files (warm page cache for all), and the
-medians and ratios are written to docs/benchmarks.md.
+several times in one session on the same files (warm page cache for all): ptview and `cp`
+interleaved, PyTorch's runs after them (see `series`), and the medians and ratios are written
+to docs/benchmarks.md.
 
     python3 Scripts/benchmark.py [--runs 5] [--bench-dir ~/.cache/ptview/bench] [--venv ~/.cache/ptview/venv]
 """
@@ -47,12 +48,17 @@ def measure(command: list[str], cleanup=None) -> tuple[float, float]:
     return elapsed, peak
 
 
-def series(name: str, commands: dict[str, tuple[list[str], object]], runs: int) -> dict[str, dict]:
-    """Runs each command `runs` times, interleaved, and keeps every sample."""
-    samples = {label: [] for label in commands}
-    for _ in range(runs):
-        for label, (command, cleanup) in commands.items():
-            samples[label].append(measure(command, cleanup))
+def series(name: str, commands: dict[str, tuple[list[str], object]], runs: int,
+           after: dict[str, tuple[list[str], object]] | None = None) -> dict[str, dict]:
+    """Runs each command `runs` times, interleaved, and keeps every sample; then the `after`
+    commands the same way. PyTorch goes in `after`: on the VMs this is measured on, the memory
+    a big process frees reaches the next process cold (the host takes freed pages back), which
+    would charge torch's gigabyte of churn to whichever command ran next."""
+    samples = {label: [] for label in [*commands, *(after or {})]}
+    for group in (commands, after or {}):
+        for _ in range(runs):
+            for label, (command, cleanup) in group.items():
+                samples[label].append(measure(command, cleanup))
     out = {}
     for label, values in samples.items():
         times = [t for t, _ in values]
@@ -102,17 +108,20 @@ def main() -> None:
                 pass
     results["list_big"] = series("list big", {
         "ptview ls --json": ([ptview, "ls", "--json", big], None),
+    }, args.runs, after={
         "torch (torch_list.py)": ([python, shared_script("torch_list.py"), big], None),
-    }, args.runs)
+    })
     results["list_many"] = series("list many", {
         "ptview ls --json": ([ptview, "ls", "--json", many], None),
+    }, args.runs, after={
         "torch (torch_list.py)": ([python, shared_script("torch_list.py"), many], None),
-    }, args.runs)
+    })
     results["remap_big"] = series("remap big", {
         "ptview remap --to cpu": ([ptview, "remap", big, "--to", "cpu", "-o", out, "--force", "--no-progress"], remove_out),
         "cp + sync": (["sh", "-c", f'cp "{big}" "{out}" && sync "{out}"'], remove_out),
+    }, args.runs, after={
         "torch (torch_remap.py)": ([python, shared_script("torch_remap.py"), big, out], remove_out),
-    }, args.runs)
+    })
     for name, flags in (("doctor", ["doctor", big]), ("scan", ["scan", big])):
         check = subprocess.run([ptview, *flags], capture_output=True)
         if check.returncode in (0, 3, 4):
@@ -137,7 +146,9 @@ def write_report(path: str, r: dict, runs: int, big: str, many: str) -> None:
         "# Benchmarks",
         "",
         "Measured by `python3 Scripts/benchmark.py` (release build, whole processes, each command run "
-        f"{runs} times interleaved with the others in one session, medians; peak memory is the maximum "
+        f"{runs} times in one session, ptview and `cp` interleaved and PyTorch's runs after them, so "
+        "that the memory torch frees (which this VM's host takes back, leaving the next process "
+        "cold pages) is not charged to another command; medians; peak memory is the maximum "
         "resident set size from GNU time). Inputs: `../shared/bench/make_big.py` "
         f"(`big_cuda0.pt` {os.path.getsize(big) / 1e9:.2f} GB, {r['counts']['big']:,} float32 tensors; "
         f"`many_cuda0.pt` {os.path.getsize(many) / 1e6:.0f} MB, {r['counts']['many']:,} tensors: 20,000 "
