@@ -473,8 +473,9 @@ public struct LoadDoctor: Sendable {
   }
 
   static func elementSize(_ storageType: String) -> Int? {
-    let last = storageType.split(separator: ".").last.map(String.init) ?? storageType
-    return DType.forStorageClass(last)?.elementSize
+    // Asked for every storage of a checkpoint: find the class name without splitting.
+    let last = storageType.lastIndex(of: ".").map { storageType[$0...].dropFirst() }
+    return DType.forStorageClass(last.map(String.init) ?? storageType)?.elementSize
   }
 
   // MARK: - The fix as code

@@ -8,7 +8,7 @@ import PTViewPickle
 /// unsupported opcode is run with CPython's meaning.
 struct WeightsOnlyEmulator {
   /// An abstract Python value.
-  indirect enum Value {
+  enum Value {
     case none, bool(Bool), int(Int64), bigInt, float, str(String), bytes
     case tuple([Value])
     case list
@@ -77,11 +77,40 @@ struct WeightsOnlyEmulator {
 
   private var stack: [Value] = []
   private var metastack: [[Value]] = []
-  private var memo: [Int64: Value] = [:]
+  private var memo = Memo()
   private var reportedOpcodes: Set<UInt8> = []
   private var userAllowed: Set<String> = []
   /// Index of each NEWOBJ result on the stack, to spot nn.Module states at BUILD.
   private var newobjClass: [Int: String] = [:]
+
+  /// The unpickler's memo: picklers number entries 0, 1, 2..., so an array holds them, with a
+  /// dictionary for keys that do not follow on (a hash per opcode was most of checking a
+  /// pickle of tens of thousands of tensors).
+  struct Memo {
+    private var dense: [Value?] = []
+    private var sparse: [Int64: Value] = [:]
+    /// Number of keys set.
+    private(set) var count = 0
+
+    subscript(key: Int64) -> Value? {
+      get {
+        if key >= 0, key < dense.count { return dense[Int(key)] }
+        return sparse[key]
+      }
+      set {
+        guard let newValue else { return }
+        if key >= 0, key < dense.count {
+          if dense[Int(key)] == nil { count += 1 }
+          dense[Int(key)] = newValue
+        } else if key == dense.count, sparse.isEmpty || sparse[key] == nil {
+          dense.append(newValue)
+          count += 1
+        } else {
+          if sparse.updateValue(newValue, forKey: key) == nil { count += 1 }
+        }
+      }
+    }
+  }
 
   init(flavor: Flavor, record: String, base: Int64) {
     self.flavor = flavor
@@ -100,6 +129,13 @@ struct WeightsOnlyEmulator {
     .longBinput, .long1, .proto, .stop,
   ]
 
+  /// `accepted` by opcode byte: a lookup per opcode instead of a hash.
+  static let acceptedByByte: [Bool] = {
+    var table = [Bool](repeating: false, count: 256)
+    for op in accepted { table[Int(op.rawValue)] = true }
+    return table
+  }()
+
   /// Opcodes a protocol-2 rewrite cannot express for torch (so `ptview remap` does not help).
   static let unfixable: Set<Opcode> = [
     .persid, .ext1, .ext2, .ext4, .newobjEx, .nextBuffer, .readonlyBuffer,
@@ -109,6 +145,7 @@ struct WeightsOnlyEmulator {
 
   mutating func run(_ bytes: [UInt8], from start: Int) {
     var reader = InstructionReader(bytes: bytes, base: 0, position: start)
+    let accepted = Self.acceptedByByte
     while true {
       let instruction: Instruction
       do { instruction = try reader.next() } catch {
@@ -119,7 +156,7 @@ struct WeightsOnlyEmulator {
       }
       let op = instruction.opcode
       let offset = Int64(instruction.offset)
-      if !Self.accepted.contains(op) && reportedOpcodes.insert(op.rawValue).inserted {
+      if !accepted[Int(op.rawValue)] && reportedOpcodes.insert(op.rawValue).inserted {
         let fix: DoctorProblem.Fix = Self.unfixable.contains(op) ? .code : .rewrite
         var message =
           "opcode \(op.info.name) (protocol \(op.info.protocolVersion)) is refused by the weights_only unpickler (Unsupported operand \(op.rawValue))"
@@ -497,7 +534,8 @@ struct WeightsOnlyEmulator {
       let stride = ints(args[3]),
       size.count == stride.count
     else { return }
-    let short = name.split(separator: ".").last.map(String.init) ?? name
+    // For messages only: not split for every tensor of a big checkpoint.
+    var short: String { name.split(separator: ".").last.map(String.init) ?? name }
     if storageOffset < 0 || size.contains(where: { $0 < 0 }) || stride.contains(where: { $0 < 0 }) {
       fail(
         .structure, .code,
