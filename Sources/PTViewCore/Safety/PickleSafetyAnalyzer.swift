@@ -83,7 +83,24 @@ public struct PickleSafetyAnalyzer: Sendable {
     var findings: [SafetyFinding] = []
     /// Globals already judged as the callee of a call or construction.
     var covered: Set<ValueID> = []
+    /// Resolved names of callee nodes. A pickle memoizes each global once and calls it for
+    /// every tensor: resolving (and judging) the name once per node, not per call, is what
+    /// keeps scanning tens of thousands of tensors cheap.
+    var names: [Int32: SafetyPolicy.ResolvedName] = [:]
+    /// Callee nodes whose name alone was judged plain data (only their arguments remain to be
+    /// looked at for each call).
+    var plainCallees: Set<Int32> = []
     mutating func add(_ f: SafetyFinding) { findings.append(f) }
+
+    /// `resolve(id)`, once per node.
+    mutating func name(
+      _ id: ValueID, _ resolve: (ValueID) -> SafetyPolicy.ResolvedName?
+    ) -> SafetyPolicy.ResolvedName? {
+      if let known = names[id.index] { return known }
+      let resolved = resolve(id)
+      if let resolved { names[id.index] = resolved }
+      return resolved
+    }
   }
 
   // MARK: - Names
@@ -138,7 +155,7 @@ public struct PickleSafetyAnalyzer: Sendable {
     switch graph[callee] {
     case .global:
       state.covered.insert(callee)
-      guard let name = resolvedName(callee) else { return }
+      guard let name = state.name(callee, resolvedName) else { return }
       if let f = judgeGlobal(name, callee: callee, role: role, args: args, site: site, &state) {
         state.add(f)
       }
@@ -165,10 +182,17 @@ public struct PickleSafetyAnalyzer: Sendable {
     _ state: inout State
   ) -> SafetyFinding? {
     let full = name.full
-    let rendering =
+    // Rendered only for a finding, and the arguments read only when a rule needs them: most
+    // calls are plain data (every tensor's rebuild call).
+    var rendering: String {
       role == .call ? renderCall(callee, args) : "\(full).__new__(\(full)\(renderArgsTail(args)))"
+    }
     let verb = role == .call ? "calls" : "instantiates"
-    let argValues = args.index >= 0 ? (graph.sequence(args) ?? []) : []
+    var argValues: [ValueID] { args.index >= 0 ? (graph.sequence(args) ?? []) : [] }
+    if state.plainCallees.contains(callee.index) {
+      checkHigherOrder(full, args: argValues, site: site, &state)
+      return nil
+    }
 
     if let kind = dangerList(name) {
       // A nested loader given literal bytes: scan what it would load, and report it either way.
@@ -200,6 +224,7 @@ public struct PickleSafetyAnalyzer: Sendable {
         detail: "importing \(name.module) runs code")
     }
     if SafetyPolicy.isPlainData(name) {
+      state.plainCallees.insert(callee.index)
       checkHigherOrder(full, args: argValues, site: site, &state)
       return nil
     }
