@@ -122,13 +122,14 @@ def main() -> None:
     }, args.runs, after={
         "torch (torch_remap.py)": ([python, shared_script("torch_remap.py"), big, out], remove_out),
     })
-    for name, flags in (("doctor", ["doctor", big]), ("scan", ["scan", big])):
-        check = subprocess.run([ptview, *flags], capture_output=True)
-        if check.returncode in (0, 3, 4):
-            # doctor/scan exit with their verdict; wrap so a verdict is not a failure.
-            results[name + "_big"] = series(name + " big", {
-                f"ptview {name}": (["sh", "-c", f'"{ptview}" {name} "{big}" >/dev/null; true'], None),
-            }, args.runs)
+    for name in ("doctor", "scan"):
+        for size, path in (("big", big), ("many", many)):
+            check = subprocess.run([ptview, name, path], capture_output=True)
+            if check.returncode in (0, 3, 4):
+                # doctor/scan exit with their verdict; wrap so a verdict is not a failure.
+                results[f"{name}_{size}"] = series(f"{name} {size}", {
+                    f"ptview {name}": (["sh", "-c", f'"{ptview}" {name} "{path}" >/dev/null; true'], None),
+                }, args.runs)
     shutil.rmtree(out_dir, ignore_errors=True)
     write_report(args.output, results, args.runs, big, many)
     print(f"wrote {args.output}")
@@ -174,6 +175,11 @@ def write_report(path: str, r: dict, runs: int, big: str, many: str) -> None:
         if name + "_big" in r:
             v = r[name + "_big"][f"ptview {name}"]
             lines.append(f"| {name} of the 1.2 GB checkpoint | {v['median']*1000:.0f} ms, {v['peak_mib']:.0f} MiB | | | < 50 ms |")
+    for name in ("doctor", "scan"):
+        if name + "_many" in r:
+            v = r[name + "_many"][f"ptview {name}"]
+            lines.append(f"| {name} of the {r['counts']['many']:,}-tensor checkpoint | {v['median']*1000:.0f} ms, "
+                         f"{v['peak_mib']:.0f} MiB | | | (none) |")
     lines += ["", "Every sample (seconds: median / min / max):", ""]
     for key, group in r.items():
         if key == "counts":
