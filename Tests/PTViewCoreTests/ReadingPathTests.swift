@@ -51,6 +51,22 @@ import Testing
     #expect(TensorWalker(graph: graph, tensors: [:]).walk(from: dict).entries.isEmpty)
   }
 
+  /// A tensor reachable through 2^18 paths: the guessed rows stop early (and the reader walks
+  /// again over the table, under the table walk's bounds) instead of listing 10x the tensors.
+  @Test("guessed rows of an exponentially shared tensor stop early")
+  func guessedRowsBounded() {
+    var graph = ValueGraph()
+    let rebuild = graph.addGlobal(module: "torch._utils", name: "_rebuild_tensor_v2", at: 0)
+    let noArgs = graph.addTuple([], at: 1)
+    var level = graph.addObject(.reduce(callable: rebuild, args: noArgs), at: 2)
+    let call = level
+    for i in 0..<18 { level = graph.addTuple([level, level], at: 3 + i) }
+    let rows = TensorWalker(graph: graph, candidates: 1, isTensor: { $0 == call }).rows(
+      from: level)
+    #expect(rows.truncatedSharing)
+    #expect(rows.rows.count == 100_002)
+  }
+
   @Test("storage records: data/<n> by number, anything else by name, in insertion order")
   func storageExtents() {
     func extent(_ record: String, _ size: Int64) -> Checkpoint.StorageExtent {

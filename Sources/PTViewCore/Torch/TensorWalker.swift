@@ -15,6 +15,8 @@ public struct TensorWalker: Sendable {
   private let isTensor: @Sendable (ValueID) -> Bool
   /// Rows the walk may produce before it stops expanding shared containers.
   private let maxRows: Int
+  /// Rows a file without shared tensors produces (one per tensor).
+  private let expectedRows: Int
   /// How many node visits the walk may make beyond one per node.
   public var extraVisitBudget = 500_000
 
@@ -26,19 +28,23 @@ public struct TensorWalker: Sendable {
     // Shared tensors are listed once per path, but a hostile graph can reach one tensor through
     // astronomically many paths: past this many rows the walk stops sharing.
     maxRows = 10 * tensors.count + 100_000
+    expectedRows = tensors.count
   }
 
   /// Creates a walker that takes the nodes `isTensor` accepts for tensors, before any tensor
   /// is interpreted: its `rows` can be computed while the interpreter runs, and joined with
-  /// the table afterwards. `candidates` is how many nodes `isTensor` accepts, which bounds
-  /// the rows as the table's size does.
+  /// the table afterwards. `candidates` is how many nodes `isTensor` accepts. The rows stop
+  /// (`truncatedSharing`) well before a table walk's bound: a file that shares tensors that
+  /// much is walked again over the table, under the table walk's own bounds, so guessing
+  /// never costs more memory than the plain walk would.
   public init(
     graph: ValueGraph, candidates: Int, isTensor: @escaping @Sendable (ValueID) -> Bool
   ) {
     self.graph = graph
     self.tensors = [:]
     self.isTensor = isTensor
-    maxRows = 10 * candidates + 100_000
+    maxRows = 2 * candidates + 100_000
+    expectedRows = candidates
   }
 
   /// A tensor's path, before its `TensorInfo` is attached.
@@ -160,7 +166,7 @@ public struct TensorWalker: Sendable {
   /// The path of every tensor below `root` (as `isTensor` decides), prefixed with `prefix`.
   public func rows(from root: ValueID, prefix: [String] = []) -> Rows {
     var entries: [Row] = []
-    entries.reserveCapacity(min((maxRows - 100_000) / 10, 1 << 20))
+    entries.reserveCapacity(min(expectedRows, 1 << 20))
     // Per-node flags in plain arrays (bit 0: on the current path; bit 1: expanded before):
     // cheaper than hashing node ids into sets on every step.
     var flags = [UInt8](repeating: 0, count: graph.count)
