@@ -29,6 +29,13 @@ import Testing
       "\(fixture)")
   }
 
+  /// `torch._utils._rebuild_tensor_v2()`: looks like a tensor, makes none.
+  static func rebuildCallWithoutArguments(in graph: inout ValueGraph) -> ValueID {
+    let rebuild = graph.addGlobal(module: "torch._utils", name: "_rebuild_tensor_v2", at: 0)
+    let noArgs = graph.addTuple([], at: 1)
+    return graph.addObject(.reduce(callable: rebuild, args: noArgs), at: 2)
+  }
+
   @Test("the archive fixtures are there")
   func archivesPresent() {
     #expect(Self.archives.count >= 20)
@@ -39,9 +46,7 @@ import Testing
   @Test("a rebuild call that is not a tensor makes the guessed rows unusable")
   func wrongGuess() {
     var graph = ValueGraph()
-    let rebuild = graph.addGlobal(module: "torch._utils", name: "_rebuild_tensor_v2", at: 0)
-    let noArgs = graph.addTuple([], at: 1)
-    let call = graph.addObject(.reduce(callable: rebuild, args: noArgs), at: 2)
+    let call = Self.rebuildCallWithoutArguments(in: &graph)
     let key = graph.addString("w", at: 3)
     let dict = graph.add(.dict(graph.newContainer([key, call])), at: 4)
     let guessed = TensorWalker(graph: graph, candidates: 1, isTensor: { $0 == call })
@@ -56,10 +61,8 @@ import Testing
   @Test("guessed rows of an exponentially shared tensor stop early")
   func guessedRowsBounded() {
     var graph = ValueGraph()
-    let rebuild = graph.addGlobal(module: "torch._utils", name: "_rebuild_tensor_v2", at: 0)
-    let noArgs = graph.addTuple([], at: 1)
-    var level = graph.addObject(.reduce(callable: rebuild, args: noArgs), at: 2)
-    let call = level
+    let call = Self.rebuildCallWithoutArguments(in: &graph)
+    var level = call
     for i in 0..<18 { level = graph.addTuple([level, level], at: 3 + i) }
     let rows = TensorWalker(graph: graph, candidates: 1, isTensor: { $0 == call }).rows(
       from: level)

@@ -299,7 +299,7 @@ struct NumberedRecords: Sendable {
     for i in entries.indices {
       let name = entries[i].name.utf8
       guard name.count > prefix.count, name.starts(with: prefix),
-        let n = Self.number(name.dropFirst(prefix.count)), n < limit
+        let n = StorageExtents.number(name.dropFirst(prefix.count)), n < limit
       else { continue }
       if n >= slots.count {
         slots += [Int32](repeating: -1, count: max(n + 1 - slots.count, slots.count))
@@ -310,23 +310,9 @@ struct NumberedRecords: Sendable {
 
   /// The entry index of `data/<n>`, or nil when `record` is not of that form or is absent.
   func entry(_ record: String) -> Int? {
-    let utf8 = record.utf8
-    guard utf8.count > 5, utf8.starts(with: "data/".utf8),
-      let n = Self.number(utf8.dropFirst(5)), n < slots.count, slots[n] >= 0
-    else { return nil }
-    return Int(slots[n])
-  }
-
-  /// A canonical decimal number ("0", "17"; not "017", "+1" or "1e3"), or nil.
-  private static func number<C: Collection<UInt8>>(_ digits: C) -> Int? {
-    guard let first = digits.first, digits.count <= 9,
-      first != UInt8(ascii: "0") || digits.count == 1
-    else { return nil }
-    var n = 0
-    for d in digits {
-      guard d >= UInt8(ascii: "0"), d <= UInt8(ascii: "9") else { return nil }
-      n = n * 10 + Int(d - UInt8(ascii: "0"))
+    guard let n = StorageExtents.dataNumber(record), n < slots.count, slots[n] >= 0 else {
+      return nil
     }
-    return n
+    return Int(slots[n])
   }
 }

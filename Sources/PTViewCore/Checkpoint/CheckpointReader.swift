@@ -92,7 +92,7 @@ public struct CheckpointReader: Sendable {
       let bytes = try record(entry, in: source)
       return String(decoding: bytes, as: UTF8.self)
     }
-    guard let dataPickle = directory.entry(named: root + "/data.pkl") else {
+    guard directory.entry(named: root + "/data.pkl") != nil else {
       if let format = try small("archive_format"), format.hasPrefix("pt2") {
         throw CheckpointError(
           .unsupportedFormat, record: root + "/archive_format",
@@ -138,7 +138,6 @@ public struct CheckpointReader: Sendable {
         "the object graph shares containers exponentially; shared containers are listed at their first paths only"
       )
     }
-    _ = dataPickle
     var checkpoint = Checkpoint(
       format: isTorchScript ? .torchScript : .zip, fileSize: source.size, archiveRoot: root,
       directory: directory, pickles: pickles, graph: graph, root: pickles.first?.root,

@@ -70,11 +70,16 @@ public struct StorageExtents: Sendable, Sequence, ExpressibleByDictionaryLiteral
   /// `n` for a record named `data/<n>` (canonical decimal, at most 9 digits), else nil.
   static func dataNumber(_ record: String) -> Int? {
     let utf8 = record.utf8
-    guard utf8.count > 5, utf8.count <= 14, utf8.starts(with: "data/".utf8) else { return nil }
-    let digits = utf8.dropFirst(5)
-    guard let first = digits.first, first != UInt8(ascii: "0") || digits.count == 1 else {
-      return nil
-    }
+    guard utf8.count > 5, utf8.starts(with: "data/".utf8) else { return nil }
+    return number(utf8.dropFirst(5))
+  }
+
+  /// A canonical decimal number of at most 9 digits ("0", "17"; not "017", "+1" or "1e3"), or
+  /// nil: how torch numbers its records.
+  static func number<C: Collection<UInt8>>(_ digits: C) -> Int? {
+    guard let first = digits.first, digits.count <= 9,
+      first != UInt8(ascii: "0") || digits.count == 1
+    else { return nil }
     var n = 0
     for d in digits {
       guard d >= UInt8(ascii: "0"), d <= UInt8(ascii: "9") else { return nil }

@@ -5,84 +5,78 @@ public import PTViewPickle
 /// A value type over one shared, copy-on-write box: every tensor of a storage, and the list of
 /// a checkpoint's references, hold the same box instead of a hundred-byte copy each.
 public struct StorageRef: Sendable, Equatable {
-  private var box: Fields
+  private var box: CopyOnWrite<Fields>
 
   /// Creates a storage reference.
   public init(
     key: String, location: String, storageDType: DType, numel: Int64, record: String,
     view: (key: String, offset: Int64)?, pidNode: ValueID, locationNode: ValueID
   ) {
-    box = Fields(
-      key: key, location: location, storageDType: storageDType, numel: numel, record: record,
-      view: view, pidNode: pidNode, locationNode: locationNode)
+    box = CopyOnWrite(
+      Fields(
+        key: key, location: location, storageDType: storageDType, numel: numel, record: record,
+        view: view, pidNode: pidNode, locationNode: locationNode))
   }
 
   /// The storage key (`"0"`; for legacy files a pointer-like string).
   public var key: String {
-    get { box.key }
-    set { unique().key = newValue }
+    get { box.value.key }
+    set { box.write { $0.key = newValue } }
   }
   /// The location as saved (`cuda:0`, `cpu`, `mps`...).
   public var location: String {
-    get { box.location }
-    set { unique().location = newValue }
+    get { box.value.location }
+    set { box.write { $0.location = newValue } }
   }
   /// The storage class's element type (bytes for UntypedStorage).
   public var storageDType: DType {
-    get { box.storageDType }
-    set { unique().storageDType = newValue }
+    get { box.value.storageDType }
+    set { box.write { $0.storageDType = newValue } }
   }
   /// Elements of the storage type (bytes for UntypedStorage).
   public var numel: Int64 {
-    get { box.numel }
-    set { unique().numel = newValue }
+    get { box.value.numel }
+    set { box.write { $0.numel = newValue } }
   }
   /// The record holding the bytes, relative to the archive root (`data/0`); the key for legacy.
   public var record: String {
-    get { box.record }
-    set { unique().record = newValue }
+    get { box.value.record }
+    set { box.write { $0.record = newValue } }
   }
   /// For legacy views of a bigger storage: (root key, offset in elements).
   public var view: (key: String, offset: Int64)? {
-    get { box.view }
-    set { unique().view = newValue }
+    get { box.value.view }
+    set { box.write { $0.view = newValue } }
   }
   /// The persistent-id node.
   public var pidNode: ValueID {
-    get { box.pidNode }
-    set { unique().pidNode = newValue }
+    get { box.value.pidNode }
+    set { box.write { $0.pidNode = newValue } }
   }
   /// The node holding the location string inside the persistent id.
   public var locationNode: ValueID {
-    get { box.locationNode }
-    set { unique().locationNode = newValue }
+    get { box.value.locationNode }
+    set { box.write { $0.locationNode = newValue } }
   }
 
   /// Bytes the record must hold.
   public var byteCount: Int64 {
-    let (bytes, overflow) = box.numel.multipliedReportingOverflow(
-      by: Int64(box.storageDType.elementSize))
+    let (bytes, overflow) = box.value.numel.multipliedReportingOverflow(
+      by: Int64(box.value.storageDType.elementSize))
     return overflow ? Int64.max : bytes
   }
 
   public static func == (lhs: StorageRef, rhs: StorageRef) -> Bool {
-    let a = lhs.box
-    let b = rhs.box
-    return a === b
-      || (a.key == b.key && a.location == b.location && a.storageDType == b.storageDType
-        && a.numel == b.numel && a.record == b.record && a.view?.key == b.view?.key
-        && a.view?.offset == b.view?.offset && a.pidNode == b.pidNode
-        && a.locationNode == b.locationNode)
+    if lhs.box.isShared(with: rhs.box) { return true }
+    let a = lhs.box.value
+    let b = rhs.box.value
+    return a.key == b.key && a.location == b.location && a.storageDType == b.storageDType
+      && a.numel == b.numel && a.record == b.record && a.view?.key == b.view?.key
+      && a.view?.offset == b.view?.offset && a.pidNode == b.pidNode
+      && a.locationNode == b.locationNode
   }
 
-  /// The box, copied first when another value shares it.
-  private mutating func unique() -> Fields {
-    if !isKnownUniquelyReferenced(&box) { box = box.copy() }
-    return box
-  }
-
-  /// The stored fields; written only through `unique()`, so a shared box is never written.
-  private final class Fields: @unchecked Sendable {
+  private struct Fields: Sendable {
     var key: String
     var location: String
     var storageDType: DType
@@ -91,26 +85,6 @@ public struct StorageRef: Sendable, Equatable {
     var view: (key: String, offset: Int64)?
     var pidNode: ValueID
     var locationNode: ValueID
-
-    init(
-      key: String, location: String, storageDType: DType, numel: Int64, record: String,
-      view: (key: String, offset: Int64)?, pidNode: ValueID, locationNode: ValueID
-    ) {
-      self.key = key
-      self.location = location
-      self.storageDType = storageDType
-      self.numel = numel
-      self.record = record
-      self.view = view
-      self.pidNode = pidNode
-      self.locationNode = locationNode
-    }
-
-    func copy() -> Fields {
-      Fields(
-        key: key, location: location, storageDType: storageDType, numel: numel, record: record,
-        view: view, pidNode: pidNode, locationNode: locationNode)
-    }
   }
 }
 
@@ -121,7 +95,7 @@ public struct StorageRef: Sendable, Equatable {
 /// thousands of tensors copying a pointer instead of some two hundred bytes with a dozen
 /// reference-counted fields is what keeps listing them fast and small.
 public struct TensorInfo: Sendable, Equatable {
-  private var box: Fields
+  private var box: CopyOnWrite<Fields>
 
   /// Creates a tensor record.
   public init(
@@ -129,95 +103,88 @@ public struct TensorInfo: Sendable, Equatable {
     storage: StorageRef?, components: [TensorInfo] = [], requiresGrad: Bool, isParameter: Bool,
     layout: String?, rebuild: String, deviceNode: ValueID? = nil, node: ValueID? = nil
   ) {
-    box = Fields(
-      dtype: dtype, shape: shape, stride: stride, offset: offset, device: device,
-      storage: storage, components: components, requiresGrad: requiresGrad,
-      isParameter: isParameter, layout: layout, rebuild: rebuild, deviceNode: deviceNode,
-      node: node)
+    box = CopyOnWrite(
+      Fields(
+        dtype: dtype, shape: shape, stride: stride, offset: offset, device: device,
+        storage: storage, components: components, requiresGrad: requiresGrad,
+        isParameter: isParameter, layout: layout, rebuild: rebuild, deviceNode: deviceNode,
+        node: node))
   }
 
   /// The tensor's dtype.
   public var dtype: DType {
-    get { box.dtype }
-    set { unique().dtype = newValue }
+    get { box.value.dtype }
+    set { box.write { $0.dtype = newValue } }
   }
   /// Sizes.
   public var shape: [Int64] {
-    get { box.shape }
-    set { unique().shape = newValue }
+    get { box.value.shape }
+    set { box.write { $0.shape = newValue } }
   }
   /// Strides in elements (nil where torch has none: sparse layouts).
   public var stride: [Int64]? {
-    get { box.stride }
-    set { unique().stride = newValue }
+    get { box.value.stride }
+    set { box.write { $0.stride = newValue } }
   }
   /// Storage offset in elements.
   public var offset: Int64 {
-    get { box.offset }
-    set { unique().offset = newValue }
+    get { box.value.offset }
+    set { box.write { $0.offset = newValue } }
   }
   /// Where a plain `torch.load` would put it.
   public var device: String {
-    get { box.device }
-    set { unique().device = newValue }
+    get { box.value.device }
+    set { box.write { $0.device = newValue } }
   }
   /// The storage that holds its bytes, if any.
   public var storage: StorageRef? {
-    get { box.storage }
-    set { unique().storage = newValue }
+    get { box.value.storage }
+    set { box.write { $0.storage = newValue } }
   }
   /// The record of its storage, read without copying the whole storage reference out.
-  public var storageRecord: String? { box.storage?.record }
+  public var storageRecord: String? { box.value.storage?.record }
   /// Tensors it is built from (sparse indices and values, nested buffer and metadata,
   /// per-channel quantizer scales and zero points).
   public var components: [TensorInfo] {
-    get { box.components }
-    set { unique().components = newValue }
+    get { box.value.components }
+    set { box.write { $0.components = newValue } }
   }
   /// `requires_grad` as saved.
   public var requiresGrad: Bool {
-    get { box.requiresGrad }
-    set { unique().requiresGrad = newValue }
+    get { box.value.requiresGrad }
+    set { box.write { $0.requiresGrad = newValue } }
   }
   /// True for `nn.Parameter`.
   public var isParameter: Bool {
-    get { box.isParameter }
-    set { unique().isParameter = newValue }
+    get { box.value.isParameter }
+    set { box.write { $0.isParameter = newValue } }
   }
   /// torch's layout name when not strided (`sparse_coo`, `sparse_csr`, `nested`).
   public var layout: String? {
-    get { box.layout }
-    set { unique().layout = newValue }
+    get { box.value.layout }
+    set { box.write { $0.layout = newValue } }
   }
   /// The rebuild function (`_rebuild_tensor_v2`...).
   public var rebuild: String {
-    get { box.rebuild }
-    set { unique().rebuild = newValue }
+    get { box.value.rebuild }
+    set { box.write { $0.rebuild = newValue } }
   }
   /// Where the device came from when it is not the storage location (`_rebuild_device_tensor_from_cpu_tensor`).
   public var deviceNode: ValueID? {
-    get { box.deviceNode }
-    set { unique().deviceNode = newValue }
+    get { box.value.deviceNode }
+    set { box.write { $0.deviceNode = newValue } }
   }
   /// The tensor's node in the graph (nil for formats without a pickle, such as safetensors).
   public var node: ValueID? {
-    get { box.node }
-    set { unique().node = newValue }
+    get { box.value.node }
+    set { box.write { $0.node = newValue } }
   }
 
   public static func == (lhs: TensorInfo, rhs: TensorInfo) -> Bool {
-    lhs.box === rhs.box || lhs.box.hasSameFields(as: rhs.box)
+    lhs.box.isShared(with: rhs.box) || lhs.box.value == rhs.box.value
   }
 
-  /// The box, copied first when another value shares it.
-  private mutating func unique() -> Fields {
-    if !isKnownUniquelyReferenced(&box) { box = box.copy() }
-    return box
-  }
-
-  /// The stored fields. Mutated only through `unique()`, so a box that two values share is
-  /// never written: that is what makes it safe to send between threads.
-  private final class Fields: @unchecked Sendable {
+  private struct Fields: Sendable, Equatable {
     var dtype: DType
     var shape: [Int64]
     var stride: [Int64]?
@@ -231,42 +198,6 @@ public struct TensorInfo: Sendable, Equatable {
     var rebuild: String
     var deviceNode: ValueID?
     var node: ValueID?
-
-    init(
-      dtype: DType, shape: [Int64], stride: [Int64]?, offset: Int64, device: String,
-      storage: StorageRef?, components: [TensorInfo], requiresGrad: Bool, isParameter: Bool,
-      layout: String?, rebuild: String, deviceNode: ValueID?, node: ValueID?
-    ) {
-      self.dtype = dtype
-      self.shape = shape
-      self.stride = stride
-      self.offset = offset
-      self.device = device
-      self.storage = storage
-      self.components = components
-      self.requiresGrad = requiresGrad
-      self.isParameter = isParameter
-      self.layout = layout
-      self.rebuild = rebuild
-      self.deviceNode = deviceNode
-      self.node = node
-    }
-
-    func copy() -> Fields {
-      Fields(
-        dtype: dtype, shape: shape, stride: stride, offset: offset, device: device,
-        storage: storage, components: components, requiresGrad: requiresGrad,
-        isParameter: isParameter, layout: layout, rebuild: rebuild, deviceNode: deviceNode,
-        node: node)
-    }
-
-    func hasSameFields(as other: Fields) -> Bool {
-      dtype == other.dtype && shape == other.shape && stride == other.stride
-        && offset == other.offset && device == other.device && storage == other.storage
-        && components == other.components && requiresGrad == other.requiresGrad
-        && isParameter == other.isParameter && layout == other.layout
-        && rebuild == other.rebuild && deviceNode == other.deviceNode && node == other.node
-    }
   }
 
   /// Number of elements (product of the shape; 1 for a scalar).
@@ -322,4 +253,33 @@ public struct TensorEntry: Sendable, Equatable {
 
   /// `path` joined with dots.
   public var key: String { path.joined(separator: ".") }
+}
+
+/// A value kept in one object that copies share: copying is one reference count, and `write`
+/// copies the value first when another holder shares it, so holders keep value semantics.
+/// Only `write` changes the value, and never a shared one: that is what makes the object
+/// safe to send between threads.
+struct CopyOnWrite<Value: Sendable>: Sendable {
+  private final class Object: @unchecked Sendable {
+    var value: Value
+    init(_ value: Value) { self.value = value }
+  }
+
+  private var object: Object
+
+  init(_ value: Value) { object = Object(value) }
+
+  /// The value, read in place (a field of it is read without copying the rest).
+  var value: Value {
+    _read { yield object.value }
+  }
+
+  /// Changes the value, copying it first if it is shared.
+  mutating func write<T>(_ change: (inout Value) -> T) -> T {
+    if !isKnownUniquelyReferenced(&object) { object = Object(object.value) }
+    return change(&object.value)
+  }
+
+  /// Whether both hold the same object (and so the same value, without comparing it).
+  func isShared(with other: CopyOnWrite) -> Bool { object === other.object }
 }

@@ -428,16 +428,8 @@ extension SafetyMarks {
   func flagged(under id: Int32, in tree: Tree) -> ArraySlice<Int32> {
     let start = tree.preIndex[Int(id)]
     let end = start + tree.subtreeSize[Int(id)]
-    func firstAt(_ position: Int32) -> Int {
-      var low = 0
-      var high = flagged.count
-      while low < high {
-        let mid = (low + high) / 2
-        if tree.preIndex[Int(flagged[mid])] < position { low = mid + 1 } else { high = mid }
-      }
-      return low
-    }
-    return flagged[firstAt(start)..<firstAt(end)]
+    return flagged[
+      tree.firstIndex(in: flagged, atOrAfter: start)..<tree.firstIndex(in: flagged, atOrAfter: end)]
   }
 
   /// The most severe finding in the subtree of `id` (the first in display order among

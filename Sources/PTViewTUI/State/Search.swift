@@ -41,12 +41,6 @@ public struct Search: Hashable, Sendable {
 
   /// The index of the first match at or after preorder position `position`.
   func firstMatch(atOrAfter position: Int32, tree: Tree) -> Int {
-    var low = 0
-    var high = matches.count
-    while low < high {
-      let mid = (low + high) / 2
-      if tree.preIndex[Int(matches[mid])] < position { low = mid + 1 } else { high = mid }
-    }
-    return low
+    tree.firstIndex(in: matches, atOrAfter: position)
   }
 }

@@ -117,6 +117,18 @@ public struct Tree: Sendable {
     return preorder[start..<(start + Int(subtreeSize[Int(id)]))]
   }
 
+  /// The index of the first of `ids` (node ids in display order) at or after preorder
+  /// position `position`: a binary search, so marks and matches are found without a walk.
+  func firstIndex(in ids: [Int32], atOrAfter position: Int32) -> Int {
+    var low = 0
+    var high = ids.count
+    while low < high {
+      let mid = (low + high) / 2
+      if preIndex[Int(ids[mid])] < position { low = mid + 1 } else { high = mid }
+    }
+    return low
+  }
+
   /// The tensor entry of a tensor node.
   public func entry(of id: Int32) -> TensorEntry? {
     let e = nodes[Int(id)].entry

@@ -26,18 +26,7 @@ enum Diagnostics {
 
   /// Writes all of `text` to a file descriptor (one system call for big outputs).
   static func write(fd: Int32, _ text: String) {
-    var bytes = Array(text.utf8)
-    var done = 0
-    bytes.withUnsafeMutableBytes { raw in
-      while done < raw.count {
-        let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
-        if n < 0 {
-          if errno == EINTR { continue }
-          return
-        }
-        done += n
-      }
-    }
+    Array(text.utf8).withUnsafeBytes { write(fd: fd, $0) }
   }
 
   /// Writes raw bytes to a file descriptor.
