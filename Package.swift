@@ -22,23 +22,42 @@ let package = Package(
 
     // Pure Swift, standard library only: opcodes, the VM, the value graph, the protocol-2 writer.
     .target(name: "PTViewPickle", swiftSettings: strict),
-    // Torch semantics over the graph; containers read through protocols. No I/O, no C.
+    // Reading torch files: containers, torch semantics over the graph, reports. No I/O, no C.
     .target(name: "PTViewCore", dependencies: ["PTViewPickle"], swiftSettings: strict),
+    // Element values: decoding and bit-exact dtype conversion. Standard library only.
+    .target(name: "PTViewValues", swiftSettings: strict),
+    // Editing and writing them: the edit vocabulary, the planner, the rewriter and verifier.
+    .target(
+      name: "PTViewEdit", dependencies: ["PTViewCore", "PTViewValues"], swiftSettings: strict),
+    // Judging them: the load doctor and the safety scan.
+    .target(name: "PTViewJudge", dependencies: ["PTViewCore"], swiftSettings: strict),
     // The explorer's state machine and screen rendering. No I/O, no C.
-    .target(name: "PTViewTUI", dependencies: ["PTViewCore"], swiftSettings: strict),
+    .target(
+      name: "PTViewTUI", dependencies: ["PTViewCore", "PTViewEdit", "PTViewJudge"],
+      swiftSettings: strict),
 
     // Adapters: the only targets that touch the operating system or a C library.
     .target(name: "PTViewZip", dependencies: ["PTViewCore", "CLibzip"], swiftSettings: strict),
     .target(name: "CSystemShims"),  // copy_file_range and mallopt, which Glibc's Swift module hides
     .target(
-      name: "PTViewFiles", dependencies: ["PTViewCore", "CSystemShims"], swiftSettings: strict),
+      name: "PTViewFiles", dependencies: ["PTViewCore", "PTViewEdit", "CSystemShims"],
+      swiftSettings: strict),
     .target(name: "PTViewCurses", dependencies: ["PTViewTUI", "CNcursesw"], swiftSettings: strict),
+
+    // The whole edit pipeline over real files: read, plan, rewrite, write atomically, verify.
+    .target(
+      name: "PTViewPipeline",
+      dependencies: [
+        "PTViewCore", "PTViewEdit", "PTViewJudge", "PTViewFiles", "PTViewZip", "CSystemShims",
+      ],
+      swiftSettings: strict),
 
     // Thin shell: argument parsing, wiring, exit codes, printing.
     .executableTarget(
       name: "ptview",
       dependencies: [
-        "PTViewCore", "PTViewZip", "PTViewFiles", "PTViewTUI", "PTViewCurses",
+        "PTViewCore", "PTViewEdit", "PTViewJudge", "PTViewPipeline", "PTViewZip", "PTViewFiles",
+        "PTViewTUI", "PTViewCurses",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: strict
@@ -46,11 +65,22 @@ let package = Package(
 
     .target(
       name: "PTViewTestSupport",
-      dependencies: ["PTViewPickle", "PTViewCore", "PTViewFiles", "PTViewZip"],
+      dependencies: ["PTViewPickle", "PTViewCore", "PTViewEdit", "PTViewFiles", "PTViewZip"],
       path: "Tests/PTViewTestSupport"
     ),
     .testTarget(name: "PTViewPickleTests", dependencies: ["PTViewPickle", "PTViewTestSupport"]),
     .testTarget(name: "PTViewCoreTests", dependencies: ["PTViewCore", "PTViewTestSupport"]),
+    .testTarget(name: "PTViewValuesTests", dependencies: ["PTViewValues", "PTViewTestSupport"]),
+    .testTarget(name: "PTViewEditTests", dependencies: ["PTViewEdit", "PTViewTestSupport"]),
+    .testTarget(
+      name: "PTViewJudgeTests",
+      dependencies: ["PTViewJudge", "PTViewFiles", "PTViewZip", "PTViewTestSupport"]),
+    .testTarget(
+      name: "PTViewPipelineTests",
+      dependencies: [
+        "PTViewPipeline", "PTViewEdit", "PTViewFiles", "PTViewZip", "CSystemShims",
+        "PTViewTestSupport",
+      ]),
     .testTarget(name: "PTViewZipTests", dependencies: ["PTViewZip", "PTViewTestSupport"]),
     .testTarget(name: "PTViewFilesTests", dependencies: ["PTViewFiles", "PTViewTestSupport"]),
     .testTarget(

@@ -1,5 +1,6 @@
 import CSystemShims
-public import PTViewCore
+import PTViewCore
+public import PTViewEdit
 
 #if canImport(Glibc)
   import Glibc
@@ -79,12 +80,31 @@ public enum AtomicOutput {
       _ = ptv_start_writeback(fd, off_t(flushed), off_t(end - flushed))
       flushed = end
     }
-    for chunk in plan.chunks {
+    var checksums: [Int: UInt32] = [:]
+    var patches = plan.checksumPatches[...]
+    for (index, chunk) in plan.chunks.enumerated() {
       switch chunk {
-      case .bytes(let bytes):
+      case .bytes(var bytes):
+        // Checksums of converted chunks written earlier go into this run's placeholders.
+        let end = done + Int64(bytes.count)
+        while let patch = patches.first, patch.outputOffset + 4 <= end {
+          patches.removeFirst()
+          guard patch.outputOffset >= done, let crc = checksums[patch.chunk] else { continue }
+          let at = Int(patch.outputOffset - done)
+          for k in 0..<4 { bytes[at + k] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(k))) }
+        }
         try writeAll(fd, bytes, destination: destination)
         done += Int64(bytes.count)
         progress?(done, plan.size)
+      case .convert(let offset, let length, let conversion):
+        checksums[index] = try convertRange(
+          from: input.descriptor, offset: offset, length: length, conversion, to: fd,
+          destination: destination
+        ) {
+          progress?(done + $0, plan.size)
+          startWriteback(upTo: done + $0)
+        }
+        done += conversion.outputLength(length)
       case .copy(let offset, let length):
         try copyRange(
           from: input.descriptor, offset: offset, length: length, to: fd, destination: destination
@@ -114,6 +134,76 @@ public enum AtomicOutput {
       fsync(dirfd)
       close(dirfd)
     }
+  }
+
+  /// Reads `length` bytes at `offset` in steps, converts each step and appends the result;
+  /// returns the CRC-32 of what it wrote. Memory: one input and one output buffer of a few MB.
+  private static func convertRange(
+    from input: Int32, offset: Int64, length: Int64, _ conversion: Conversion, to output: Int32,
+    destination: String, progress: (Int64) -> Void
+  ) throws(WriteError) -> UInt32 {
+    let inSize = conversion.inputElementSize
+    let outSize = conversion.outputElementSize
+    let stepElements = (8 << 20) / max(inSize, outSize)
+    var source = [UInt8](repeating: 0, count: stepElements * inSize)
+    var converted = [UInt8](repeating: 0, count: stepElements * outSize)
+    var crc: UInt32 = 0
+    var position: Int64 = 0
+    var written: Int64 = 0
+    while position < length {
+      let elements = Int(min(Int64(stepElements), (length - position) / Int64(inSize)))
+      guard elements > 0 else { break }
+      let want = elements * inSize
+      var got = 0
+      var failure: Int32 = 0
+      source.withUnsafeMutableBytes { raw in
+        while got < want {
+          let n = pread(
+            input, raw.baseAddress! + got, want - got, off_t(offset + position) + off_t(got))
+          if n < 0 {
+            if errno == EINTR { continue }
+            failure = errno
+            return
+          }
+          if n == 0 { return }
+          got += n
+        }
+      }
+      if failure != 0 { throw WriteError("cannot read the input: \(Errno.message(failure))") }
+      guard got == want else {
+        throw WriteError("the input ended early (it changed while reading?)")
+      }
+      source.withUnsafeBytes { src in
+        converted.withUnsafeMutableBytes { dst in conversion.apply(src, into: dst, count: elements)
+        }
+      }
+      let produced = elements * outSize
+      crc = CRC32.checksum(converted[0..<produced], continuing: crc)
+      try writeAll(fd: output, converted, count: produced, destination: destination)
+      position += Int64(want)
+      written += Int64(produced)
+      progress(written)
+    }
+    return crc
+  }
+
+  private static func writeAll(fd: Int32, _ bytes: [UInt8], count: Int, destination: String)
+    throws(WriteError)
+  {
+    var written = 0
+    var failure: Int32 = 0
+    bytes.withUnsafeBytes { raw in
+      while written < count {
+        let n = Glibc.write(fd, raw.baseAddress! + written, count - written)
+        if n < 0 {
+          if errno == EINTR { continue }
+          failure = errno
+          return
+        }
+        written += n
+      }
+    }
+    if failure != 0 { throw WriteError("cannot write \(destination): \(Errno.message(failure))") }
   }
 
   /// Dirty bytes written between writeback starts.

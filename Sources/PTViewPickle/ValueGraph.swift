@@ -244,6 +244,11 @@ public struct ValueGraph: Sendable {
     mutations[target.index, default: []].append(mutation)
   }
 
+  /// Replaces the mutations of `target` (edits that rebuild an object in place).
+  public mutating func setMutations(of target: ValueID, _ list: [Mutation]) {
+    mutations[target.index] = list.isEmpty ? nil : list
+  }
+
   /// Replaces a node in place (used by edits that swap a value, never by the VM).
   public mutating func replace(_ id: ValueID, with node: Node) {
     nodes[Int(id.index)] = node

@@ -16,8 +16,8 @@ struct PTView: ParsableCommand {
       """,
     version: "0.1.0",
     subcommands: [
-      Explore.self, List.self, Info.self, Disassemble.self, Tree.self, Remap.self, Doctor.self,
-      Scan.self,
+      Explore.self, List.self, Info.self, Disassemble.self, Tree.self, Remap.self,
+      EditCommand.self, Doctor.self, Scan.self,
     ],
     defaultSubcommand: Explore.self
   )

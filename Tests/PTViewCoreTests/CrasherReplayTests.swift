@@ -1,5 +1,7 @@
 import Foundation
 import PTViewCore
+import PTViewEdit
+import PTViewJudge
 import PTViewPickle
 import PTViewTestSupport
 import Testing

@@ -1,6 +1,8 @@
 import Foundation
 import PTViewCore
+import PTViewEdit
 import PTViewFiles
+import PTViewJudge
 import PTViewTestSupport
 import Testing
 

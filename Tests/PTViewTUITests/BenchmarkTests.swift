@@ -1,6 +1,8 @@
 import Foundation
 import PTViewCore
+import PTViewEdit
 import PTViewFiles
+import PTViewJudge
 import Testing
 
 @testable import PTViewTUI

@@ -1,5 +1,7 @@
 import Foundation
 import PTViewCore
+import PTViewEdit
+import PTViewJudge
 import PTViewTestSupport
 import Testing
 

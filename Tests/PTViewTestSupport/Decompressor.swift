@@ -1,4 +1,5 @@
 import PTViewCore
+import PTViewEdit
 import PTViewZip
 
 extension Fixtures {
@@ -12,14 +13,30 @@ extension Fixtures {
     return try reader.read(MemorySource(data))
   }
 
-  /// Assembles the bytes a write plan describes, copying ranges from `input`.
+  /// Assembles the bytes a write plan describes, copying ranges from `input`, converting
+  /// where it asks, and filling in the checksums of converted chunks.
   public static func execute(_ plan: WritePlan, input: [UInt8]) -> [UInt8] {
     var out: [UInt8] = []
     out.reserveCapacity(Int(plan.size))
-    for chunk in plan.chunks {
+    var checksums: [Int: UInt32] = [:]
+    for (index, chunk) in plan.chunks.enumerated() {
       switch chunk {
       case .bytes(let b): out += b
       case .copy(let offset, let length): out += input[Int(offset)..<Int(offset + length)]
+      case .convert(let offset, let length, let conversion):
+        let count = Int(length) / conversion.inputElementSize
+        var converted = [UInt8](repeating: 0, count: count * conversion.outputElementSize)
+        input[Int(offset)..<Int(offset + length)].withUnsafeBytes { src in
+          converted.withUnsafeMutableBytes { conversion.apply(src, into: $0, count: count) }
+        }
+        checksums[index] = CRC32.checksum(converted)
+        out += converted
+      }
+    }
+    for patch in plan.checksumPatches {
+      let crc = checksums[patch.chunk] ?? 0
+      for k in 0..<4 {
+        out[Int(patch.outputOffset) + k] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(k)))
       }
     }
     return out

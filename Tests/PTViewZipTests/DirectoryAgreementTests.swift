@@ -1,4 +1,6 @@
 import PTViewCore
+import PTViewEdit
+import PTViewJudge
 import PTViewTestSupport
 import PTViewZip
 import Testing

@@ -29,7 +29,7 @@ public enum DetectedFormat: Sendable, Equatable {
   }
 
   /// The magic number the legacy format pickles first: LONG1 0x1950A86A20F9469CFC6C at protocol 2.
-  static let legacyMagic: [UInt8] = [
+  public static let legacyMagic: [UInt8] = [
     0x80, 0x02, 0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20, 0x6A, 0xA8, 0x50, 0x19, 0x2E,
   ]
   /// The magic number's value as little-endian two's complement bytes.
@@ -68,8 +68,9 @@ public enum DetectedFormat: Sendable, Equatable {
 }
 
 /// Opcodes a pickle can reasonably start with (protocol 0/1 pickles have no PROTO).
-enum PicklePrefix {
-  static func plausibleStart(_ byte: UInt8) -> Bool {
+public enum PicklePrefix {
+  /// Whether `byte` can start a pickle.
+  public static func plausibleStart(_ byte: UInt8) -> Bool {
     // MARK, EMPTY_DICT/LIST/TUPLE, GLOBAL, INT, LONG, STRING, UNICODE, NONE, FLOAT, BININT...
     // FRAME may come before PROTO (CPython accepts it).
     byte == 0x95 || "(}])cILSVNFJKMXUTGPihrq".utf8.contains(byte)

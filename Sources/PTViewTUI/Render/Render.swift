@@ -1,4 +1,5 @@
 import PTViewCore
+import PTViewJudge
 
 extension Model {
   /// Draws the model: a pure function of the state, so tests compare whole screens.

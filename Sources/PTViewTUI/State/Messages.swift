@@ -1,4 +1,6 @@
 public import PTViewCore
+public import PTViewEdit
+import PTViewJudge
 
 /// What the shell found at an output path.
 public enum OutputStatus: Hashable, Sendable {

@@ -1,4 +1,6 @@
 public import PTViewCore
+import PTViewEdit
+public import PTViewJudge
 import PTViewPickle
 
 /// What ptview's two checks say about the opened file: the whole-file safety scan (`ptview

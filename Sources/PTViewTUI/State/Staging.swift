@@ -1,4 +1,5 @@
 public import PTViewCore
+public import PTViewEdit
 import PTViewPickle
 
 /// Device changes staged in the explorer and not written yet. Edits are data: `w` hands
@@ -9,6 +10,9 @@ public struct Staging: Hashable, Sendable {
   /// Device-argument node (of `_rebuild_device_tensor_from_cpu_tensor` and wrapper
   /// subclasses) -> the device it will name.
   public var deviceArguments: [Int32: String] = [:]
+  /// Rules for TorchScript `torch.device("...")` code literals, set when every tensor is
+  /// mapped (`M`), as `ptview remap --to` applies them.
+  public var codeRules: DeviceRules?
 
   /// Creates an empty staging.
   public init() {}
@@ -24,7 +28,7 @@ public struct Staging: Hashable, Sendable {
     let arguments = deviceArguments.keys.sorted().compactMap { node in
       deviceArguments[node].map { Edit.setDeviceArgument(node: ValueID(node), to: $0) }
     }
-    return moves + arguments
+    return moves + arguments + (codeRules.map { [Edit.rewriteCode($0)] } ?? [])
   }
 
   /// The device `tensor` will be on once the edits are written, or nil if they leave it.

@@ -1,4 +1,6 @@
 import PTViewCore
+import PTViewEdit
+import PTViewJudge
 
 extension Model {
   /// Applies one message and returns the effects the shell must run. Pure: the same model
@@ -333,16 +335,15 @@ extension Model {
     return []
   }
 
-  /// Whether `text` looks like a torch device (`cpu`, `cuda:1`, `xpu`, `privateuseone:0`).
+  /// Whether `torch.load` can restore a storage tagged `text` (the same check `ptview edit`
+  /// and `remap` make: `banana` or `cuda0` would write a file torch refuses).
   static func isDeviceName(_ text: String) -> Bool {
-    let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-    guard parts.count <= 2, let type = parts.first, !type.isEmpty,
-      type.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_") })
-    else { return false }
-    if parts.count == 2 {
-      return !parts[1].isEmpty && parts[1].allSatisfy { $0.isASCII && $0.isNumber }
+    do {
+      try DeviceRules.validateTarget(text, custom: false)
+      return true
+    } catch {
+      return false
     }
-    return true
   }
 
   /// Stages moving every tensor of `scope` that is not on `device` there.
@@ -387,6 +388,11 @@ extension Model {
       text += " (shared storage)"
     }
     text += ". w writes, u undoes."
+    // Mapping every tensor also maps TorchScript code's torch.device("...") literals, as
+    // `ptview remap --to` does; a filter or a subtree leaves code alone.
+    if case .all = scope, filter == nil, header.format == Checkpoint.Format.torchScript.rawValue {
+      staging.codeRules = DeviceRules(defaultTarget: device)
+    }
     history.append((before, "\(moved) tensor\(moved == 1 ? "" : "s") > \(device)"))
     stagingChanged()
     status = Status(text, .success)
@@ -488,7 +494,7 @@ extension Model {
           stage(scope, to: device)
         } else {
           status = Status(
-            "\(device.isEmpty ? "An empty name" : device) is not a device name (cpu, cuda:1, mps, xpu:0).",
+            "\(device.isEmpty ? "An empty name" : device) is not a device torch.load restores (cpu, cuda:1, mps, xpu:0, meta).",
             .error)
           mode = .prompt(prompt)
         }

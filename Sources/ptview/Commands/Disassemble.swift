@@ -2,6 +2,7 @@ import ArgumentParser
 import PTViewCore
 import PTViewFiles
 import PTViewPickle
+import PTViewZip
 
 /// `ptview dis`: a pickletools-identical disassembly.
 struct Disassemble: ParsableCommand {

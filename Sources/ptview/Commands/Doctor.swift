@@ -1,6 +1,9 @@
 import ArgumentParser
 import PTViewCore
+import PTViewEdit
 import PTViewFiles
+import PTViewJudge
+import PTViewZip
 
 /// `ptview doctor`: predicts what a plain `torch.load` does with a file (issue 5).
 struct Doctor: ParsableCommand {

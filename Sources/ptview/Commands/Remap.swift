@@ -1,6 +1,7 @@
 import ArgumentParser
 import PTViewCore
-import PTViewFiles
+import PTViewEdit
+import PTViewJudge
 
 /// `ptview remap`: rewrite storage locations and write a file a plain `torch.load` accepts.
 struct Remap: ParsableCommand {
@@ -37,55 +38,27 @@ struct Remap: ParsableCommand {
   @Flag(help: "Print the report as JSON.") var json = false
   @Flag(help: "Never show a progress bar.") var noProgress = false
 
+  @Flag(help: "Accept a device name torch does not know (a backend your own code registers).")
+  var customDevice = false
+
   func validate() throws {
     if (output == nil) == !inPlace {
       throw ValidationError("give exactly one of -o OUT and --in-place")
     }
-    if to == nil && maps.isEmpty {
-      throw ValidationError("say where to move tensors: --to DEVICE or --map FROM=TO")
-    }
+    // Text that is no device name at all is a usage error (64); a well-formed name torch
+    // cannot restore (`banana`, `cuda0`) is a refusal (1), decided in run().
     if let to {
       do { try DeviceRules.validate(device: to) } catch { throw ValidationError(error.message) }
     }
-    for map in maps {
-      do { _ = try DeviceRules.parse(map) } catch { throw ValidationError(error.message) }
+    if to == nil && maps.isEmpty {
+      throw ValidationError("say where to move tensors: --to DEVICE or --map FROM=TO")
     }
   }
 
   func run() throws {
-    var rules = DeviceRules(defaultTarget: to)
-    for map in maps { rules.rules.append(try DeviceRules.parse(map)) }
-    let destination = inPlace ? file : output!
-    let (checkpoint, _) = try Loading.checkpoint(file)
-    guard checkpoint.format != .safetensors && checkpoint.format != .pickle else {
-      Diagnostics.stderr(
-        "ptview: \(file): \(checkpoint.format.rawValue) files hold no storage locations to remap")
-      throw ExitCode(1)
-    }
-    let plan = RemapPlanner.plan(checkpoint, rules: rules, only: only)
-    let bar = ProgressBar(
-      enabled: !noProgress && !json && Diagnostics.isTerminal(2), label: "writing")
-    let outcome: WriteOutcome
-    do {
-      outcome = try Writing.write(
-        checkpoint: checkpoint, inputPath: file, edits: plan.edits, outputPath: destination,
-        overwrite: force || inPlace, allowInPlace: inPlace, plan: plan,
-        codeRules: only.isEmpty ? rules : nil,
-        progress: { done, total in bar.update(done, total) })
-    } catch let failure as WriteFailure {
-      bar.finish()
-      switch failure.kind {
-      case .exists: Diagnostics.stderr("ptview: \(failure.message); use --force to replace it")
-      case .isInput: Diagnostics.stderr("ptview: \(failure.message); use --in-place to rewrite it")
-      case .failed, .unreadable: Diagnostics.stderr("ptview: \(failure.message)")
-      }
-      throw ExitCode(failure.kind == .unreadable ? 2 : 1)
-    }
-    bar.finish()
-    guard let report = outcome.report else { return }
-    Diagnostics.out(
-      json
-        ? RemapReport.json(report, input: file, output: destination)
-        : RemapReport.text(report, input: file, output: destination))
+    let rules = try DeviceMoveOptions.rules(to: to, maps: maps, custom: customDevice)
+    try EditRun.run(
+      file: file, output: inPlace ? file : output!, inPlace: inPlace, force: force, json: json,
+      noProgress: noProgress, verb: "remap", operations: [.moveDevices(rules, only: only)])
   }
 }

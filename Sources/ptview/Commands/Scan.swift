@@ -1,6 +1,8 @@
 import ArgumentParser
 import PTViewCore
+import PTViewEdit
 import PTViewFiles
+import PTViewJudge
 import PTViewZip
 
 /// `ptview scan`: safety verdicts for pickles (issue 5).

@@ -1,7 +1,10 @@
 import Dispatch
 import PTViewCore
 import PTViewCurses
+import PTViewEdit
 import PTViewFiles
+import PTViewJudge
+import PTViewPipeline
 import PTViewTUI
 import PTViewZip
 
@@ -137,8 +140,8 @@ struct ExplorerEffects: EffectRunner {
     withoutActuallyEscaping(send) { send in
       let relay = ProgressRelay(send)
       do {
-        let outcome = try Writing.write(
-          checkpoint: checkpoint, inputPath: inputPath, edits: request.edits,
+        let outcome = try EditPipeline.write(
+          checkpoint: checkpoint, inputPath: inputPath, plan: EditPlan(edits: request.edits),
           outputPath: request.path, overwrite: request.overwrite,
           progress: { done, total in relay.report(done, total) })
         relay.finish()
@@ -151,7 +154,7 @@ struct ExplorerEffects: EffectRunner {
         case .exists:
           // It appeared after the check: ask again rather than replace it unasked.
           return .failed("\(failure.message) (it appeared after the check); w asks again")
-        case .isInput, .failed, .unreadable:
+        case .isInput, .refused, .failed, .unreadable:
           return .failed(failure.message)
         }
       } catch {

@@ -4,16 +4,8 @@ import PTViewZip
 
 /// Opens files for the commands and turns failures into the one-line error and exit code 2.
 enum Loading {
-  /// A decompressor that opens libzip on the file only when a compressed record needs it.
-  final class LazyLibzip: RecordDecompressor, @unchecked Sendable {
-    let path: String
-    private var archive: LibzipArchive?
-    init(path: String) { self.path = path }
-    func decompress(_ entry: ZipEntry) throws(CheckpointError) -> [UInt8] {
-      if archive == nil { archive = try LibzipArchive(path: path) }
-      return try archive!.decompress(entry)
-    }
-  }
+  /// A decompressor that opens libzip only when a compressed record needs it.
+  typealias LazyLibzip = PTViewZip.LazyLibzip
 
   /// Opens `path` as a byte source, or exits 2 with the reason. Folders are named: a
   /// distributed checkpoint (DCP) is a folder of `.distcp` files and a `.metadata` pickle.

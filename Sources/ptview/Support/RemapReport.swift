@@ -1,12 +1,58 @@
 import PTViewCore
+import PTViewEdit
+import PTViewJudge
+import PTViewPipeline
 
 /// What `ptview remap` prints: what moved, what was left alone and why, what was verified.
 enum RemapReport {
-  static func text(_ report: WriteReport, input: String, output: String) -> String {
-    let plan = report.plan
+  static func text(
+    _ report: WriteReport, input: String, output: String, verb: String = "remap"
+  ) -> String {
+    let plan = report.plan.remap
+    let edit = report.plan
     let rewrite = report.rewrite
     var lines: [String] = []
-    lines.append("ptview remap: \(input) -> \(output)")
+    lines.append("ptview \(verb): \(input) -> \(output)")
+    if let root = edit.root { lines.append("  root   \(root)") }
+    if !edit.derivedFlags.isEmpty {
+      lines.append("  derived from the error: \(edit.derivedFlags.joined(separator: " "))")
+    }
+    if !edit.detectedPrefixes.isEmpty {
+      lines.append("  prefix detected: \(edit.detectedPrefixes.joined(separator: ", "))")
+    }
+    if !edit.renamed.isEmpty {
+      let shown = edit.renamed.prefix(3).map { "\($0.from) -> \($0.to)" }
+      lines.append(
+        "  renamed \(edit.renamed.count) key\(edit.renamed.count == 1 ? "" : "s"): "
+          + shown.joined(separator: ", ") + (edit.renamed.count > 3 ? ", …" : ""))
+    }
+    for key in edit.dropped.prefix(20) { lines.append("  dropped \(key)") }
+    if edit.dropped.count > 20 { lines.append("  dropped \(edit.dropped.count - 20) more") }
+    if !edit.casts.isEmpty {
+      var groups: [String: (Int, Int64)] = [:]
+      var order: [String] = []
+      for c in edit.casts {
+        let k = "\(c.from.shortName) > \(c.to.shortName)"
+        if groups[k] == nil { order.append(k) }
+        groups[k, default: (0, 0)].0 += 1
+        groups[k, default: (0, 0)].1 += c.bytes
+      }
+      for k in order {
+        let (n, bytes) = groups[k]!
+        lines.append(
+          "  cast   \(k): \(n) storage\(n == 1 ? "" : "s") (\(Format.bytes(bytes)) before)")
+      }
+    }
+    if !rewrite.omittedStorages.isEmpty {
+      lines.append(
+        "  left out \(rewrite.omittedStorages.count) storage\(rewrite.omittedStorages.count == 1 ? "" : "s") nothing uses any more (\(Format.bytes(edit.bytesDropped)))"
+      )
+    }
+    if rewrite.omittedScriptRecords > 0 {
+      lines.append(
+        "  left out \(rewrite.omittedScriptRecords) TorchScript records (code, constants): the output is a plain torch.save file"
+      )
+    }
     var rows: [[String]] = []
     for s in plan.summary {
       rows.append([
@@ -18,7 +64,7 @@ enum RemapReport {
     for a in plan.deviceArguments {
       rows.append(["  moved", "\(a.from) -> \(a.to)", "\(a.key) (device argument)", ""])
     }
-    if plan.moves.isEmpty && plan.deviceArguments.isEmpty {
+    if plan.moves.isEmpty && plan.deviceArguments.isEmpty && verb == "remap" {
       lines.append(
         "  nothing matched the rules: no location changed (the file was still rewritten, normalised)"
       )
@@ -73,13 +119,19 @@ enum RemapReport {
     lines.append(
       "  verified \(report.verifiedTensors) tensors read back; \(report.verifiedRecords) copied records keep the input's checksums"
     )
-    lines.append("wrote \(output) (\(Format.bytes(report.outputSize)))")
+    let smaller =
+      verb != "remap" && report.outputSize < report.inputSize
+      ? "; \(Format.bytes(report.inputSize - report.outputSize)) smaller than the input" : ""
+    lines.append("wrote \(output) (\(Format.bytes(report.outputSize))\(smaller))")
     return lines.filter { !$0.isEmpty }.joined(separator: "\n") + "\n"
   }
 
-  static func json(_ report: WriteReport, input: String, output: String) -> String {
+  static func json(
+    _ report: WriteReport, input: String, output: String, verb: String = "remap"
+  ) -> String {
     let q = JSONWriter.quoted
-    let plan = report.plan
+    let plan = report.plan.remap
+    let edit = report.plan
     var fields: [String] = []
     fields.append("\"input\": \(q(input))")
     fields.append("\"output\": \(q(output))")
@@ -118,6 +170,26 @@ enum RemapReport {
         }.joined(separator: ", ") + "]")
     fields.append(
       "\"dropped_records\": [" + report.rewrite.droppedRecords.map(q).joined(separator: ", ") + "]")
+    if verb != "remap" {
+      fields.append("\"input_size\": \(report.inputSize)")
+      fields.append("\"root\": " + (edit.root.map(q) ?? "null"))
+      fields.append(
+        "\"renamed\": ["
+          + edit.renamed.map { "{\"from\": \(q($0.from)), \"to\": \(q($0.to))}" }.joined(
+            separator: ", ") + "]")
+      fields.append("\"dropped\": [" + edit.dropped.map(q).joined(separator: ", ") + "]")
+      fields.append(
+        "\"casts\": ["
+          + edit.casts.map {
+            "{\"record\": \(q($0.record)), \"from\": \(q($0.from.name)), \"to\": \(q($0.to.name)), \"bytes\": \($0.bytes)}"
+          }.joined(separator: ", ") + "]")
+      fields.append(
+        "\"omitted_storages\": [" + report.rewrite.omittedStorages.map(q).joined(separator: ", ")
+          + "]")
+      fields.append(
+        "\"keys\": "
+          + (edit.outputKeys.map { "[" + $0.map(q).joined(separator: ", ") + "]" } ?? "null"))
+    }
     fields.append("\"verified\": true")
     return "{\n  " + fields.joined(separator: ",\n  ") + "\n}\n"
   }

@@ -1,0 +1,155 @@
+import ArgumentParser
+import PTViewCore
+import PTViewEdit
+import PTViewFiles
+
+/// `ptview edit`: checkpoint surgery in one pass, through the same planner and writer as
+/// `remap` and the explorer.
+struct EditCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "edit",
+    abstract: "Strip prefixes, extract the weights, drop, rename, cast and move, in one pass.",
+    discussion: """
+      Operations apply in this order, whatever order they are given in: the root \
+      (--extract, then --state-dict), then --strip-prefix and --rename, then --drop and \
+      --keep, then --cast, then device moves. Key globs and prefixes act on the keys of the \
+      chosen root, as `ptview ls` would print them for the result. OUT is written like \
+      `ptview remap` writes: torch's layout, atomically, read back and verified; FILE is \
+      never modified (unless --in-place).
+
+      Examples:
+        ptview edit ddp.pt --strip-prefix auto -o plain.pt
+        ptview edit train.ckpt --extract state_dict --strip-prefix model. -o weights.pt
+        ptview edit checkpoint.pt --state-dict --cast bf16 --to cpu -o deploy.pt
+        ptview edit model.pt --drop optimizer --drop 'ema*' -o small.pt
+
+      Exit codes: 0 written and verified; 1 refused or failed (nothing written); \
+      2 FILE is unreadable; 64 usage errors.
+      """)
+
+  @ArgumentParser.Argument(help: "The checkpoint to read.") var file: String
+  @Option(name: [.short, .customLong("output")], help: "Where to write the result.") var output:
+    String?
+  @Flag(help: "Rewrite FILE itself (still through a temporary file and a rename).") var inPlace =
+    false
+  @Flag(help: "Replace OUT if it exists.") var force = false
+  @Option(help: "Make the value at a dotted key path the new root (e.g. state_dict, model).")
+  var extract: String?
+  @Flag(
+    help:
+      "Write the weights as a flat OrderedDict[str, Tensor] (from a whole module, a TorchScript archive, or the training checkpoint's state_dict entry)."
+  )
+  var stateDict = false
+  @Option(
+    help:
+      "Remove prefix P from every key that has it; 'auto' detects module. and _orig_mod. (repeatable)."
+  )
+  var stripPrefix: [String] = []
+  @Option(
+    help: "Rename keys by dotted prefix OLD=NEW (repeatable; * in OLD is copied to * in NEW).")
+  var rename: [String] = []
+  @Option(
+    help: "Remove entries whose dotted key matches GLOB, with everything under them (repeatable).")
+  var drop: [String] = []
+  @Option(help: "Keep only entries whose dotted key matches GLOB (repeatable).") var keep:
+    [String] = []
+  @Option(help: "Convert floating tensors to DTYPE: bf16, fp16, fp32 or fp64.") var cast: String?
+  @Option(
+    help:
+      "Read a load_state_dict error message from FILE (- for standard input) and apply the key rules that explain it."
+  )
+  var fromError: String?
+  @Option(help: "Move every storage not already there to DEVICE (e.g. cpu).") var to: String?
+  @Option(name: .customLong("map"), help: "A FROM=TO location rule (repeatable; first match wins).")
+  var maps: [String] = []
+  @Option(help: "Only move storages used by tensors whose key matches GLOB (repeatable).")
+  var only: [String] = []
+  @Flag(help: "Accept a device name torch does not know (a backend your own code registers).")
+  var customDevice = false
+  @Flag(help: "Print the report as JSON.") var json = false
+  @Flag(help: "Never show a progress bar.") var noProgress = false
+
+  func validate() throws {
+    if (output == nil) == !inPlace {
+      throw ValidationError("give exactly one of -o OUT and --in-place")
+    }
+    // Text that is no device name at all is a usage error (64); a well-formed name torch
+    // cannot restore (`banana`, `cuda0`) is a refusal (1), decided in run().
+    if let to {
+      do { try DeviceRules.validate(device: to) } catch { throw ValidationError(error.message) }
+    }
+    if !only.isEmpty && to == nil && maps.isEmpty {
+      throw ValidationError("--only limits a device move: add --to DEVICE or --map FROM=TO")
+    }
+    for text in rename {
+      do { _ = try KeyPattern.parse(text) } catch {
+        throw ValidationError("--rename \(error.message)")
+      }
+    }
+    if let cast, EditOperation.castTarget(named: cast) == nil {
+      throw ValidationError("--cast \(cast): not a dtype ptview casts to (bf16, fp16, fp32, fp64)")
+    }
+  }
+
+  func run() throws {
+    var operations: [EditOperation] = []
+    if let extract { operations.append(.extract(extract)) }
+    if stateDict { operations.append(.stateDict) }
+    operations += stripPrefix.map { .stripPrefix($0) }
+    for text in rename {
+      do { operations.append(.rename(try KeyPattern.parse(text))) } catch {
+        Diagnostics.stderr("ptview: --rename \(error.message)")
+        throw ExitCode(1)
+      }
+    }
+    if let fromError {
+      let text = try ErrorText.read(fromError)
+      do { operations.append(.fromError(try LoadErrorMessage.parse(text))) } catch {
+        Diagnostics.stderr("ptview: --from-error \(fromError): \(error.message)")
+        throw ExitCode(1)
+      }
+    }
+    operations += drop.map { .drop($0) }
+    operations += keep.map { .keep($0) }
+    if let cast {
+      guard let dtype = EditOperation.castTarget(named: cast) else {
+        Diagnostics.stderr(
+          "ptview: --cast \(cast): not a dtype ptview casts to (bf16, fp16, fp32, fp64)")
+        throw ExitCode(1)
+      }
+      operations.append(.cast(dtype))
+    }
+    if to != nil || !maps.isEmpty {
+      let rules = try DeviceMoveOptions.rules(to: to, maps: maps, custom: customDevice)
+      operations.append(.moveDevices(rules, only: only))
+    }
+    if operations.isEmpty {
+      Diagnostics.stderr(
+        "ptview: nothing to do: give an operation (--strip-prefix, --state-dict, --drop, --cast, --to...)"
+      )
+      throw ExitCode(1)
+    }
+    try EditRun.run(
+      file: file, output: inPlace ? file : output!, inPlace: inPlace, force: force, json: json,
+      noProgress: noProgress, verb: "edit", operations: operations)
+  }
+}
+
+/// Reads the error text `--from-error` names: a file, or standard input for `-`.
+enum ErrorText {
+  static func read(_ path: String) throws -> String {
+    if path == "-" {
+      var text = ""
+      while let line = readLine(strippingNewline: false) { text += line }
+      return text
+    }
+    let source = try Loading.source(path)
+    do {
+      let bytes = try source.readExactly(at: 0, count: Int(min(source.size, 64 << 20)))
+      return String(decoding: bytes, as: UTF8.self)
+    } catch {
+      Diagnostics.stderr("ptview: --from-error \(path): cannot read it")
+      throw ExitCode(1)
+    }
+  }
+}

@@ -1,0 +1,58 @@
+import ArgumentParser
+import PTViewCore
+import PTViewEdit
+import PTViewPipeline
+
+/// Device-move flags shared by `remap` and `edit`.
+enum DeviceMoveOptions {
+  /// The rules `--to` and `--map` describe; refusals exit 1 with one line.
+  static func rules(to: String?, maps: [String], custom: Bool) throws -> DeviceRules {
+    var rules = DeviceRules(defaultTarget: to)
+    do {
+      if let to { try DeviceRules.validateTarget(to, custom: custom) }
+      for map in maps { rules.rules.append(try DeviceRules.parse(map, custom: custom)) }
+    } catch {
+      Diagnostics.stderr("ptview: \(error.message)")
+      throw ExitCode(1)
+    }
+    return rules
+  }
+}
+
+/// Runs the edit pipeline for a command: read, plan, write, verify, report.
+enum EditRun {
+  static func run(
+    file: String, output: String, inPlace: Bool, force: Bool, json: Bool, noProgress: Bool,
+    verb: String, operations: [EditOperation]
+  ) throws {
+    let (checkpoint, _) = try Loading.checkpoint(file)
+    guard checkpoint.format != .safetensors && checkpoint.format != .pickle else {
+      Diagnostics.stderr(
+        "ptview: \(file): \(checkpoint.format.rawValue) files hold no storage locations to \(verb)")
+      throw ExitCode(1)
+    }
+    let bar = ProgressBar(
+      enabled: !noProgress && !json && Diagnostics.isTerminal(2), label: "writing")
+    let outcome: WriteOutcome
+    do {
+      let plan = try EditPipeline.plan(checkpoint, operations)
+      outcome = try EditPipeline.write(
+        checkpoint: checkpoint, inputPath: file, plan: plan, outputPath: output,
+        overwrite: force || inPlace, allowInPlace: inPlace,
+        progress: { done, total in bar.update(done, total) })
+    } catch {
+      bar.finish()
+      switch error.kind {
+      case .exists: Diagnostics.stderr("ptview: \(error.message); use --force to replace it")
+      case .isInput: Diagnostics.stderr("ptview: \(error.message); use --in-place to rewrite it")
+      case .refused, .failed, .unreadable: Diagnostics.stderr("ptview: \(error.message)")
+      }
+      throw ExitCode(error.exitCode)
+    }
+    bar.finish()
+    Diagnostics.out(
+      json
+        ? RemapReport.json(outcome.report, input: file, output: output, verb: verb)
+        : RemapReport.text(outcome.report, input: file, output: output, verb: verb))
+  }
+}
