@@ -136,72 +136,42 @@ public enum AtomicOutput {
     }
   }
 
-  /// Reads `length` bytes at `offset` in steps, converts each step and appends the result;
-  /// returns the CRC-32 of what it wrote. Memory: one input and one output buffer of a few MB.
+  /// Converts `length` bytes at `offset` of the input and appends the result; returns the
+  /// CRC-32 of what it wrote. Reading, converting and summing one block runs on a second
+  /// thread while this one writes the block before (two cores: the conversion hides behind
+  /// the write). Memory: two blocks of a few MB.
   private static func convertRange(
     from input: Int32, offset: Int64, length: Int64, _ conversion: Conversion, to output: Int32,
     destination: String, progress: (Int64) -> Void
   ) throws(WriteError) -> UInt32 {
-    let inSize = conversion.inputElementSize
-    let outSize = conversion.outputElementSize
-    let stepElements = (8 << 20) / max(inSize, outSize)
-    var source = [UInt8](repeating: 0, count: stepElements * inSize)
-    var converted = [UInt8](repeating: 0, count: stepElements * outSize)
-    var crc: UInt32 = 0
-    var position: Int64 = 0
+    let blocks = ConvertedBlocks(
+      input: input, offset: offset, length: length, conversion: conversion)
+    defer { blocks.finish() }
     var written: Int64 = 0
-    while position < length {
-      let elements = Int(min(Int64(stepElements), (length - position) / Int64(inSize)))
-      guard elements > 0 else { break }
-      let want = elements * inSize
-      var got = 0
-      var failure: Int32 = 0
-      source.withUnsafeMutableBytes { raw in
-        while got < want {
-          let n = pread(
-            input, raw.baseAddress! + got, want - got, off_t(offset + position) + off_t(got))
-          if n < 0 {
-            if errno == EINTR { continue }
-            failure = errno
-            return
-          }
-          if n == 0 { return }
-          got += n
-        }
-      }
-      if failure != 0 { throw WriteError("cannot read the input: \(Errno.message(failure))") }
-      guard got == want else {
-        throw WriteError("the input ended early (it changed while reading?)")
-      }
-      source.withUnsafeBytes { src in
-        converted.withUnsafeMutableBytes { dst in conversion.apply(src, into: dst, count: elements)
-        }
-      }
-      let produced = elements * outSize
-      crc = CRC32.checksum(converted[0..<produced], continuing: crc)
-      try writeAll(fd: output, converted, count: produced, destination: destination)
-      position += Int64(want)
-      written += Int64(produced)
+    while let block = blocks.next() {
+      if let failure = block.failure { throw WriteError(failure) }
+      try writeAll(fd: output, block.bytes, destination: destination)
+      blocks.release()
+      written += Int64(block.bytes.count)
       progress(written)
     }
-    return crc
+    blocks.finish()
+    return blocks.checksum
   }
 
-  private static func writeAll(fd: Int32, _ bytes: [UInt8], count: Int, destination: String)
+  private static func writeAll(fd: Int32, _ raw: UnsafeRawBufferPointer, destination: String)
     throws(WriteError)
   {
     var written = 0
     var failure: Int32 = 0
-    bytes.withUnsafeBytes { raw in
-      while written < count {
-        let n = Glibc.write(fd, raw.baseAddress! + written, count - written)
-        if n < 0 {
-          if errno == EINTR { continue }
-          failure = errno
-          return
-        }
-        written += n
+    while written < raw.count {
+      let n = Glibc.write(fd, raw.baseAddress! + written, raw.count - written)
+      if n < 0 {
+        if errno == EINTR { continue }
+        failure = errno
+        break
       }
+      written += n
     }
     if failure != 0 { throw WriteError("cannot write \(destination): \(Errno.message(failure))") }
   }

@@ -86,9 +86,6 @@ struct EditCommand: ParsableCommand {
         throw ValidationError("--rename \(error.message)")
       }
     }
-    if let cast, EditOperation.castTarget(named: cast) == nil {
-      throw ValidationError("--cast \(cast): not a dtype ptview casts to (bf16, fp16, fp32, fp64)")
-    }
   }
 
   func run() throws {

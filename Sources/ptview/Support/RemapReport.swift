@@ -179,6 +179,10 @@ enum RemapReport {
             separator: ", ") + "]")
       fields.append("\"dropped\": [" + edit.dropped.map(q).joined(separator: ", ") + "]")
       fields.append(
+        "\"prefixes_detected\": [" + edit.detectedPrefixes.map(q).joined(separator: ", ") + "]")
+      fields.append(
+        "\"derived_flags\": [" + edit.derivedFlags.map(q).joined(separator: ", ") + "]")
+      fields.append(
         "\"casts\": ["
           + edit.casts.map {
             "{\"record\": \(q($0.record)), \"from\": \(q($0.from.name)), \"to\": \(q($0.to.name)), \"bytes\": \($0.bytes)}"

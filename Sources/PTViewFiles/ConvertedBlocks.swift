@@ -1,0 +1,143 @@
+import Dispatch
+import PTViewEdit
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// A storage converted block by block on a worker thread, handed to the writer in order.
+///
+/// Two slots: while the writer writes one, the worker reads, converts and checksums the
+/// next, so on two cores the conversion hides behind the write. Each slot's state is touched
+/// by one side at a time; the semaphores hand it over (and order the memory accesses).
+final class ConvertedBlocks: @unchecked Sendable {
+  /// One converted block, valid until `release`.
+  struct Block {
+    /// Converted bytes.
+    var bytes: UnsafeRawBufferPointer
+    /// Why the worker could not make it (the writer stops).
+    var failure: String?
+  }
+
+  /// What one slot holds; owned by the worker between `free` and `filled`, by the writer
+  /// between `filled` and `release`.
+  private struct Slot {
+    var source: UnsafeMutableRawBufferPointer
+    var output: UnsafeMutableRawBufferPointer
+    var produced = 0
+    var failure: String?
+    var last = false
+  }
+
+  private let input: Int32
+  private let offset: Int64
+  private let length: Int64
+  private let conversion: Conversion
+  private let stepElements: Int
+  private let slots: UnsafeMutablePointer<Slot>
+  private let free = DispatchSemaphore(value: 2)
+  private let filled = DispatchSemaphore(value: 0)
+  private let done = DispatchSemaphore(value: 0)
+  /// Set by the writer before it hands both slots back for good; read by the worker after
+  /// it takes one (the semaphore orders the two).
+  private var stop = false
+  private var nextSlot = 0
+  private var finished = false
+  /// CRC-32 of the converted bytes, final once `next` has returned nil.
+  private(set) var checksum: UInt32 = 0
+
+  init(input: Int32, offset: Int64, length: Int64, conversion: Conversion) {
+    self.input = input
+    self.offset = offset
+    self.length = length
+    self.conversion = conversion
+    stepElements = (4 << 20) / max(conversion.inputElementSize, conversion.outputElementSize)
+    slots = .allocate(capacity: 2)
+    for i in 0..<2 {
+      (slots + i).initialize(
+        to: Slot(
+          source: .allocate(
+            byteCount: stepElements * conversion.inputElementSize, alignment: 64),
+          output: .allocate(
+            byteCount: stepElements * conversion.outputElementSize, alignment: 64)))
+    }
+    DispatchQueue.global().async { self.work() }
+  }
+
+  deinit {
+    for i in 0..<2 {
+      slots[i].source.deallocate()
+      slots[i].output.deallocate()
+    }
+    slots.deinitialize(count: 2)
+    slots.deallocate()
+  }
+
+  /// The next block in order, or nil after the last one (or after a failure was handed over).
+  func next() -> Block? {
+    filled.wait()
+    let slot = slots[nextSlot]
+    nextSlot = 1 - nextSlot
+    if slot.last && slot.failure == nil { return nil }
+    return Block(
+      bytes: UnsafeRawBufferPointer(rebasing: slot.output[0..<slot.produced]),
+      failure: slot.failure)
+  }
+
+  /// Gives the block's slot back to the worker.
+  func release() { free.signal() }
+
+  /// Stops the worker and waits for it; call once, whatever happened.
+  func finish() {
+    guard !finished else { return }
+    finished = true
+    stop = true
+    free.signal()
+    free.signal()
+    done.wait()
+  }
+
+  private func work() {
+    defer { done.signal() }
+    let inSize = conversion.inputElementSize
+    var position: Int64 = 0
+    var index = 0
+    while true {
+      free.wait()
+      let slot = slots + index
+      index = 1 - index
+      let elements = Int(min(Int64(stepElements), (length - position) / Int64(inSize)))
+      if stop || elements <= 0 {
+        slot.pointee.last = true
+        slot.pointee.failure = nil
+        filled.signal()
+        return
+      }
+      let want = elements * inSize
+      var got = 0
+      let base = slot.pointee.source.baseAddress!
+      while got < want {
+        let n = pread(input, base + got, want - got, off_t(offset + position) + off_t(got))
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 {
+          slot.pointee.failure =
+            n < 0
+            ? "cannot read the input: \(Errno.message(errno))"
+            : "the input ended early (it changed while reading?)"
+          slot.pointee.last = true
+          filled.signal()
+          return
+        }
+        got += n
+      }
+      conversion.apply(
+        UnsafeRawBufferPointer(slot.pointee.source), into: slot.pointee.output, count: elements)
+      let produced = elements * conversion.outputElementSize
+      slot.pointee.produced = produced
+      checksum = CRC32.checksum(
+        UnsafeRawBufferPointer(rebasing: slot.pointee.output[0..<produced]), continuing: checksum)
+      position += Int64(want)
+      filled.signal()
+    }
+  }
+}
