@@ -81,6 +81,7 @@ public enum AtomicOutput {
       flushed = end
     }
     var checksums: [Int: UInt32] = [:]
+    var conversionBuffers: ConvertedBlocks.Buffers?
     var patches = plan.checksumPatches[...]
     for (index, chunk) in plan.chunks.enumerated() {
       switch chunk {
@@ -97,9 +98,10 @@ public enum AtomicOutput {
         done += Int64(bytes.count)
         progress?(done, plan.size)
       case .convert(let offset, let length, let conversion):
+        if conversionBuffers == nil { conversionBuffers = ConvertedBlocks.Buffers() }
         checksums[index] = try convertRange(
           from: input.descriptor, offset: offset, length: length, conversion, to: fd,
-          destination: destination
+          buffers: conversionBuffers!, destination: destination
         ) {
           progress?(done + $0, plan.size)
           startWriteback(upTo: done + $0)
@@ -142,10 +144,10 @@ public enum AtomicOutput {
   /// the write). Memory: two blocks of a few MB.
   private static func convertRange(
     from input: Int32, offset: Int64, length: Int64, _ conversion: Conversion, to output: Int32,
-    destination: String, progress: (Int64) -> Void
+    buffers: ConvertedBlocks.Buffers, destination: String, progress: (Int64) -> Void
   ) throws(WriteError) -> UInt32 {
     let blocks = ConvertedBlocks(
-      input: input, offset: offset, length: length, conversion: conversion)
+      input: input, offset: offset, length: length, conversion: conversion, buffers: buffers)
     defer { blocks.finish() }
     var written: Int64 = 0
     while let block = blocks.next() {

@@ -21,7 +21,7 @@ final class ConvertedBlocks: @unchecked Sendable {
 
   /// What one slot holds; owned by the worker between `free` and `filled`, by the writer
   /// between `filled` and `release`.
-  private struct Slot {
+  struct Slot {
     var source: UnsafeMutableRawBufferPointer
     var output: UnsafeMutableRawBufferPointer
     var produced = 0
@@ -29,12 +29,40 @@ final class ConvertedBlocks: @unchecked Sendable {
     var last = false
   }
 
+  /// The two slots' buffers, allocated once per write and reused for every converted
+  /// storage (allocating them per storage grew the heap by tens of MB over 200 storages).
+  final class Buffers: @unchecked Sendable {
+    /// Bytes per buffer.
+    static let size = 4 << 20
+    let slots: UnsafeMutablePointer<Slot>
+
+    init() {
+      slots = .allocate(capacity: 2)
+      for i in 0..<2 {
+        (slots + i).initialize(
+          to: Slot(
+            source: .allocate(byteCount: Buffers.size, alignment: 64),
+            output: .allocate(byteCount: Buffers.size, alignment: 64)))
+      }
+    }
+
+    deinit {
+      for i in 0..<2 {
+        slots[i].source.deallocate()
+        slots[i].output.deallocate()
+      }
+      slots.deinitialize(count: 2)
+      slots.deallocate()
+    }
+  }
+
   private let input: Int32
   private let offset: Int64
   private let length: Int64
   private let conversion: Conversion
   private let stepElements: Int
-  private let slots: UnsafeMutablePointer<Slot>
+  private let buffers: Buffers
+  private var slots: UnsafeMutablePointer<Slot> { buffers.slots }
   private let free = DispatchSemaphore(value: 2)
   private let filled = DispatchSemaphore(value: 0)
   private let done = DispatchSemaphore(value: 0)
@@ -46,31 +74,22 @@ final class ConvertedBlocks: @unchecked Sendable {
   /// CRC-32 of the converted bytes, final once `next` has returned nil.
   private(set) var checksum: UInt32 = 0
 
-  init(input: Int32, offset: Int64, length: Int64, conversion: Conversion) {
+  init(
+    input: Int32, offset: Int64, length: Int64, conversion: Conversion, buffers: Buffers
+  ) {
     self.input = input
     self.offset = offset
     self.length = length
     self.conversion = conversion
-    stepElements = (4 << 20) / max(conversion.inputElementSize, conversion.outputElementSize)
-    slots = .allocate(capacity: 2)
+    self.buffers = buffers
+    stepElements =
+      Buffers.size / max(conversion.inputElementSize, conversion.outputElementSize)
     for i in 0..<2 {
-      (slots + i).initialize(
-        to: Slot(
-          source: .allocate(
-            byteCount: stepElements * conversion.inputElementSize, alignment: 64),
-          output: .allocate(
-            byteCount: stepElements * conversion.outputElementSize, alignment: 64)))
+      slots[i].produced = 0
+      slots[i].failure = nil
+      slots[i].last = false
     }
     DispatchQueue.global().async { self.work() }
-  }
-
-  deinit {
-    for i in 0..<2 {
-      slots[i].source.deallocate()
-      slots[i].output.deallocate()
-    }
-    slots.deinitialize(count: 2)
-    slots.deallocate()
   }
 
   /// The next block in order, or nil after the last one (or after a failure was handed over).

@@ -10,7 +10,12 @@ import Testing
   struct Fixture: Decodable {
     var file: String
     var prefix: String?
-    var state_dict_keys: [String]?
+    var stateDictKeys: [String]?
+
+    enum CodingKeys: String, CodingKey {
+      case file, prefix
+      case stateDictKeys = "state_dict_keys"
+    }
   }
 
   struct Manifest: Decodable { var fixtures: [Fixture] }
@@ -23,7 +28,7 @@ import Testing
   @Test("--strip-prefix auto finds the wrapper prefix torch's wrappers added, and strips it")
   func autoPrefix() throws {
     for fixture in try manifest() where fixture.file.hasSuffix(".pt") {
-      guard let prefix = fixture.prefix, prefix != "model.", let keys = fixture.state_dict_keys
+      guard let prefix = fixture.prefix, prefix != "model.", let keys = fixture.stateDictKeys
       else { continue }
       let checkpoint = try Fixtures.fullCheckpoint("edit/\(fixture.file)")
       guard checkpoint.entries.map(\.key) == keys else { continue }  // state_dict at the root
