@@ -138,12 +138,25 @@ struct EditTests {
     #expect(!model.edit.dropped[Int(try #require(model.node("optimizer")))])
   }
 
-  @Test("S stages state_dict once")
+  @Test("S stages state_dict once; what it leaves out is marked, its keys drive x")
   func stateDict() throws {
     var model = try Make.model("torch/train_ckpt_cuda0.pt")
     model.press(.character("S"))
     #expect(model.staging.operations == [.stateDict])
     #expect(model.plan?.root != nil)
+    let keys = try #require(model.plan?.outputKeys)
+    let weight = try #require(model.node("model.conv.weight"))
+    #expect(!model.edit.dropped[Int(weight)])
+    #expect(keys.contains("conv.weight"))
+    #expect(model.edit.newKey[weight] == "conv.weight")
+    #expect(model.edit.arrow[try #require(model.node("model"))] == "")
+    #expect(model.edit.dropped[Int(try #require(model.node("optimizer")))])
+    // x on a row of the state_dict drops it under its new key.
+    model.focus(key: "model.conv")
+    model.press(.character("x"))
+    #expect(model.staging.operations == [.stateDict, .drop("conv.*")])
+    #expect(model.edit.dropped[Int(weight)])
+    model.press(.character("u"))
     model.press(.character("S"))
     #expect(model.staging.operations == [.stateDict])
     #expect(model.status?.kind == .warning)
@@ -250,5 +263,15 @@ struct EditRenderTests {
     var model = try Make.model(EditTests.ddp)
     model.press(.character("P"))
     Golden.check(model.render(), "edit-prefix-picker")
+  }
+}
+
+@Suite("render: state_dict")
+struct EditStateDictRenderTests {
+  @Test("a training checkpoint after S")
+  func trainStateDict() throws {
+    var model = try Make.model("torch/train_ckpt_cuda0.pt")
+    model.press(.character("S"))
+    Golden.check(model.render(), "edit-train-state-dict")
   }
 }

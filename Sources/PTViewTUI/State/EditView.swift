@@ -1,5 +1,6 @@
 import PTViewCore
 public import PTViewEdit
+import PTViewPickle
 
 /// The planned key, root and dtype operations seen from the tree: which rows get a new key,
 /// which are left out, which tensors are cast, and the bytes the write saves. Made from the
@@ -38,11 +39,12 @@ public struct EditView: Sendable {
     bytesSaved = plan.bytesDropped
     // The keys the planner reports are relative to the new root.
     var base = ""
-    var keysKnown = true
+    // With `state_dict`, the planner names the tensors it keeps by node: their keys there.
+    var stateDictKeys: [ValueID: String]?
     for operation in operations {
       switch operation {
       case .extract(let path): base = base.isEmpty ? path : base + "." + path
-      case .stateDict: keysKnown = false
+      case .stateDict: stateDictKeys = [:]
       default: break
       }
     }
@@ -73,7 +75,22 @@ public struct EditView: Sendable {
       }
       return false
     }
-    if keysKnown {
+    if stateDictKeys != nil {
+      for case .newStateDict(let items) in plan.edits {
+        var keys: [ValueID: String] = [:]
+        for item in items.items where keys[item.value] == nil { keys[item.value] = item.key }
+        stateDictKeys = keys
+      }
+    }
+    // The key a tensor has in the new state_dict (a Parameter is listed by the tensor it wraps).
+    func stateDictKey(_ id: Int32) -> String? {
+      guard let keys = stateDictKeys, let entry = tree.entry(of: id), let node = entry.tensor.node
+      else { return nil }
+      if let key = keys[node] { return key }
+      if let inner = tree.graph?.callArguments(node)?.first { return keys[inner] }
+      return nil
+    }
+    do {
       // Leaves first: the planner reports the keys of the items it renamed or dropped.
       var rel: [String?] = Array(repeating: nil, count: tree.count)
       var new: [String?] = Array(repeating: nil, count: tree.count)
@@ -87,7 +104,16 @@ public struct EditView: Sendable {
         }
         rel[Int(id)] = r
         guard !r.isEmpty, node.kind == .tensor || node.kind == .value else { continue }
-        let n = renamedKey(r)
+        var planned = r
+        if stateDictKeys != nil {
+          // Only the tensors of the state_dict are kept, under its keys.
+          guard node.kind == .tensor, let key = stateDictKey(id) else {
+            dropped[Int(id)] = true
+            continue
+          }
+          planned = key
+        }
+        let n = renamedKey(planned)
         new[Int(id)] = n
         if isDropped(n) { dropped[Int(id)] = true }
       }
