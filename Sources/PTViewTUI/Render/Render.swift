@@ -631,10 +631,29 @@ struct Renderer {
         ("staged: \(pendingCount) of \(node.tensors) > \(to)", Theme.pending),
         ("  w writes, u undoes", Theme.dim),
       ])
+    } else if let edits = containerEdits(id) {
+      lines.append([(edits, Theme.pending), ("  w writes, u undoes", Theme.dim)])
     } else {
       lines.append([("m maps this subtree, M every tensor", Theme.dim)])
     }
     return lines
+  }
+
+  /// What the staged operations do to a container, in a few words (nil when nothing).
+  func containerEdits(_ id: Int32) -> String? {
+    let node = tree[id]
+    var parts: [String] = []
+    if model.edit.dropped[Int(id)] {
+      parts.append("left out of the output")
+    } else if let renamed = model.edit.newKey[id] {
+      parts.append(renamed.isEmpty ? "its prefix is stripped" : "renamed to " + renamed)
+    }
+    let cast = Int(model.edit.castCount[Int(id)])
+    if cast > 0 {
+      let to = model.edit.castName(model.edit.castTarget[Int(id)]) ?? "several dtypes"
+      parts.append("\(cast) of \(node.tensors) cast > \(to)")
+    }
+    return parts.isEmpty ? nil : "staged: " + parts.joined(separator: ", ")
   }
 
   /// Tensors per device under `id`. Mixed subtrees are counted up to a bound, so a focus on a
