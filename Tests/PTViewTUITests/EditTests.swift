@@ -96,6 +96,12 @@ struct EditTests {
     #expect(model.status?.text.hasPrefix("Not staged:") == true)
     if case .prompt = model.mode {} else { Issue.record("the prompt closed") }
     #expect(model.staging.operations.count == 1)
+    // Text that is not OLD=NEW says so, and the prompt stays.
+    model.press(.control("u"))
+    _ = model.type("classifier")
+    model.press(.enter)
+    #expect(model.status?.text.hasPrefix("Rename: 'classifier' is not OLD=NEW") == true)
+    if case .prompt = model.mode {} else { Issue.record("the prompt closed") }
     model.press(.escape, .character("u"))
     #expect(model.staging.operations.isEmpty)
   }
@@ -185,7 +191,13 @@ struct EditTests {
     #expect(model.render().lines.joined().contains("f32 > bf16"))
     model.press(.character("c"), .character("j"), .enter)
     #expect(model.staging.operations == [.cast(DType.named("float16")!)])
-    model.press(.character("u"), .character("u"))
+    // An option's number picks it at once.
+    model.press(.character("c"), .character("4"))
+    #expect(model.mode == .browse)
+    #expect(model.staging.operations == [.cast(DType.named("float64")!)])
+    #expect(model.edit.bytesSaved == -852)
+    #expect(model.render().lines[0].contains("adds 852 B"))
+    model.press(.character("u"), .character("u"), .character("u"))
     #expect(model.staging.isEmpty)
     #expect(model.edit.castCount[Int(weight)] == 0)
   }
