@@ -158,7 +158,8 @@ public enum EditPipeline {
       }
     }
     func count(_ n: Int, _ noun: String, _ verb: String) -> String? {
-      n > 0 ? "\(n) \(noun)\(n == 1 ? "" : "s") \(verb)" : nil
+      let plural = noun == "entry" ? "entries" : noun + "s"
+      return n > 0 ? "\(n) \(n == 1 ? noun : plural) \(verb)" : nil
     }
     var changes: [String] = []
     if let root = report.plan.root { changes.append("root: \(root)") }

@@ -24,6 +24,12 @@ public enum Action: Hashable, Sendable {
   case filter
   case mapSelection
   case mapAll
+  case stripPrefix
+  case rename
+  case drop
+  case extract
+  case stateDict
+  case cast
   case undo
   case write
   case help
@@ -93,9 +99,17 @@ public enum Keymap {
       "filter: device:cuda dtype:bf16 shape:*,768 pending key*"),
     KeyBinding("Edit", [.character("m")], .mapSelection, "map the devices of the selected subtree"),
     KeyBinding("Edit", [.character("M")], .mapAll, "map every device (cpu first)"),
+    KeyBinding(
+      "Edit", [.character("P")], .stripPrefix,
+      "strip a key prefix (module., _orig_mod. detected first)"),
+    KeyBinding("Edit", [.character("r")], .rename, "rename the selected key or subtree (OLD=NEW)"),
+    KeyBinding("Edit", [.character("x")], .drop, "drop the selected subtree (again: keep it)"),
+    KeyBinding("Edit", [.character("e")], .extract, "extract the selected subtree as the root"),
+    KeyBinding("Edit", [.character("S")], .stateDict, "keep the weights as a flat state_dict"),
+    KeyBinding("Edit", [.character("c")], .cast, "cast floating tensors (bf16 fp16 fp32 fp64)"),
     KeyBinding("Edit", [.character("u")], .undo, "undo the last staged change"),
     KeyBinding(
-      "Edit", [.character("w"), .control("s")], .write, "write a remapped copy (asks for the path)"),
+      "Edit", [.character("w"), .control("s")], .write, "write an edited copy (asks for the path)"),
     KeyBinding("Other", [.escape], .cancel, "clear the message, the search or the filter"),
     KeyBinding("Other", [.character("?"), .function(1)], .help, "this help"),
     KeyBinding(

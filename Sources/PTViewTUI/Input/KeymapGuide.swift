@@ -67,6 +67,31 @@ enum KeymapGuide {
        result back), with a progress bar. The status line says what was written where, and no
        edits are pending afterwards. A failed write says why and keeps the edits staged.
 
+    ## Editing keys, the root and dtypes
+
+    The explorer stages the operations of `ptview edit`, and plans them with the same planner
+    (`EditPlanner`) after every key: what the tree shows is what `w` writes. A request the
+    planner refuses (a prefix no key has, a rename that makes two keys one) is not staged; the
+    status line says why.
+
+    | Key | Stages | Like |
+    |---|---|---|
+    | `P` | strip a prefix from every key: the picker offers what `--strip-prefix auto` detects (`module.`, `_orig_mod.`, their combinations) first, then the keys' common first components; Enter (or its number) strips | `--strip-prefix` |
+    | `r` | rename: a prompt prefilled with `KEY=KEY` for the selected row; edit NEW (prefixes at dots, `*` copies a component) | `--rename OLD=NEW` |
+    | `x` | drop the selected subtree; `x` on a dropped row keeps it again | `--drop` |
+    | `e` | the selected subtree becomes what `torch.load` returns | `--extract` |
+    | `S` | the weights as a flat `OrderedDict` | `--state-dict` |
+    | `c` | cast floating tensors: a picker of bf16, fp16, fp32, fp64 (a later cast replaces an earlier one) | `--cast` |
+
+    Renamed rows read `module -> (stripped)` or `backbone -> encoder` where the rename
+    happens (the rows below follow it); the detail pane gives a tensor's new key. Dropped rows,
+    and rows outside an extracted root, are dimmed and marked `x`. Casts show in the DTYPE
+    column as `f32 > bf16` (a container with some tensors cast: `3/8 > bf16`). The header
+    counts the staged edits and the bytes the write saves (storages left out, and what the
+    casts make smaller). `u` undoes one step at a time, edits and device moves alike. `w`
+    offers `<stem>.edited<ext>` and writes through the same pipeline as `ptview edit` (device
+    moves staged with `m` and `M` are written with them).
+
     Nothing touches the disk before `w`, and the input file is never modified. `q` asks before
     leaving with staged edits; Ctrl-C leaves at once without writing.
 

@@ -34,6 +34,8 @@ struct Renderer {
       columns.key += 1
       columns.keyWidth -= 1
     }
+    // Staged casts read `f32 > bf16` in the DTYPE column: it takes the room from the keys.
+    if !model.edit.castTargets.isEmpty { columns.widenDType(to: 12) }
     self.columns = columns
     g = model.settings.asciiOnly ? .ascii : .unicode
     screen = Screen(size: model.size)
@@ -77,7 +79,16 @@ struct Renderer {
     screen.fill(x: 0, y: y, width: width, style: Theme.header)
     let facts = model.header
     var badge = ""
-    if model.pending.tensors > 0 {
+    let operations = model.staging.operations.count
+    if operations > 0 {
+      // Key, root and dtype edits: how many, and what the write saves.
+      var parts = ["\(operations) edit\(operations == 1 ? "" : "s")"]
+      if model.pending.tensors > 0 { parts.append("\(model.pending.tensors) pending") }
+      let saved = model.edit.bytesSaved
+      if saved > 0 { parts.append("saves " + Format.bytes(saved)) }
+      if saved < 0 { parts.append("adds " + Format.bytes(-saved)) }
+      badge = " " + parts.joined(separator: ", ") + " "
+    } else if model.pending.tensors > 0 {
       badge = " \(model.pending.tensors) pending "
     } else if !model.staging.isEmpty {
       badge = " edits staged "
@@ -225,15 +236,23 @@ struct Renderer {
     let isMatch = model.search?.contains(id, tree: tree) ?? false
     let matchStyle: (Style) -> Style = { isMatch ? $0.adding(.underline) : $0 }
 
+    let isDropped = model.edit.dropped[Int(id)]
+    let arrow = model.edit.arrow[id].map { " -> " + ($0.isEmpty ? "(stripped)" : $0) }
     switch node.kind {
     case .value:
       x += screen.put(node.label, x: x, y: y, style: matchStyle(Theme.label), limit: width - 1 - x)
+      if let arrow {
+        x += screen.put(arrow, x: x, y: y, style: Theme.pending, limit: width - 1 - x)
+      }
       screen.put(
         " = " + tree.text(of: id, limit: max(16, width - x)), x: x, y: y, style: Theme.value,
         limit: width - 1 - x)
     case .group where node.tensors == 0:
       x += screen.put(
         node.label, x: x, y: y, style: matchStyle(Theme.groupLabel), limit: width - 1 - x)
+      if let arrow {
+        x += screen.put(arrow, x: x, y: y, style: Theme.pending, limit: width - 1 - x)
+      }
       if !isOpen {
         let preview = tree.text(of: id, limit: max(16, width - x))
         if !preview.isEmpty {
@@ -245,6 +264,11 @@ struct Renderer {
       let room = keyEnd - x
       let label = TextWidth.truncate(node.label, to: room)
       x += screen.put(label, x: x, y: y, style: matchStyle(labelStyle), limit: room)
+      if let arrow, keyEnd - x > 4 {
+        x += screen.put(
+          TextWidth.truncate(arrow, to: keyEnd - x), x: x, y: y, style: Theme.pending,
+          limit: keyEnd - x)
+      }
       if !node.suffix.isEmpty && keyEnd - x > 4 {
         screen.put("  " + node.suffix, x: x, y: y, style: Theme.dim, limit: keyEnd - x)
       }
@@ -253,6 +277,11 @@ struct Renderer {
     // The safety mark, in the column left of every key: its own finding, or for a folded row
     // the worst finding it hides.
     let level = isOpen ? model.safety.level(of: id) : model.safety.levelBelow(id)
+    if isDropped {
+      // Left out of the output: dimmed, and marked in the first column.
+      screen.restyle(x: 0, y: y, width: width) { _ in Theme.dim }
+      screen.put("x", x: 0, y: y, style: Theme.pending)
+    }
     if level != .none {
       screen.put(level == .dangerous ? "!" : "?", x: 0, y: y, style: Theme.mark(level))
     }
@@ -263,15 +292,34 @@ struct Renderer {
 
   mutating func columnsOf(_ node: Tree.Node, id: Int32, y: Int) {
     let c = columns
+    let castCount = model.edit.castCount[Int(id)]
+    if castCount > 0 {
+      let to = model.edit.castName(model.edit.castTarget[Int(id)]) ?? "mixed"
+      let from: String
+      if node.kind == .tensor, let entry = tree.entry(of: id) {
+        from = entry.tensor.dtype.shortName
+      } else if castCount < node.tensors {
+        from = "\(castCount)/\(node.tensors)"
+      } else {
+        from = tree.dtypeName(node.dtype) ?? "mixed"
+      }
+      screen.put(
+        TextWidth.truncate(from + " > " + to, to: c.dtypeWidth), x: c.dtype, y: y,
+        style: Theme.pending)
+    }
     if node.kind == .tensor, let entry = tree.entry(of: id) {
       let t = entry.tensor
-      screen.put(
-        TextWidth.truncate(t.dtype.shortName, to: c.dtypeWidth), x: c.dtype, y: y,
-        style: Theme.dtype)
+      if castCount == 0 {
+        screen.put(
+          TextWidth.truncate(t.dtype.shortName, to: c.dtypeWidth), x: c.dtype, y: y,
+          style: Theme.dtype)
+      }
       let shape = t.layout == "nested" ? "nested" : Format.compactShape(t.shape)
       screen.put(TextWidth.truncate(shape, to: c.shapeWidth), x: c.shape, y: y, style: .plain)
     } else {
-      if let dtype = tree.dtypeName(node.dtype) {
+      if castCount > 0 {
+        // Drawn above.
+      } else if let dtype = tree.dtypeName(node.dtype) {
         screen.put(
           TextWidth.truncate(dtype, to: c.dtypeWidth), x: c.dtype, y: y, style: Theme.dtype)
       } else if node.dtype == Tree.mixed {
@@ -466,6 +514,16 @@ struct Renderer {
     if t.requiresGrad { flags.append("requires_grad") }
     if !entry.inStateDict { flags.append("not in state_dict") }
     if let layout = t.layout { flags.append(layout) }
+    if model.edit.dropped[Int(id)] {
+      flags.insert("dropped", at: 0)
+    } else if let renamed = model.edit.newKey[id] {
+      flags.insert("-> " + renamed, at: 0)
+    }
+    if model.edit.castCount[Int(id)] > 0,
+      let to = model.edit.castName(model.edit.castTarget[Int(id)])
+    {
+      flags.insert("cast > " + to, at: 0)
+    }
     var lines = [keyLine(entry.key, flags.joined(separator: ", "))]
     var shapeLine: [(String, Style)] = [
       (t.dtype.name, .plain), ("  shape ", Theme.fieldName), (Format.compactShape(t.shape), .plain),
@@ -573,10 +631,29 @@ struct Renderer {
         ("staged: \(pendingCount) of \(node.tensors) > \(to)", Theme.pending),
         ("  w writes, u undoes", Theme.dim),
       ])
+    } else if let edits = containerEdits(id) {
+      lines.append([(edits, Theme.pending), ("  w writes, u undoes", Theme.dim)])
     } else {
       lines.append([("m maps this subtree, M every tensor", Theme.dim)])
     }
     return lines
+  }
+
+  /// What the staged operations do to a container, in a few words (nil when nothing).
+  func containerEdits(_ id: Int32) -> String? {
+    let node = tree[id]
+    var parts: [String] = []
+    if model.edit.dropped[Int(id)] {
+      parts.append("left out of the output")
+    } else if let renamed = model.edit.newKey[id] {
+      parts.append(renamed.isEmpty ? "its prefix is stripped" : "renamed to " + renamed)
+    }
+    let cast = Int(model.edit.castCount[Int(id)])
+    if cast > 0 {
+      let to = model.edit.castName(model.edit.castTarget[Int(id)]) ?? "several dtypes"
+      parts.append("\(cast) of \(node.tensors) cast > \(to)")
+    }
+    return parts.isEmpty ? nil : "staged: " + parts.joined(separator: ", ")
   }
 
   /// Tensors per device under `id`. Mixed subtrees are counted up to a bound, so a focus on a
@@ -633,8 +710,11 @@ struct Renderer {
       let text: String
       switch question {
       case .quit:
+        let operations = model.staging.operations.count
         text =
-          "\(model.pending.tensors) tensor\(model.pending.tensors == 1 ? "" : "s") staged and not written. Quit anyway? (y/N)"
+          operations > 0
+          ? "\(operations) edit\(operations == 1 ? "" : "s") staged and not written. Quit anyway? (y/N)"
+          : "\(model.pending.tensors) tensor\(model.pending.tensors == 1 ? "" : "s") staged and not written. Quit anyway? (y/N)"
       case .overwrite(let path):
         text = "\(path) exists. Replace it? (y/N)"
       }
@@ -751,6 +831,8 @@ struct Renderer {
       case .search: items = [("Enter", "find"), ("Esc", "cancel"), ("then", "n next, N previous")]
       case .writePath: items = [("Enter", "write"), ("Esc", "cancel"), ("Ctrl-U", "clear")]
       case .device: items = [("Enter", "stage"), ("Esc", "cancel"), ("e.g.", "cuda:1 mps xpu:0")]
+      case .rename:
+        items = [("Enter", "stage"), ("Esc", "cancel"), ("e.g.", "backbone.=encoder.  module.=")]
       }
     case .confirm: items = [("y", "yes"), ("n", "no")]
     case .checking, .writing: items = []

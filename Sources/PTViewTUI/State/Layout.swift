@@ -80,4 +80,14 @@ public struct Columns: Hashable, Sendable {
     bytes = device + deviceWidth + gap
     bar = bytes + bytesWidth + gap
   }
+
+  /// Widens the dtype column to `width` cells, taking them from the key column (which keeps
+  /// at least 12).
+  public mutating func widenDType(to width: Int) {
+    let extra = min(width - dtypeWidth, keyWidth - 12)
+    guard extra > 0 else { return }
+    keyWidth -= extra
+    dtype -= extra
+    dtypeWidth += extra
+  }
 }

@@ -1,4 +1,5 @@
 public import PTViewCore
+public import PTViewEdit
 
 /// Settings fixed for a session.
 public struct Settings: Hashable, Sendable {
@@ -40,6 +41,12 @@ public struct Model: Sendable {
   public var staging = Staging()
   /// Staged edits as the tree sees them.
   public var pending: PendingView
+  /// The checkpoint, for planning the staged operations (nil for a model made from a tree).
+  public internal(set) var checkpoint: Checkpoint?
+  /// What `EditPlanner` made of `staging.operations` (nil when none are staged).
+  public internal(set) var plan: EditPlan?
+  /// The plan as the tree sees it.
+  public internal(set) var edit: EditView
   /// Earlier stagings, for `u`, with what each step did.
   public var history: [(staging: Staging, description: String)] = []
   /// The last search.
@@ -66,6 +73,7 @@ public struct Model: Sendable {
     expanded = Array(repeating: false, count: tree.count)
     expanded[0] = true
     pending = PendingView(tree: tree)
+    edit = EditView(tree: tree)
     openToUsefulDepth(budget: max(12, Layout(size).bodyHeight))
     rebuildRows()
     if tree[0].children.isEmpty {
@@ -87,6 +95,7 @@ public struct Model: Sendable {
     self.init(
       tree: tree, header: HeaderFacts(checkpoint: checkpoint, tree: tree, path: path),
       settings: Settings(inputPath: path, asciiOnly: asciiOnly), size: size, safety: safety)
+    self.checkpoint = checkpoint
   }
 
   /// The screen layout for the current size.
@@ -155,6 +164,7 @@ public struct Model: Sendable {
     if added > 0 {
       expanded += Array(repeating: false, count: added)
       pending = PendingView(tree: tree, staging: staging)
+      edit = EditView(tree: tree, operations: staging.operations, plan: plan)
       if let active = filter { filter = ActiveFilter(active.filter, tree: tree, staging: staging) }
     }
     rebuildRows()

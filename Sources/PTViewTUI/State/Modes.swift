@@ -6,10 +6,22 @@ public enum Scope: Hashable, Sendable {
   case subtree(Int32)
 }
 
-/// The device picker that `m` and `M` open: `cpu` first and selected.
+/// What a picker's Enter stages.
+public enum PickerKind: Hashable, Sendable {
+  /// A device move (`m`, `M`).
+  case device
+  /// A prefix to strip from every key (`P`).
+  case prefix
+  /// A dtype to cast floating tensors to (`c`).
+  case cast
+}
+
+/// The picker that `m`, `M`, `P` and `c` open: for devices `cpu` first and selected.
 public struct DevicePicker: Hashable, Sendable {
   /// Which tensors.
   public var scope: Scope
+  /// What Enter stages.
+  public var kind: PickerKind = .device
   /// The title (`Map all 401 tensors to`).
   public var title: String
   /// The devices, then `other…`.
@@ -27,6 +39,8 @@ public enum PromptPurpose: Hashable, Sendable {
   case filter
   case writePath
   case device(Scope)
+  /// Rename keys: OLD=NEW, prefilled with the focused key.
+  case rename
 }
 
 /// An open prompt.
@@ -43,6 +57,7 @@ public struct Prompt: Hashable, Sendable {
     case .filter: "filter: "
     case .writePath: "Write to: "
     case .device: "Device: "
+    case .rename: "Rename OLD=NEW: "
     }
   }
 }

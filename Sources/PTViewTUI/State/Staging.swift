@@ -2,9 +2,14 @@ public import PTViewCore
 public import PTViewEdit
 import PTViewPickle
 
-/// Device changes staged in the explorer and not written yet. Edits are data: `w` hands
-/// `edits` to the remap writer; until then nothing touches the disk.
+/// Changes staged in the explorer and not written yet: device moves, and the operations of
+/// `ptview edit` (strip a prefix, rename, drop, extract, state_dict, cast) in the order they
+/// were staged. Edits are data: `w` hands them to the edit pipeline, which plans the
+/// operations with the same planner as `ptview edit`; until then nothing touches the disk.
 public struct Staging: Hashable, Sendable {
+  /// Key, root and dtype operations, in the order they were staged (`EditPlanner` applies
+  /// them in its fixed order).
+  public var operations: [EditOperation] = []
   /// Storage record (`data/3`) -> the location it will be saved with.
   public var storages: [String: String] = [:]
   /// Device-argument node (of `_rebuild_device_tensor_from_cpu_tensor` and wrapper
@@ -18,9 +23,12 @@ public struct Staging: Hashable, Sendable {
   public init() {}
 
   /// True when nothing is staged.
-  public var isEmpty: Bool { storages.isEmpty && deviceArguments.isEmpty }
+  public var isEmpty: Bool { storages.isEmpty && deviceArguments.isEmpty && operations.isEmpty }
 
-  /// The staged edits, in a stable order.
+  /// True when no device move is staged.
+  public var hasNoMoves: Bool { storages.isEmpty && deviceArguments.isEmpty }
+
+  /// The staged device moves as edits, in a stable order.
   public var edits: [Edit] {
     let moves = storages.keys.sorted(by: Staging.naturalOrder).compactMap { record in
       storages[record].map { Edit.moveStorage(record: record, to: $0) }
@@ -110,7 +118,7 @@ public struct PendingView: Sendable {
   /// The view of `staging` over `tree`.
   public init(tree: Tree, staging: Staging) {
     self.init(tree: tree)
-    guard !staging.isEmpty else { return }
+    guard !staging.hasNoMoves else { return }
     var codes: [String: Int32] = [:]
     var seen: Set<Int32> = []
     for id in tree.preorder.reversed() {

@@ -127,6 +127,17 @@ extension Model {
     case .mapSelection:
       if let id = focusedNode { openPicker(.subtree(id)) }
     case .mapAll: openPicker(.all)
+    case .stripPrefix: openPrefixPicker()
+    case .rename: openRenamePrompt()
+    case .drop: toggleDrop()
+    case .extract: stageExtract()
+    case .stateDict:
+      if staging.operations.contains(.stateDict) {
+        status = Status("state_dict is already staged; u undoes it.", .warning)
+      } else {
+        stageOperations(staging.operations + [.stateDict], "the weights as a state_dict")
+      }
+    case .cast: openCastPicker()
     case .undo: undo()
     case .write: openWritePrompt()
     case .help: mode = .help(top: 0)
@@ -319,13 +330,19 @@ extension Model {
       mode = .browse
       status = Status("Nothing staged.")
       return []
+    case .character(let c) where picker.kind != .device && c.isNumber:
+      // The picker's options by number, as the order shows them.
+      guard let n = c.wholeNumberValue, n >= 1, n <= picker.options.count else { return [] }
+      mode = .browse
+      pickOperation(picker, picker.options[n - 1])
+      return []
     case .enter, .character(" "), .character("l"), .right:
       let choice = picker.options[picker.selected]
       if choice == DevicePicker.other {
         mode = .prompt(Prompt(purpose: .device(picker.scope), editor: LineEditor()))
       } else {
         mode = .browse
-        stage(picker.scope, to: choice)
+        pickOperation(picker, choice)
       }
       return []
     default:
@@ -404,6 +421,7 @@ extension Model {
       return
     }
     staging = last.staging
+    replan()
     stagingChanged()
     status = Status("Undid: \(last.description).")
   }
@@ -415,7 +433,10 @@ extension Model {
       status = Status("Nothing staged yet: M maps every device, m the selected subtree.", .warning)
       return
     }
-    let targets = Set(staging.storages.values).union(staging.deviceArguments.values)
+    // Key, root and dtype edits make `model.edited.pt`; device moves alone name the device.
+    let targets =
+      staging.operations.isEmpty
+      ? Set(staging.storages.values).union(staging.deviceArguments.values) : ["edited"]
     let path = OutputPath.suggest(input: settings.inputPath, targets: targets)
     mode = .prompt(Prompt(purpose: .writePath, editor: LineEditor(path)))
   }
@@ -445,7 +466,11 @@ extension Model {
   mutating func startWrite(_ path: String, overwrite: Bool) -> [Effect] {
     mode = .writing(WriteProgress(path: path, done: 0, total: 0))
     status = nil
-    return [.write(WriteRequest(path: path, edits: staging.edits, overwrite: overwrite))]
+    return [
+      .write(
+        WriteRequest(
+          path: path, edits: staging.edits, operations: staging.operations, overwrite: overwrite))
+    ]
   }
 
   mutating func writeFinished(_ result: WriteResult) -> [Effect] {
@@ -455,6 +480,7 @@ extension Model {
     case .saved(let summary, let path):
       staging = Staging()
       history = []
+      replan()
       stagingChanged()
       saved = path
       // The writer's summary says what was written where; add the path if it does not.
@@ -498,6 +524,8 @@ extension Model {
             .error)
           mode = .prompt(prompt)
         }
+      case .rename:
+        submitRename(text.trimmingSpaces, prompt)
       case .writePath:
         let path = text.trimmingSpaces
         if path.isEmpty {
@@ -629,5 +657,220 @@ extension String {
     while s.first == " " { s.removeFirst() }
     while s.last == " " { s.removeLast() }
     return String(s)
+  }
+}
+
+// MARK: Key, root and dtype operations
+
+extension Model {
+  /// The path of the extracted root, when `extract` operations are staged (they compose).
+  var extractedBase: String {
+    var base = ""
+    for case .extract(let path) in staging.operations {
+      base = base.isEmpty ? path : base + "." + path
+    }
+    return base
+  }
+
+  /// The key the planner sees for `id` once the staged operations apply (relative to the
+  /// new root, renames applied); nil when the row is left out.
+  func plannedKey(_ id: Int32) -> String? {
+    guard id > 0, !edit.dropped[Int(id)] else { return nil }
+    if let renamed = edit.newKey[id] { return renamed }
+    let key = tree[id].key
+    let base = extractedBase
+    if base.isEmpty { return key }
+    if key == base { return "" }
+    return key.hasPrefix(base + ".") ? String(key.dropFirst(base.count + 1)) : nil
+  }
+
+  /// Re-plans the staged operations (after undo or a write); a plan that no longer holds is
+  /// dropped from the view rather than shown wrong.
+  mutating func replan() {
+    if staging.operations.isEmpty {
+      plan = nil
+    } else if let checkpoint {
+      plan = try? EditPlanner.plan(checkpoint, staging.operations)
+    }
+    edit = EditView(tree: tree, operations: staging.operations, plan: plan)
+  }
+
+  /// Plans `operations` in place of the staged ones: on success they are staged (one undo
+  /// step, `description`); a refusal goes to the status line and nothing changes.
+  @discardableResult
+  mutating func stageOperations(_ operations: [EditOperation], _ description: String) -> Bool {
+    guard let checkpoint else {
+      status = Status("No checkpoint to plan edits on.", .error)
+      return false
+    }
+    do {
+      let planned = try EditPlanner.plan(checkpoint, operations)
+      history.append((staging, description))
+      staging.operations = operations
+      plan = planned
+      edit = EditView(tree: tree, operations: operations, plan: planned)
+      stagingChanged()
+      var text = "Staged: \(description)"
+      let saved = edit.bytesSaved
+      if saved > 0 { text += "; saves \(Format.bytes(saved))" }
+      if saved < 0 { text += "; adds \(Format.bytes(-saved))" }
+      status = Status(text + ". w writes, u undoes.", .success)
+      return true
+    } catch {
+      status = Status("Not staged: \(error.message)", .error)
+      return false
+    }
+  }
+
+  /// The prefixes `P` offers: what `--strip-prefix auto` detects first, then the keys'
+  /// common first components (by how many tensors have them).
+  func prefixChoices() -> [String] {
+    var out: [String] = []
+    if let checkpoint,
+      let auto = try? EditPlanner.plan(
+        checkpoint, staging.operations + [.stripPrefix(EditOperation.autoPrefix)])
+    {
+      out += auto.detectedPrefixes
+    }
+    var counts: [String: Int] = [:]
+    var order: [String] = []
+    for id in tree.preorder where tree[id].kind == .tensor {
+      guard let key = plannedKey(id), let dot = key.firstIndex(of: ".") else { continue }
+      let first = String(key[...dot])
+      if counts[first] == nil { order.append(first) }
+      counts[first, default: 0] += 1
+    }
+    for prefix in order.sorted(by: { counts[$0]! > counts[$1]! }).prefix(8)
+    where !out.contains(prefix) {
+      out.append(prefix)
+    }
+    return out
+  }
+
+  mutating func openPrefixPicker() {
+    let choices = prefixChoices()
+    guard !choices.isEmpty else {
+      status = Status("No key has a dotted prefix to strip.", .warning)
+      return
+    }
+    mode = .picker(
+      DevicePicker(scope: .all, kind: .prefix, title: "Strip from every key", options: choices))
+  }
+
+  mutating func openCastPicker() {
+    mode = .picker(
+      DevicePicker(
+        scope: .all, kind: .cast, title: "Cast floating tensors to",
+        options: ["bf16", "fp16", "fp32", "fp64"]))
+  }
+
+  mutating func openRenamePrompt() {
+    guard let id = focusedNode, let key = plannedKey(id), !key.isEmpty else {
+      status = Status("Nothing here to rename (a row left out, or the root).", .warning)
+      return
+    }
+    mode = .prompt(Prompt(purpose: .rename, editor: LineEditor(key + "=" + key)))
+  }
+
+  mutating func submitRename(_ text: String, _ prompt: Prompt) {
+    do {
+      let pattern = try KeyPattern.parse(text)
+      if pattern.old == pattern.new {
+        status = Status("OLD and NEW are the same: edit NEW, or Esc.", .error)
+        mode = .prompt(prompt)
+        return
+      }
+      if !stageOperations(
+        staging.operations + [.rename(pattern)], "rename \(pattern.old) -> \(pattern.new)")
+      {
+        mode = .prompt(prompt)
+      }
+    } catch {
+      status = Status("Rename: \(error.message)", .error)
+      mode = .prompt(prompt)
+    }
+  }
+
+  /// `x`: drops the focused subtree, or takes its drop back when it is already dropped.
+  mutating func toggleDrop() {
+    guard let id = focusedNode else { return }
+    if edit.dropped[Int(id)] {
+      // Take back the drop that covers this row (the planner's keys are the output's).
+      var remaining = staging.operations
+      var undone: String?
+      for (i, operation) in remaining.enumerated().reversed() {
+        guard case .drop(let glob) = operation else { continue }
+        var without = remaining
+        without.remove(at: i)
+        if let checkpoint, let trial = try? EditPlanner.plan(checkpoint, without),
+          !EditView(tree: tree, operations: without, plan: trial).dropped[Int(id)]
+        {
+          remaining = without
+          undone = glob
+          break
+        }
+      }
+      guard let undone else {
+        status = Status(
+          "This row is left out by an extract or state_dict, not a drop: u undoes that.",
+          .warning)
+        return
+      }
+      stageOperations(remaining, "keep \(undone) again")
+      return
+    }
+    guard let key = plannedKey(id), !key.isEmpty else {
+      status = Status("Nothing here to drop.", .warning)
+      return
+    }
+    // A container the planner knows is dropped by its key; the dotted containers of a flat
+    // state_dict by what is under them.
+    let exact = staging.operations + [.drop(key)]
+    if let checkpoint, (try? EditPlanner.plan(checkpoint, exact)) != nil {
+      stageOperations(exact, "drop \(key)")
+    } else {
+      stageOperations(staging.operations + [.drop(key + ".*")], "drop \(key).*")
+    }
+  }
+
+  /// `e`: the focused container becomes the root of the output. The planner extracts before
+  /// it renames, so the path is the input's key (relative to an earlier extract).
+  mutating func stageExtract() {
+    guard let id = focusedNode, id > 0, !edit.dropped[Int(id)] else {
+      status = Status("Nothing here to extract.", .warning)
+      return
+    }
+    let node = tree[id]
+    guard node.kind != .value else {
+      status = Status("Extract a container or a tensor, not a value row.", .warning)
+      return
+    }
+    let base = extractedBase
+    var key = node.key
+    if !base.isEmpty {
+      guard key.hasPrefix(base + ".") else {
+        status = Status("This is already the root.", .warning)
+        return
+      }
+      key = String(key.dropFirst(base.count + 1))
+    }
+    stageOperations(staging.operations + [.extract(key)], "extract \(key) as the root")
+  }
+
+  /// Enter in the prefix or cast picker.
+  mutating func pickOperation(_ picker: DevicePicker, _ choice: String) {
+    switch picker.kind {
+    case .device: stage(picker.scope, to: choice)
+    case .prefix:
+      stageOperations(staging.operations + [.stripPrefix(choice)], "strip \(choice) from every key")
+    case .cast:
+      guard let dtype = EditOperation.castTarget(named: choice) else { return }
+      var operations = staging.operations.filter {
+        if case .cast = $0 { return false }
+        return true
+      }
+      operations.append(.cast(dtype))
+      stageOperations(operations, "cast floating tensors to \(dtype.shortName)")
+    }
   }
 }

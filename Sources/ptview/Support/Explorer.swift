@@ -136,12 +136,25 @@ struct ExplorerEffects: EffectRunner {
     }
   }
 
+  /// The plan a write carries out: the staged operations planned by the same planner as
+  /// `ptview edit`, then the staged device moves (of the storages the output still holds).
+  private func plan(_ request: WriteRequest) throws(WriteFailure) -> EditPlan {
+    guard !request.operations.isEmpty else { return EditPlan(edits: request.edits) }
+    var plan = try EditPipeline.plan(checkpoint, request.operations)
+    let unused = Set(plan.unusedStorages.map(\.record))
+    plan.edits += request.edits.filter {
+      if case .moveStorage(let record, _) = $0 { return !unused.contains(record) }
+      return true
+    }
+    return plan
+  }
+
   private func write(_ request: WriteRequest, send: (Message) -> Void) -> WriteResult {
     withoutActuallyEscaping(send) { send in
       let relay = ProgressRelay(send)
       do {
         let outcome = try EditPipeline.write(
-          checkpoint: checkpoint, inputPath: inputPath, plan: EditPlan(edits: request.edits),
+          checkpoint: checkpoint, inputPath: inputPath, plan: plan(request),
           outputPath: request.path, overwrite: request.overwrite,
           progress: { done, total in relay.report(done, total) })
         relay.finish()

@@ -28,6 +28,8 @@ cp "$EXAMPLE" "$WORK/model.pt"
 cp "$ROOT/Tests/Fixtures/torch/train_ckpt_cuda0.pt" "$WORK/train.pt"
 cp "$ROOT/Tests/Fixtures/torch/train_ckpt_cuda0.pt" "$WORK/slow.pt"
 cp "$ROOT/Tests/Fixtures/security/files/fk_injected_exec_state_dict.pt" "$WORK/injected.pt"
+cp "$ROOT/Tests/Fixtures/edit/ddp.pt" "$WORK/ddp.pt"
+cp "$ROOT/Tests/Fixtures/edit/ddp_cuda0.pt" "$WORK/ddpgpu.pt"
 
 # start NAME COLUMNS ROWS COMMAND: a detached session running COMMAND, then a status file.
 start() {
@@ -125,6 +127,56 @@ remap_and_load() {
   terminal_restored remap || return 1
   cmp -s "$EXAMPLE" "$WORK/model.pt" || return 1  # the input is never modified
   "$PYTHON" "$HERE/compare.py" "$WORK/model.pt" "$WORK/model.cpu.pt" | sed 's/^/    /'
+  return "${PIPESTATUS[0]}"
+}
+
+strip_prefix_and_load() {
+  start strip 80 24 "$PTVIEW" ddp.pt
+  wait_for strip "? help" || return 1
+  keys strip P
+  wait_for strip "Strip from every key" || return 1
+  wait_for strip "▸ module." || return 1
+  keys strip Enter
+  wait_for strip "module -> (stripped)" || return 1
+  wait_for strip "1 edit" || return 1
+  keys strip u
+  wait_for strip "Undid: strip module. from every key" || return 1
+  screen strip | grep -qF "(stripped)" && return 1
+  keys strip P Enter
+  wait_for strip "module -> (stripped)" || return 1
+  [[ ! -e "$WORK/ddp.edited.pt" ]] || return 1  # nothing touches the disk before w
+  keys strip w
+  wait_for strip "Write to: ddp.edited.pt" || return 1
+  keys strip Enter
+  wait_for strip "Wrote ddp.edited.pt" 60 || return 1
+  screen strip | grep -qF "(stripped)" && return 1  # nothing staged afterwards
+  keys strip q
+  [[ $(wait_exit strip) == 0 ]] || return 1
+  terminal_restored strip || return 1
+  cmp -s "$ROOT/Tests/Fixtures/edit/ddp.pt" "$WORK/ddp.pt" || return 1
+  "$PYTHON" "$HERE/load_edit.py" "$WORK/ddp.pt" "$WORK/ddp.edited.pt" module. | sed 's/^/    /'
+  return "${PIPESTATUS[0]}"
+}
+
+cast_move_and_load() {
+  start castm 80 24 "$PTVIEW" ddpgpu.pt
+  wait_for castm "? help" || return 1
+  keys castm c
+  wait_for castm "Cast floating tensors to" || return 1
+  keys castm Enter
+  wait_for castm "f32 > bf16" || return 1
+  keys castm M
+  wait_for castm "Map all 9 tensors to" || return 1
+  keys castm Enter
+  wait_for castm "cuda:0 > cpu" || return 1
+  keys castm P Enter w
+  wait_for castm "Write to: ddpgpu.edited.pt" || return 1
+  keys castm Enter
+  wait_for castm "Wrote ddpgpu.edited.pt" 60 || return 1
+  keys castm q
+  [[ $(wait_exit castm) == 0 ]] || return 1
+  "$PYTHON" "$HERE/load_edit.py" "$WORK/ddpgpu.pt" "$WORK/ddpgpu.edited.pt" module. bfloat16 |
+    sed 's/^/    /'
   return "${PIPESTATUS[0]}"
 }
 
@@ -314,6 +366,8 @@ not_a_terminal() {
 
 check "first screen at 80x24, help, quit" first_screen
 check "open > M > Enter > w > Enter writes a file plain torch.load reads" remap_and_load
+check "P > Enter > w > Enter strips module.; EditNet loads it strictly" strip_prefix_and_load
+check "c > M > P > w on a cuda:0 DDP file: bf16 on the CPU, EditNet loads it" cast_move_and_load
 check "an existing output is replaced only after y" overwrite_asks
 check "m maps the selected subtree; u undoes" subtree_map
 check "q asks when edits are unsaved" quit_asks
