@@ -20,6 +20,7 @@ mkdir -p "$OUT"
 cp examples/gpu_checkpoint.pt "$WORK/gpu_checkpoint.pt"
 cp Tests/Fixtures/security/files/fk_injected_exec_state_dict.pt "$WORK/injected_state_dict.pt"
 cp Tests/Fixtures/torch/numpy_namespace_cuda0.pt "$WORK/train_ckpt.pt"
+cp Tests/Fixtures/edit/ddp_cuda0.pt "$WORK/ddp_cuda0.pt"
 
 open_explorer() { # NAME COLUMNS ROWS [FILE] [TEXT TO WAIT FOR]
   "${TMUX_CMD[@]}" new-session -d -s "$1" -x "$2" -y "$3" -c "$WORK" \
@@ -67,6 +68,21 @@ shoot remap 110 32 remap-write.png "ptview: w asks where to write"
 keys remap Enter
 wait_for remap "Wrote gpu_checkpoint.cpu.pt"
 shoot remap 110 32 remap-saved.png "ptview: written and verified"
+
+# Surgery: a DDP checkpoint saved on a GPU; P strips the detected prefix, c casts to bf16,
+# M maps everything to the cpu, all staged and shown before w writes them.
+open_explorer surgery 110 28 ddp_cuda0.pt
+keys surgery P
+wait_for surgery "module."
+keys surgery Enter
+keys surgery c
+wait_for surgery "bf16"
+keys surgery Enter
+keys surgery M
+wait_for surgery "Map all"
+keys surgery Enter
+wait_for surgery "pending"
+shoot surgery 110 28 surgery-staged.png "ptview: prefix stripped, cast to bf16, moved to cpu: staged"
 
 # Help lists every key.
 open_explorer help 110 44
