@@ -1,9 +1,20 @@
-// libFuzzer entry point for the pickle VM, the container parsers, the rewriter, the safety
-// scan and the load doctor. Built by Fuzz/run.sh with
+// libFuzzer entry point for the pickle VM, the container parsers, the edit planner and the
+// rewriter, the safety scan and the load doctor. Built by Fuzz/run.sh with
 // `swiftc -sanitize=fuzzer,address`; every input must decode or fail with an error value,
 // never trap, hang or exhaust memory.
 import PTViewCore
+import PTViewEdit
+import PTViewJudge
 import PTViewPickle
+
+/// Edit requests every decodable checkpoint is planned and rewritten with: each either
+/// plans and rewrites, or is refused with an error value.
+let operationSets: [[EditOperation]] = [
+  [.moveDevices(DeviceRules(defaultTarget: "cpu"), only: [])],
+  [.stateDict, .cast(DType.named("bfloat16")!)],
+  [.stripPrefix("auto"), .drop("*.weight"), .rename(KeyPattern(old: "*", new: "x.*"))],
+  [.extract("0"), .keep("*a*")],
+]
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -35,10 +46,14 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
   if let checkpoint = try? reader.read(MemorySource(bytes)) {
     _ = ListReport.json(checkpoint.entries)
     _ = InfoReport(checkpoint).text
-    if checkpoint.format == .zip || checkpoint.format == .legacy {
-      let plan = RemapPlanner.plan(checkpoint, rules: DeviceRules(defaultTarget: "cpu"))
-      _ = try? CheckpointRewriter(checkpoint: checkpoint, source: MemorySource(bytes)).rewrite(
-        plan.edits, outputPath: "out.pt")
+    if checkpoint.format == .zip || checkpoint.format == .legacy
+      || checkpoint.format == .torchScript
+    {
+      for operations in operationSets {
+        guard let plan = try? EditPlanner.plan(checkpoint, operations) else { continue }
+        _ = try? CheckpointRewriter(checkpoint: checkpoint, source: MemorySource(bytes)).rewrite(
+          plan.edits, outputPath: "out.pt")
+      }
     }
   }
   // The safety scan and the load doctor read the same hostile bytes.

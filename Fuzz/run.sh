@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer target (the VM and the container parsers, compiled with
+# Builds the libFuzzer target (the VM, the container parsers, the edit planner and writer, the
+# doctor and the scan, compiled with
 # -sanitize=fuzzer,address) and runs it for a bounded time over a seed corpus made of the
 # committed fixtures. Any crash, leak-free OOM or timeout fails the run; crashing inputs are
 # kept in .build-fuzz/artifacts for replay.
@@ -16,9 +17,16 @@ swiftc "${flags[@]}" -module-name PTViewPickle -emit-module -emit-module-path "$
   -emit-object -o "$out/PTViewPickle.o" Sources/PTViewPickle/*.swift
 swiftc "${flags[@]}" -module-name PTViewCore -emit-module -emit-module-path "$out/modules/PTViewCore.swiftmodule" \
   -emit-object -o "$out/PTViewCore.o" $(find Sources/PTViewCore -name '*.swift')
+swiftc "${flags[@]}" -module-name PTViewValues -emit-module -emit-module-path "$out/modules/PTViewValues.swiftmodule" \
+  -emit-object -o "$out/PTViewValues.o" Sources/PTViewValues/*.swift
+swiftc "${flags[@]}" -module-name PTViewEdit -emit-module -emit-module-path "$out/modules/PTViewEdit.swiftmodule" \
+  -emit-object -o "$out/PTViewEdit.o" $(find Sources/PTViewEdit -name '*.swift')
+swiftc "${flags[@]}" -module-name PTViewJudge -emit-module -emit-module-path "$out/modules/PTViewJudge.swiftmodule" \
+  -emit-object -o "$out/PTViewJudge.o" $(find Sources/PTViewJudge -name '*.swift')
 swiftc "${flags[@]}" -module-name FuzzTarget -emit-object -o "$out/FuzzTarget.o" Fuzz/FuzzTarget.swift
 # (gold warns about every ASan helper symbol; the warnings are harmless.)
-swiftc -sanitize=fuzzer,address "$out/PTViewPickle.o" "$out/PTViewCore.o" "$out/FuzzTarget.o" \
+swiftc -sanitize=fuzzer,address "$out/PTViewPickle.o" "$out/PTViewCore.o" "$out/PTViewValues.o" \
+  "$out/PTViewEdit.o" "$out/PTViewJudge.o" "$out/FuzzTarget.o" \
   -o "$out/fuzz-ptview" 2>&1 | grep -v "Cannot export local symbol" || true
 test -x "$out/fuzz-ptview"
 
