@@ -89,7 +89,9 @@ enum EditAdvisor {
     _ plan: EditPlan, _ checkpoint: Checkpoint, entry: String?, toCPU: Bool
   ) -> String {
     let count = plan.outputKeys?.count ?? 0
-    let what = plan.root ?? "the weights"
+    var what = plan.root ?? "the weights"
+    // The entry is named once, below.
+    if let entry { what = what.replacingAll(" under '\(entry)'", with: "") }
     var text: String
     if what.hasPrefix("state_dict() of the pickled") {
       text = "the state_dict, not the module: \(what)"
