@@ -29,8 +29,10 @@ let package = Package(
     // Editing and writing them: the edit vocabulary, the planner, the rewriter and verifier.
     .target(
       name: "PTViewEdit", dependencies: ["PTViewCore", "PTViewValues"], swiftSettings: strict),
-    // Judging them: the load doctor and the safety scan.
-    .target(name: "PTViewJudge", dependencies: ["PTViewCore"], swiftSettings: strict),
+    // Judging them: the load doctor and the safety scan. The doctor asks the edit planner
+    // which `ptview edit` fixes would succeed (docs/decisions.md).
+    .target(
+      name: "PTViewJudge", dependencies: ["PTViewCore", "PTViewEdit"], swiftSettings: strict),
     // The explorer's state machine and screen rendering. No I/O, no C.
     .target(
       name: "PTViewTUI", dependencies: ["PTViewCore", "PTViewEdit", "PTViewJudge"],

@@ -6,7 +6,9 @@ modules, protocols 1/3/4/5, TorchScript, legacy, meta, mps, ...), it runs `ptvie
 and, in a separate subprocess, a plain `torch.load(FILE)` on this CPU-only machine, and checks
 that exit 0 <=> torch loaded and exit 3/4 <=> torch raised (exit 2, unreadable, must also mean
 torch raised). Where doctor says 3 it also runs the suggested `ptview remap` (when the remap
-subcommand exists) and checks that plain torch.load of the output succeeds.
+subcommand exists) and checks that plain torch.load of the output succeeds; for the generated
+cases it runs every suggested `ptview edit` line too (test_doctor_edit.py judges the
+repository's fixtures bit for bit).
 
 Run:  PTVIEW=.build/debug/ptview /root/.cache/ptview/venv/bin/python -m pytest Tests/Interop/test_doctor.py
   or  PTVIEW=.build/debug/ptview /root/.cache/ptview/venv/bin/python Tests/Interop/test_doctor.py
@@ -176,12 +178,27 @@ def check(path, use_remap, failures, tmp):
     if not ok:
         failures.append(f"{name}: doctor exit {code} but torch {'loaded' if loaded else 'raised ' + message}\n{text[-1500:]}")
         return
+    edits = [c for c in (report or {}).get("fix_commands", []) if c.get("kind") == "edit"]
+    if edits and not path.startswith(REPO):
+        # A generated case (the repository's fixtures are judged bit for bit, on copies, by
+        # test_doctor_edit.py): run each suggested edit as printed; plain torch.load must take it.
+        if code != 4:
+            failures.append(f"{name}: an edit fix with exit {code}")
+        for fix in edits:
+            r = subprocess.run([PTVIEW] + fix["arguments"], capture_output=True, text=True, timeout=600)
+            if r.returncode != 0:
+                failures.append(f"{name}: suggested edit failed ({r.returncode}): {r.stdout}{r.stderr}")
+                continue
+            loaded_after, message_after = torch_loads(fix["output"])
+            print(f"    {'ok ' if loaded_after else 'BAD'} after {fix['command']}: {'loaded' if loaded_after else message_after[:120]}")
+            if not loaded_after:
+                failures.append(f"{name}: torch.load fails after the suggested edit: {message_after}")
     if code == 3 and use_remap and report and report.get("remap"):
         out = os.path.join(tmp, "remapped-" + os.path.basename(path))
         argv = shlex.split(report["remap"])
         argv[0] = PTVIEW
         argv[argv.index("-o") + 1] = out
-        r = subprocess.run(argv + ["--force"], capture_output=True, text=True, timeout=600)
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=600)
         if r.returncode != 0:
             failures.append(f"{name}: suggested remap failed ({r.returncode}): {r.stdout}{r.stderr}")
             return

@@ -139,6 +139,69 @@ struct DoctorTests {
     #expect(script.remapCommand != nil)
   }
 
+  @Test(
+    "the edit fix: the weights alone, for training checkpoints, whole modules and TorchScript",
+    arguments: [
+      ("torch/numpy_namespace_cuda0.pt", "--state-dict --to cpu", "under 'model' only"),
+      ("torch/model_full.pt", "--state-dict", "not the module"),
+      ("torch/model_full_in_dict_cuda0.pt", "--state-dict --to cpu", "not the module"),
+      ("torch/ts_scripted.pt", "--state-dict", "not the scripted module"),
+      ("torch/ts_scripted_cuda0.pt", "--state-dict --to cpu", "not the scripted module"),
+      ("edit/train_loop.pt", "--state-dict", "under 'model' only"),
+      ("edit/module_cnn.pt", "--state-dict", "not the module"),
+    ])
+  func editFix(_ file: String, _ flags: String, _ says: String) throws {
+    let report = try Self.diagnose(file)
+    // Loading the file as it is still needs code or trust: the edit is an alternative fix.
+    #expect(report.verdict == .needsCode)
+    #expect(report.code != nil)
+    #expect(report.editFixes.count == 1, "\(report.text)")
+    guard let fix = report.editFixes.first else { return }
+    let name = file.split(separator: ".").first.map(String.init) ?? file
+    #expect(fix.command == "ptview edit \(file) -o \(name).state_dict.pt \(flags)")
+    #expect(
+      fix.arguments == ["edit", file, "-o", "\(name).state_dict.pt"]
+        + flags.split(separator: " ").map(String.init))
+    #expect(fix.contains.contains(says), "\(fix.contains)")
+    #expect(report.editNote == nil)
+    #expect(report.text.contains("  \(fix.command)\n"))
+    // The remap line stays where a device move alone is part of the fix.
+    #expect((report.remapCommand != nil) == flags.contains("--to cpu"))
+  }
+
+  @Test("what the edit leaves out is named")
+  func editFixLeavesOut() throws {
+    let fix = try Self.diagnose("edit/train_loop.pt").editFixes.first
+    #expect(
+      fix?.contains.contains("epoch, args, optimizer, best_acc, scheduler are left out") == true)
+    let module = try Self.diagnose("torch/model_full.pt").editFixes.first
+    #expect(module?.contains.contains("fixture_models.TinyNetWithBuffers") == true)
+  }
+
+  @Test("several weight entries: one --extract NAME --state-dict line each, and a note")
+  func editFixSeveral() throws {
+    let report = try Self.diagnose("edit/train_ema.pt")
+    #expect(report.verdict == .needsCode)
+    #expect(
+      report.editFixes.map(\.command) == [
+        "ptview edit edit/train_ema.pt -o edit/train_ema.state_dict.pt --extract state_dict --state-dict",
+        "ptview edit edit/train_ema.pt -o edit/train_ema.state_dict_ema.pt --extract state_dict_ema --state-dict",
+      ])
+    #expect(report.editNote?.contains("'state_dict', 'state_dict_ema'") == true)
+    #expect(report.text.contains("note: several entries hold weights"))
+  }
+
+  @Test("no edit fix where the file loads as is or a remap alone fixes it")
+  func noEditFix() throws {
+    let lightning = try Self.diagnose("edit/lightning.ckpt")
+    #expect(lightning.verdict == .loads)
+    #expect(lightning.editFixes.isEmpty)
+    #expect(!lightning.text.contains("ptview edit"))
+    let tags = try Self.diagnose("torch/sd_cuda0.pt")
+    #expect(tags.verdict == .rewriteFixes)
+    #expect(tags.editFixes.isEmpty)
+  }
+
   @Test("legacy files: loads, and the note that they cannot be memory-mapped")
   func legacy() throws {
     let report = try Self.diagnose("torch/legacy_cpu.pt")
@@ -152,5 +215,17 @@ struct DoctorTests {
     let object = try JSONSerialization.jsonObject(with: Data(report.json.utf8)) as? [String: Any]
     #expect(object?["exit_code"] as? Int == 4)
     #expect((object?["safe_globals"] as? [String])?.contains("argparse.Namespace") == true)
+    // Every fix command, remap first, each with its unquoted arguments.
+    let commands = object?["fix_commands"] as? [[String: Any]] ?? []
+    #expect(commands.map { $0["kind"] as? String } == ["remap", "edit"])
+    #expect(commands.first?["command"] as? String == report.remapCommand)
+    #expect(
+      commands.last?["arguments"] as? [String] == [
+        "edit", "torch/numpy_namespace_cuda0.pt", "-o", "torch/numpy_namespace_cuda0.state_dict.pt",
+        "--state-dict", "--to", "cpu",
+      ])
+    #expect(commands.last?["output"] as? String == "torch/numpy_namespace_cuda0.state_dict.pt")
+    #expect((commands.last?["contains"] as? String)?.contains("under 'model' only") == true)
+    #expect(object?["remap"] as? String == report.remapCommand)
   }
 }

@@ -214,6 +214,16 @@ public enum EditPlanner {
     return plan
   }
 
+  /// The entries of the root that `--state-dict` would choose from (a module, a TorchScript
+  /// module or a state_dict each), by key, when the root is a dict of entries rather than
+  /// weights itself: `--state-dict` succeeds with exactly one and refuses several, which
+  /// `--extract KEY --state-dict` then picks from. Empty when the root is itself a module or
+  /// a state_dict, or not a dict.
+  public static func stateDictCandidates(_ checkpoint: Checkpoint) -> [String] {
+    guard let root = checkpoint.root else { return [] }
+    return StateDictFinder(checkpoint: checkpoint, graph: checkpoint.graph).candidateKeys(root)
+  }
+
   /// The prefixes `--strip-prefix auto` removes: `module.`, `_orig_mod.` and their
   /// combinations, when every tensor key carries them (repeatedly: `module.module.`).
   static func detectPrefixes(_ tree: KeyTree) throws(EditRefusal) -> [String] {

@@ -27,15 +27,7 @@ struct StateDictFinder {
         "--state-dict: the root is \(graph.kindName(root)), not a module, a TorchScript module or a dict of them"
       )
     }
-    var candidates: [(String, Found)] = []
-    for entry in entries {
-      let key = graph.keyText(entry.key)
-      if let found = fromObject(entry.value, label: key) {
-        candidates.append((key, found))
-      } else if let items = stateDictItems(entry.value) {
-        candidates.append((key, Found(items: items, description: "the state_dict under '\(key)'")))
-      }
-    }
+    let candidates = candidates(entries)
     if candidates.count == 1 { return candidates[0].1 }
     if candidates.isEmpty {
       let keys = entries.map { graph.keyText($0.key) }
@@ -48,6 +40,30 @@ struct StateDictFinder {
       "--state-dict: several entries hold weights ("
         + candidates.map { "'\($0.0)'" }.joined(separator: ", ")
         + "); choose one with --extract, e.g. --extract \(candidates[0].0) --state-dict")
+  }
+
+  /// The keys of the root's entries that hold weights, when the root itself is a dict of
+  /// entries rather than a module or a state_dict (`--state-dict` takes the one there is and
+  /// refuses several); empty otherwise.
+  func candidateKeys(_ root: ValueID) -> [String] {
+    guard fromObject(root, label: nil) == nil, stateDictItems(root) == nil,
+      let entries = graph.dictItems(root)
+    else { return [] }
+    return candidates(entries).map(\.0)
+  }
+
+  /// The entries that are a module, a TorchScript module or a state_dict, in order.
+  private func candidates(_ entries: [(key: ValueID, value: ValueID)]) -> [(String, Found)] {
+    var candidates: [(String, Found)] = []
+    for entry in entries {
+      let key = graph.keyText(entry.key)
+      if let found = fromObject(entry.value, label: key) {
+        candidates.append((key, found))
+      } else if let items = stateDictItems(entry.value) {
+        candidates.append((key, Found(items: items, description: "the state_dict under '\(key)'")))
+      }
+    }
+    return candidates
   }
 
   /// A whole module or a TorchScript module's weights.

@@ -189,4 +189,14 @@ public struct DoctorReport: Sendable {
   public var code: String?
   /// Why the file could not be read (verdict `.unreadable`).
   public var unreadableReason: String?
+  /// `ptview edit` commands that write the weights alone as a file a plain `torch.load`
+  /// accepts: an alternative to the code fix (the verdict stays `.needsCode`, since loading
+  /// the file as it is still needs code or trust).
+  public var editFixes: [EditFix] = []
+  /// The `ptview remap` command's arguments after `ptview`, unquoted.
+  public var remapArguments: [String]? {
+    remapCommand == nil ? nil : ["remap", path, "-o", LoadDoctor.outputName(path), "--to", "cpu"]
+  }
+  /// Why several edit commands are offered (several entries hold weights).
+  public var editNote: String?
 }

@@ -39,6 +39,14 @@ extension DoctorReport {
         out += "  \(line)\n"
       }
     }
+    if !editFixes.isEmpty {
+      out += "or fix (rewrite the weights alone; a plain torch.load of the result needs no code):\n"
+      for fix in editFixes {
+        out += "  \(fix.command)\n"
+        out += "    writes \(fix.contains)\n"
+      }
+      if let editNote { out += "  note: \(editNote)\n" }
+    }
     return out
   }
 
@@ -57,6 +65,29 @@ extension DoctorReport {
       + "\"pickled_classes\":[" + pickledClasses.map(JSONWriter.quoted).joined(separator: ",")
       + "],"
       + "\"remap\":\(q(remapCommand)),\"code\":\(q(code)),\"unreadable\":\(q(unreadableReason)),"
-      + "\"notes\":[" + notes.map(JSONWriter.quoted).joined(separator: ",") + "]}"
+      + "\"notes\":[" + notes.map(JSONWriter.quoted).joined(separator: ",") + "],"
+      + "\"fix_commands\":[" + fixCommandItems.joined(separator: ",") + "],"
+      + "\"edit_note\":\(q(editNote))}"
+  }
+
+  /// Every fix command as JSON: the remap line, then the edit lines.
+  private var fixCommandItems: [String] {
+    func item(
+      _ kind: String, _ command: String, _ arguments: [String], _ output: String?,
+      _ contains: String?
+    ) -> String {
+      "{\"kind\":\(JSONWriter.quoted(kind)),\"command\":\(JSONWriter.quoted(command)),"
+        + "\"arguments\":[" + arguments.map(JSONWriter.quoted).joined(separator: ",") + "],"
+        + "\"output\":\(output.map(JSONWriter.quoted) ?? "null"),"
+        + "\"contains\":\(contains.map(JSONWriter.quoted) ?? "null")}"
+    }
+    var items: [String] = []
+    if let remapCommand, let remapArguments {
+      items.append(item("remap", remapCommand, remapArguments, remapArguments[3], nil))
+    }
+    for fix in editFixes {
+      items.append(item("edit", fix.command, fix.arguments, fix.output, fix.contains))
+    }
+    return items
   }
 }

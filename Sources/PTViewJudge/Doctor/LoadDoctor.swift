@@ -20,7 +20,17 @@ public struct LoadDoctor: Sendable {
   public func diagnose(_ source: any ByteSource, path: String) -> DoctorReport {
     var state = State(path: path)
     run(source, &state)
-    return state.report(devices: devices)
+    var report = state.report(devices: devices)
+    if report.verdict == .needsCode, state.editMayHelp {
+      var reader = CheckpointReader(decompressor: decompressor)
+      reader.maxPickleBytes = maxPickleBytes
+      if let checkpoint = try? reader.read(source) {
+        let toCPU = state.problems.contains { $0.kind == .location }
+        (report.editFixes, report.editNote) = EditAdvisor.fixes(
+          checkpoint, path: path, toCPU: toCPU)
+      }
+    }
+    return report
   }
 
   // MARK: - State
@@ -39,6 +49,15 @@ public struct LoadDoctor: Sendable {
     var badTags: [String] = []
 
     mutating func add(_ p: DoctorProblem) { problems.append(p) }
+
+    /// True when code is needed only for what the pickle holds (classes outside the
+    /// allowlist, a whole module, TorchScript): writing the weights alone can then help.
+    var editMayHelp: Bool {
+      unreadable == nil
+        && problems.allSatisfy {
+          $0.fix == .rewrite || [.global, .buildType, .wholeModule, .torchScript].contains($0.kind)
+        }
+    }
     mutating func location(_ tag: String) {
       if locations[tag] == nil { locationOrder.append(tag) }
       locations[tag, default: 0] += 1

@@ -15,7 +15,7 @@ struct Doctor: ParsableCommand {
       PyTorch and without running the file.
 
       Exit codes: 0 loads as is; 3 fails, but a ptview rewrite (ptview remap) fixes it; \
-      4 needs code changes or a trusted class (4 wins over 3); 2 unreadable.
+      4 needs code changes or a trusted class (4 wins over 3); 2 unreadable. With exit 4,       when the weights alone would load (a whole pickled module, TorchScript, Namespace or       numpy values beside the state_dict), the ptview edit --state-dict command that writes       them is printed too, as an alternative fix.
       """)
 
   @ArgumentParser.Argument(help: "The checkpoint file.") var file: String
