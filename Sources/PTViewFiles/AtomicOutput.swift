@@ -139,9 +139,8 @@ public enum AtomicOutput {
   }
 
   /// Converts `length` bytes at `offset` of the input and appends the result; returns the
-  /// CRC-32 of what it wrote. Reading, converting and summing one block runs on a second
-  /// thread while this one writes the block before (two cores: the conversion hides behind
-  /// the write). Memory: two blocks of a few MB.
+  /// CRC-32 of what it wrote. Reading and converting one block runs on a second thread while
+  /// this one writes and sums the block before. Memory: two blocks of a few MB.
   private static func convertRange(
     from input: Int32, offset: Int64, length: Int64, _ conversion: Conversion, to output: Int32,
     buffers: ConvertedBlocks.Buffers, destination: String, progress: (Int64) -> Void
@@ -150,15 +149,17 @@ public enum AtomicOutput {
       input: input, offset: offset, length: length, conversion: conversion, buffers: buffers)
     defer { blocks.finish() }
     var written: Int64 = 0
+    var crc: UInt32 = 0
     while let block = blocks.next() {
       if let failure = block.failure { throw WriteError(failure) }
       try writeAll(fd: output, block.bytes, destination: destination)
+      crc = CRC32.checksum(block.bytes, continuing: crc)
       blocks.release()
       written += Int64(block.bytes.count)
       progress(written)
     }
     blocks.finish()
-    return blocks.checksum
+    return crc
   }
 
   private static func writeAll(fd: Int32, _ raw: UnsafeRawBufferPointer, destination: String)
