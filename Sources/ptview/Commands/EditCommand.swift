@@ -19,7 +19,7 @@ struct EditCommand: ParsableCommand {
 
       Examples:
         ptview edit ddp.pt --strip-prefix auto -o plain.pt
-        ptview edit train.ckpt --extract state_dict --strip-prefix model. -o weights.pt
+        ptview edit last.ckpt --extract state_dict --strip-prefix model. -o w.pt
         ptview edit checkpoint.pt --state-dict --cast bf16 --to cpu -o deploy.pt
         ptview edit model.pt --drop optimizer --drop 'ema*' -o small.pt
 
@@ -33,7 +33,10 @@ struct EditCommand: ParsableCommand {
   @Flag(help: "Rewrite FILE itself (still through a temporary file and a rename).") var inPlace =
     false
   @Flag(help: "Replace OUT if it exists.") var force = false
-  @Option(help: "Make the value at a dotted key path the new root (e.g. state_dict, model).")
+  @Option(
+    help: ArgumentHelp(
+      "Make the value at a dotted key path the new root (e.g. state_dict, model).",
+      valueName: "KEYPATH"))
   var extract: String?
   @Flag(
     help:
@@ -41,28 +44,45 @@ struct EditCommand: ParsableCommand {
   )
   var stateDict = false
   @Option(
-    help:
-      "Remove prefix P from every key that has it; 'auto' detects module. and _orig_mod. (repeatable)."
-  )
+    help: ArgumentHelp(
+      "Remove prefix P from every key that has it; 'auto' detects module. and _orig_mod. (repeatable).",
+      valueName: "P"))
   var stripPrefix: [String] = []
   @Option(
-    help: "Rename keys by dotted prefix OLD=NEW (repeatable; * in OLD is copied to * in NEW).")
+    help: ArgumentHelp(
+      "Rename keys by dotted prefix OLD=NEW (repeatable; * in OLD is copied to * in NEW).",
+      valueName: "OLD=NEW"))
   var rename: [String] = []
   @Option(
-    help: "Remove entries whose dotted key matches GLOB, with everything under them (repeatable).")
+    help: ArgumentHelp(
+      "Remove entries whose dotted key matches GLOB, with everything under them (repeatable).",
+      valueName: "GLOB"))
   var drop: [String] = []
-  @Option(help: "Keep only entries whose dotted key matches GLOB (repeatable).") var keep:
-    [String] = []
-  @Option(help: "Convert floating tensors to DTYPE: bf16, fp16, fp32 or fp64.") var cast: String?
   @Option(
-    help:
-      "Read a load_state_dict error message from FILE (- for standard input) and apply the key rules that explain it."
-  )
+    help: ArgumentHelp(
+      "Keep only entries whose dotted key matches GLOB (repeatable).", valueName: "GLOB")) var keep:
+    [String] = []
+  @Option(
+    help: ArgumentHelp(
+      "Convert floating tensors to DTYPE: bf16, fp16, fp32 or fp64.", valueName: "DTYPE")) var cast:
+    String?
+  @Option(
+    help: ArgumentHelp(
+      "Read a load_state_dict error message from FILE (- for standard input) and apply the key rules that explain it.",
+      valueName: "FILE"))
   var fromError: String?
-  @Option(help: "Move every storage not already there to DEVICE (e.g. cpu).") var to: String?
-  @Option(name: .customLong("map"), help: "A FROM=TO location rule (repeatable; first match wins).")
+  @Option(
+    help: ArgumentHelp(
+      "Move every storage not already there to DEVICE (e.g. cpu).", valueName: "DEVICE")) var to:
+    String?
+  @Option(
+    name: .customLong("map"),
+    help: ArgumentHelp(
+      "A FROM=TO location rule (repeatable; first match wins).", valueName: "FROM=TO"))
   var maps: [String] = []
-  @Option(help: "Only move storages used by tensors whose key matches GLOB (repeatable).")
+  @Option(
+    help: ArgumentHelp(
+      "Only move storages used by tensors whose key matches GLOB (repeatable).", valueName: "GLOB"))
   var only: [String] = []
   @Flag(help: "Accept a device name torch does not know (a backend your own code registers).")
   var customDevice = false
