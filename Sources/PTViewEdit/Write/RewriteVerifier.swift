@@ -51,7 +51,7 @@ public enum RewriteVerifier {
       }
       for entry in output.entries {
         for storage in entry.tensor.allStorages {
-          guard let before = input.storages[storage.record] else {
+          guard input.storages[storage.record] != nil else {
             problems.append("tensor \(entry.key) reads \(storage.record), which the input lacks")
             continue
           }
@@ -64,23 +64,9 @@ public enum RewriteVerifier {
             problems.append(
               "storage \(storage.record) is \(storage.storageDType.name), expected \(to.name)")
           }
-          _ = before
         }
       }
-      for (record, extent) in input.storages where !omitted.contains(record) {
-        guard let out = output.storages[record] else {
-          problems.append("storage \(record) is missing from the output")
-          continue
-        }
-        let expected =
-          casts[record].map { to in
-            extent.size / Int64(max(1, castFrom[record]?.elementSize ?? 1))
-              * Int64(to.elementSize)
-          } ?? extent.size
-        if out.size != expected {
-          problems.append("storage \(record) has \(out.size) bytes, expected \(expected)")
-        }
-      }
+      storageSizeChecks(input, output, omitted, casts, castFrom, &problems)
       containerChecks(input, inputSource, output, outputSource, rewrite, &problems)
       return problems
     }
@@ -124,7 +110,17 @@ public enum RewriteVerifier {
         }
       }
     }
-    for (record, extent) in input.storages {
+    storageSizeChecks(input, output, [], casts, castFrom, &problems)
+    containerChecks(input, inputSource, output, outputSource, rewrite, &problems)
+    return problems
+  }
+
+  /// Every input storage the output keeps is there, with its size (scaled by a cast).
+  private static func storageSizeChecks(
+    _ input: Checkpoint, _ output: Checkpoint, _ omitted: Set<String>,
+    _ casts: [String: DType], _ castFrom: [String: DType], _ problems: inout [String]
+  ) {
+    for (record, extent) in input.storages where !omitted.contains(record) {
       guard let out = output.storages[record] else {
         problems.append("storage \(record) is missing from the output")
         continue
@@ -138,8 +134,6 @@ public enum RewriteVerifier {
         problems.append("storage \(record) has \(out.size) bytes, expected \(expected)")
       }
     }
-    containerChecks(input, inputSource, output, outputSource, rewrite, &problems)
-    return problems
   }
 
   /// Records read back as written, aligned, and copied ones with the input's bytes.
