@@ -140,8 +140,8 @@ final class ConvertedBlocks: @unchecked Sendable {
         if n <= 0 {
           slot.pointee.failure =
             n < 0
-            ? "cannot read the input: \(Errno.message(errno))"
-            : "the input ended early (it changed while reading?)"
+            ? "cannot read the input at byte \(offset + position + Int64(got)): \(Errno.message(errno))"
+            : "the input ended at byte \(offset + position + Int64(got)) (it changed while reading?)"
           slot.pointee.last = true
           filled.signal()
           return
