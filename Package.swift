@@ -41,8 +41,9 @@ let package = Package(
     // Adapters: the only targets that touch the operating system or a C library.
     .target(name: "PTViewZip", dependencies: ["PTViewCore", "CLibzip"], swiftSettings: strict),
     .target(name: "CSystemShims"),  // copy_file_range and mallopt, which Glibc's Swift module hides
+    .target(name: "CChecksum"),  // CRC-32 by carry-less multiplication, chosen at run time
     .target(
-      name: "PTViewFiles", dependencies: ["PTViewCore", "PTViewEdit", "CSystemShims"],
+      name: "PTViewFiles", dependencies: ["PTViewCore", "PTViewEdit", "CSystemShims", "CChecksum"],
       swiftSettings: strict),
     .target(name: "PTViewCurses", dependencies: ["PTViewTUI", "CNcursesw"], swiftSettings: strict),
 

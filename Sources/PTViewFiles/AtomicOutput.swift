@@ -153,7 +153,7 @@ public enum AtomicOutput {
     while let block = blocks.next() {
       if let failure = block.failure { throw WriteError(failure) }
       try writeAll(fd: output, block.bytes, destination: destination)
-      crc = CRC32.checksum(block.bytes, continuing: crc)
+      crc = BlockChecksum.crc32(block.bytes, continuing: crc)
       blocks.release()
       written += Int64(block.bytes.count)
       progress(written)

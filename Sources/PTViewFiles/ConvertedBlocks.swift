@@ -8,9 +8,9 @@ import PTViewEdit
 /// A storage converted block by block on a worker thread, handed to the writer in order.
 ///
 /// Two slots: while the writer writes and checksums one, the worker reads and converts the
-/// next, so on two cores the two halves of the work overlap (reading 4 bytes and converting
-/// them costs about what summing and writing the 2 that come out does). Each slot's state is touched
-/// by one side at a time; the semaphores hand it over (and order the memory accesses).
+/// next, so on two cores the two halves of the work overlap (with the folding CRC-32 the
+/// worker's reading and converting is the longer half). Each slot's state is touched by one
+/// side at a time; the semaphores hand it over (and order the memory accesses).
 final class ConvertedBlocks: @unchecked Sendable {
   /// One converted block, valid until `release`.
   struct Block {
@@ -33,8 +33,13 @@ final class ConvertedBlocks: @unchecked Sendable {
   /// The two slots' buffers, allocated once per write and reused for every converted
   /// storage (allocating them per storage grew the heap by tens of MB over 200 storages).
   final class Buffers: @unchecked Sendable {
-    /// Bytes per buffer.
+    /// Bytes per output buffer: one block handed to the writer.
     static let size = 4 << 20
+    /// Input bytes read and converted at a time, well inside a core's L2 cache (1 MiB on the
+    /// machines measured): converting a piece right after the kernel copied it in reads it
+    /// from cache instead of from memory, which took the 1.2 GB benchmark cast from 0.74 s
+    /// (whole 4 MB blocks) to 0.43 s together with the folding CRC-32.
+    static let pieceSize = 256 << 10
     let slots: UnsafeMutablePointer<Slot>
 
     init() {
@@ -42,7 +47,7 @@ final class ConvertedBlocks: @unchecked Sendable {
       for i in 0..<2 {
         (slots + i).initialize(
           to: Slot(
-            source: .allocate(byteCount: Buffers.size, alignment: 64),
+            source: .allocate(byteCount: Buffers.pieceSize, alignment: 64),
             output: .allocate(byteCount: Buffers.size, alignment: 64)))
       }
     }
@@ -116,7 +121,7 @@ final class ConvertedBlocks: @unchecked Sendable {
   }
 
   private func work() {
-    defer { done.signal() }
+    defer { self.done.signal() }
     let inSize = conversion.inputElementSize
     var position: Int64 = 0
     var index = 0
@@ -131,28 +136,40 @@ final class ConvertedBlocks: @unchecked Sendable {
         filled.signal()
         return
       }
-      let want = elements * inSize
-      var got = 0
-      let base = slot.pointee.source.baseAddress!
-      while got < want {
-        let n = pread(input, base + got, want - got, off_t(offset + position) + off_t(got))
-        if n < 0 && errno == EINTR { continue }
-        if n <= 0 {
-          slot.pointee.failure =
-            n < 0
-            ? "cannot read the input at byte \(offset + position + Int64(got)): \(Errno.message(errno))"
-            : "the input ended at byte \(offset + position + Int64(got)) (it changed while reading?)"
-          slot.pointee.last = true
-          filled.signal()
-          return
+      // Read and convert piece by piece (see `Buffers.pieceSize`).
+      let source = slot.pointee.source.baseAddress!
+      let output = slot.pointee.output.baseAddress!
+      var done = 0
+      while done < elements {
+        let pieceElements = min(Buffers.pieceSize / inSize, elements - done)
+        let want = pieceElements * inSize
+        let at = offset + position + Int64(done * inSize)
+        var got = 0
+        while got < want {
+          let n = pread(input, source + got, want - got, off_t(at) + off_t(got))
+          if n < 0 && errno == EINTR { continue }
+          if n <= 0 {
+            slot.pointee.failure =
+              n < 0
+              ? "cannot read the input at byte \(at + Int64(got)): \(Errno.message(errno))"
+              : "the input ended at byte \(at + Int64(got)) (it changed while reading?)"
+            slot.pointee.last = true
+            filled.signal()
+            return
+          }
+          got += n
         }
-        got += n
+        conversion.apply(
+          UnsafeRawBufferPointer(start: source, count: want),
+          into: UnsafeMutableRawBufferPointer(
+            start: output + done * conversion.outputElementSize,
+            count: pieceElements * conversion.outputElementSize),
+          count: pieceElements)
+        done += pieceElements
       }
-      conversion.apply(
-        UnsafeRawBufferPointer(slot.pointee.source), into: slot.pointee.output, count: elements)
       let produced = elements * conversion.outputElementSize
       slot.pointee.produced = produced
-      position += Int64(want)
+      position += Int64(elements * inSize)
       filled.signal()
     }
   }
