@@ -17,6 +17,7 @@ machine. Seeds are fixed; the script re-execs itself with PYTHONHASHSEED=0.
 from __future__ import annotations
 
 import argparse
+import importlib
 import copy
 import hashlib
 import json
@@ -342,6 +343,17 @@ def make_torchscript():
     add("ts_device_cuda0.pt", "ts_device.pt with its storage locations rewritten to cuda:0",
         "cuda:0 storages AND a cuda:0 literal in the code; loads with jit.load(map_location='cpu')",
         code_mentions_cuda=True, **ts)
+    # Imported here, after the fixtures above: its script class compiles at import, and an
+    # earlier compile would change the names TorchScript gives the classes scripted after it.
+    import edit_script_models as esm
+
+    attrs = seeded(esm.ScriptAttrNet, 115)
+    torch.jit.script(attrs).save(out("ts_attrs.pt"))
+    ts["model_class"] = "edit_script_models.ScriptAttrNet"
+    add("ts_attrs.pt", "torch.jit.script(edit_script_models.ScriptAttrNet()).save(path)",
+        "TorchScript whose tensors are not all state: a plain tensor attribute, a list of tensors and a "
+        "script-class object (none in state_dict()), a buffer registered before the parameter (listed "
+        "after it), a Linear without bias", **ts)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -466,7 +478,8 @@ def attempt(fn):
 
 
 def model_class(name):
-    return getattr(em, name.split(".", 1)[1])
+    module, cls = name.split(".", 1)
+    return getattr(importlib.import_module(module), cls)
 
 
 def at_path(obj, path):

@@ -476,7 +476,7 @@ def test_state_dict_refuses_several_candidates(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
-@pytest.mark.parametrize("name,extra", [("ts_script.pt", []), ("ts_device.pt", []),
+@pytest.mark.parametrize("name,extra", [("ts_script.pt", []), ("ts_device.pt", []), ("ts_attrs.pt", []),
                                         ("ts_script_cuda0.pt", ["--to", "cpu"]),
                                         ("ts_device_cuda0.pt", ["--to", "cpu"])])
 def test_state_dict_of_torchscript(name, extra, tmp_path):

@@ -10,10 +10,11 @@ import Testing
   struct Fixture: Decodable {
     var file: String
     var prefix: String?
+    var container: String?
     var stateDictKeys: [String]?
 
     enum CodingKeys: String, CodingKey {
-      case file, prefix
+      case file, prefix, container
       case stateDictKeys = "state_dict_keys"
     }
   }
@@ -36,6 +37,20 @@ import Testing
       #expect(plan.detectedPrefixes == [prefix], "\(fixture.file)")
       #expect(plan.outputKeys == keys.map { String($0.dropFirst(prefix.count)) }, "\(fixture.file)")
     }
+  }
+
+  @Test("--state-dict of TorchScript keeps torch.jit.load(f).state_dict()'s keys and order")
+  func torchScriptStateDict() throws {
+    var checked = 0
+    for fixture in try manifest() where fixture.container == "torchscript" {
+      guard let keys = fixture.stateDictKeys else { continue }
+      let checkpoint = try Fixtures.fullCheckpoint("edit/\(fixture.file)")
+      #expect(!checkpoint.scriptClasses.isEmpty, "\(fixture.file): no class declarations read")
+      let plan = try EditPlanner.plan(checkpoint, [.stateDict])
+      #expect(plan.outputKeys == keys, "\(fixture.file)")
+      checked += 1
+    }
+    #expect(checked >= 5)
   }
 
   @Test("a rename that makes two keys one is refused, naming both")

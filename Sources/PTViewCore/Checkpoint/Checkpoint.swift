@@ -87,6 +87,9 @@ public struct Checkpoint: Sendable {
   public var metadata: [(String, String)]
   /// Why the tensors could not be interpreted (set only by non-strict reads).
   public var problem: CheckpointError?
+  /// TorchScript only: the class declarations in `code/` by qualified name (which attributes
+  /// are parameters and buffers). Empty when the code could not be read.
+  public var scriptClasses: [String: ScriptClass] = [:]
 
   /// Number of distinct storages referenced by tensors.
   public var referencedStorageKeys: Set<String> {

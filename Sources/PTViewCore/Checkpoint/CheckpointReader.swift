@@ -145,7 +145,40 @@ public struct CheckpointReader: Sendable {
       byteorder: byteorder, version: version, storageAlignment: alignment, notes: notes,
       metadata: [], problem: read.problem)
     checkpoint.storageReferences = read.references
+    if isTorchScript {
+      let (classes, problem) = scriptClasses(directory: directory, root: root, source: source)
+      checkpoint.scriptClasses = classes
+      if let problem { checkpoint.notes.append(problem) }
+    }
     return checkpoint
+  }
+
+  /// The class declarations of a TorchScript archive's `code/` records. Optional knowledge:
+  /// a record that cannot be read (no decompressor, damage, over the size bounds) leaves the
+  /// declarations empty with a note, never fails the read.
+  private func scriptClasses(directory: ZipDirectory, root: String, source: any ByteSource)
+    -> ([String: ScriptClass], String?)
+  {
+    let folder = root + "/"
+    var classes: [String: ScriptClass] = [:]
+    var total: Int64 = 0
+    for entry in directory.entries where entry.name.hasPrefix(folder + "code/") {
+      let relative = String(entry.name.dropFirst(folder.count))
+      guard let module = ScriptClassParser.module(ofCodePath: relative) else { continue }
+      total += entry.uncompressedSize
+      guard entry.uncompressedSize <= 16 << 20, total <= 256 << 20 else {
+        return ([:], "TorchScript code is too large to read its class declarations (\(entry.name))")
+      }
+      do throws(CheckpointError) {
+        let bytes = try record(entry, in: source)
+        classes.merge(
+          ScriptClassParser.parse(String(decoding: bytes, as: UTF8.self), module: module)
+        ) { first, _ in first }
+      } catch {
+        return ([:], "TorchScript code could not be read (\(error.message))")
+      }
+    }
+    return (classes, nil)
   }
 
   /// A pickle decoded before the directory was complete.

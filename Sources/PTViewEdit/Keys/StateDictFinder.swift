@@ -139,24 +139,46 @@ struct StateDictFinder {
     return out
   }
 
-  /// A TorchScript module's tensors: its tensor attributes in order, submodules recursively.
+  /// `torch.jit.load(f).state_dict()`: per module, the attributes its class declares in
+  /// `__parameters__` (in attribute order, None left out), then those in `__buffers__`
+  /// (TorchScript keeps no persistence flag: every buffer is listed), then each submodule's
+  /// under `name.`. Plain tensor attributes are not in it. For a class the code does not
+  /// declare (or when it could not be read), every tensor attribute is taken instead.
   private func scriptStateDict(_ node: ValueID, walker: TorchScriptWalker)
     -> [StateDictItems.Item]
   {
+    let classes = checkpoint.scriptClasses
     var out: [StateDictItems.Item] = []
     var work: [(ValueID, String, Int)] = [(node, "", 0)]
     while let (id, prefix, depth) = work.popLast() {
       guard depth < 256, let state = graph.buildState(id), let items = graph.dictItems(state)
       else { continue }
+      let declared = graph.calleeName(id).flatMap { classes[$0] }
+      var parameters: [StateDictItems.Item] = []
+      var buffers: [StateDictItems.Item] = []
       var children: [(ValueID, String, Int)] = []
       for (k, v) in items {
         let name = graph.keyText(k)
         if let tensor = checkpoint.tensors[v] {
-          out.append(.init(key: prefix + name, value: v, detach: tensor.requiresGrad))
+          let item = StateDictItems.Item(key: prefix + name, value: v, detach: tensor.requiresGrad)
+          if let declared {
+            if declared.parameters.contains(name) {
+              parameters.append(item)
+            } else if declared.buffers.contains(name) {
+              buffers.append(item)
+            }
+          } else {
+            parameters.append(item)
+          }
         } else if walker.isScriptObject(v) {
-          children.append((v, prefix + name + ".", depth + 1))
+          // Declared script classes that are not modules (`@torch.jit.script class`) are
+          // values, not children; an undeclared class is walked rather than lost.
+          if graph.calleeName(v).flatMap({ classes[$0] })?.isModule != false {
+            children.append((v, prefix + name + ".", depth + 1))
+          }
         }
       }
+      out += parameters + buffers
       work.append(contentsOf: children.reversed())
     }
     return out
