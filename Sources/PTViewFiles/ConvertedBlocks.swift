@@ -149,10 +149,12 @@ final class ConvertedBlocks: @unchecked Sendable {
           let n = pread(input, source + got, want - got, off_t(at) + off_t(got))
           if n < 0 && errno == EINTR { continue }
           if n <= 0 {
+            let place = conversion.record.map { "record \($0): " } ?? ""
             slot.pointee.failure =
-              n < 0
-              ? "cannot read the input at byte \(at + Int64(got)): \(Errno.message(errno))"
-              : "the input ended at byte \(at + Int64(got)) (it changed while reading?)"
+              place
+              + (n < 0
+                ? "cannot read the input at byte \(at + Int64(got)): \(Errno.message(errno))"
+                : "the input ended at byte \(at + Int64(got)) (it changed while reading?)")
             slot.pointee.last = true
             filled.signal()
             return

@@ -58,6 +58,28 @@ import Testing
     }
   }
 
+  @Test("a cast that runs past the end of the input names the record and the byte, writes nothing")
+  func convertPastEnd() throws {
+    let dir = try folder()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try Data(repeating: 0x3F, count: 1000).write(to: URL(fileURLWithPath: dir + "/in"))
+    let f32 = try #require(DType.named("float32"))
+    let bf16 = try #require(DType.named("bfloat16"))
+    let conversion = try #require(
+      Conversion(from: f32, to: bf16, bigEndian: false, record: "data/7"))
+    var plan = WritePlan()
+    plan.convert(offset: 200, length: 4000, conversion)
+    let source = try FileSource(path: dir + "/in")
+    do {
+      try AtomicOutput.write(plan, from: source, to: dir + "/out", mode: 0o644)
+      Issue.record("the write succeeded")
+    } catch {
+      #expect(
+        error.message == "record data/7: the input ended at byte 1000 (it changed while reading?)")
+    }
+    #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["in"])
+  }
+
   @Test("FileSource reports missing files and folders as errors")
   func sources() {
     #expect(throws: SourceError.self) { _ = try FileSource(path: "/nonexistent/ptview") }

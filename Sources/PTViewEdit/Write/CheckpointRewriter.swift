@@ -81,7 +81,8 @@ public struct CheckpointRewriter: Sendable {
       switch edit {
       case .rewriteCode(let rules): layout.codeRules = rules
       case .castStorage(let record, let from, let to):
-        guard let conversion = Conversion(from: from, to: to, bigEndian: bigEndian) else {
+        guard let conversion = Conversion(from: from, to: to, bigEndian: bigEndian, record: record)
+        else {
           throw CheckpointError(
             .unsupportedFormat, record: record, "cannot convert \(from.name) to \(to.name)")
         }

@@ -10,15 +10,18 @@ public struct Conversion: Sendable, Equatable {
   public var to: DType
   /// True when the file stores elements big-endian (its `byteorder` record says so).
   public var bigEndian: Bool
+  /// The storage record converted (`data/3`), named when reading it fails.
+  public var record: String?
 
   /// Creates a conversion; nil when either dtype is not a floating format ptview converts.
-  public init?(from: DType, to: DType, bigEndian: Bool) {
+  public init?(from: DType, to: DType, bigEndian: Bool, record: String? = nil) {
     guard let a = FloatFormat(torchName: from.name), let b = FloatFormat(torchName: to.name),
       FloatCast.canTarget(b)
     else { return nil }
     self.from = from
     self.to = to
     self.bigEndian = bigEndian
+    self.record = record
     _ = a
   }
 
