@@ -745,3 +745,32 @@ def test_json_report_and_no_progress(tmp_path):
     report = json.loads(result.stdout)
     assert isinstance(report, dict)
     loads_strict(edit_models.EditNet(), torch.load(out))
+
+
+# ---------------------------------------------------------------------------------------------
+# inputs torch refuses: no edit may copy the defect into a file that looks fine
+
+
+def test_record_size_mismatch_is_refused_unless_dropped(tmp_path):
+    """zip_storage_too_big.pt: record data/0 holds 8 bytes more than its storage declares, which
+    torch.load refuses. Any edit that keeps that storage is refused by name; dropping the one
+    tensor that reads it writes a file torch loads."""
+    src = os.path.join(REPO, "Tests", "Fixtures", "hostile", "zip_storage_too_big.pt")
+    with pytest.raises(RuntimeError, match="does not match expected size"):
+        torch.load(src, map_location="cpu")
+    out = tmp_path / "out.pt"
+    for args in (["--to", "cpu"], ["--cast", "bf16"], ["--rename", "=x."]):
+        result = edit(src, *args, "-o", str(out))
+        refused(result, 1)
+        assert "data/0" in result.stderr and "conv.weight" in result.stderr, result.stderr
+        assert not out.exists()
+    remap = subprocess.run([PTVIEW, "remap", src, "--to", "cpu", "-o", str(out)], capture_output=True, text=True)
+    refused(remap, 1)
+    assert not out.exists()
+    kept = edit_ok(src, str(out), "--drop", "conv.weight")
+    # The fixture is sd_cpu.pt with data/0 grown (Scripts/make_hostile.py): the rest is its.
+    want = torch.load(os.path.join(REPO, "Tests", "Fixtures", "torch", "sd_cpu.pt"), map_location="cpu")
+    del want["conv.weight"]
+    assert list(kept) == list(want)
+    for k in want:
+        assert same_tensor(kept[k], want[k]), k

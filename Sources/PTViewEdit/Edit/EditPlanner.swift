@@ -210,6 +210,7 @@ public enum EditPlanner {
       }
       plan.remap.merge(remap)
     }
+    try StorageSizeCheck.verify(checkpoint, reached: reached, plainOutput: structural)
     plan.edits = edits
     return plan
   }
