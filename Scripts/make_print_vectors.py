@@ -31,6 +31,12 @@ floats.json
             Python's formatting (ties at the 4th place, every binade, subnormals, 10^k +- ulp).
 
 Everything is seeded: running the script twice gives identical files.
+
+    ... make_print_vectors.py --fuzz 5000 SEED
+
+replaces cases.json with random tensors of every kind for a wider hunt (run the suite, then
+regenerate without --fuzz; the coverage test fails on fuzz files by design). Seeds 1-3 with
+3,000-5,000 cases each passed when the printer was written.
 """
 
 from __future__ import annotations
@@ -340,6 +346,7 @@ def summarized_cases(gen, rng):
     add("summary/view/expand_1e10", torch.randn(1, 100000, generator=gen).expand(100000, 100000))
     add("summary/view/expand_4d", torch.randn(1, 1, 1, 50, generator=gen, dtype=torch.float64).expand(1000, 30, 20, 50))
     add("summary/view/expand_int", torch.arange(10).expand(200, 300, 10))
+    add("summary/view/expand_2e18", torch.randn(1, 1, 1, generator=gen).expand(2 * 10**6, 10**6, 10**6))
 
 
 def empty_cases():
@@ -484,7 +491,55 @@ def write_json(path: str, header: dict, key: str, rows: list) -> None:
         f.write("\n]\n}\n")
 
 
+def fuzz_cases(count: int, seed: int) -> None:
+    """Random tensors of every kind, for hunting differences beyond the committed cases."""
+    gen = torch.Generator().manual_seed(seed)
+    rng = random.Random(seed)
+    fams = families(gen, rng)
+    dtypes = FLOAT_DTYPES + INT_DTYPES + COMPLEX_DTYPES + [torch.bool] + QUANTIZED_DTYPES
+    for index in range(count):
+        dtype = rng.choice(dtypes)
+        rank = rng.choice([0, 1, 1, 2, 2, 3, 4])
+        big = rng.random() < 0.2
+        shape = tuple(rng.choice([1, 2, 3, 5, 7, 12, 40] if big else [1, 2, 3, 4, 6, 7, 9]) for _ in range(rank))
+        if big and rank:
+            shape = shape[:-1] + (rng.choice([100, 400, 1001]),)
+        family, make = rng.choice(fams)
+        data = make(shape)
+        if dtype == torch.float8_e8m0fnu:
+            data = data.abs()
+        name = f"fuzz/{index}/{dtype_name(dtype)}/{family}/{'x'.join(map(str, shape))}"
+        if dtype.is_complex:
+            t = torch.complex(data, make(shape)).to(dtype)
+        elif dtype == torch.bool:
+            t = data > 0
+        elif dtype in QUANTIZED_DTYPES:
+            finite = torch.nan_to_num(data.float(), nan=0.0, posinf=1e3, neginf=-1e3).clamp(-1e6, 1e6)
+            scale = 10 ** rng.uniform(-5, 2)
+            t = torch.quantize_per_tensor(finite, scale, rng.randint(0, 3), dtype)
+        elif dtype in INT_DTYPES:
+            info = torch.iinfo(dtype)
+            finite = torch.nan_to_num(data, nan=0.0, posinf=info.max, neginf=info.min)
+            t = finite.clamp(info.min, min(info.max, 2**62)).to(torch.int64).to(dtype)
+        else:
+            t = data.to(dtype) if dtype != torch.float8_e8m0fnu else data.float().to(dtype)
+        if (dtype.is_floating_point or dtype.is_complex) and dtype not in QUANTIZED_DTYPES:
+            if rng.random() < 0.1:
+                t = torch.nn.Parameter(t, requires_grad=rng.random() < 0.7)
+            elif rng.random() < 0.1:
+                t = t.requires_grad_()
+        add(name, t)
+
+
 def main() -> None:
+    if "--fuzz" in sys.argv:
+        # --fuzz N SEED: replace cases.json by N random cases (do not commit; regenerate after).
+        count, seed = int(sys.argv[sys.argv.index("--fuzz") + 1]), int(sys.argv[sys.argv.index("--fuzz") + 2])
+        fuzz_cases(count, seed)
+        header = {"torch": torch.__version__, "generator": "Scripts/make_print_vectors.py --fuzz"}
+        write_json(os.path.join(OUT, "cases.json"), header, "cases", CASES)
+        print(f"{len(CASES)} fuzz cases written to {os.path.relpath(OUT, REPO)}/cases.json")
+        return
     torch.manual_seed(0)
     gen = torch.Generator().manual_seed(20261206)
     rng = random.Random(20261206)
