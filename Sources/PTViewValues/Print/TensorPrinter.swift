@@ -15,7 +15,14 @@ public enum TensorPrinter {
   ///
   /// `element(i)` returns the element at row-major logical index `i` of `tensor.shape`
   /// (strides, storage offsets, byte order and dequantization are the caller's business).
-  /// It is never called for empty or meta tensors. Its error, if any, ends the print.
+  /// It is called once for each element the print shows and for no other, in ascending index
+  /// order (a reader can stream forward), and never for empty or meta tensors. Its error, if any,
+  /// ends the print.
+  ///
+  /// The values expected, by dtype: `.float` with the exact value for the floating dtypes
+  /// (float8 included); `.uint` with the raw byte for float4_e2m1fn_x2, whose bytes torch
+  /// prints; `.int` or `.uint` for integers; `.bool`; `.complex`; and for quantized dtypes
+  /// `.float` with the dequantized float32 value, as `t.dequantize()` makes it.
   ///
   /// The shape's element count must fit in an `Int` (torch's `numel` is an int64 too).
   public static func string<Failure: Error>(
