@@ -421,6 +421,9 @@ def meta_cases():
     add("meta/int8", torch.empty(4, dtype=torch.int8, device="meta"))
     add("meta/int64/scalar", torch.empty((), dtype=torch.int64, device="meta"))
     add("meta/float16/requires_grad", torch.empty(5, dtype=torch.float16, device="meta", requires_grad=True))
+    # torch.load(map_location="cpu") keeps meta tensors on meta (_rebuild_meta_tensor_no_storage).
+    add("meta/parameter", torch.nn.Parameter(torch.empty(4, 4, device="meta")))
+    add("meta/empty", torch.empty(0, 3, device="meta"))
 
 
 def fp4_cases(gen):
