@@ -44,7 +44,7 @@ public struct InstructionReader: Sendable {
     var argument: Argument? = nil
     if let kind = Self.argumentKinds[Int(opcode.rawValue)] {
       do {
-        argument = try read(kind)
+        argument = try read(kind, opcode)
       } catch let reason {
         position = start
         throw PickleError(offset: base + start, opcode: opcode, reason: reason)
@@ -95,7 +95,9 @@ public struct InstructionReader: Sendable {
     return slice
   }
 
-  private mutating func read(_ kind: ArgumentKind) throws(PickleError.Reason) -> Argument {
+  private mutating func read(_ kind: ArgumentKind, _ opcode: Opcode) throws(PickleError.Reason)
+    -> Argument
+  {
     switch kind {
     case .uint1: return .int(Int64(try unsigned(1)))
     case .uint2: return .int(Int64(try unsigned(2)))
@@ -128,20 +130,32 @@ public struct InstructionReader: Sendable {
     case .bytes8, .bytearray8, .unicodestring8:
       return .bytes(try counted(8))
     case .floatnl:
-      let text = String(decoding: try line(), as: UTF8.self)
-      guard let value = Self.parseFloat(text) else {
-        throw .invalidArgument("could not convert string to float: \(text)")
+      // CPython's C unpickler (TextNumbers), not pickletools: no blanks, a NUL ends the text.
+      let text = try line()
+      guard let value = TextNumbers.float(text) else {
+        throw .invalidArgument(
+          "could not convert string to float: \(Self.quoted(text))")
       }
       return .float(value)
     case .decimalnlShort:
       let text = try line()
-      if text.elementsEqual("00".utf8) { return .bool(false) }
-      if text.elementsEqual("01".utf8) { return .bool(true) }
-      return try Self.integer(text, maxDigits: limits.maxIntegerDigits)
+      if opcode != .int {
+        // GET and PUT: int(key, 10).
+        guard let key = TextNumbers.memoKey(text) else {
+          throw .invalidArgument("invalid memo key \(Self.quoted(text))")
+        }
+        return .int(key)
+      }
+      guard let value = TextNumbers.int(text, maxDigits: limits.maxIntegerDigits) else {
+        throw .invalidArgument("invalid integer literal \(Self.quoted(text))")
+      }
+      return value
     case .decimalnlLong:
-      var text = try line()
-      if text.last == UInt8(ascii: "L") { text = text.dropLast() }
-      return try Self.integer(text, maxDigits: limits.maxIntegerDigits)
+      let text = try line()
+      guard let value = TextNumbers.long(text, maxDigits: limits.maxIntegerDigits) else {
+        throw .invalidArgument("invalid integer literal \(Self.quoted(text))")
+      }
+      return value
     case .stringnl:
       return .text(try Self.unquote(try line()))
     case .stringnlNoescape:
@@ -156,6 +170,10 @@ public struct InstructionReader: Sendable {
   }
 
   // MARK: - Text forms
+
+  static func quoted(_ text: ArraySlice<UInt8>) -> String {
+    String(decoding: text.prefix(40), as: UTF8.self).debugDescription
+  }
 
   /// Python's `int(text)` for the forms picklers write: optional blanks, sign, decimal digits.
   static func integer(_ text: ArraySlice<UInt8>, maxDigits: Int) throws(PickleError.Reason)

@@ -31,7 +31,15 @@ public struct Machine: Sendable {
     public var highestProtocol: Int
     /// Number of opcodes executed.
     public var opcodeCount: Int
+    /// True when the load paused after a BUILD on an object of a `pauseAfterBuild` class:
+    /// `root` is that object, `end` the index after BUILD, and `resume` continues.
+    public var paused = false
   }
+
+  /// Classes (`module.name`) whose objects pause the load right after their BUILD. joblib's
+  /// array wrappers: its unpickler reads the array's raw bytes from the file at that point,
+  /// then goes on unpickling after them.
+  public var pauseAfterBuild: Set<String> = []
 
   /// Creates a machine that adds to `graph`.
   public init(graph: ValueGraph = ValueGraph(), limits: Limits = .default) {
@@ -53,6 +61,20 @@ public struct Machine: Sendable {
     denseMemo.removeAll(keepingCapacity: true)
     sparseMemo.removeAll()
     memoCount = 0
+    return try run(bytes, base: base, from: position)
+  }
+
+  /// Continues a paused load at `position` (after whatever the loader read itself), with the
+  /// stack, marks and memo as the pause left them.
+  public mutating func resume(_ bytes: [UInt8], base: Int = 0, from position: Int)
+    throws(PickleError) -> Outcome
+  {
+    try run(bytes, base: base, from: position)
+  }
+
+  private mutating func run(_ bytes: [UInt8], base: Int, from position: Int)
+    throws(PickleError) -> Outcome
+  {
     // Pool slices are 32-bit, and nothing a pickle stores outgrows its own bytes: refusing
     // input that could take the byte pool past 4 GiB keeps every slice representable.
     guard position >= 0, graph.bytes.count + (bytes.count - position) < Int(UInt32.max) else {
@@ -117,6 +139,15 @@ public struct Machine: Sendable {
           continue
         }
         try execute(instruction)
+        if instruction.opcode == .build, !pauseAfterBuild.isEmpty, let target = stack.last,
+          case .object(let index) = graph[target],
+          let name = graph.qualifiedName(graph.construction(index).callee),
+          pauseAfterBuild.contains(name)
+        {
+          return Outcome(
+            root: target, end: reader.position, declaredProtocol: declared,
+            highestProtocol: highest, opcodeCount: count, paused: true)
+        }
       } catch let reason {
         throw PickleError(offset: instruction.offset, opcode: instruction.opcode, reason: reason)
       }
@@ -345,6 +376,19 @@ public struct Machine: Sendable {
   }
 
   // MARK: - Opcodes
+
+  /// The pseudo-global that stands for the unpickler's own `find_class` when STACK_GLOBAL's
+  /// operands are computed: `pickle.Unpickler.find_class(module, name)` is what runs.
+  public static let computedImportModule = "pickle"
+  public static let computedImportName = "Unpickler.find_class"
+
+  /// A str, or a value whose type is only known at load time.
+  private func isStringOrOpaque(_ id: ValueID) -> Bool {
+    switch graph[id] {
+    case .string, .legacyString: true
+    default: isOpaque(id)
+    }
+  }
 
   /// Whether a node can receive mutations (its real type is unknown to us).
   private func isOpaque(_ id: ValueID) -> Bool {
@@ -599,7 +643,18 @@ public struct Machine: Sendable {
         m = a
         n = b
       default:
-        throw .wrongOperand("STACK_GLOBAL requires str")
+        // An operand computed at load time (a call's result, a global that is a str, an
+        // extension or persistent object) may well be a str: CPython imports whatever it
+        // is. Record the lookup as a call of `find_class` on the operands.
+        guard isStringOrOpaque(module), isStringOrOpaque(name) else {
+          throw .wrongOperand("STACK_GLOBAL requires str")
+        }
+        let finder = try global(
+          module: Array(Self.computedImportModule.utf8), name: Array(Self.computedImportName.utf8),
+          at: offset)
+        let operands = try node(.tuple(graph.store(ids: [module, name])), at: offset)
+        try push(try object(.reduce(callable: finder, args: operands), at: offset))
+        return
       }
       try push(
         try global(module: Array(graph.bytes(m)), name: Array(graph.bytes(n)), at: offset))
