@@ -382,6 +382,22 @@ public struct Machine: Sendable {
   public static let computedImportModule = "pickle"
   public static let computedImportName = "Unpickler.find_class"
 
+  /// A BUILD state that CPython's default `__setstate__` applies without touching the object.
+  private func isEmptyState(_ state: ValueID) -> Bool {
+    func empty(_ id: ValueID) -> Bool {
+      switch graph[id] {
+      case .none: true
+      case .dict(let c): graph.container(c).isEmpty
+      default: false
+      }
+    }
+    if case .none = graph[state] { return true }
+    guard case .tuple = graph[state], let pair = graph.sequence(state), pair.count == 2,
+      case .none = graph[pair[0]]
+    else { return false }
+    return empty(pair[1])
+  }
+
   /// A str, or a value whose type is only known at load time.
   private func isStringOrOpaque(_ id: ValueID) -> Bool {
     switch graph[id] {
@@ -667,8 +683,13 @@ public struct Machine: Sendable {
       guard available >= 2 else { throw .stackUnderflow }
       let state = stack.removeLast()
       let target = try top()
-      // CPython needs __setstate__ or a __dict__: containers and scalars have neither.
-      guard isOpaque(target) else { throw .wrongOperand("BUILD on a \(graph.kindName(target))") }
+      // CPython needs __setstate__ or a __dict__: containers and scalars have neither. But a
+      // None state (or a (None, None) / (None, {}) slot-state pair) sets nothing, so CPython
+      // reads on whatever the target.
+      guard isOpaque(target) else {
+        if isEmptyState(state) { return }
+        throw .wrongOperand("BUILD on a \(graph.kindName(target))")
+      }
       graph.mutate(target, .build(state))
     case .inst:
       guard case .pair(let module, let name)? = argument else {

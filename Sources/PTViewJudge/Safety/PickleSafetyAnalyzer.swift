@@ -154,8 +154,10 @@ public struct PickleSafetyAnalyzer: Sendable {
     // class; anything else is called.
     let opcode = opcodeAt(graph.offset(of: id))
     if role == .construct, opcode == Opcode.inst.rawValue || opcode == Opcode.obj.rawValue {
-      if let name = resolvedName(callee), !SafetyPolicy.looksLikeClass(name.path.last ?? "") {
-        role = .call
+      if let name = resolvedName(callee) {
+        if !SafetyPolicy.looksLikeClass(name.path.last ?? "") { role = .call }
+      } else {
+        role = .call  // an object, extension or persistent id: not known to be a class
       }
     }
     judge(callee: callee, role: role, args: construction.args, site: id, &state)

@@ -161,6 +161,9 @@ struct PickleScan: Sendable {
         findings += extra
         if end == nil, let streamEnd { end = streamEnd }
       }
+      // Pickles after this one are read by a file reader (nothing else reads several), and
+      // it has consumed the whole frame that holds STOP: the next pickle starts after it.
+      if let next = stream.nextStart, let e = end, next > e { end = next }
     }
     // CPython decodes Python 2 strings to str, so STACK_GLOBAL accepts them.
     if hasLegacyString || (error?.contains("STACK_GLOBAL") ?? false) {
