@@ -183,7 +183,7 @@ public struct PickleSafetyAnalyzer: Sendable {
       state.covered.insert(callee)
       let rendering = renderCall(callee, args)
       let argValues = args.index >= 0 ? (graph.sequence(args) ?? []) : []
-      if role == .call {
+      if role == .call && !argValues.isEmpty {
         // CPython resolves the code through copyreg's registry in the loading process: what
         // runs cannot be known from the file. Unscannable, dangerous with code-like arguments.
         state.add(
@@ -200,8 +200,9 @@ public struct PickleSafetyAnalyzer: Sendable {
             finding(
               .suspicious, .unknownCallable, site, global: "copyreg extension \(code)",
               rendering: rendering,
-              detail:
-                "instantiates the class behind copyreg extension code \(code) (resolved by the loading process)"
+              detail: role == .call
+                ? "calls copyreg extension code \(code) without arguments (resolved by the loading process)"
+                : "instantiates the class behind copyreg extension code \(code) (resolved by the loading process)"
             ), argValues, allowEscalation: true))
       }
     case .persistentID:
