@@ -86,9 +86,10 @@ struct PickleScan: Sendable {
   }
 
   /// One pickle at `start`, under every reading that differs.
-  func scanOne(_ bytes: [UInt8], from start: Int, base: Int64, inFile: Bool, location: String)
-    -> One
-  {
+  func scanOne(
+    _ bytes: [UInt8], from start: Int, base: Int64, inFile: Bool, location: String,
+    nesting: Int = 0
+  ) -> One {
     var machine = Machine(limits: limits)
     machine.pauseAfterBuild = SafetyPolicy.joblibArrayWrappers
     var findings: [SafetyFinding] = []
@@ -107,10 +108,11 @@ struct PickleScan: Sendable {
         switch JoblibArray.next(machine.graph, wrapper: outcome.root, bytes, at: outcome.end) {
         case .raw(let next) where joblibArrays <= 1_000_000:
           outcome = try machine.resume(bytes, base: 0, from: next)
-        case .pickle:
+        case .pickle where nesting < 16:
           let nested = scanOne(
             bytes, from: outcome.end, base: base, inFile: inFile,
-            location: location + " (joblib object array at byte \(base + Int64(outcome.end)))")
+            location: location + " (joblib object array at byte \(base + Int64(outcome.end)))",
+            nesting: nesting + 1)
           findings += nested.findings
           if let next = nested.end {
             outcome = try machine.resume(bytes, base: 0, from: next)
@@ -118,9 +120,9 @@ struct PickleScan: Sendable {
             error = "the object array of a joblib wrapper does not decode: \(nested.error ?? "?")"
             ranOut = nested.ranOut
           }
-        case .raw, .failure:
+        case .raw, .pickle, .failure:
           error =
-            "a joblib array at byte \(base + Int64(outcome.end)) cannot be sized or runs past the end"
+            "a joblib array at byte \(base + Int64(outcome.end)) cannot be read: unsized, past the end, or object arrays nested too deep"
           ranOut =
             JoblibArray.next(machine.graph, wrapper: outcome.root, bytes, at: outcome.end)
             == .failure(ranOut: true)
