@@ -11,6 +11,10 @@ public struct InstructionReader: Sendable {
   public var position: Int
   /// Bounds every counted argument.
   public let limits: Limits
+  /// Reads a last line without its newline as the pure-Python unpickler does (`readline()[:-1]`
+  /// at the end of the data drops the last byte, or gives an empty line, instead of failing).
+  /// Off for the disassembler, which follows pickletools.
+  public var lenientLastLine = false
 
   /// Creates a reader starting at `position` (an index into `bytes`).
   public init(bytes: [UInt8], base: Int = 0, position: Int = 0, limits: Limits = .default) {
@@ -87,7 +91,13 @@ public struct InstructionReader: Sendable {
   }
 
   private mutating func line() throws(PickleError.Reason) -> ArraySlice<UInt8> {
-    guard let newline = bytes[position...].firstIndex(of: 0x0A) else {
+    guard position < bytes.count, let newline = bytes[position...].firstIndex(of: 0x0A) else {
+      if lenientLastLine {
+        // What is left, without its last byte; nothing at all at the very end.
+        let slice = bytes[min(position, bytes.count)..<max(position, bytes.count - 1)]
+        position = bytes.count
+        return slice
+      }
       throw .invalidArgument("no newline found")
     }
     let slice = bytes[position..<newline]

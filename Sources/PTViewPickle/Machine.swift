@@ -40,6 +40,12 @@ public struct Machine: Sendable {
   /// array wrappers: its unpickler reads the array's raw bytes from the file at that point,
   /// then goes on unpickling after them.
   public var pauseAfterBuild: Set<String> = []
+  /// Reads what *either* of CPython's unpicklers reads: the C one (pickle.load, torch.load)
+  /// and the pure-Python one (joblib, dill), which is more lenient about frames longer than
+  /// the data, a last line without newline and false BUILD states. The safety scan needs
+  /// the union (a stream any loader reads past must be followed); readers of checkpoints
+  /// keep the C unpickler's view, which is torch.load's.
+  public var lenient = false
 
   /// Creates a machine that adds to `graph`.
   public init(graph: ValueGraph = ValueGraph(), limits: Limits = .default) {
@@ -84,6 +90,7 @@ public struct Machine: Sendable {
     }
     graph.reserve(forPickleBytes: min(bytes.count - position, 1 << 28))
     var reader = InstructionReader(bytes: bytes, base: base, position: position, limits: limits)
+    reader.lenientLastLine = lenient
     var declared: Int? = nil
     var highest = 0
     var count = 0
@@ -132,8 +139,10 @@ public struct Machine: Sendable {
         if instruction.opcode == .frame, case .int(let length)? = instruction.argument {
           // CPython's C unpickler only checks that the frame's bytes exist, then reads on
           // normally; frames that lie about their length are read exactly as it reads them.
+          // The pure-Python unpickler (joblib's, dill's) does not even check: a frame longer
+          // than the data is the rest of the data.
           let available = bytes.count - reader.position
-          guard length <= Int64(available) else {
+          guard lenient || length <= Int64(available) else {
             throw PickleError.Reason.truncated(needed: Int(clamping: length), available: available)
           }
           continue
@@ -382,20 +391,35 @@ public struct Machine: Sendable {
   public static let computedImportModule = "pickle"
   public static let computedImportName = "Unpickler.find_class"
 
-  /// A BUILD state that CPython's default `__setstate__` applies without touching the object.
+  /// A BUILD state that the default `__setstate__` applies without touching the object: None
+  /// or `(None, {})` for the C unpickler, any false value (or a pair of them) for the
+  /// pure-Python one (`if state:`), which joblib and dill use.
   private func isEmptyState(_ state: ValueID) -> Bool {
-    func empty(_ id: ValueID) -> Bool {
+    func isFalse(_ id: ValueID) -> Bool {
       switch graph[id] {
       case .none: true
-      case .dict(let c): graph.container(c).isEmpty
+      case .bool(let b): !b
+      case .int(let v): v == 0
+      case .bigInt(let s): s.count == 0
+      case .float(let v): v == 0
+      case .string(let s), .legacyString(let s), .bytes(let s), .bytearray(let s): s.count == 0
+      case .tuple(let s), .frozenset(let s): s.count == 0
+      case .list(let c), .dict(let c), .set(let c): graph.container(c).isEmpty
       default: false
       }
     }
     if case .none = graph[state] { return true }
-    guard case .tuple = graph[state], let pair = graph.sequence(state), pair.count == 2,
-      case .none = graph[pair[0]]
-    else { return false }
-    return empty(pair[1])
+    guard case .tuple = graph[state], let pair = graph.sequence(state), pair.count == 2 else {
+      return lenient && isFalse(state)
+    }
+    if case .none = graph[pair[0]] {
+      switch graph[pair[1]] {
+      case .none: return true
+      case .dict(let c) where graph.container(c).isEmpty: return true
+      default: break
+      }
+    }
+    return lenient && isFalse(pair[0]) && isFalse(pair[1])
   }
 
   /// A str, or a value whose type is only known at load time.
@@ -683,9 +707,8 @@ public struct Machine: Sendable {
       guard available >= 2 else { throw .stackUnderflow }
       let state = stack.removeLast()
       let target = try top()
-      // CPython needs __setstate__ or a __dict__: containers and scalars have neither. But a
-      // None state (or a (None, None) / (None, {}) slot-state pair) sets nothing, so CPython
-      // reads on whatever the target.
+      // CPython needs __setstate__ or a __dict__: containers and scalars have neither. But an
+      // empty state sets nothing, so CPython reads on whatever the target.
       guard isOpaque(target) else {
         if isEmptyState(state) { return }
         throw .wrongOperand("BUILD on a \(graph.kindName(target))")
@@ -695,8 +718,10 @@ public struct Machine: Sendable {
       guard case .pair(let module, let name)? = argument else {
         throw .invalidArgument("names expected")
       }
-      let args = try popMark()
+      // The pure-Python unpickler (joblib's, dill's) imports the class before it looks for
+      // the MARK: the import happens even when the MARK is missing.
       let cls = try global(module: module, name: name, at: offset)
+      let args = try popMark()
       try push(try instantiate(cls, args, at: offset))
     case .obj:
       let items = try popMark()

@@ -11,7 +11,9 @@
 /// * `LONG` drops one trailing `L` and parses the rest with `int(s, 0)`.
 /// * `GET`/`PUT` parse their key with `int(s, 10)`: blanks, sign, underscores, leading zeros.
 /// * `FLOAT` uses `PyOS_string_to_double`: no blanks, no underscores, `inf`/`infinity`/`nan` in
-///   any case with a sign; it must stop at the newline or a NUL; overflow is an error.
+///   any case with a sign; it must stop at the newline or a NUL; overflow is an error. The
+///   pure-Python unpickler (joblib's, dill's) uses `float()`, which takes blanks around,
+///   underscores between digits and overflows to infinity: the union of both is accepted.
 ///
 /// Every one of them is a C string: a NUL ends the text early, and what follows it on the line
 /// is ignored (`I1\0anything\n` is 1).
@@ -47,10 +49,35 @@ public enum TextNumbers {
     return PyLong.int64(bytes)
   }
 
-  /// The value of a `FLOAT` line, or nil when CPython refuses it.
+  /// The value of a `FLOAT` line, or nil when both of CPython's unpicklers refuse it: the C
+  /// one (`PyOS_string_to_double`, above) and the pure-Python one that joblib and dill use
+  /// (`float(line)`: blanks around, underscores between digits, overflow to infinity).
   public static func float(_ line: ArraySlice<UInt8>) -> Double? {
     guard !line.isEmpty else { return nil }
-    let s = cString(line)
+    if let value = decimalFloat(cString(line), overflowIsError: true) { return value }
+    // Python's float(): strip blanks, then drop underscores that sit between two digits.
+    var start = line.startIndex
+    var end = line.endIndex
+    while start < end, isSpace(line[start]) { start += 1 }
+    while end > start, isSpace(line[end - 1]) { end -= 1 }
+    let trimmed = line[start..<end]
+    var text: [UInt8] = []
+    text.reserveCapacity(trimmed.count)
+    for i in trimmed.indices {
+      guard trimmed[i] == UInt8(ascii: "_") else {
+        text.append(trimmed[i])
+        continue
+      }
+      guard i > trimmed.startIndex, i + 1 < trimmed.endIndex,
+        digitValue(trimmed[i - 1]) < 10, digitValue(trimmed[i + 1]) < 10
+      else { return nil }
+    }
+    guard !text.contains(0) else { return nil }
+    return decimalFloat(text[...], overflowIsError: false)
+  }
+
+  /// `[sign] (inf | infinity | nan | digits[.digits][e[sign]digits])`, all of `s`.
+  static func decimalFloat(_ s: ArraySlice<UInt8>, overflowIsError: Bool) -> Double? {
     guard !s.isEmpty else { return nil }
     var i = s.startIndex
     var negative = false
@@ -86,7 +113,7 @@ public enum TextNumbers {
       if j > start { i = j }
     }
     guard i == s.endIndex, let value = Double(String(decoding: s, as: UTF8.self)),
-      value.isFinite
+      value.isFinite || !overflowIsError
     else { return nil }
     return value
   }

@@ -1,6 +1,7 @@
 """CPython's C unpickler as an oracle, safe on hostile input: nothing is imported or called.
 
-Reads a JSON list of base64 pickles on stdin; prints one JSON object per pickle: the events the
+Reads a JSON list of base64 pickles on stdin; prints one JSON object per pickle, for the C
+unpickler ("c") and the pure-Python one ("py", which joblib and dill use): the events the
 unpickler produced (find_class, calls, cls.__new__, extension codes, persistent ids, in order),
 whether it reached STOP, and where it ended. It reads from a file object (`pickle.load(f)`, as
 torch.load, numpy.load and joblib do), so frames are read the way a file reader reads them. Runs under any Python 3.8+ (standard library only).
@@ -55,17 +56,22 @@ class Rec(metaclass=Meta):
         pass
 
 
-class Oracle(pickle.Unpickler):
-    def find_class(self, module, name):
-        if module == "__ext__":
-            EVENTS.append(["e", name])
-        else:
-            EVENTS.append(["g", module, name])
-        return Meta("R", (Rec,), {})
+def find_class(self, module, name):
+    if module == "__ext__":
+        EVENTS.append(["e", name])
+    else:
+        EVENTS.append(["g", module, name])
+    return Meta("R", (Rec,), {})
 
-    def persistent_load(self, pid):
-        EVENTS.append(["p"])
-        return object.__new__(Rec)
+
+def persistent_load(self, pid):
+    EVENTS.append(["p"])
+    return object.__new__(Rec)
+
+
+# The C unpickler (pickle.load, torch.load) and the pure-Python one (joblib, dill).
+Oracle = type("Oracle", (pickle.Unpickler,), {"find_class": find_class, "persistent_load": persistent_load})
+PyOracle = type("PyOracle", (pickle._Unpickler,), {"find_class": find_class, "persistent_load": persistent_load})
 
 
 def main():
@@ -76,17 +82,20 @@ def main():
     out = []
     for encoded in streams:
         data = base64.b64decode(encoded)
-        del EVENTS[:]
-        copyreg._extension_cache.clear()  # each stream starts from a fresh cache
-        stream = io.BytesIO(data)
-        result = {"ok": False, "end": None, "error": None}
-        try:
-            Oracle(stream).load()
-            result["ok"] = True
-            result["end"] = stream.tell()
-        except BaseException as error:  # noqa: B902 - hostile input raises anything
-            result["error"] = type(error).__name__ + ": " + str(error)[:80]
-        result["events"] = list(EVENTS)
+        result = {}
+        for key, unpickler in (("c", Oracle), ("py", PyOracle)):
+            del EVENTS[:]
+            copyreg._extension_cache.clear()  # each stream starts from a fresh cache
+            stream = io.BytesIO(data)
+            one = {"ok": False, "end": None, "error": None}
+            try:
+                unpickler(stream).load()
+                one["ok"] = True
+                one["end"] = stream.tell()
+            except BaseException as error:  # noqa: B902 - hostile input raises anything
+                one["error"] = type(error).__name__ + ": " + str(error)[:80]
+            one["events"] = list(EVENTS)
+            result[key] = one
         out.append(result)
     json.dump(out, sys.stdout)
 

@@ -1,8 +1,8 @@
 import PTViewPickle
 import Testing
 
-/// The text number forms as CPython 3.8-3.13's C unpickler reads them (each row was run through
-/// `pickle.loads` on those versions; Tests/Interop/test_scan_differential.py keeps checking the
+/// The text number forms as CPython 3.8-3.13's C unpickler reads them, and for FLOAT also its
+/// pure-Python one (each row was run through `pickle.loads` and `pickle._loads` on those versions; Tests/Interop/test_scan_differential.py keeps checking the
 /// VM against them).
 @Suite struct TextNumbersTests {
   static func line(_ s: String) -> ArraySlice<UInt8> { Array(s.utf8)[...] }
@@ -47,8 +47,13 @@ import Testing
   static let floats: [(String, Double?)] = [
     ("1.5", 1.5), ("inf", .infinity), ("INFINITY", .infinity), ("-inf", -.infinity), ("1e5", 1e5),
     (".5", 0.5), ("5.", 5), ("1.5\0zz", 1.5), ("1.5e-400", 0), ("-0.0", 0),
-    ("1_0", nil), (" 1.5", nil), ("1.5 ", nil), ("0x1p3", nil), ("1e500", nil), ("1e", nil),
-    ("1e+", nil), (".", nil), ("e5", nil), ("infx", nil), ("-", nil), ("\0", nil), ("1L", nil),
+    // The C unpickler refuses these, the pure-Python one (joblib's, dill's) takes them.
+    ("1_0", 10), (" 1.5", 1.5), ("1.5 ", 1.5), ("1e500", .infinity), ("-1e500", -.infinity),
+    ("1_000.5", 1000.5), ("1e1_0", 1e10), (".5_0", 0.5), (" inf ", .infinity), ("\u{0B}1\u{0C}", 1),
+    // Both refuse these.
+    ("0x1p3", nil), ("1e", nil), ("1__0", nil), ("_1", nil), ("1_", nil), ("1_.5", nil),
+    ("1._5", nil), ("\u{1C}1", nil), ("1e+", nil), (".", nil), ("e5", nil), ("infx", nil),
+    ("-", nil), ("\0", nil), ("1L", nil),
   ]
 
   @Test("FLOAT lines", arguments: floats)

@@ -91,6 +91,7 @@ struct PickleScan: Sendable {
     nesting: Int = 0
   ) -> One {
     var machine = Machine(limits: limits)
+    machine.lenient = true
     machine.pauseAfterBuild = SafetyPolicy.joblibArrayWrappers
     var findings: [SafetyFinding] = []
     var end: Int? = nil
@@ -134,7 +135,10 @@ struct PickleScan: Sendable {
       hasFrame = outcome.highestProtocol >= 4 && joblibArrays == 0
     } catch let e {
       error = e.description
-      ranOut = Self.ranOut(e)
+      // The VM reads a last line without newline as pure Python does: a failure on the
+      // buffer's last line may only mean the window cut it.
+      let from = min(max(e.offset, start), bytes.count)
+      ranOut = Self.ranOut(e) || !bytes[from...].contains(0x0A)
       hasFrame = joblibArrays == 0
     }
     let graph = machine.graph
@@ -154,6 +158,7 @@ struct PickleScan: Sendable {
       let stream = EffectiveStream.fileReader(bytes, from: start)
       if stream.diverged {
         var m = Machine(limits: limits)
+        m.lenient = true
         var streamEnd: Int? = nil
         do { _ = try m.load(stream.bytes, base: 0, from: 0); streamEnd = stream.nextStart } catch {}
         let extra = analyze(
@@ -172,6 +177,7 @@ struct PickleScan: Sendable {
       let stream = EffectiveStream.strings(bytes, from: start, limits: limits)
       if stream.diverged {
         var m = Machine(limits: limits)
+        m.lenient = true
         var decoded = false
         do { _ = try m.load(stream.bytes, base: 0, from: 0); decoded = true } catch {}
         let extra = analyze(

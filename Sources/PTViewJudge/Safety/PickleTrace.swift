@@ -17,6 +17,7 @@ public struct PickleTrace: Sendable {
   /// lie about their length are read the way a file reader reads them; see EffectiveStream).
   public init(_ bytes: [UInt8], limits: Limits = .default) {
     var machine = Machine(limits: limits)
+    machine.lenient = true
     let stream = EffectiveStream.fileReader(bytes, from: 0)
     let decoded = stream.diverged ? stream.bytes : bytes
     do {
