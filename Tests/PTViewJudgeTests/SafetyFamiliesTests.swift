@@ -124,6 +124,24 @@ struct SafetyFamiliesTests {
     return b + tail + [0x65, 0x2E]
   }
 
+  @Test("array bytes that a plain pickle.load would run as opcodes are judged too")
+  func joblibArrayBytesAsOpcodes() {
+    // Without the alignment key no padding byte stops a plain reader: it runs the 24 bytes.
+    var stream = Self.joblibStream(after: [0x4B, 7])
+    let payload = Array("cos\nsystem\n(S'idd'\ntR0N0".utf8)
+    let key: [UInt8] = [0x8C, 27] + Array("numpy_array_alignment_bytes".utf8) + [0x4B, 16]
+    guard let at = stream.firstRange(of: key), let pad = stream.firstRange(of: [0x62, 3, 0xFF])
+    else {
+      Issue.record("stream layout changed")
+      return
+    }
+    stream.replaceSubrange((pad.lowerBound + 1)..<(pad.lowerBound + 4 + 24), with: payload)
+    stream.removeSubrange(at)
+    #expect(payload.count == 24)
+    let report = Self.scan(stream)
+    #expect(report.verdict == .dangerous, "\(report.text)")
+  }
+
   @Test("joblib's raw array bytes are skipped and what follows is judged")
   func joblibArrays() {
     let plain = Self.scan(Self.joblibStream(after: [0x4B, 7]))

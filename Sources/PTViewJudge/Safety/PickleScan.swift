@@ -152,6 +152,18 @@ struct PickleScan: Sendable {
     findings += analyze(
       graph, bytes: bytes, map: { Int64($0) }, base: base, inFile: inFile, location: location)
 
+    // A loader other than joblib's (plain pickle.load of the same file) does not skip the
+    // array bytes: it reads them as opcodes. What it would run there counts too.
+    if joblibArrays > 0 {
+      var plain = Machine(limits: limits)
+      plain.lenient = true
+      _ = try? plain.load(bytes, base: 0, from: start)
+      findings += analyze(
+        plain.graph, bytes: bytes, map: { Int64($0) }, base: base, inFile: inFile,
+        location: location + " (as plain pickle.load reads it, array bytes as opcodes)"
+      ).filter { $0.verdict == .dangerous }
+    }
+
     // A file-object unpickler (torch.load's zip path, numpy.load, joblib) reads frames
     // differently when they lie about their length.
     if hasFrame {
