@@ -11,10 +11,11 @@ public struct InstructionReader: Sendable {
   public var position: Int
   /// Bounds every counted argument.
   public let limits: Limits
-  /// Reads a last line without its newline as the pure-Python unpickler does (`readline()[:-1]`
-  /// at the end of the data drops the last byte, or gives an empty line, instead of failing).
-  /// Off for the disassembler, which follows pickletools.
-  public var lenientLastLine = false
+  /// Reads what the pure-Python unpickler also reads (joblib's, dill's): a last line without
+  /// its newline (`readline()[:-1]` at the end of the data drops the last byte, or gives an
+  /// empty line, instead of failing) and FLOAT through `float()`. Off for the disassembler,
+  /// which follows pickletools, and for checkpoint readers, which follow torch.load.
+  public var lenient = false
 
   /// Creates a reader starting at `position` (an index into `bytes`).
   public init(bytes: [UInt8], base: Int = 0, position: Int = 0, limits: Limits = .default) {
@@ -92,7 +93,7 @@ public struct InstructionReader: Sendable {
 
   private mutating func line() throws(PickleError.Reason) -> ArraySlice<UInt8> {
     guard position < bytes.count, let newline = bytes[position...].firstIndex(of: 0x0A) else {
-      if lenientLastLine {
+      if lenient {
         // What is left, without its last byte; nothing at all at the very end.
         let slice = bytes[min(position, bytes.count)..<max(position, bytes.count - 1)]
         position = bytes.count
@@ -142,7 +143,7 @@ public struct InstructionReader: Sendable {
     case .floatnl:
       // CPython's C unpickler (TextNumbers), not pickletools: no blanks, a NUL ends the text.
       let text = try line()
-      guard let value = TextNumbers.float(text) else {
+      guard let value = TextNumbers.float(text, includingPurePython: lenient) else {
         throw .invalidArgument(
           "could not convert string to float: \(Self.quoted(text))")
       }

@@ -90,7 +90,7 @@ public struct Machine: Sendable {
     }
     graph.reserve(forPickleBytes: min(bytes.count - position, 1 << 28))
     var reader = InstructionReader(bytes: bytes, base: base, position: position, limits: limits)
-    reader.lenientLastLine = lenient
+    reader.lenient = lenient
     var declared: Int? = nil
     var highest = 0
     var count = 0

@@ -52,9 +52,10 @@ public enum TextNumbers {
   /// The value of a `FLOAT` line, or nil when both of CPython's unpicklers refuse it: the C
   /// one (`PyOS_string_to_double`, above) and the pure-Python one that joblib and dill use
   /// (`float(line)`: blanks around, underscores between digits, overflow to infinity).
-  public static func float(_ line: ArraySlice<UInt8>) -> Double? {
+  public static func float(_ line: ArraySlice<UInt8>, includingPurePython: Bool = true) -> Double? {
     guard !line.isEmpty else { return nil }
     if let value = decimalFloat(cString(line), overflowIsError: true) { return value }
+    guard includingPurePython else { return nil }
     // Python's float(): strip blanks, then drop underscores that sit between two digits.
     var start = line.startIndex
     var end = line.endIndex
