@@ -23,8 +23,8 @@ venv="${PTVIEW_VENV:-$HOME/.cache/ptview/venv}"
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
-if ! "$venv/bin/python" -c "import torch, numpy, pytest, PIL" 2>/dev/null; then
-  "$venv/bin/pip" install -q --disable-pip-version-check torch numpy pytest pillow
+if ! "$venv/bin/python" -c "import torch, numpy, pytest, PIL, joblib" 2>/dev/null; then
+  "$venv/bin/pip" install -q --disable-pip-version-check torch numpy pytest pillow joblib
 fi
 "$venv/bin/python" -c "import torch; print('torch', torch.__version__)"
 

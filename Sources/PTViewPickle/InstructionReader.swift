@@ -11,6 +11,11 @@ public struct InstructionReader: Sendable {
   public var position: Int
   /// Bounds every counted argument.
   public let limits: Limits
+  /// Reads what the pure-Python unpickler also reads (joblib's, dill's): a last line without
+  /// its newline (`readline()[:-1]` at the end of the data drops the last byte, or gives an
+  /// empty line, instead of failing) and FLOAT through `float()`. Off for the disassembler,
+  /// which follows pickletools, and for checkpoint readers, which follow torch.load.
+  public var lenient = false
 
   /// Creates a reader starting at `position` (an index into `bytes`).
   public init(bytes: [UInt8], base: Int = 0, position: Int = 0, limits: Limits = .default) {
@@ -44,7 +49,7 @@ public struct InstructionReader: Sendable {
     var argument: Argument? = nil
     if let kind = Self.argumentKinds[Int(opcode.rawValue)] {
       do {
-        argument = try read(kind)
+        argument = try read(kind, opcode)
       } catch let reason {
         position = start
         throw PickleError(offset: base + start, opcode: opcode, reason: reason)
@@ -87,7 +92,13 @@ public struct InstructionReader: Sendable {
   }
 
   private mutating func line() throws(PickleError.Reason) -> ArraySlice<UInt8> {
-    guard let newline = bytes[position...].firstIndex(of: 0x0A) else {
+    guard position < bytes.count, let newline = bytes[position...].firstIndex(of: 0x0A) else {
+      if lenient {
+        // What is left, without its last byte; nothing at all at the very end.
+        let slice = bytes[min(position, bytes.count)..<max(position, bytes.count - 1)]
+        position = bytes.count
+        return slice
+      }
       throw .invalidArgument("no newline found")
     }
     let slice = bytes[position..<newline]
@@ -95,7 +106,9 @@ public struct InstructionReader: Sendable {
     return slice
   }
 
-  private mutating func read(_ kind: ArgumentKind) throws(PickleError.Reason) -> Argument {
+  private mutating func read(_ kind: ArgumentKind, _ opcode: Opcode) throws(PickleError.Reason)
+    -> Argument
+  {
     switch kind {
     case .uint1: return .int(Int64(try unsigned(1)))
     case .uint2: return .int(Int64(try unsigned(2)))
@@ -128,20 +141,32 @@ public struct InstructionReader: Sendable {
     case .bytes8, .bytearray8, .unicodestring8:
       return .bytes(try counted(8))
     case .floatnl:
-      let text = String(decoding: try line(), as: UTF8.self)
-      guard let value = Self.parseFloat(text) else {
-        throw .invalidArgument("could not convert string to float: \(text)")
+      // CPython's C unpickler (TextNumbers), not pickletools: no blanks, a NUL ends the text.
+      let text = try line()
+      guard let value = TextNumbers.float(text, includingPurePython: lenient) else {
+        throw .invalidArgument(
+          "could not convert string to float: \(Self.quoted(text))")
       }
       return .float(value)
     case .decimalnlShort:
       let text = try line()
-      if text.elementsEqual("00".utf8) { return .bool(false) }
-      if text.elementsEqual("01".utf8) { return .bool(true) }
-      return try Self.integer(text, maxDigits: limits.maxIntegerDigits)
+      if opcode != .int {
+        // GET and PUT: int(key, 10).
+        guard let key = TextNumbers.memoKey(text) else {
+          throw .invalidArgument("invalid memo key \(Self.quoted(text))")
+        }
+        return .int(key)
+      }
+      guard let value = TextNumbers.int(text, maxDigits: limits.maxIntegerDigits) else {
+        throw .invalidArgument("invalid integer literal \(Self.quoted(text))")
+      }
+      return value
     case .decimalnlLong:
-      var text = try line()
-      if text.last == UInt8(ascii: "L") { text = text.dropLast() }
-      return try Self.integer(text, maxDigits: limits.maxIntegerDigits)
+      let text = try line()
+      guard let value = TextNumbers.long(text, maxDigits: limits.maxIntegerDigits) else {
+        throw .invalidArgument("invalid integer literal \(Self.quoted(text))")
+      }
+      return value
     case .stringnl:
       return .text(try Self.unquote(try line()))
     case .stringnlNoescape:
@@ -156,6 +181,10 @@ public struct InstructionReader: Sendable {
   }
 
   // MARK: - Text forms
+
+  static func quoted(_ text: ArraySlice<UInt8>) -> String {
+    String(decoding: text.prefix(40), as: UTF8.self).debugDescription
+  }
 
   /// Python's `int(text)` for the forms picklers write: optional blanks, sign, decimal digits.
   static func integer(_ text: ArraySlice<UInt8>, maxDigits: Int) throws(PickleError.Reason)

@@ -31,7 +31,21 @@ public struct Machine: Sendable {
     public var highestProtocol: Int
     /// Number of opcodes executed.
     public var opcodeCount: Int
+    /// True when the load paused after a BUILD on an object of a `pauseAfterBuild` class:
+    /// `root` is that object, `end` the index after BUILD, and `resume` continues.
+    public var paused = false
   }
+
+  /// Classes (`module.name`) whose objects pause the load right after their BUILD. joblib's
+  /// array wrappers: its unpickler reads the array's raw bytes from the file at that point,
+  /// then goes on unpickling after them.
+  public var pauseAfterBuild: Set<String> = []
+  /// Reads what *either* of CPython's unpicklers reads: the C one (pickle.load, torch.load)
+  /// and the pure-Python one (joblib, dill), which is more lenient about frames longer than
+  /// the data, a last line without newline and false BUILD states. The safety scan needs
+  /// the union (a stream any loader reads past must be followed); readers of checkpoints
+  /// keep the C unpickler's view, which is torch.load's.
+  public var lenient = false
 
   /// Creates a machine that adds to `graph`.
   public init(graph: ValueGraph = ValueGraph(), limits: Limits = .default) {
@@ -53,6 +67,20 @@ public struct Machine: Sendable {
     denseMemo.removeAll(keepingCapacity: true)
     sparseMemo.removeAll()
     memoCount = 0
+    return try run(bytes, base: base, from: position)
+  }
+
+  /// Continues a paused load at `position` (after whatever the loader read itself), with the
+  /// stack, marks and memo as the pause left them.
+  public mutating func resume(_ bytes: [UInt8], base: Int = 0, from position: Int)
+    throws(PickleError) -> Outcome
+  {
+    try run(bytes, base: base, from: position)
+  }
+
+  private mutating func run(_ bytes: [UInt8], base: Int, from position: Int)
+    throws(PickleError) -> Outcome
+  {
     // Pool slices are 32-bit, and nothing a pickle stores outgrows its own bytes: refusing
     // input that could take the byte pool past 4 GiB keeps every slice representable.
     guard position >= 0, graph.bytes.count + (bytes.count - position) < Int(UInt32.max) else {
@@ -62,6 +90,7 @@ public struct Machine: Sendable {
     }
     graph.reserve(forPickleBytes: min(bytes.count - position, 1 << 28))
     var reader = InstructionReader(bytes: bytes, base: base, position: position, limits: limits)
+    reader.lenient = lenient
     var declared: Int? = nil
     var highest = 0
     var count = 0
@@ -110,13 +139,24 @@ public struct Machine: Sendable {
         if instruction.opcode == .frame, case .int(let length)? = instruction.argument {
           // CPython's C unpickler only checks that the frame's bytes exist, then reads on
           // normally; frames that lie about their length are read exactly as it reads them.
+          // The pure-Python unpickler (joblib's, dill's) does not even check: a frame longer
+          // than the data is the rest of the data.
           let available = bytes.count - reader.position
-          guard length <= Int64(available) else {
+          guard lenient || length <= Int64(available) else {
             throw PickleError.Reason.truncated(needed: Int(clamping: length), available: available)
           }
           continue
         }
         try execute(instruction)
+        if instruction.opcode == .build, !pauseAfterBuild.isEmpty, let target = stack.last,
+          case .object(let index) = graph[target],
+          let name = graph.qualifiedName(graph.construction(index).callee),
+          pauseAfterBuild.contains(name)
+        {
+          return Outcome(
+            root: target, end: reader.position, declaredProtocol: declared,
+            highestProtocol: highest, opcodeCount: count, paused: true)
+        }
       } catch let reason {
         throw PickleError(offset: instruction.offset, opcode: instruction.opcode, reason: reason)
       }
@@ -345,6 +385,50 @@ public struct Machine: Sendable {
   }
 
   // MARK: - Opcodes
+
+  /// The pseudo-global that stands for the unpickler's own `find_class` when STACK_GLOBAL's
+  /// operands are computed: `pickle.Unpickler.find_class(module, name)` is what runs.
+  public static let computedImportModule = "pickle"
+  public static let computedImportName = "Unpickler.find_class"
+
+  /// A BUILD state that the default `__setstate__` applies without touching the object: None
+  /// or `(None, {})` for the C unpickler, any false value (or a pair of them) for the
+  /// pure-Python one (`if state:`), which joblib and dill use.
+  private func isEmptyState(_ state: ValueID) -> Bool {
+    func isFalse(_ id: ValueID) -> Bool {
+      switch graph[id] {
+      case .none: true
+      case .bool(let b): !b
+      case .int(let v): v == 0
+      case .bigInt(let s): s.count == 0
+      case .float(let v): v == 0
+      case .string(let s), .legacyString(let s), .bytes(let s), .bytearray(let s): s.count == 0
+      case .tuple(let s), .frozenset(let s): s.count == 0
+      case .list(let c), .dict(let c), .set(let c): graph.container(c).isEmpty
+      default: false
+      }
+    }
+    if case .none = graph[state] { return true }
+    guard case .tuple = graph[state], let pair = graph.sequence(state), pair.count == 2 else {
+      return lenient && isFalse(state)
+    }
+    if case .none = graph[pair[0]] {
+      switch graph[pair[1]] {
+      case .none: return true
+      case .dict(let c) where graph.container(c).isEmpty: return true
+      default: break
+      }
+    }
+    return lenient && isFalse(pair[0]) && isFalse(pair[1])
+  }
+
+  /// A str, or a value whose type is only known at load time.
+  private func isStringOrOpaque(_ id: ValueID) -> Bool {
+    switch graph[id] {
+    case .string, .legacyString: true
+    default: isOpaque(id)
+    }
+  }
 
   /// Whether a node can receive mutations (its real type is unknown to us).
   private func isOpaque(_ id: ValueID) -> Bool {
@@ -599,7 +683,18 @@ public struct Machine: Sendable {
         m = a
         n = b
       default:
-        throw .wrongOperand("STACK_GLOBAL requires str")
+        // An operand computed at load time (a call's result, a global that is a str, an
+        // extension or persistent object) may well be a str: CPython imports whatever it
+        // is. Record the lookup as a call of `find_class` on the operands.
+        guard isStringOrOpaque(module), isStringOrOpaque(name) else {
+          throw .wrongOperand("STACK_GLOBAL requires str")
+        }
+        let finder = try global(
+          module: Array(Self.computedImportModule.utf8), name: Array(Self.computedImportName.utf8),
+          at: offset)
+        let operands = try node(.tuple(graph.store(ids: [module, name])), at: offset)
+        try push(try object(.reduce(callable: finder, args: operands), at: offset))
+        return
       }
       try push(
         try global(module: Array(graph.bytes(m)), name: Array(graph.bytes(n)), at: offset))
@@ -612,15 +707,21 @@ public struct Machine: Sendable {
       guard available >= 2 else { throw .stackUnderflow }
       let state = stack.removeLast()
       let target = try top()
-      // CPython needs __setstate__ or a __dict__: containers and scalars have neither.
-      guard isOpaque(target) else { throw .wrongOperand("BUILD on a \(graph.kindName(target))") }
+      // CPython needs __setstate__ or a __dict__: containers and scalars have neither. But an
+      // empty state sets nothing, so CPython reads on whatever the target.
+      guard isOpaque(target) else {
+        if isEmptyState(state) { return }
+        throw .wrongOperand("BUILD on a \(graph.kindName(target))")
+      }
       graph.mutate(target, .build(state))
     case .inst:
       guard case .pair(let module, let name)? = argument else {
         throw .invalidArgument("names expected")
       }
-      let args = try popMark()
+      // The pure-Python unpickler (joblib's, dill's) imports the class before it looks for
+      // the MARK: the import happens even when the MARK is missing.
       let cls = try global(module: module, name: name, at: offset)
+      let args = try popMark()
       try push(try instantiate(cls, args, at: offset))
     case .obj:
       let items = try popMark()

@@ -145,3 +145,19 @@ public enum PyLong {
     return bytes
   }
 }
+
+extension PyLong {
+  /// `-value` for a minimal two's complement byte string.
+  static func negated(_ value: [UInt8]) -> [UInt8] {
+    guard !value.isEmpty else { return [] }
+    var bytes = value
+    bytes.append(bytes.last.map { $0 & 0x80 != 0 ? 0xFF : 0 } ?? 0)
+    var carry: UInt16 = 1
+    for i in bytes.indices {
+      let sum = UInt16(~bytes[i]) + carry
+      bytes[i] = UInt8(truncatingIfNeeded: sum)
+      carry = sum >> 8
+    }
+    return minimal(bytes)
+  }
+}

@@ -69,6 +69,16 @@ public struct PickleSafetyAnalyzer: Sendable {
     // Every global: dangerous names even when only referenced; others not used in a call.
     for index in nodes {
       let id = ValueID(Int32(index))
+      if case .ext(let code) = graph[id], !state.covered.contains(id) {
+        state.add(
+          finding(
+            .suspicious, .referencesGlobal, id, global: "copyreg extension \(code)",
+            rendering: "<extension \(code)>",
+            detail:
+              "references copyreg extension code \(code): the loading process's registry decides what it is"
+          ))
+        continue
+      }
       guard case .global = graph[id], let name = resolvedName(id) else { continue }
       if let f = referenceFinding(id, name, covered: state.covered.contains(id)) { state.add(f) }
     }
@@ -144,8 +154,10 @@ public struct PickleSafetyAnalyzer: Sendable {
     // class; anything else is called.
     let opcode = opcodeAt(graph.offset(of: id))
     if role == .construct, opcode == Opcode.inst.rawValue || opcode == Opcode.obj.rawValue {
-      if let name = resolvedName(callee), !SafetyPolicy.looksLikeClass(name.path.last ?? "") {
-        role = .call
+      if let name = resolvedName(callee) {
+        if !SafetyPolicy.looksLikeClass(name.path.last ?? "") { role = .call }
+      } else {
+        role = .call  // an object, extension or persistent id: not known to be a class
       }
     }
     judge(callee: callee, role: role, args: construction.args, site: id, &state)
@@ -167,11 +179,40 @@ public struct PickleSafetyAnalyzer: Sendable {
           detail:
             "the callable is the result of another call (\(render(callee, depth: 0))): a pickle of data never calls what it computed"
         ))
-    case .persistentID, .ext:
+    case .ext(let code):
+      state.covered.insert(callee)
+      let rendering = renderCall(callee, args)
+      let argValues = args.index >= 0 ? (graph.sequence(args) ?? []) : []
+      if role == .call && !argValues.isEmpty {
+        // CPython resolves the code through copyreg's registry in the loading process: what
+        // runs cannot be known from the file. Unscannable, dangerous with code-like arguments.
+        state.add(
+          escalated(
+            finding(
+              .unscannable, .unresolvedExtension, site, global: "copyreg extension \(code)",
+              rendering: rendering,
+              detail:
+                "calls copyreg extension code \(code) with arguments: the loading process's copyreg registry decides what runs, so the call cannot be judged"
+            ), argValues, allowEscalation: true))
+      } else {
+        state.add(
+          escalated(
+            finding(
+              .suspicious, .unknownCallable, site, global: "copyreg extension \(code)",
+              rendering: rendering,
+              detail: role == .call
+                ? "calls copyreg extension code \(code) without arguments (resolved by the loading process)"
+                : "instantiates the class behind copyreg extension code \(code) (resolved by the loading process)"
+            ), argValues, allowEscalation: true))
+      }
+    case .persistentID:
+      let argValues = args.index >= 0 ? (graph.sequence(args) ?? []) : []
       state.add(
-        finding(
-          .suspicious, .unknownCallable, site, global: nil, rendering: renderCall(callee, args),
-          detail: "calls an object supplied by the loader (persistent id or copyreg extension)"))
+        escalated(
+          finding(
+            .suspicious, .unknownCallable, site, global: nil, rendering: renderCall(callee, args),
+            detail: "calls an object supplied by the loader (persistent id)"), argValues,
+          allowEscalation: true))
     default:
       break  // not callable: CPython raises before anything runs
     }
@@ -195,6 +236,16 @@ public struct PickleSafetyAnalyzer: Sendable {
       return nil
     }
 
+    if full == Machine.computedImportModule + "." + Machine.computedImportName {
+      return finding(
+        .dangerous, .computedImport, site, global: full, rendering: rendering,
+        detail:
+          "STACK_GLOBAL with operands computed at load time (\(argValues.map { render($0, depth: 1) }.joined(separator: ", "))): the module and name imported are chosen while loading, whatever the computation"
+      )
+    }
+    if let f = dataCarrying(name, role: role, args: argValues, site: site, rendering: rendering) {
+      return f
+    }
     if let kind = dangerList(name) {
       // A nested loader given literal bytes: scan what it would load, and report it either way.
       var detail = "\(verb) \(full): \(kind.rawValue)"
@@ -296,6 +347,77 @@ public struct PickleSafetyAnalyzer: Sendable {
             ? "instantiates \(full) by calling it: needs that class and runs its constructor"
             : "calls \(full) from a third-party module: needs that module and runs its code"),
         argValues, allowEscalation: true)
+    }
+  }
+
+  /// numpy's random-state constructors and joblib's array wrapper, used exactly as numpy and
+  /// joblib write them: suspicious (they need those packages' classes), never a loophole:
+  /// any other use falls through to the usual rules.
+  func dataCarrying(
+    _ name: SafetyPolicy.ResolvedName, role: Role, args: [ValueID], site: ValueID,
+    rendering: String
+  ) -> SafetyFinding? {
+    let full = name.full
+    if SafetyPolicy.joblibArrayWrappers.contains(full) {
+      guard role == .construct, args.isEmpty else { return nil }
+      return finding(
+        .suspicious, .instantiatesClass, site, global: full, rendering: rendering,
+        detail:
+          "instantiates \(full), joblib's array wrapper: joblib reads the array's raw bytes from the file after it (the scan skips them and reads on)"
+      )
+    }
+    guard SafetyPolicy.numpyRandomConstructors.contains(full), role == .call else { return nil }
+    func isGlobal(_ id: ValueID, in names: Set<String>) -> Bool {
+      resolvedName(id).map { names.contains($0.full) } ?? false
+    }
+    let ctor = "numpy.random._pickle.__bit_generator_ctor"
+    switch name.path.last ?? "" {
+    case "__randomstate_ctor", "__generator_ctor":
+      // (bit_generator_name, bit_generator_ctor): calls the second with the first.
+      guard args.count <= 2 else { return nil }
+      if args.count == 2, !isGlobal(args[1], in: [ctor]) { return nil }
+      if let first = args.first, !plainRandomArgument(first, depth: 0) { return nil }
+    case "__bit_generator_ctor":
+      // Instantiates a class it is given, or looks a name up in numpy's table.
+      guard args.count <= 1 else { return nil }
+      if let first = args.first, graph.string(first) == nil,
+        !isGlobal(first, in: SafetyPolicy.numpyRandomClasses)
+      {
+        return nil
+      }
+    case "__pyx_unpickle_SeedSequence":
+      guard args.count == 3, isGlobal(args[0], in: SafetyPolicy.numpyRandomClasses),
+        args.dropFirst().allSatisfy({ plainRandomArgument($0, depth: 0) })
+      else { return nil }
+    default:
+      guard args.allSatisfy({ plainRandomArgument($0, depth: 0) }) else { return nil }
+    }
+    return finding(
+      .suspicious, .callsFunction, site, global: full, rendering: rendering,
+      detail:
+        "calls \(full), numpy's random-state constructor, with plain arguments: needs numpy's classes, builds data"
+    )
+  }
+
+  /// Plain data, numpy's random classes and constructors, or an object built by one of them or
+  /// by an allowlisted reconstructor (a numpy array): what numpy's own pickles pass.
+  func plainRandomArgument(_ id: ValueID, depth: Int) -> Bool {
+    guard depth < 4 else { return false }
+    switch graph[id] {
+    case .none, .bool, .int, .bigInt, .float, .string, .legacyString, .bytes: return true
+    case .tuple, .list:
+      return (graph.sequence(id) ?? []).allSatisfy { plainRandomArgument($0, depth: depth + 1) }
+    case .dict(let c):
+      return graph.container(c).allSatisfy { plainRandomArgument($0, depth: depth + 1) }
+    case .global:
+      guard let n = resolvedName(id) else { return false }
+      return SafetyPolicy.numpyRandomClasses.contains(n.full)
+        || SafetyPolicy.numpyRandomConstructors.contains(n.full)
+    case .object(let index):
+      guard let n = resolvedName(graph.construction(index).callee) else { return false }
+      return SafetyPolicy.numpyRandomClasses.contains(n.full)
+        || SafetyPolicy.numpyRandomConstructors.contains(n.full) || SafetyPolicy.isPlainData(n)
+    default: return false
     }
   }
 
@@ -420,6 +542,11 @@ public struct PickleSafetyAnalyzer: Sendable {
   {
     let full = name.full
     if covered { return nil }
+    if SafetyPolicy.isDataCarrying(full) {
+      return finding(
+        .suspicious, .referencesGlobal, id, global: full, rendering: full,
+        detail: "references \(full), a data-carrying class or constructor outside the allowlist")
+    }
     if let kind = dangerList(name) {
       return finding(
         .dangerous, kind, id, global: full, rendering: full,

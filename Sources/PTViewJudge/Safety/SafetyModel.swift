@@ -68,6 +68,9 @@ public enum DangerKind: String, Sendable, Equatable {
   case callsFunction = "calls a function outside the allowlist"
   case referencesGlobal = "references a class or function outside the allowlist"
   case unknownCallable = "calls an object ptview cannot resolve"
+  case computedImport = "imports a global whose name is computed at load time"
+  case unresolvedExtension =
+    "calls a copyreg extension code that only the loading process can resolve"
   case torchScript = "TorchScript archive: torch.jit.load runs the TorchScript code it holds"
   case unparsable = "cannot be parsed"
   case encrypted = "encrypted content"

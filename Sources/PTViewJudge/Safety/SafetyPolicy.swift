@@ -160,6 +160,41 @@ public enum SafetyPolicy {
     "weakref.WeakKeyDictionary",
   ]
 
+  // MARK: - Data-carrying constructors (suspicious with plain arguments)
+
+  /// numpy's random-state constructors (`pickle.dumps(RandomState(...))`, `default_rng()`,
+  /// bit generators) across numpy 1.16 to 2.x. They build data, but they are functions that
+  /// call what they are given (`__randomstate_ctor(name, ctor)` calls `ctor(name)`), so they
+  /// are only suspicious when every argument is plain (see `PickleSafetyAnalyzer`).
+  public static let numpyRandomConstructors: Set<String> = [
+    "numpy.random._pickle.__randomstate_ctor", "numpy.random._pickle.__bit_generator_ctor",
+    "numpy.random._pickle.__generator_ctor", "numpy.random.__RandomState_ctor",
+    "numpy.random.mtrand.__RandomState_ctor",
+    "numpy.random.bit_generator.__pyx_unpickle_SeedSequence",
+    "numpy.random._bit_generator.__pyx_unpickle_SeedSequence",
+  ]
+
+  /// The classes numpy's random-state pickles name as arguments.
+  public static let numpyRandomClasses: Set<String> = [
+    "numpy.random._mt19937.MT19937", "numpy.random._pcg64.PCG64", "numpy.random._pcg64.PCG64DXSM",
+    "numpy.random._philox.Philox", "numpy.random._sfc64.SFC64",
+    "numpy.random.bit_generator.SeedSequence", "numpy.random._bit_generator.SeedSequence",
+    "numpy.random.mtrand.RandomState", "numpy.random._generator.Generator",
+  ]
+
+  /// joblib's in-stream array wrapper (`joblib.dump` of anything holding numpy arrays): built
+  /// with NEWOBJ and BUILD, after which joblib reads the array's raw bytes from the file.
+  public static let joblibArrayWrappers: Set<String> = [
+    "joblib.numpy_pickle.NumpyArrayWrapper",
+    "sklearn.externals.joblib.numpy_pickle.NumpyArrayWrapper",
+  ]
+
+  /// Whether `full` is one of the data-carrying names above.
+  public static func isDataCarrying(_ full: String) -> Bool {
+    numpyRandomConstructors.contains(full) || numpyRandomClasses.contains(full)
+      || joblibArrayWrappers.contains(full)
+  }
+
   // MARK: - The danger list (labels)
 
   /// Modules (and their submodules) whose callables run code or touch the system.

@@ -730,6 +730,7 @@ public struct SafetyScanner: Sendable {
     var findings: [SafetyFinding] = []
     func one() -> (ValueGraph, ValueID)? {
       var machine = Machine(limits: limits)
+      machine.lenient = true
       let result = scan.scanOne(
         bytes, from: position, base: base, inFile: inFile, location: location)
       findings += result.findings

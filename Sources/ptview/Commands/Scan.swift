@@ -24,8 +24,28 @@ struct Scan: ParsableCommand {
   @ArgumentParser.Argument(help: "Files or directories to scan.") var files: [String]
   @Flag(help: "Print JSON for scripts.") var json = false
   @Flag(help: .hidden) var noDangerList = false
+  @Flag(
+    help: """
+      Print instead, one JSON line per file, what ptview's VM decodes from the file's first \
+      byte as one pickle: its imports, calls, extension codes and persistent ids in stream \
+      order, and where it stopped (for differential tests against CPython).
+      """) var vmTrace = false
 
   func run() throws {
+    if vmTrace {
+      for path in expand(files) {
+        let bytes: [UInt8]
+        do {
+          let source = try FileSource(path: path)
+          bytes = try source.readExactly(at: 0, count: Int(source.size))
+        } catch {
+          Diagnostics.stderr("ptview: \(path): \(error.message)")
+          throw ExitCode(2)
+        }
+        Diagnostics.out(PickleTrace(bytes).json(path: path) + "\n")
+      }
+      return
+    }
     var reports: [SafetyReport] = []
     for path in expand(files) {
       reports.append(scan(path))
