@@ -14,7 +14,7 @@ struct PTView: ParsableCommand {
       Exit codes: 0 success, 1 refused or failed to write, 2 unreadable input,
       3 and 4 verdicts of doctor and scan, 64 usage errors.
       """,
-    version: "0.1.0",
+    version: Version.line,
     subcommands: [
       Explore.self, List.self, Info.self, Disassemble.self, Tree.self, Remap.self,
       EditCommand.self, Doctor.self, Scan.self,
