@@ -37,15 +37,16 @@ cleanup() {
 trap cleanup EXIT
 
 # check NAME COMMAND...: runs COMMAND (its output goes to $WORK/last.log), counts and reports.
+# Each line ends with the seconds the check took (the release build is in the first one).
 check() {
-  local name=$1
+  local name=$1 began=$SECONDS
   shift
   if "$@" >"$WORK/last.log" 2>&1; then
     passed=$((passed + 1))
-    echo "ok    $name"
+    echo "ok    $name ($((SECONDS - began)) s)"
   else
     failed=$((failed + 1))
-    echo "FAIL  $name"
+    echo "FAIL  $name ($((SECONDS - began)) s)"
     sed 's/^/      /' "$WORK/last.log" | head -40
     return 1
   fi
