@@ -63,8 +63,11 @@ let package = Package(
         "PTViewTUI", "PTViewCurses",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
-      swiftSettings: strict
+      swiftSettings: strict,
+      plugins: ["BuildCommit"]
     ),
+    // Stamps the git commit the sources were built from into `ptview --version`.
+    .plugin(name: "BuildCommit", capability: .buildTool()),
 
     .target(
       name: "PTViewTestSupport",

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up everything the tests need and runs every test: formatting lint, the Swift test
-# suites, the interop suites against real PyTorch, the terminal end-to-end runs, and a
-# bounded fuzzing run. CI calls this script (.ci/run).
+# suites, the interop suites against real PyTorch, the terminal end-to-end runs, installing
+# (setup.sh into a prefix, the .deb with dpkg: needs root, as CI is), and a bounded fuzzing
+# run. CI calls this script (.ci/run).
 #
 #   bash Scripts/test.sh
 #
@@ -16,7 +17,9 @@ step() { echo; echo "=== $* ($(( $(date +%s) - start )) s)"; }
 
 step "system packages"
 source Scripts/apt_packages.sh
-ensure_packages libzip-dev libncursesw5-dev pkg-config tmux python3-venv fonts-dejavu-core
+# The last six for the install test: the man page, each shell's completion, the .deb.
+ensure_packages libzip-dev libncursesw5-dev pkg-config tmux python3-venv fonts-dejavu-core \
+  man-db bash-completion zsh fish dpkg-dev binutils
 
 step "python venv with torch"
 venv="${PTVIEW_VENV:-$HOME/.cache/ptview/venv}"
@@ -46,6 +49,9 @@ step "terminal end to end"
 if [ -x Tests/EndToEnd/tui/run.sh ]; then
   Tests/EndToEnd/tui/run.sh "$ptview" "$venv/bin/python"
 fi
+
+step "install: setup.sh into a prefix, the .deb installed and removed (a release build)"
+Tests/Install/run.sh
 
 step "fuzzing (${FUZZ_SECONDS:-60} s)"
 Fuzz/run.sh "${FUZZ_SECONDS:-60}"

@@ -6,15 +6,22 @@ import PTViewFiles
 struct PTView: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "ptview",
-    abstract: "Inspect and fix PyTorch checkpoints without PyTorch and without running them.",
+    abstract: "Inspect and fix PyTorch checkpoints without PyTorch or running them.",
     discussion: """
-      ptview reads .pt/.pth/.bin/.ckpt files (zip, legacy, TorchScript, safetensors) by parsing
-      the container and the pickle itself: nothing from the file is ever executed.
+      ptview reads .pt, .pth, .bin and .ckpt files (torch.save zips, legacy streams, \
+      TorchScript, safetensors) by parsing the container and the pickle itself: nothing from \
+      the file is ever executed. `ptview FILE` opens the explorer.
 
-      Exit codes: 0 success, 1 refused or failed to write, 2 unreadable input,
-      3 and 4 verdicts of doctor and scan, 64 usage errors.
+      Examples:
+        ptview model.pt                       # browse it (the ls table when piped)
+        ptview doctor model.pt                # would torch.load work here? the fix
+        ptview remap model.pt --to cpu -o model.cpu.pt
+        ptview scan ~/Downloads/*.pt          # would loading run code?
+
+      Exit codes: 0 success, 1 refused or failed to write, 2 unreadable input, 3 and 4 \
+      verdicts of doctor and scan, 64 usage errors.
       """,
-    version: "0.1.0",
+    version: Version.line,
     subcommands: [
       Explore.self, List.self, Info.self, Disassemble.self, Tree.self, Remap.self,
       EditCommand.self, Doctor.self, Scan.self,

@@ -15,9 +15,13 @@ struct Disassemble: ParsableCommand {
       listed up to the damage, then the command exits 2 naming the byte. MARKs nested deeper \
       than 64 levels print at that indentation with a [depth N] tag, where pickletools would \
       indent without limit.
+
+      Examples:
+        ptview dis model.pt | less
+        ptview dis scripted.pt --record constants.pkl
       """)
 
-  @ArgumentParser.Argument(help: "The checkpoint file.") var file: String
+  @ArgumentParser.Argument(help: "The checkpoint file.", completion: .file()) var file: String
   @Option(help: "A record name relative to the archive root (e.g. constants.pkl).") var record:
     String?
   @Option(help: "Blanks per MARK level.") var indent = 4

@@ -27,7 +27,7 @@ struct EditCommand: ParsableCommand {
       2 FILE is unreadable; 64 usage errors.
       """)
 
-  @ArgumentParser.Argument(help: "The checkpoint to read.") var file: String
+  @ArgumentParser.Argument(help: "The checkpoint to read.", completion: .file()) var file: String
   @Option(name: [.short, .customLong("output")], help: "Where to write the result.") var output:
     String?
   @Flag(help: "Rewrite FILE itself (still through a temporary file and a rename).") var inPlace =

@@ -5,17 +5,21 @@ import PTViewCore
 struct Explore: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "view",
-    abstract:
-      "Open the interactive explorer (the default; prints the ls table when not on a terminal).",
+    abstract: "Open the interactive explorer (the default; the ls table when piped).",
     discussion: """
       Browse the checkpoint as a tree, stage device moves (M maps everything, m the selected \
       subtree, cpu first), and write a remapped copy with w. Nothing touches the disk before w, \
       and the input is never modified. The header shows what ptview doctor and ptview scan say \
       about the file; ! goes to each row the scan flags. ? lists every key; docs/keys.md has \
       the same list. NO_COLOR turns colours off.
+
+      Examples:
+        ptview model.pt
+        ptview view model.pt --no-mouse       # select text with the mouse
+        ptview model.pt | less                # not a terminal: the ls table
       """)
 
-  @ArgumentParser.Argument(help: "The checkpoint file.") var file: String
+  @ArgumentParser.Argument(help: "The checkpoint file.", completion: .file()) var file: String
   @Flag(name: .customLong("no-mouse"), help: "Leave the mouse to the terminal (text selection).")
   var noMouse = false
 

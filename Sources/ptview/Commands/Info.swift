@@ -4,10 +4,15 @@ import PTViewCore
 /// `ptview info`: the checkpoint as a whole.
 struct Info: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Summarise a checkpoint: format, protocol, records, totals, devices, dtypes, globals."
-  )
+    abstract:
+      "Summarise a checkpoint: format, protocol, records, totals, devices, dtypes, globals.",
+    discussion: """
+      Examples:
+        ptview info model.pt
+        ptview info model.pt --json | jq .devices
+      """)
 
-  @ArgumentParser.Argument(help: "The checkpoint file.") var file: String
+  @ArgumentParser.Argument(help: "The checkpoint file.", completion: .file()) var file: String
   @Flag(help: "Print JSON for scripts.") var json = false
 
   func run() throws {

@@ -9,9 +9,13 @@ struct List: ParsableCommand {
     discussion: """
       --json prints one JSON array, one object per tensor path, in pickle order, with the \
       fields path, key, dtype, shape, stride, offset, device, storage, nbytes, requires_grad.
+
+      Examples:
+        ptview ls model.pt
+        ptview ls model.pt --json | jq -r '.[] | select(.device != "cpu") | .key'
       """)
 
-  @ArgumentParser.Argument(help: "The checkpoint file.") var file: String
+  @ArgumentParser.Argument(help: "The checkpoint file.", completion: .file()) var file: String
   @Flag(help: "Print JSON for scripts.") var json = false
 
   func run() throws {

@@ -7,6 +7,10 @@ import PTViewJudge
 struct Remap: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Move tensors to another device and write a file a plain torch.load accepts.",
+    usage: """
+      ptview remap <file> (-o <out> | --in-place) --to <device> [<options>]
+      ptview remap <file> (-o <out> | --in-place) --map <from=to> [<options>]
+      """,
     discussion: """
       Rewrites the location of every storage reference (e.g. cuda:0 -> cpu) and writes OUT in \
       torch's own layout: the same records in the same order, storage bytes copied unchanged \
@@ -20,11 +24,15 @@ struct Remap: ParsableCommand {
       matched. --only GLOB limits the change to tensors whose key matches (`*` crosses dots); \
       a storage moves when any selected tensor uses it.
 
+      Examples:
+        ptview remap gpu.pt --to cpu -o cpu.pt
+        ptview remap model.pt --map 'cuda:*=cpu' --only 'encoder.*' -o enc_cpu.pt
+
       Exit codes: 0 written and verified; 1 refused or failed (nothing left behind); \
       2 FILE is unreadable; 64 usage errors.
       """)
 
-  @ArgumentParser.Argument(help: "The checkpoint to read.") var file: String
+  @ArgumentParser.Argument(help: "The checkpoint to read.", completion: .file()) var file: String
   @Option(name: [.short, .customLong("output")], help: "Where to write the result.") var output:
     String?
   @Flag(help: "Rewrite FILE itself (still through a temporary file and a rename).") var inPlace =

@@ -19,9 +19,15 @@ struct Scan: ParsableCommand {
 
       Exit codes: 0 safe, 3 suspicious, 4 dangerous, 2 unscannable or unreadable; for several \
       files, the most severe (dangerous, then unscannable, then suspicious).
+
+      Examples:
+        ptview scan model.pt
+        ptview scan ~/Downloads/checkpoints   # every file below it
+        ptview scan --json *.pt | jq -r '.files[] | select(.exit_code != 0) | .path'
       """)
 
-  @ArgumentParser.Argument(help: "Files or directories to scan.") var files: [String]
+  @ArgumentParser.Argument(help: "Files or directories to scan.", completion: .file())
+  var files: [String]
   @Flag(help: "Print JSON for scripts.") var json = false
   @Flag(help: .hidden) var noDangerList = false
   @Flag(

@@ -5,10 +5,14 @@ import PTViewPickle
 /// `ptview tree`: the object graph as indented text.
 struct Tree: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract:
-      "Print the object graph as indented text (shared objects shown once, then referenced).")
+    abstract: "Print the object graph as indented text; shared objects shown once.",
+    discussion: """
+      Examples:
+        ptview tree model.pt --depth 2
+        ptview tree model.pt --raw | less     # tensors as their rebuild calls
+      """)
 
-  @ArgumentParser.Argument(help: "The checkpoint file.") var file: String
+  @ArgumentParser.Argument(help: "The checkpoint file.", completion: .file()) var file: String
   @Option(help: "Stop descending below this depth.") var depth: Int?
   @Flag(help: "Show tensor rebuild calls as calls, not one-line summaries.") var raw = false
   @Option(help: "The pickle to show (e.g. constants.pkl; default: the main one).") var record:
