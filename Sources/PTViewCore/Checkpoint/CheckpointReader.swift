@@ -68,7 +68,29 @@ public struct CheckpointReader: Sendable {
   // MARK: - Zip (torch.save >= 1.6, TorchScript)
 
   func readZip(_ source: any ByteSource) throws(CheckpointError) -> Checkpoint {
+    do { return try readZipArchive(source) } catch {
+      // A file an in-place edit was appending to when it stopped: say so, and how to undo it.
+      if let torn = AppendedArchive.tornTailError(source) { throw torn }
+      throw error
+    }
+  }
+
+  private func readZipArchive(_ source: any ByteSource) throws(CheckpointError) -> Checkpoint {
     let (directory, early, numbered) = try directoryAndEarlyPickle(source)
+    // An unfinished append whose own end records never made it: the old archive still parses.
+    if directory.endRecordEnd < source.size,
+      AppendedArchive.appendStarts(at: directory.endRecordEnd, in: source)
+    {
+      throw AppendedArchive.tornTailError(source)
+        ?? CheckpointError(
+          .malformed, offset: directory.endRecordEnd,
+          "an unfinished ptview append follows the archive")
+    }
+    var appendedAt: Int64?
+    do { appendedAt = try AppendedArchive.lastAppend(directory, in: source)?.oldSize } catch {
+      throw CheckpointError(
+        .malformed, offset: error.offset, "\(error.message); `ptview repair` can tell more")
+    }
     guard let first = directory.entries.first else {
       throw CheckpointError(.malformed, "the zip archive has no records")
     }
@@ -145,6 +167,7 @@ public struct CheckpointReader: Sendable {
       byteorder: byteorder, version: version, storageAlignment: alignment, notes: notes,
       metadata: [], problem: read.problem)
     checkpoint.storageReferences = read.references
+    checkpoint.appendedAt = appendedAt
     if isTorchScript {
       let (classes, problem) = scriptClasses(directory: directory, root: root, source: source)
       checkpoint.scriptClasses = classes
