@@ -164,7 +164,8 @@ public enum RewriteVerifier {
             "record \(read.name) data starts at \(header.dataOffset), expected \(written.dataOffset)"
           )
         }
-        if read.method == 0,
+        // Kept records (in-place appends) are the input's own bytes, aligned or not.
+        if read.method == 0, !written.kept,
           header.dataOffset % (rewrite.plan.size > 0 ? alignment(output) : 64) != 0
         {
           problems.append("record \(read.name) data at \(header.dataOffset) is not aligned")
@@ -175,6 +176,17 @@ public enum RewriteVerifier {
         if original.crc32 != read.crc32 {
           problems.append(
             "record \(relative) checksum \(read.crc32) differs from the input's \(original.crc32)")
+        }
+        if written.kept {
+          // Left where it was: the same header, so the same bytes; nothing to sample.
+          if read.localHeaderOffset != original.localHeaderOffset
+            || read.compressedSize != original.compressedSize
+          {
+            problems.append(
+              "record \(relative) at \(read.localHeaderOffset) is not the input's record at \(original.localHeaderOffset)"
+            )
+          }
+          continue
         }
         if let inHeader = try? ZipDirectory.localHeader(of: original, in: inputSource),
           !samplesMatch(
