@@ -27,8 +27,16 @@ struct Remap: ParsableCommand {
   @ArgumentParser.Argument(help: "The checkpoint to read.") var file: String
   @Option(name: [.short, .customLong("output")], help: "Where to write the result.") var output:
     String?
-  @Flag(help: "Rewrite FILE itself (still through a temporary file and a rename).") var inPlace =
-    false
+  @Flag(
+    help:
+      "Change FILE itself: zip and TorchScript files get the changed records and a new directory appended (nothing before the old end is written; `ptview repair` undoes an interrupted append); other files are rewritten through a temporary file and a rename."
+  )
+  var inPlace = false
+  @Flag(
+    help:
+      "With --in-place: rewrite FILE whole in torch's own layout (temporary file and rename), leaving out records earlier in-place edits superseded."
+  )
+  var compact = false
   @Option(help: "Move every storage not already there to DEVICE (e.g. cpu).") var to: String?
   @Option(name: .customLong("map"), help: "A FROM=TO location rule (repeatable; first match wins).")
   var maps: [String] = []
@@ -45,6 +53,9 @@ struct Remap: ParsableCommand {
     if (output == nil) == !inPlace {
       throw ValidationError("give exactly one of -o OUT and --in-place")
     }
+    if compact && !inPlace {
+      throw ValidationError("--compact rewrites FILE itself: add --in-place")
+    }
     // Text that is no device name at all is a usage error (64); a well-formed name torch
     // cannot restore (`banana`, `cuda0`) is a refusal (1), decided in run().
     if let to {
@@ -58,7 +69,9 @@ struct Remap: ParsableCommand {
   func run() throws {
     let rules = try DeviceMoveOptions.rules(to: to, maps: maps, custom: customDevice)
     try EditRun.run(
-      file: file, output: inPlace ? file : output!, inPlace: inPlace, force: force, json: json,
+      file: file, output: inPlace ? file : output!, inPlace: inPlace, compact: compact,
+      force: force,
+      json: json,
       noProgress: noProgress, verb: "remap", operations: [.moveDevices(rules, only: only)])
   }
 }
