@@ -22,6 +22,12 @@ struct EditCommand: ParsableCommand {
         ptview edit last.ckpt --extract state_dict --strip-prefix model. -o w.pt
         ptview edit checkpoint.pt --state-dict --cast bf16 --to cpu -o deploy.pt
         ptview edit model.pt --drop optimizer --drop 'ema*' -o small.pt
+        ptview edit big.pt --strip-prefix auto --in-place
+        ptview edit big.pt --in-place --compact --to cpu
+
+      --in-place appends the changed records and a new directory to zip and TorchScript \
+      files instead of copying them (`ptview repair` undoes an interrupted append); --cast \
+      and legacy files, and --compact, rewrite FILE whole through a temporary file.
 
       Exit codes: 0 written and verified; 1 refused or failed (nothing written); \
       2 FILE is unreadable; 64 usage errors.

@@ -20,6 +20,19 @@ struct Remap: ParsableCommand {
       matched. --only GLOB limits the change to tensors whose key matches (`*` crosses dots); \
       a storage moves when any selected tensor uses it.
 
+      --in-place changes FILE itself without copying it: on zip and TorchScript files the new \
+      pickle and a new central directory are appended after the old end (storage records stay \
+      where they are, still aligned; nothing before the old end is written), synced, read back \
+      and verified, and truncated away again if anything fails. `ptview repair FILE` undoes an \
+      append a crash interrupted. --compact (with --in-place) rewrites FILE whole in torch's \
+      own layout instead, leaving out superseded records; legacy files are always rewritten.
+
+      Examples:
+        ptview remap gpu.pt --to cpu -o cpu.pt
+        ptview remap model.pt --map 'cuda:*=cpu' --only 'encoder.*' -o enc_cpu.pt
+        ptview remap big.pt --in-place --to cpu
+        ptview remap big.pt --in-place --compact --to cpu
+
       Exit codes: 0 written and verified; 1 refused or failed (nothing left behind); \
       2 FILE is unreadable; 64 usage errors.
       """)
