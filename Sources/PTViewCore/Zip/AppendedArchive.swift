@@ -237,7 +237,31 @@ public enum AppendedArchive {
     let count = Int(min(Int64(AppendMarker.size), source.size - cut))
     guard let actual = try? source.readExactly(at: cut, count: count) else { return false }
     for i in 0..<count where actual[i] != expected[i] && actual[i] != 0 { return false }
-    return true
+    // Zeros alone are no evidence (a file padded with zeros is no append): some byte of the
+    // head block must be there, or its trailer, naming this old end, further on.
+    if actual.contains(where: { $0 != 0 }) { return true }
+    return trailer(naming: cut, in: source)
+  }
+
+  /// Whether a trailer block naming `oldSize` lies after it (a torn append whose head block
+  /// was lost). Reads at most the last 64 MiB.
+  static func trailer(naming oldSize: Int64, in source: any ByteSource) -> Bool {
+    let start = max(oldSize, source.size - (64 << 20))
+    guard let tail = try? source.readExactly(at: start, count: Int(source.size - start)) else {
+      return false
+    }
+    let magic = AppendMarker.magic
+    var i = 0
+    while i + AppendMarker.size <= tail.count {
+      if tail[i] == magic[0], tail[i..<(i + 16)].elementsEqual(magic),
+        let block = AppendMarker.parse(Array(tail[i..<(i + AppendMarker.size)])),
+        block.role == .trailer, block.oldSize == oldSize
+      {
+        return true
+      }
+      i += 1
+    }
+    return false
   }
 
   /// Diagnoses `source`: intact, a torn append with its old end, or neither.

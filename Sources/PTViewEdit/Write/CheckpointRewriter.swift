@@ -239,10 +239,11 @@ public struct CheckpointRewriter: Sendable {
     var writer = TorchZipWriter(
       alignment: alignment, baseOffset: appending ? checkpoint.fileSize : 0)
     var oldDirectory: [UInt8] = []
+    var marker: AppendMarker?
     if appending {
       do {
-        writer.raw(
-          try AppendMarker.forAppend(to: source, oldSize: checkpoint.fileSize, role: .head).bytes)
+        marker = try AppendMarker.forAppend(to: source, oldSize: checkpoint.fileSize, role: .head)
+        writer.raw(marker!.bytes)
         oldDirectory = try source.readExactly(
           at: directory.centralDirectoryOffset, count: Int(directory.centralDirectorySize))
       } catch {
@@ -295,19 +296,15 @@ public struct CheckpointRewriter: Sendable {
           throw CheckpointError(
             .malformed, record: entry.name, "central directory entry outside the directory")
         }
-        var dataOffset = checkpoint.storages[relative]?.dataOffset
-        if dataOffset == nil {
-          do { dataOffset = try ZipDirectory.localHeader(of: entry, in: source).dataOffset } catch {
-            throw CheckpointError(
-              .malformed, record: entry.name, offset: error.offset, error.message)
-          }
-        }
+        // Its data offset is not needed to list it (nor to check it: its header is not
+        // rewritten), and reading 80,000 local headers would cost more than the append.
+        let dataOffset = checkpoint.storages[relative]?.dataOffset ?? -1
         writer.add(
           name,
           .kept(
             entry,
             directoryBytes: Array(oldDirectory[position..<(position + entry.directoryLength)]),
-            dataOffset: dataOffset!))
+            dataOffset: dataOffset))
         result.copiedRecords += 1
         continue
       }
@@ -348,14 +345,9 @@ public struct CheckpointRewriter: Sendable {
       writer.add(root + "/version", .bytes(Array("3\n".utf8)))
       result.addedRecords.append("version")
     }
-    if appending {
-      do {
-        writer.raw(
-          try AppendMarker.forAppend(to: source, oldSize: checkpoint.fileSize, role: .trailer)
-            .bytes)
-      } catch {
-        throw CheckpointError(.io, error.message)
-      }
+    if var trailer = marker {
+      trailer.role = .trailer
+      writer.raw(trailer.bytes)
     }
     result.plan = writer.finish()
     result.records = writer.records

@@ -17,8 +17,8 @@ public struct TorchZipWriter: Sendable {
     /// known only once written: the descriptor and the directory get it by `ChecksumPatch`.
     case converted(offset: Int64, length: Int64, conversion: Conversion)
     /// A record left where it is (in-place appends): only its central directory entry is
-    /// written, byte for byte as the old directory had it (`entry` is those bytes), pointing
-    /// at the old local header. `dataOffset` is where its data starts.
+    /// written, byte for byte as the old directory had it (`directoryBytes`), pointing at the
+    /// old local header. `dataOffset` is where its data starts, or -1 when not looked up.
     case kept(ZipEntry, directoryBytes: [UInt8], dataOffset: Int64)
   }
 
