@@ -332,6 +332,35 @@ public enum AppendedArchive {
     )
   }
 
+  /// The torn-append check for readers that do not go through `CheckpointReader` (the doctor
+  /// and the scanner): a few small reads at the end for a zip that ends with its end record
+  /// and no ptview trailer; the full diagnosis otherwise.
+  public static func tornTailQuick(_ source: any ByteSource) -> CheckpointError? {
+    guard source.size >= 98, let head = try? source.readExactly(at: 0, count: 4),
+      head == [0x50, 0x4B, 0x03, 0x04],
+      let end = try? source.readExactly(at: source.size - 98, count: 98)
+    else { return nil }
+    let e = 76
+    guard end.u32(e) == 0x0605_4B50, end.u16(e + 20) == 0 else {
+      return tornTailError(source)
+    }
+    var cdOffset = end.u32(e + 16)
+    if end.u32(e - 20) == 0x0706_4B50 {
+      let zip64 = end.u64(e - 12)
+      guard zip64 >= 0, zip64 + 56 <= source.size,
+        let record = try? source.readExactly(at: zip64, count: 56), record.u32(0) == 0x0606_4B50
+      else { return tornTailError(source) }
+      cdOffset = record.u64(48)
+    }
+    let at = cdOffset - Int64(AppendMarker.size)
+    guard at >= 0, at + Int64(AppendMarker.size) <= source.size,
+      let bytes = try? source.readExactly(at: at, count: AppendMarker.size),
+      bytes.starts(with: AppendMarker.magic)
+    else { return nil }
+    if case .failure = intact(source) { return tornTailError(source) }
+    return nil
+  }
+
   /// Every append of the intact archive `directory` reads, oldest first, and what the last
   /// directory no longer lists.
   public static func history(_ directory: ZipDirectory, in source: any ByteSource)
