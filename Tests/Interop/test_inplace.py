@@ -288,8 +288,8 @@ def cut_points(original: bytes, final: bytes) -> list[int]:
     return sorted(p for p in points if n < p < total)
 
 
-def assert_reader_names_torn(path: str) -> None:
-    for verb in ("ls", "info"):
+def assert_reader_names_torn(path: str, verbs=("ls", "info")) -> None:
+    for verb in verbs:
         result = subprocess.run([PTVIEW, verb, path], capture_output=True, text=True)
         assert result.returncode == 2, (verb, result.returncode, result.stdout[-300:])
         assert "ptview repair" in result.stderr and "torn append" in result.stderr, result.stderr
@@ -306,6 +306,8 @@ def test_torn_tail_is_named_and_repaired(name, appended, tmp_path):
             f.write(final[:cut])
         if k % 7 == 0:
             assert_reader_names_torn(path)
+        if k % 29 == 0:
+            assert_reader_names_torn(path, ("tree", "dis", "doctor", "scan"))
         dry = ptview("repair", path, "--dry-run", "--json", check=False)
         assert dry.returncode == 0, (cut, dry.stderr)
         assert json.loads(dry.stdout)["state"] == "torn" and os.path.getsize(path) == cut
