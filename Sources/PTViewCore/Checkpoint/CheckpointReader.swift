@@ -87,9 +87,12 @@ public struct CheckpointReader: Sendable {
           "an unfinished ptview append follows the archive")
     }
     var appendedAt: Int64?
+    var appendNote: String?
     do { appendedAt = try AppendedArchive.lastAppend(directory, in: source)?.oldSize } catch {
-      throw CheckpointError(
-        .malformed, offset: error.offset, "\(error.message); `ptview repair` can tell more")
+      // A torn append is an error; bytes that only look like a ptview trailer (the archive
+      // reads, torch reads it) are a note, so a crafted record cannot make a file unreadable.
+      if let torn = AppendedArchive.tornTailError(source) { throw torn }
+      appendNote = "\(error.message) (byte \(error.offset)); `ptview repair` can tell more"
     }
     guard let first = directory.entries.first else {
       throw CheckpointError(.malformed, "the zip archive has no records")
@@ -168,6 +171,7 @@ public struct CheckpointReader: Sendable {
       metadata: [], problem: read.problem)
     checkpoint.storageReferences = read.references
     checkpoint.appendedAt = appendedAt
+    if let appendNote { checkpoint.notes.append(appendNote) }
     if isTorchScript {
       let (classes, problem) = scriptClasses(directory: directory, root: root, source: source)
       checkpoint.scriptClasses = classes
