@@ -401,3 +401,18 @@ def test_explorer_and_other_readers_accept_appended_files(tmp_path):
         result = subprocess.run([PTVIEW, *verb, path], capture_output=True, text=True)
         assert result.returncode in (0, 3, 4), (verb, result.stderr)
         assert "torn" not in result.stderr
+
+
+def test_an_edit_that_changes_nothing_writes_nothing(tmp_path):
+    # torch's own pickle is normalised once (ptview re-encodes it); after that, nothing to do.
+    path = copy(os.path.join(FIXTURES, "sd_cpu.pt"), tmp_path)
+    ptview("remap", path, "--in-place", "--to", "cpu")
+    before = read(path)
+    report = json.loads(ptview("remap", path, "--in-place", "--to", "cpu", "--json").stdout)
+    assert report["in_place"]["mode"] == "unchanged" and read(path) == before
+    # The same remap twice: the second finds the file already as asked.
+    path = copy(os.path.join(FIXTURES, "sd_cuda1.pt"), tmp_path)
+    ptview("remap", path, "--in-place", "--to", "cpu")
+    once = read(path)
+    assert "needed no change" in ptview("remap", path, "--in-place", "--to", "cpu").stdout
+    assert read(path) == once

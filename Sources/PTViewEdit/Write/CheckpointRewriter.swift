@@ -272,9 +272,18 @@ public struct CheckpointRewriter: Sendable {
         continue
       }
       if let section = rewrite[relative] {
-        writer.add(name, .bytes(try encode(section)))
-        result.rewrittenPickles.append(relative)
-        continue
+        let bytes = try encode(section)
+        // An append keeps a pickle that re-encodes to its own bytes: a remap that changes
+        // nothing (or a second identical one) then appends nothing.
+        let same =
+          appending && entry.isStored && entry.compressedSize == Int64(bytes.count)
+          && entry.crc32 == CRC32.checksum(bytes)
+          && (try? CheckpointReader(decompressor: decompressor).record(entry, in: source)) == bytes
+        if !same {
+          writer.add(name, .bytes(bytes))
+          result.rewrittenPickles.append(relative)
+          continue
+        }
       }
       if let codeRules, checkpoint.format == .torchScript, relative.hasPrefix("code/"),
         relative.hasSuffix(".py")

@@ -64,7 +64,9 @@ enum RemapReport {
     for a in plan.deviceArguments {
       rows.append(["  moved", "\(a.from) -> \(a.to)", "\(a.key) (device argument)", ""])
     }
-    if plan.moves.isEmpty && plan.deviceArguments.isEmpty && verb == "remap" {
+    if plan.moves.isEmpty && plan.deviceArguments.isEmpty && verb == "remap"
+      && report.inPlace != .unchanged
+    {
       lines.append(
         "  nothing matched the rules: no location changed (the file was still rewritten, normalised)"
       )
