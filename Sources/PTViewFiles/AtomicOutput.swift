@@ -287,8 +287,104 @@ public enum PendingTemporary {
     for sig in [SIGINT, SIGTERM, SIGHUP] {
       signal(sig) { number in
         PendingTemporary.removeNow()
+        PendingAppend.undoNow()
         _exit(128 + number)
       }
     }
+  }
+}
+
+/// In-place edits by appending: the new bytes go after the file's old end and nothing before
+/// it is ever written, so until they are synced the old file is still there, byte for byte,
+/// in the first `oldSize` bytes, and truncating to `oldSize` undoes the append.
+public enum AppendOutput {
+  /// Writes `plan` (literal bytes only) at `oldSize` of `path`, then syncs it. On any failure
+  /// the file is truncated back to `oldSize`.
+  /// - Throws: `WriteError`; the file is then as it was (unless even the truncation failed,
+  ///   which the message says, and `ptview repair` undoes).
+  public static func append(_ plan: WritePlan, to path: String, at oldSize: Int64)
+    throws(WriteError)
+  {
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(Int(plan.size))
+    for chunk in plan.chunks {
+      guard case .bytes(let b) = chunk else {
+        throw WriteError("an append can only write new bytes, not copies of the input")
+      }
+      bytes += b
+    }
+    let fd = open(path, O_WRONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw WriteError("cannot open \(path) for writing: \(Errno.message())") }
+    defer { close(fd) }
+    // Two edits appending to one file at once would interleave; the second one waits its turn
+    // no longer than it takes to say so.
+    guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+      throw WriteError("\(path) is being written by another process")
+    }
+    var info = stat()
+    guard fstat(fd, &info) == 0, Int64(info.st_size) == oldSize else {
+      throw WriteError("\(path) changed since it was read")
+    }
+    PendingAppend.set(fd: fd, size: oldSize)
+    defer { PendingAppend.clear() }
+    var written = 0
+    var failure: Int32 = 0
+    bytes.withUnsafeBytes { raw in
+      while written < raw.count {
+        let n = pwrite(
+          fd, raw.baseAddress! + written, raw.count - written, off_t(oldSize) + off_t(written))
+        if n < 0 {
+          if errno == EINTR { continue }
+          failure = errno
+          return
+        }
+        written += n
+      }
+    }
+    if failure == 0 && fsync(fd) != 0 { failure = errno }
+    if failure != 0 {
+      let undone = ftruncate(fd, off_t(oldSize)) == 0 && fsync(fd) == 0
+      throw WriteError(
+        "cannot append to \(path): \(Errno.message(failure))"
+          + (undone ? "; the file is as it was" : "; run `ptview repair \(path)`"))
+    }
+  }
+
+  /// Truncates `path` to `size` and syncs it, if it is now `expected` bytes long.
+  public static func truncate(_ path: String, to size: Int64, expecting expected: Int64)
+    throws(WriteError)
+  {
+    let fd = open(path, O_WRONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw WriteError("cannot open \(path) for writing: \(Errno.message())") }
+    defer { close(fd) }
+    guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+      throw WriteError("\(path) is being written by another process")
+    }
+    var info = stat()
+    guard fstat(fd, &info) == 0, Int64(info.st_size) == expected else {
+      throw WriteError("\(path) changed while it was being checked")
+    }
+    guard ftruncate(fd, off_t(size)) == 0, fsync(fd) == 0 else {
+      throw WriteError("cannot truncate \(path): \(Errno.message())")
+    }
+  }
+}
+
+/// The append in progress, where a signal handler can undo it: Ctrl-C or SIGTERM during an
+/// append truncates the file back to its old size (`ftruncate` is async-signal-safe).
+public enum PendingAppend {
+  nonisolated(unsafe) private static var fd: Int32 = -1
+  nonisolated(unsafe) private static var size: off_t = 0
+
+  static func set(fd: Int32, size: Int64) {
+    Self.size = off_t(size)
+    Self.fd = fd
+  }
+
+  static func clear() { fd = -1 }
+
+  /// Truncates the file being appended to back to its old size, if an append is running.
+  public static func undoNow() {
+    if fd >= 0 { _ = ftruncate(fd, size) }
   }
 }

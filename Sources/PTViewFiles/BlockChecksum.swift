@@ -1,4 +1,5 @@
 import CChecksum
+import PTViewCore
 import PTViewEdit
 
 /// CRC-32 of the blocks a `--cast` write produces. Those are the one place ptview sums

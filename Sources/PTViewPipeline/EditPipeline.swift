@@ -17,6 +17,19 @@ public struct WriteReport: Sendable {
   public var verifiedTensors: Int
   /// Copied records whose checksums were checked.
   public var verifiedRecords: Int
+  /// How an in-place edit was written.
+  public var inPlace: InPlaceWrite? = nil
+}
+
+/// How an in-place edit was written.
+public enum InPlaceWrite: Sendable, Equatable {
+  /// Appended after the old end (the input's size then): unchanged records stay where they are.
+  case appended(oldSize: Int64, bytes: Int64)
+  /// Nothing needed changing: nothing was written.
+  case unchanged
+  /// Rewritten whole through a temporary file and a rename: `--compact` asked for it, or
+  /// appending could not do the edit (the reason).
+  case rewritten(reason: String?)
 }
 
 /// The result of a successful write.
@@ -73,14 +86,28 @@ public enum EditPipeline {
   ///   - overwrite: replace an existing output (never the input itself, unless
   ///     `allowInPlace`).
   ///   - allowInPlace: permit `outputPath` to be the input file.
+  ///   - appendInPlace: when writing the input file itself, append the changed records and a
+  ///     new directory after its end instead of rewriting it (zip and TorchScript archives;
+  ///     anything else, and casts, are rewritten whole).
   public static func write(
     checkpoint: Checkpoint, inputPath: String, plan: EditPlan, outputPath: String,
-    overwrite: Bool, allowInPlace: Bool = false,
+    overwrite: Bool, allowInPlace: Bool = false, appendInPlace: Bool = false,
     progress: @escaping @Sendable (_ done: Int64, _ total: Int64) -> Void
   ) throws(WriteFailure) -> WriteOutcome {
     let isInput = AtomicOutput.sameFile(inputPath, outputPath)
     if isInput && !allowInPlace {
       throw WriteFailure(kind: .isInput, message: "\(outputPath) is the input file")
+    }
+    var inPlace: InPlaceWrite?
+    if isInput {
+      inPlace = .rewritten(reason: nil)
+      if appendInPlace {
+        if let why = CheckpointRewriter.appendRefusal(checkpoint, plan.edits) {
+          inPlace = .rewritten(reason: why)
+        } else {
+          return try append(checkpoint: checkpoint, path: inputPath, plan: plan)
+        }
+      }
     }
     if !isInput && !overwrite && AtomicOutput.exists(outputPath) {
       throw WriteFailure(kind: .exists, message: "\(outputPath) already exists")
@@ -133,9 +160,85 @@ public enum EditPipeline {
     let report = WriteReport(
       plan: plan, rewrite: rewrite, inputSize: source.size, outputSize: outputSource.size,
       verifiedTensors: written.entries.count,
-      verifiedRecords: rewrite.records.filter(\.copied).count)
+      verifiedRecords: rewrite.records.filter(\.copied).count, inPlace: inPlace)
     return WriteOutcome(
       summary: summary(report, outputPath: outputPath), outputPath: outputPath, report: report)
+  }
+
+  /// Edits `path` in place by appending (`CheckpointRewriter.appendRefusal` said it can):
+  /// the new records, directory and end records go after the old end, are synced, read back
+  /// and verified; if anything fails after the append, the file is truncated back to its old
+  /// size, which is the original file byte for byte.
+  static func append(checkpoint: Checkpoint, path: String, plan: EditPlan)
+    throws(WriteFailure) -> WriteOutcome
+  {
+    let source: FileSource
+    do { source = try FileSource(path: path) } catch {
+      throw WriteFailure(kind: .unreadable, message: "\(path): \(error.message)")
+    }
+    guard source.size == checkpoint.fileSize else {
+      throw WriteFailure(kind: .unreadable, message: "\(path) changed size since it was read")
+    }
+    let rewriter = CheckpointRewriter(
+      checkpoint: checkpoint, source: source, decompressor: LazyLibzip(path: path))
+    let rewrite: CheckpointRewriter.Result
+    do { rewrite = try rewriter.rewrite(plan.edits, outputPath: path, appending: true) } catch {
+      throw WriteFailure(
+        kind: error.kind == .io ? .unreadable : .failed, message: "\(path): \(error.description)")
+    }
+    let oldSize = source.size
+    let entries = checkpoint.directory?.entries.count ?? 0
+    if rewrite.records.count == entries && rewrite.records.allSatisfy(\.kept) {
+      // Every record would stay as it is: the file already is the result.
+      let report = WriteReport(
+        plan: plan, rewrite: rewrite, inputSize: oldSize, outputSize: oldSize,
+        verifiedTensors: checkpoint.entries.count, verifiedRecords: 0, inPlace: .unchanged)
+      return WriteOutcome(
+        summary: "\(path) needed no change; nothing written", outputPath: path, report: report)
+    }
+    do { try AppendOutput.append(rewrite.plan, to: path, at: oldSize) } catch {
+      throw WriteFailure(kind: .failed, message: error.message)
+    }
+    func undo(_ why: String) -> WriteFailure {
+      var message = "\(path) was appended to but " + why
+      do {
+        try AppendOutput.truncate(path, to: oldSize, expecting: oldSize + rewrite.plan.size)
+        message += "; the append was undone, the file is as it was"
+      } catch {
+        message += "; undoing it failed (\(error.message)): run `ptview repair \(path)`"
+      }
+      return WriteFailure(kind: .failed, message: message)
+    }
+    // Read the result back and compare before calling it a success.
+    let outputSource: FileSource
+    do { outputSource = try FileSource(path: path) } catch {
+      throw undo("cannot be reopened: \(error.message)")
+    }
+    if case .failure(let error) = AppendedArchive.intact(outputSource) {
+      throw undo("does not read back as an intact archive: \(error.message)")
+    }
+    let written: Checkpoint
+    do {
+      written = try CheckpointReader(decompressor: LazyLibzip(path: path)).read(outputSource)
+    } catch {
+      throw undo("does not read back: \(error.description)")
+    }
+    var problems = RewriteVerifier.problems(
+      input: checkpoint, inputSource: source, output: written, outputSource: outputSource,
+      plan: plan, rewrite: rewrite)
+    if written.appendedAt != oldSize {
+      problems.insert("its last append does not start at the old end (byte \(oldSize))", at: 0)
+    }
+    if !problems.isEmpty {
+      throw undo("failed verification: " + problems.prefix(3).joined(separator: "; "))
+    }
+    let report = WriteReport(
+      plan: plan, rewrite: rewrite, inputSize: oldSize, outputSize: outputSource.size,
+      verifiedTensors: written.entries.count,
+      verifiedRecords: rewrite.records.filter(\.copied).count,
+      inPlace: .appended(oldSize: oldSize, bytes: rewrite.plan.size))
+    return WriteOutcome(
+      summary: summary(report, outputPath: path), outputPath: path, report: report)
   }
 
   /// The status line: what changed, in a few words.

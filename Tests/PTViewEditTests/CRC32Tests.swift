@@ -1,3 +1,4 @@
+import PTViewCore
 import PTViewEdit
 import Testing
 

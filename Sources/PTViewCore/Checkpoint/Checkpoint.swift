@@ -90,6 +90,9 @@ public struct Checkpoint: Sendable {
   /// TorchScript only: the class declarations in `code/` by qualified name (which attributes
   /// are parameters and buffers). Empty when the code could not be read.
   public var scriptClasses: [String: ScriptClass] = [:]
+  /// Zip archives ptview edited in place: where the last append starts (the file's size
+  /// before it). Nil for files never appended to.
+  public var appendedAt: Int64?
 
   /// Number of distinct storages referenced by tensors.
   public var referencedStorageKeys: Set<String> {

@@ -68,7 +68,32 @@ public struct CheckpointReader: Sendable {
   // MARK: - Zip (torch.save >= 1.6, TorchScript)
 
   func readZip(_ source: any ByteSource) throws(CheckpointError) -> Checkpoint {
+    do { return try readZipArchive(source) } catch {
+      // A file an in-place edit was appending to when it stopped: say so, and how to undo it.
+      if let torn = AppendedArchive.tornTailError(source) { throw torn }
+      throw error
+    }
+  }
+
+  private func readZipArchive(_ source: any ByteSource) throws(CheckpointError) -> Checkpoint {
     let (directory, early, numbered) = try directoryAndEarlyPickle(source)
+    // An unfinished append whose own end records never made it: the old archive still parses.
+    if directory.endRecordEnd < source.size,
+      AppendedArchive.appendStarts(at: directory.endRecordEnd, in: source)
+    {
+      throw AppendedArchive.tornTailError(source)
+        ?? CheckpointError(
+          .malformed, offset: directory.endRecordEnd,
+          "an unfinished ptview append follows the archive")
+    }
+    var appendedAt: Int64?
+    var appendNote: String?
+    do { appendedAt = try AppendedArchive.lastAppend(directory, in: source)?.oldSize } catch {
+      // A torn append is an error; bytes that only look like a ptview trailer (the archive
+      // reads, torch reads it) are a note, so a crafted record cannot make a file unreadable.
+      if let torn = AppendedArchive.tornTailError(source) { throw torn }
+      appendNote = "\(error.message) (byte \(error.offset)); `ptview repair` can tell more"
+    }
     guard let first = directory.entries.first else {
       throw CheckpointError(.malformed, "the zip archive has no records")
     }
@@ -145,6 +170,8 @@ public struct CheckpointReader: Sendable {
       byteorder: byteorder, version: version, storageAlignment: alignment, notes: notes,
       metadata: [], problem: read.problem)
     checkpoint.storageReferences = read.references
+    checkpoint.appendedAt = appendedAt
+    if let appendNote { checkpoint.notes.append(appendNote) }
     if isTorchScript {
       let (classes, problem) = scriptClasses(directory: directory, root: root, source: source)
       checkpoint.scriptClasses = classes

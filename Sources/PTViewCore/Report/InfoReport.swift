@@ -28,6 +28,14 @@ public struct InfoReport: Sendable {
   public var dtypes: [(String, Tally)]
   public var globals: [String]
   public var notes: [String]
+  /// For archives ptview edited in place: their appends and superseded records.
+  public var appends: AppendedArchive.History?
+
+  /// Computes the report.
+  public init(_ checkpoint: Checkpoint, appends: AppendedArchive.History?) {
+    self.init(checkpoint)
+    self.appends = appends
+  }
 
   /// Computes the report.
   public init(_ checkpoint: Checkpoint) {
@@ -126,6 +134,18 @@ public struct InfoReport: Sendable {
       rightAligned: [1, 2])
     out += "globals:\n"
     for g in globals { out += "  \(g)\n" }
+    if let appends {
+      let n = appends.appends.count
+      out +=
+        "appended: \(n) in-place edit\(n == 1 ? "" : "s") since byte \(appends.originalSize); \(Format.bytes(appends.unusedBytes)) unused (`ptview edit FILE --in-place --compact` rewrites it without them)\n"
+      let shown = appends.superseded.prefix(20)
+      out += Table.render(
+        shown.map { ["  superseded " + $0.name, "at \($0.offset)", Format.bytes($0.size)] },
+        rightAligned: [2])
+      if appends.superseded.count > shown.count {
+        out += "  and \(appends.superseded.count - shown.count) more superseded records\n"
+      }
+    }
     if !notes.isEmpty {
       out += "notes:\n"
       for n in notes { out += "  - \(n)\n" }
@@ -162,6 +182,16 @@ public struct InfoReport: Sendable {
     fields.append("\"dtypes\": \(tallies(dtypes))")
     fields.append("\"globals\": [" + globals.map(JSONWriter.quoted).joined(separator: ", ") + "]")
     fields.append("\"notes\": [" + notes.map(JSONWriter.quoted).joined(separator: ", ") + "]")
+    if let appends {
+      let superseded = appends.superseded.map {
+        "{\"name\": \(JSONWriter.quoted($0.name)), \"offset\": \($0.offset), \"bytes\": \($0.size)}"
+      }
+      fields.append(
+        "\"appended\": {\"edits\": \(appends.appends.count), \"original_size\": \(appends.originalSize), "
+          + "\"appends_at\": [\(appends.appends.map { String($0.oldSize) }.joined(separator: ", "))], "
+          + "\"unused_bytes\": \(appends.unusedBytes), \"superseded\": [\(superseded.joined(separator: ", "))], "
+          + "\"compact\": \"ptview edit FILE --in-place --compact\"}")
+    }
     return "{\n  " + fields.joined(separator: ",\n  ") + "\n}\n"
   }
 }

@@ -13,6 +13,9 @@ public struct ZipDirectory: Sendable {
   public let hasZip64End: Bool
   /// The archive comment.
   public let comment: [UInt8]
+  /// Where the end-of-central-directory record and its comment end: the file size for every
+  /// archive torch (or ptview) wrote; less when bytes follow the archive.
+  public let endRecordEnd: Int64
 
   private let index: [String: Int]
 
@@ -68,6 +71,7 @@ public struct ZipDirectory: Sendable {
     var cdOffset = tail.u32(eocd + 16)
     let commentLength = tail.u16(eocd + 20)
     comment = Array(tail[min(tail.count, eocd + 22)..<min(tail.count, eocd + 22 + commentLength)])
+    endRecordEnd = eocdOffset + 22 + Int64(commentLength)
     var zip64 = false
     let locator = eocd - 20
     if locator >= 0, tail.u32(locator) == 0x0706_4B50 {
@@ -164,7 +168,7 @@ public struct ZipDirectory: Sendable {
           dosDate: UInt16(cd.u16(p + 14)), internalAttributes: UInt16(cd.u16(p + 36)),
           externalAttributes: UInt32(cd.u32(p + 38)), centralExtra: extra,
           comment: commentLength == 0 ? [] : Array(cd[(p + 46 + nameLength + extraLength)..<end]),
-          index: entries.count))
+          index: entries.count, directoryPosition: p))
       p = end
     }
     guard !entries.isEmpty || entryCount == 0 else {

@@ -30,6 +30,10 @@ public struct ZipEntry: Sendable, Equatable {
   public var comment: [UInt8]
   /// Position of this entry in the central directory.
   public var index: Int
+  /// Byte offset of this entry within the central directory (its raw bytes start there).
+  public var directoryPosition: Int = 0
+  /// Bytes of this entry in the central directory.
+  public var directoryLength: Int { 46 + nameBytes.count + centralExtra.count + comment.count }
 
   /// Whether the encryption flag is set (torch ignores it; real encryption makes data unreadable).
   public var isEncrypted: Bool { flags & 1 != 0 }

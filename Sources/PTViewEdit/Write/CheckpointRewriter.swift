@@ -35,6 +35,25 @@ public struct CheckpointRewriter: Sendable {
     public var omittedScriptRecords: Int = 0
     /// Records copied unchanged.
     public var copiedRecords: Int
+    /// For an in-place append: the input's size, where the appended bytes start (the plan is
+    /// those bytes only). Nil for a whole new file.
+    public var appendedAt: Int64? = nil
+  }
+
+  /// Why `checkpoint` cannot be edited in place by appending, or nil when it can: legacy
+  /// files have no directory to supersede, casts rewrite storage bytes, and an archive must
+  /// end with its own end record (nothing after it) so an append can be undone exactly.
+  public static func appendRefusal(_ checkpoint: Checkpoint, _ edits: [Edit]) -> String? {
+    guard checkpoint.format == .zip || checkpoint.format == .torchScript,
+      let directory = checkpoint.directory, checkpoint.archiveRoot != nil
+    else { return "\(checkpoint.format.rawValue) files cannot be appended to" }
+    if edits.contains(where: { if case .castStorage = $0 { true } else { false } }) {
+      return "--cast converts storage bytes, which an append cannot do without copying them"
+    }
+    guard directory.endRecordEnd == checkpoint.fileSize else {
+      return "bytes follow the archive's end record"
+    }
+    return nil
   }
 
   /// The checkpoint being rewritten.
@@ -71,7 +90,14 @@ public struct CheckpointRewriter: Sendable {
   /// - Parameters:
   ///   - edits: the changes.
   ///   - outputPath: where the file will live (the zip root is named after it, as torch would).
-  public func rewrite(_ edits: [Edit], outputPath: String) throws(CheckpointError) -> Result {
+  ///   - appending: plan an in-place append instead (see `appendRefusal`): unchanged records
+  ///     stay where they are and the plan holds only what goes after the input's last byte.
+  public func rewrite(_ edits: [Edit], outputPath: String, appending: Bool = false)
+    throws(CheckpointError) -> Result
+  {
+    if appending, let why = Self.appendRefusal(checkpoint, edits) {
+      throw CheckpointError(.unsupportedFormat, "cannot append: \(why)")
+    }
     let edited = GraphEditor.edit(edits, checkpoint)
     let graph = edited.graph
     var layout = Layout(
@@ -161,8 +187,8 @@ public struct CheckpointRewriter: Sendable {
       result.plan = plan
     case .zip, .torchScript:
       try rewriteZip(
-        edits, layout: layout, outputPath: outputPath, codeRules: codeRules, result: &result,
-        encode: encode)
+        edits, layout: layout, outputPath: outputPath, codeRules: codeRules, appending: appending,
+        result: &result, encode: encode)
     case .safetensors, .pickle:
       throw CheckpointError(
         .unsupportedFormat,
@@ -173,13 +199,15 @@ public struct CheckpointRewriter: Sendable {
   }
 
   private func rewriteZip(
-    _ edits: [Edit], layout: Layout, outputPath: String, codeRules: DeviceRules?,
+    _ edits: [Edit], layout: Layout, outputPath: String, codeRules: DeviceRules?, appending: Bool,
     result: inout Result, encode: (Checkpoint.PickleSection) throws(CheckpointError) -> [UInt8]
   ) throws(CheckpointError) {
     guard let directory = checkpoint.directory, let oldRoot = checkpoint.archiveRoot else {
       throw CheckpointError(.malformed, "zip checkpoint without a directory")
     }
-    let root = ArchiveNaming.root(forPath: outputPath)
+    // An append keeps the archive's root: kept records' local headers carry it, and Python's
+    // zipfile checks that local and central names agree.
+    let root = appending ? oldRoot : ArchiveNaming.root(forPath: outputPath)
     result.root = root
     // Which pickles to re-encode: torch.save's data.pkl always (normalising its protocol);
     // TorchScript pickles only when an edit touches them (their C++ loader is pickier).
@@ -208,7 +236,21 @@ public struct CheckpointRewriter: Sendable {
     }
     var alignment: Int64 = 64
     if let a = checkpoint.storageAlignment, a > 0, a <= 1 << 20 { alignment = Int64(a) }
-    var writer = TorchZipWriter(alignment: alignment)
+    var writer = TorchZipWriter(
+      alignment: alignment, baseOffset: appending ? checkpoint.fileSize : 0)
+    var oldDirectory: [UInt8] = []
+    var marker: AppendMarker?
+    if appending {
+      do {
+        marker = try AppendMarker.forAppend(to: source, oldSize: checkpoint.fileSize, role: .head)
+        writer.raw(marker!.bytes)
+        oldDirectory = try source.readExactly(
+          at: directory.centralDirectoryOffset, count: Int(directory.centralDirectorySize))
+      } catch {
+        throw CheckpointError(.io, error.message)
+      }
+      result.appendedAt = checkpoint.fileSize
+    }
     for entry in directory.entries {
       guard entry.name.hasPrefix(oldRoot + "/") else {
         result.droppedRecords.append(entry.name)
@@ -230,9 +272,18 @@ public struct CheckpointRewriter: Sendable {
         continue
       }
       if let section = rewrite[relative] {
-        writer.add(name, .bytes(try encode(section)))
-        result.rewrittenPickles.append(relative)
-        continue
+        let bytes = try encode(section)
+        // An append keeps a pickle that re-encodes to its own bytes: a remap that changes
+        // nothing (or a second identical one) then appends nothing.
+        let same =
+          appending && entry.isStored && entry.compressedSize == Int64(bytes.count)
+          && entry.crc32 == CRC32.checksum(bytes)
+          && (try? CheckpointReader(decompressor: decompressor).record(entry, in: source)) == bytes
+        if !same {
+          writer.add(name, .bytes(bytes))
+          result.rewrittenPickles.append(relative)
+          continue
+        }
       }
       if let codeRules, checkpoint.format == .torchScript, relative.hasPrefix("code/"),
         relative.hasSuffix(".py")
@@ -247,6 +298,24 @@ public struct CheckpointRewriter: Sendable {
           }
           continue
         }
+      }
+      if appending, layout.conversions[relative] == nil {
+        let position = entry.directoryPosition
+        guard position + entry.directoryLength <= oldDirectory.count else {
+          throw CheckpointError(
+            .malformed, record: entry.name, "central directory entry outside the directory")
+        }
+        // Its data offset is not needed to list it (nor to check it: its header is not
+        // rewritten), and reading 80,000 local headers would cost more than the append.
+        let dataOffset = checkpoint.storages[relative]?.dataOffset ?? -1
+        writer.add(
+          name,
+          .kept(
+            entry,
+            directoryBytes: Array(oldDirectory[position..<(position + entry.directoryLength)]),
+            dataOffset: dataOffset))
+        result.copiedRecords += 1
+        continue
       }
       let header: LocalHeader
       do { header = try ZipDirectory.localHeader(of: entry, in: source) } catch {
@@ -284,6 +353,10 @@ public struct CheckpointRewriter: Sendable {
     if !hasVersion {
       writer.add(root + "/version", .bytes(Array("3\n".utf8)))
       result.addedRecords.append("version")
+    }
+    if var trailer = marker {
+      trailer.role = .trailer
+      writer.raw(trailer.bytes)
     }
     result.plan = writer.finish()
     result.records = writer.records

@@ -154,6 +154,25 @@ public enum RewriteVerifier {
           problems.append("record \(written.name) reads back differently from how it was written")
           continue
         }
+        if written.kept {
+          // Left where it was (an in-place append writes nothing before the old end): the
+          // entry must point at the input's record, with its checksum and sizes. Its header and
+          // data are the input's own bytes; reading them again would prove nothing.
+          guard let slash = read.name.firstIndex(of: "/"),
+            let original = inByName[inRoot + "/" + read.name[read.name.index(after: slash)...]]
+          else {
+            problems.append("kept record \(read.name) is not in the input")
+            continue
+          }
+          if read.localHeaderOffset != original.localHeaderOffset || read.crc32 != original.crc32
+            || read.compressedSize != original.compressedSize || read.method != original.method
+          {
+            problems.append(
+              "record \(read.name) at \(read.localHeaderOffset) is not the input's record at \(original.localHeaderOffset)"
+            )
+          }
+          continue
+        }
         let header: LocalHeader
         do { header = try ZipDirectory.localHeader(of: read, in: outputSource) } catch {
           problems.append("record \(read.name): \(error.message)")

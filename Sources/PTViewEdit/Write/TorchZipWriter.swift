@@ -1,4 +1,4 @@
-import PTViewCore
+public import PTViewCore
 
 /// Lays out a zip archive exactly as torch's writer (PyTorchStreamWriter over miniz) does:
 /// every record padded with an `FB` extra field so its data starts at a multiple of the
@@ -16,6 +16,10 @@ public struct TorchZipWriter: Sendable {
     /// `length` stored bytes at `offset` of the input, converted (`--cast`). Their checksum is
     /// known only once written: the descriptor and the directory get it by `ChecksumPatch`.
     case converted(offset: Int64, length: Int64, conversion: Conversion)
+    /// A record left where it is (in-place appends): only its central directory entry is
+    /// written, byte for byte as the old directory had it (`directoryBytes`), pointing at the
+    /// old local header. `dataOffset` is where its data starts, or -1 when not looked up.
+    case kept(ZipEntry, directoryBytes: [UInt8], dataOffset: Int64)
   }
 
   /// One written record, for the caller's verification.
@@ -39,10 +43,16 @@ public struct TorchZipWriter: Sendable {
     /// True when the bytes were converted on the way (`--cast`): `crc32` is then 0 here and
     /// the real checksum is filled in while writing.
     public var converted: Bool = false
+    /// True when the record was left where it was (an in-place append): its header and data
+    /// are the input's own bytes.
+    public var kept: Bool = false
   }
 
   /// Data alignment (64 unless the archive's `.storage_alignment` says otherwise).
   public let alignment: Int64
+  /// File offset of the plan's first byte: 0 for a new file, the old size for an append.
+  /// Alignment, header offsets and the directory's offsets are absolute.
+  public let baseOffset: Int64
   /// The plan so far.
   public private(set) var plan = WritePlan()
   /// Records written so far, in order.
@@ -52,8 +62,14 @@ public struct TorchZipWriter: Sendable {
   private var pendingDirectoryChecksums: [(position: Int, chunk: Int)] = []
 
   /// Creates a writer.
-  public init(alignment: Int64 = 64) {
+  public init(alignment: Int64 = 64, baseOffset: Int64 = 0) {
     self.alignment = max(1, alignment)
+    self.baseOffset = baseOffset
+  }
+
+  /// Appends bytes that belong to no record (the append marker blocks).
+  public mutating func raw(_ bytes: [UInt8]) {
+    plan.append(bytes)
   }
 
   private static func le16(_ v: Int) -> [UInt8] { [UInt8(v & 0xFF), UInt8((v >> 8) & 0xFF)] }
@@ -67,8 +83,17 @@ public struct TorchZipWriter: Sendable {
 
   /// Appends a record named `name` (the full name, root included).
   public mutating func add(_ name: String, _ payload: Payload) {
+    if case .kept(let entry, let bytes, let dataOffset) = payload {
+      centralDirectory += bytes
+      records.append(
+        WrittenRecord(
+          name: entry.name, headerOffset: entry.localHeaderOffset, dataOffset: dataOffset,
+          compressedSize: entry.compressedSize, uncompressedSize: entry.uncompressedSize,
+          crc32: entry.crc32, method: entry.method, copied: true, kept: true))
+      return
+    }
     let nameBytes = Array(name.utf8)
-    let headerOffset = plan.size
+    let headerOffset = baseOffset + plan.size
     var crc: UInt32
     var compressed: Int64
     var uncompressed: Int64
@@ -89,6 +114,7 @@ public struct TorchZipWriter: Sendable {
       compressed = conversion.outputLength(length)
       uncompressed = compressed
       method = 0
+    case .kept: return
     }
     let bigSize = uncompressed >= 0xFFFF_FFFF || compressed >= 0xFFFF_FFFF
     let bigOffset = headerOffset >= 0xFFFF_FFFF
@@ -113,13 +139,14 @@ public struct TorchZipWriter: Sendable {
     header += Self.le16(nameBytes.count) + Self.le16(extra.count)
     header += nameBytes + extra
     plan.append(header)
-    let dataOffset = plan.size
+    let dataOffset = baseOffset + plan.size
     var convertedChunk: Int?
     switch payload {
     case .bytes(let data): plan.append(data)
     case .copy(let offset, let c, _, _, _): plan.copy(offset: offset, length: c)
     case .converted(let offset, let length, let conversion):
       convertedChunk = plan.convert(offset: offset, length: length, conversion)
+    case .kept: break
     }
     if !empty {
       if let convertedChunk { plan.patchChecksum(at: plan.size + 4, of: convertedChunk) }
@@ -163,16 +190,16 @@ public struct TorchZipWriter: Sendable {
 
   /// Appends the central directory and the zip64 end record, locator and end record.
   public mutating func finish() -> WritePlan {
-    let cdOffset = plan.size
+    let cdOffset = baseOffset + plan.size
     let cdSize = Int64(centralDirectory.count)
     for pending in pendingDirectoryChecksums {
-      plan.patchChecksum(at: cdOffset + Int64(pending.position), of: pending.chunk)
+      plan.patchChecksum(at: cdOffset - baseOffset + Int64(pending.position), of: pending.chunk)
     }
     pendingDirectoryChecksums = []
     plan.append(centralDirectory)
     centralDirectory = []
     let count = Int64(records.count)
-    let zip64End = plan.size
+    let zip64End = baseOffset + plan.size
     var tail: [UInt8] = [0x50, 0x4B, 0x06, 0x06] + Self.le64(44)
     tail += Self.le16(0x031E) + Self.le16(45) + Self.le32(0) + Self.le32(0)
     tail += Self.le64(count) + Self.le64(count) + Self.le64(cdSize) + Self.le64(cdOffset)

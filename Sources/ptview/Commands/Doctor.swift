@@ -41,6 +41,7 @@ struct Doctor: ParsableCommand {
       throw ValidationError("unknown device '\(d)' (use cpu, cuda, cuda:N, xpu:N or mps)")
     }
     let source = try Loading.source(file)
+    if let torn = AppendedArchive.tornTailQuick(source) { Diagnostics.fail(file, torn) }
     var doctor = LoadDoctor(devices: set)
     doctor.decompressor = Loading.LazyLibzip(path: file)
     let report = doctor.diagnose(source, path: file)

@@ -22,6 +22,12 @@ struct EditCommand: ParsableCommand {
         ptview edit last.ckpt --extract state_dict --strip-prefix model. -o w.pt
         ptview edit checkpoint.pt --state-dict --cast bf16 --to cpu -o deploy.pt
         ptview edit model.pt --drop optimizer --drop 'ema*' -o small.pt
+        ptview edit big.pt --strip-prefix auto --in-place
+        ptview edit big.pt --in-place --compact --to cpu
+
+      --in-place appends the changed records and a new directory to zip and TorchScript \
+      files instead of copying them (`ptview repair` undoes an interrupted append); --cast \
+      and legacy files, and --compact, rewrite FILE whole through a temporary file.
 
       Exit codes: 0 written and verified; 1 refused or failed (nothing written); \
       2 FILE is unreadable; 64 usage errors.
@@ -30,8 +36,16 @@ struct EditCommand: ParsableCommand {
   @ArgumentParser.Argument(help: "The checkpoint to read.", completion: .file()) var file: String
   @Option(name: [.short, .customLong("output")], help: "Where to write the result.") var output:
     String?
-  @Flag(help: "Rewrite FILE itself (still through a temporary file and a rename).") var inPlace =
-    false
+  @Flag(
+    help:
+      "Change FILE itself: zip and TorchScript files get the changed records and a new directory appended (nothing before the old end is written; `ptview repair` undoes an interrupted append); other files are rewritten through a temporary file and a rename."
+  )
+  var inPlace = false
+  @Flag(
+    help:
+      "With --in-place: rewrite FILE whole in torch's own layout (temporary file and rename), leaving out records earlier in-place edits superseded."
+  )
+  var compact = false
   @Flag(help: "Replace OUT if it exists.") var force = false
   @Option(
     help: ArgumentHelp(
@@ -93,6 +107,9 @@ struct EditCommand: ParsableCommand {
     if (output == nil) == !inPlace {
       throw ValidationError("give exactly one of -o OUT and --in-place")
     }
+    if compact && !inPlace {
+      throw ValidationError("--compact rewrites FILE itself: add --in-place")
+    }
     // Text that is no device name at all is a usage error (64); a well-formed name torch
     // cannot restore (`banana`, `cuda0`) is a refusal (1), decided in run().
     if let to {
@@ -147,7 +164,9 @@ struct EditCommand: ParsableCommand {
       throw ExitCode(1)
     }
     try EditRun.run(
-      file: file, output: inPlace ? file : output!, inPlace: inPlace, force: force, json: json,
+      file: file, output: inPlace ? file : output!, inPlace: inPlace, compact: compact,
+      force: force,
+      json: json,
       noProgress: noProgress, verb: "edit", operations: operations)
   }
 }

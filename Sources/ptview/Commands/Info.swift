@@ -16,8 +16,12 @@ struct Info: ParsableCommand {
   @Flag(help: "Print JSON for scripts.") var json = false
 
   func run() throws {
-    let (checkpoint, _) = try Loading.checkpoint(file)
-    let report = InfoReport(checkpoint)
+    let (checkpoint, source) = try Loading.checkpoint(file)
+    var appends: AppendedArchive.History?
+    if checkpoint.appendedAt != nil, let directory = checkpoint.directory {
+      appends = try? AppendedArchive.history(directory, in: source)
+    }
+    let report = InfoReport(checkpoint, appends: appends)
     Diagnostics.out(json ? report.json : report.text)
     Diagnostics.finish()
   }

@@ -24,9 +24,18 @@ struct Remap: ParsableCommand {
       matched. --only GLOB limits the change to tensors whose key matches (`*` crosses dots); \
       a storage moves when any selected tensor uses it.
 
+      --in-place changes FILE itself without copying it: on zip and TorchScript files the new \
+      pickle and a new central directory are appended after the old end (storage records stay \
+      where they are, still aligned; nothing before the old end is written), synced, read back \
+      and verified, and truncated away again if anything fails. `ptview repair FILE` undoes an \
+      append a crash interrupted. --compact (with --in-place) rewrites FILE whole in torch's \
+      own layout instead, leaving out superseded records; legacy files are always rewritten.
+
       Examples:
         ptview remap gpu.pt --to cpu -o cpu.pt
         ptview remap model.pt --map 'cuda:*=cpu' --only 'encoder.*' -o enc_cpu.pt
+        ptview remap big.pt --in-place --to cpu
+        ptview remap big.pt --in-place --compact --to cpu
 
       Exit codes: 0 written and verified; 1 refused or failed (nothing left behind); \
       2 FILE is unreadable; 64 usage errors.
@@ -35,8 +44,16 @@ struct Remap: ParsableCommand {
   @ArgumentParser.Argument(help: "The checkpoint to read.", completion: .file()) var file: String
   @Option(name: [.short, .customLong("output")], help: "Where to write the result.") var output:
     String?
-  @Flag(help: "Rewrite FILE itself (still through a temporary file and a rename).") var inPlace =
-    false
+  @Flag(
+    help:
+      "Change FILE itself: zip and TorchScript files get the changed records and a new directory appended (nothing before the old end is written; `ptview repair` undoes an interrupted append); other files are rewritten through a temporary file and a rename."
+  )
+  var inPlace = false
+  @Flag(
+    help:
+      "With --in-place: rewrite FILE whole in torch's own layout (temporary file and rename), leaving out records earlier in-place edits superseded."
+  )
+  var compact = false
   @Option(help: "Move every storage not already there to DEVICE (e.g. cpu).") var to: String?
   @Option(name: .customLong("map"), help: "A FROM=TO location rule (repeatable; first match wins).")
   var maps: [String] = []
@@ -53,6 +70,9 @@ struct Remap: ParsableCommand {
     if (output == nil) == !inPlace {
       throw ValidationError("give exactly one of -o OUT and --in-place")
     }
+    if compact && !inPlace {
+      throw ValidationError("--compact rewrites FILE itself: add --in-place")
+    }
     // Text that is no device name at all is a usage error (64); a well-formed name torch
     // cannot restore (`banana`, `cuda0`) is a refusal (1), decided in run().
     if let to {
@@ -66,7 +86,9 @@ struct Remap: ParsableCommand {
   func run() throws {
     let rules = try DeviceMoveOptions.rules(to: to, maps: maps, custom: customDevice)
     try EditRun.run(
-      file: file, output: inPlace ? file : output!, inPlace: inPlace, force: force, json: json,
+      file: file, output: inPlace ? file : output!, inPlace: inPlace, compact: compact,
+      force: force,
+      json: json,
       noProgress: noProgress, verb: "remap", operations: [.moveDevices(rules, only: only)])
   }
 }

@@ -88,6 +88,17 @@ struct Scan: ParsableCommand {
             global: nil, rendering: nil, detail: "cannot open: \(error.message)", node: nil)
         ], notes: [], omittedFindings: 0)
     }
+    if let torn = AppendedArchive.tornTailQuick(source) {
+      Diagnostics.stderr("ptview: \(path): \(torn.description)")
+      return SafetyReport(
+        path: path, verdict: .unscannable, format: "torn append", pickles: [],
+        findings: [
+          SafetyFinding(
+            verdict: .unscannable, kind: .unparsable, location: "file",
+            offset: torn.offset ?? 0, offsetIsInFile: true, global: nil, rendering: nil,
+            detail: torn.message, node: nil)
+        ], notes: [], omittedFindings: 0)
+    }
     var scanner = SafetyScanner()
     scanner.useDangerList = !noDangerList
     scanner.decompressor = Loading.LazyLibzip(path: path)

@@ -22,7 +22,8 @@ enum DeviceMoveOptions {
 /// Runs the edit pipeline for a command: read, plan, write, verify, report.
 enum EditRun {
   static func run(
-    file: String, output: String, inPlace: Bool, force: Bool, json: Bool, noProgress: Bool,
+    file: String, output: String, inPlace: Bool, compact: Bool = false, force: Bool, json: Bool,
+    noProgress: Bool,
     verb: String, operations: [EditOperation]
   ) throws {
     let (checkpoint, _) = try Loading.checkpoint(file)
@@ -38,7 +39,7 @@ enum EditRun {
       let plan = try EditPipeline.plan(checkpoint, operations)
       outcome = try EditPipeline.write(
         checkpoint: checkpoint, inputPath: file, plan: plan, outputPath: output,
-        overwrite: force || inPlace, allowInPlace: inPlace,
+        overwrite: force || inPlace, allowInPlace: inPlace, appendInPlace: inPlace && !compact,
         progress: { done, total in bar.update(done, total) })
     } catch {
       bar.finish()

@@ -64,7 +64,9 @@ enum RemapReport {
     for a in plan.deviceArguments {
       rows.append(["  moved", "\(a.from) -> \(a.to)", "\(a.key) (device argument)", ""])
     }
-    if plan.moves.isEmpty && plan.deviceArguments.isEmpty && verb == "remap" {
+    if plan.moves.isEmpty && plan.deviceArguments.isEmpty && verb == "remap"
+      && report.inPlace != .unchanged
+    {
       lines.append(
         "  nothing matched the rules: no location changed (the file was still rewritten, normalised)"
       )
@@ -116,13 +118,28 @@ enum RemapReport {
         )
       }
     }
-    lines.append(
-      "  verified \(report.verifiedTensors) tensors read back; \(report.verifiedRecords) copied records keep the input's checksums"
-    )
-    let smaller =
-      verb != "remap" && report.outputSize < report.inputSize
-      ? "; \(Format.bytes(report.inputSize - report.outputSize)) smaller than the input" : ""
-    lines.append("wrote \(output) (\(Format.bytes(report.outputSize))\(smaller))")
+    switch report.inPlace {
+    case .appended(let oldSize, let bytes)?:
+      lines.append(
+        "  verified \(report.verifiedTensors) tensors read back; \(report.verifiedRecords) records kept in place with their offsets and checksums"
+      )
+      lines.append(
+        "appended \(Format.bytes(bytes)) to \(output) after byte \(oldSize) (now \(Format.bytes(report.outputSize)); `--in-place --compact` rewrites it without the superseded records)"
+      )
+    case .unchanged?:
+      lines.append("\(output) needed no change; nothing written")
+    default:
+      if case .rewritten(let reason?)? = report.inPlace {
+        lines.append("  rewritten whole, not appended: \(reason)")
+      }
+      lines.append(
+        "  verified \(report.verifiedTensors) tensors read back; \(report.verifiedRecords) copied records keep the input's checksums"
+      )
+      let smaller =
+        verb != "remap" && report.outputSize < report.inputSize
+        ? "; \(Format.bytes(report.inputSize - report.outputSize)) smaller than the input" : ""
+      lines.append("wrote \(output) (\(Format.bytes(report.outputSize))\(smaller))")
+    }
     return lines.filter { !$0.isEmpty }.joined(separator: "\n") + "\n"
   }
 
@@ -193,6 +210,18 @@ enum RemapReport {
       fields.append(
         "\"keys\": "
           + (edit.outputKeys.map { "[" + $0.map(q).joined(separator: ", ") + "]" } ?? "null"))
+    }
+    switch report.inPlace {
+    case .appended(let oldSize, let bytes)?:
+      fields.append(
+        "\"in_place\": {\"mode\": \"append\", \"old_size\": \(oldSize), \"appended_bytes\": \(bytes)}"
+      )
+    case .unchanged?:
+      fields.append("\"in_place\": {\"mode\": \"unchanged\"}")
+    case .rewritten(let reason)?:
+      fields.append(
+        "\"in_place\": {\"mode\": \"rewrite\", \"reason\": \(reason.map(q) ?? "null")}")
+    case nil: break
     }
     fields.append("\"verified\": true")
     return "{\n  " + fields.joined(separator: ",\n  ") + "\n}\n"
