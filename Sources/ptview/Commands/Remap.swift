@@ -59,6 +59,7 @@ struct Remap: ParsableCommand {
     let rules = try DeviceMoveOptions.rules(to: to, maps: maps, custom: customDevice)
     try EditRun.run(
       file: file, output: inPlace ? file : output!, inPlace: inPlace, force: force, json: json,
-      noProgress: noProgress, verb: "remap", operations: [.moveDevices(rules, only: only)])
+      noProgress: noProgress, verb: "remap",
+      operations: [.moveDevices(rules, only: TensorSelection(only: only))])
   }
 }
