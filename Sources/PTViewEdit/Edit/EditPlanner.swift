@@ -26,12 +26,6 @@ public struct EditPlan: Sendable {
   /// `--state-dict` and key edits; nil when keys do not change.
   public var outputKeys: [String]?
 
-  /// A plan of ready-made edits (the explorer's staged device moves).
-  public init(edits: [Edit]) {
-    self.edits = edits
-    self.remap = .empty
-  }
-
   init(edits: [Edit], remap: RemapPlan) {
     self.edits = edits
     self.remap = remap
