@@ -52,13 +52,13 @@ import Testing
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let cpu = DeviceRules(defaultTarget: "cpu")
     _ = try run(
-      "torch/numpy_namespace_cuda0.pt", [.extract("model"), .moveDevices(cpu, only: [])],
+      "torch/numpy_namespace_cuda0.pt", [.extract("model"), .moveDevices(cpu, only: .all)],
       to: dir + "/model.pt")
     let model = try read(dir + "/model.pt")
     #expect(model.entries.map(\.key).first == "conv.weight")
     #expect(model.entries.allSatisfy { $0.tensor.device == "cpu" })
     _ = try run(
-      "torch/numpy_namespace_cuda0.pt", [.drop("model.bn*"), .moveDevices(cpu, only: [])],
+      "torch/numpy_namespace_cuda0.pt", [.drop("model.bn*"), .moveDevices(cpu, only: .all)],
       to: dir + "/dropped.pt")
     let dropped = try read(dir + "/dropped.pt")
     #expect(!dropped.entries.contains { $0.key.hasPrefix("model.bn") })

@@ -208,10 +208,11 @@ struct EditTests {
     model.press(.character("P"), .enter)
     model.press(.character("M"), .character("j"), .enter)
     #expect(model.pending.tensors == 9)
-    #expect(model.staging.operations.count == 1)
+    #expect(model.staging.operations.count == 2)
+    #expect(model.staging.editCount == 1)
     model.press(.character("u"))
     #expect(model.pending.tensors == 0)
-    #expect(model.staging.operations.count == 1)
+    #expect(model.staging.operations == [.stripPrefix("module.")])
     model.press(.character("u"))
     #expect(model.staging.isEmpty)
   }
@@ -232,7 +233,7 @@ struct EditTests {
       effects == [
         .write(
           WriteRequest(
-            path: "runs/ddp.edited.pt", edits: [], operations: [.stripPrefix("module.")],
+            path: "runs/ddp.edited.pt", operations: [.stripPrefix("module.")],
             overwrite: false))
       ])
     _ = model.update(

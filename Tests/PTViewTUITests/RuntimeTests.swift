@@ -1,10 +1,13 @@
 import PTViewCore
+import PTViewEdit
 import Testing
 
 @testable import PTViewTUI
 
 /// Replies as the shell would, and records what it was asked.
 struct ScriptedEffects: EffectRunner {
+  /// The file the explorer shows: a write plans its operations on it, as the shell does.
+  var checkpoint: Checkpoint?
   var outputStatus: OutputStatus = .free
   var requested: [Effect] = []
   var fail: String?
@@ -22,12 +25,19 @@ struct ScriptedEffects: EffectRunner {
         send(
           .writeFinished(
             .saved(
-              summary: "wrote \(request.path): \(request.edits.count) storages moved, verified",
+              summary:
+                "wrote \(request.path): \(edits(request).count) storages moved, verified",
               path: request.path)))
       }
     case .quit:
       break
     }
+  }
+
+  /// The edits the shell would write for `request`.
+  func edits(_ request: WriteRequest) -> [Edit] {
+    guard let checkpoint else { return [] }
+    return (try? EditPlanner.plan(checkpoint, request.operations).edits) ?? []
   }
 }
 
@@ -40,7 +50,7 @@ struct RuntimeTests {
       .key(.character("M")), .key(.enter), .key(.character("w")), .key(.enter),
     ]
     var runtime = Runtime(model: model, backend: FakeBackend(script: script, keepFrames: true))
-    var effects = ScriptedEffects()
+    var effects = ScriptedEffects(checkpoint: model.checkpoint)
     runtime.run(runner: &effects)
     #expect(effects.requested.count == 2)
     #expect(effects.requested.first == .checkOutput(path: "examples/gpu_checkpoint.cpu.pt"))
@@ -50,9 +60,11 @@ struct RuntimeTests {
     }
     #expect(request.path == "examples/gpu_checkpoint.cpu.pt")
     #expect(request.overwrite == false)
-    #expect(request.edits.count == 400)
-    #expect(
-      request.edits.allSatisfy { if case .moveStorage(_, "cpu") = $0 { true } else { false } })
+    // `M` Enter is `ptview remap --to cpu`.
+    #expect(request.operations == [.moveDevices(DeviceRules(defaultTarget: "cpu"), only: .all)])
+    let edits = effects.edits(request)
+    #expect(edits.count == 400)
+    #expect(edits.allSatisfy { if case .moveStorage(_, "cpu") = $0 { true } else { false } })
     #expect(runtime.model.staging.isEmpty)
     // Initial frame, one per message, and one per progress report while writing.
     #expect(runtime.backend.frames.count == 1 + 4 + 4)
@@ -131,14 +143,14 @@ struct HostileRuntimeTests {
       .key(.enter),
     ]
     var runtime = Runtime(model: model, backend: FakeBackend(script: script))
-    var effects = ScriptedEffects()
+    var effects = ScriptedEffects(checkpoint: model.checkpoint)
     runtime.run(runner: &effects)
     guard case .write(let request) = effects.requested.last else {
       Issue.record("no write")
       return
     }
     #expect(request.path == "fixtures/fk_injected_exec_state_dict.cuda0.pt")
-    #expect(request.edits.count == 2)
+    #expect(effects.edits(request).count == 2)
     let last = try #require(runtime.backend.lastFrame)
     #expect(last.lines[0].hasSuffix("scan: dangerous"))  // the verdict is about the input
   }

@@ -1,4 +1,5 @@
 import PTViewCore
+import PTViewEdit
 import Testing
 
 @testable import PTViewTUI
@@ -212,10 +213,14 @@ struct RemapTests {
     #expect(picker.options == ["cpu", "cuda:0", DevicePicker.other])
     model.press(.enter)
     #expect(model.mode == .browse)
-    #expect(model.staging.storages.count == 27)
-    #expect(model.staging.storages.values.allSatisfy { $0 == "cpu" })
+    // `M` Enter is `ptview remap --to cpu`, planned by the same planner.
+    #expect(
+      model.staging.operations == [.moveDevices(DeviceRules(defaultTarget: "cpu"), only: .all)])
+    let plan = try #require(model.plan)
+    #expect(plan.remap.moves.count == 27)
+    #expect(plan.remap.moves.allSatisfy { $0.to == "cpu" })
     #expect(model.pending.tensors == 27)
-    let edits = model.staging.edits
+    let edits = plan.edits
     #expect(edits.first == .moveStorage(record: "data/0", to: "cpu"))
     #expect(!edits.contains(.moveStorage(record: "data/11", to: "cpu")))  // already on cpu
     let modelNode = model.rows[0]
@@ -228,7 +233,13 @@ struct RemapTests {
     model.press(.character("j"))
     #expect(model.focusedKey == "model.conv")
     model.press(.character("m"), .enter)
-    #expect(Set(model.staging.storages.keys) == ["data/0", "data/1"])
+    #expect(
+      model.staging.operations == [
+        .moveDevices(
+          DeviceRules(defaultTarget: "cpu"),
+          only: .keys(["model.conv.weight", "model.conv.bias"]))
+      ])
+    #expect(Set(try #require(model.plan).remap.moves.map(\.record)) == ["data/0", "data/1"])
     model.press(.character("u"))
     #expect(model.staging.isEmpty)
     #expect(model.pending.tensors == 0)
@@ -239,7 +250,8 @@ struct RemapTests {
     var model = try Make.model("torch/model_tied.pt", assessed: false)
     #expect(model.focusedKey == "embed")
     model.press(.character("m"), .character("j"), .enter)
-    #expect(model.staging.storages == ["data/0": "cuda:0"])
+    let moves = try #require(model.plan).remap.moves
+    #expect(moves.map(\.record) == ["data/0"] && moves.map(\.to) == ["cuda:0"])
     #expect(model.status?.text.contains("also moves head.weight") == true)
     #expect(model.pending.tensors == 1)  // tied: one tensor object under two keys? both move
   }
@@ -254,8 +266,9 @@ struct RemapTests {
     model.press(.control("u"))
     _ = model.type("cuda:1")
     model.press(.enter)
-    #expect(model.staging.storages.count == 35)
-    #expect(model.staging.storages.values.allSatisfy { $0 == "cuda:1" })
+    let moves = try #require(model.plan).remap.moves
+    #expect(moves.count == 35)
+    #expect(moves.allSatisfy { $0.to == "cuda:1" })
   }
 
   @Test("w offers <stem>.<target><ext> beside the input and checks it before writing")
@@ -275,7 +288,8 @@ struct RemapTests {
       effects == [
         .write(
           WriteRequest(
-            path: "runs/train_ckpt_cuda0.cpu.pt", edits: model.staging.edits, overwrite: false))
+            path: "runs/train_ckpt_cuda0.cpu.pt", operations: model.staging.operations,
+            overwrite: false))
       ])
     _ = model.update(.writeProgress(done: 50, total: 100))
     #expect(

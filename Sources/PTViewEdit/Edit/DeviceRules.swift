@@ -87,6 +87,22 @@ public struct DeviceRules: Sendable, Hashable {
     if let defaultTarget, defaultTarget != location { return defaultTarget }
     return nil
   }
+
+  /// The rules that send every location where these rules and then `next` send it. Code
+  /// literals are rewritten once, from the input's text, so several moves of every tensor
+  /// reach them as one rule set.
+  public func followed(by next: DeviceRules) -> DeviceRules {
+    func after(_ device: String) -> String { next.target(for: device) ?? device }
+    var composed = DeviceRules(rules: rules.map { Rule(from: $0.from, to: after($0.to)) })
+    if let defaultTarget {
+      // Nothing gets past these rules to `next`'s own.
+      composed.defaultTarget = after(defaultTarget)
+    } else {
+      composed.rules += next.rules
+      composed.defaultTarget = next.defaultTarget
+    }
+    return composed
+  }
 }
 
 /// A rule or device that cannot be used.

@@ -25,8 +25,9 @@ public enum EditOperation: Hashable, Sendable {
   case keep(String)
   /// Convert floating tensors to this dtype.
   case cast(DType)
-  /// Move storages by device rules; `only` limits the move to tensors whose key matches.
-  case moveDevices(DeviceRules, only: [String])
+  /// Move storages by device rules; `only` limits the move to some tensors. Several moves
+  /// apply one after the other: each sees where the earlier ones put every storage.
+  case moveDevices(DeviceRules, only: TensorSelection)
 
   /// The value `--strip-prefix auto` asks for detection with.
   public static let autoPrefix = "auto"
@@ -61,6 +62,34 @@ public enum EditOperation: Hashable, Sendable {
       "float8_e5m2fnuz", "float8_e4m3fnuz", "float8_e8m0fnu":
       true
     default: false
+    }
+  }
+}
+
+/// The tensors a device move applies to, by their keys in the input (before any rename).
+/// A storage moves when a selected tensor reads it.
+public enum TensorSelection: Hashable, Sendable {
+  /// Every tensor, and TorchScript code's `torch.device("...")` literals (`--to`/`--map`
+  /// without `--only`, the explorer's `M` without a filter).
+  case all
+  /// The tensors whose key matches one of these globs (`--only`; `*` crosses dots). None
+  /// given selects nothing: `init(only:)` makes `.all` of an empty list.
+  case globs([String])
+  /// The tensors with exactly these keys (the explorer's subtree, filtered rows, one
+  /// tensor). Compared as text: a `*` in a key is a `*`, not a wildcard.
+  case keys(Set<String>)
+
+  /// What `--only GLOB...` asks for: every tensor when no glob is given.
+  public init(only globs: [String]) {
+    self = globs.isEmpty ? .all : .globs(globs)
+  }
+
+  /// Whether the tensor at `key` is selected.
+  public func contains(_ key: String) -> Bool {
+    switch self {
+    case .all: true
+    case .globs(let globs): globs.contains { Glob.matches($0, key) }
+    case .keys(let keys): keys.contains(key)
     }
   }
 }

@@ -26,12 +26,6 @@ public struct EditPlan: Sendable {
   /// `--state-dict` and key edits; nil when keys do not change.
   public var outputKeys: [String]?
 
-  /// A plan of ready-made edits (the explorer's staged device moves).
-  public init(edits: [Edit]) {
-    self.edits = edits
-    self.remap = .empty
-  }
-
   init(edits: [Edit], remap: RemapPlan) {
     self.edits = edits
     self.remap = remap
@@ -194,9 +188,11 @@ public enum EditPlanner {
           (ref.record, from, target, checkpoint.storages[ref.record]?.size ?? ref.byteCount))
       }
     }
-    // 5. Device moves.
-    for case .moveDevices(let rules, let only) in ordered {
-      var remap = RemapPlanner.plan(checkpoint, rules: rules, only: only)
+    // 5. Device moves, one after the other: the plan holds where each storage ends up.
+    var moves: [(rules: DeviceRules, only: TensorSelection)] = []
+    for case .moveDevices(let rules, let only) in ordered { moves.append((rules, only)) }
+    if !moves.isEmpty {
+      var remap = RemapPlanner.plan(checkpoint, moves: moves)
       if let reached {
         remap.moves = remap.moves.filter { reached.contains($0.record) }
         remap.edits = remap.edits.filter {
@@ -205,10 +201,12 @@ public enum EditPlanner {
         }
       }
       edits += remap.edits
-      if only.isEmpty && checkpoint.format == .torchScript && !structural {
-        edits.append(.rewriteCode(rules))
+      // Moves of every tensor take TorchScript code's torch.device literals along.
+      let everything = moves.filter { $0.only == .all }.map(\.rules)
+      if let first = everything.first, checkpoint.format == .torchScript, !structural {
+        edits.append(.rewriteCode(everything.dropFirst().reduce(first) { $0.followed(by: $1) }))
       }
-      plan.remap.merge(remap)
+      plan.remap = remap
     }
     try StorageSizeCheck.verify(checkpoint, reached: reached, plainOutput: structural)
     plan.edits = edits
@@ -310,15 +308,5 @@ extension RemapPlan {
   /// A plan that moves nothing.
   static var empty: RemapPlan {
     RemapPlan(edits: [], moves: [], deviceArguments: [], leftAlone: [], sharedWithUnselected: [])
-  }
-
-  /// Adds another plan's moves (a later operation's target wins for the same record).
-  mutating func merge(_ other: RemapPlan) {
-    let later = Set(other.moves.map(\.record))
-    moves = moves.filter { !later.contains($0.record) } + other.moves
-    edits += other.edits
-    deviceArguments += other.deviceArguments
-    leftAlone = other.leftAlone
-    sharedWithUnselected += other.sharedWithUnselected
   }
 }

@@ -48,7 +48,7 @@ public struct RemapPlan: Sendable {
   }
 }
 
-/// Decides which storages move where, from device rules and an optional key filter.
+/// Decides which storages move where, from device rules and a selection of tensors.
 public enum RemapPlanner {
   /// Plans a remap of `checkpoint`.
   /// - Parameters:
@@ -58,87 +58,136 @@ public enum RemapPlanner {
   public static func plan(_ checkpoint: Checkpoint, rules: DeviceRules, only: [String] = [])
     -> RemapPlan
   {
+    plan(checkpoint, moves: [(rules, TensorSelection(only: only))])
+  }
+
+  /// Plans device moves made one after the other: each move sees where the earlier ones put
+  /// every storage and device argument, so a later move of the same tensors wins and a move
+  /// back cancels. The plan holds the net result: one edit per storage or device argument
+  /// whose device ends up different from the input's, `from` being the input's.
+  /// `leftAlone` and `sharedWithUnselected` describe the last move.
+  /// - Parameters:
+  ///   - moves: rules and the tensors they apply to, in the order they were asked for; a
+  ///     storage moves when a selected tensor reads it.
+  public static func plan(
+    _ checkpoint: Checkpoint, moves: [(rules: DeviceRules, only: TensorSelection)]
+  ) -> RemapPlan {
     // Which tensors read each record.
     var readers: [String: [TensorEntry]] = [:]
     for entry in checkpoint.entries {
       for storage in entry.tensor.allStorages { readers[storage.record, default: []].append(entry) }
     }
-    func selected(_ entry: TensorEntry) -> Bool {
-      only.isEmpty || only.contains { Glob.matches($0, entry.key) }
+    // Where the moves so far put each record and device argument (moved ones only).
+    var location: [String: String] = [:]
+    var argument: [ValueID: String] = [:]
+    // Device arguments in the order they were first rewritten: the key that asked, the
+    // device the input gives.
+    var argumentOrder: [(node: ValueID, key: String, from: String)] = []
+    var argumentSeen: Set<ValueID> = []
+    var leftAlone: [(key: String, device: String, reason: String)] = []
+    var shared: [(record: String, others: [String])] = []
+    for (rules, only) in moves {
+      func selected(_ entry: TensorEntry) -> Bool { only.contains(entry.key) }
+      let restricted = only != .all
+      var movedNow: [String: String] = [:]
+      var seen: Set<String> = []
+      leftAlone = []
+      shared = []
+      for ref in checkpoint.storageReferences {
+        guard seen.insert(ref.record).inserted else { continue }
+        let users = readers[ref.record] ?? []
+        guard !restricted || users.contains(where: selected) else { continue }
+        guard let target = rules.target(for: location[ref.record] ?? ref.location) else { continue }
+        movedNow[ref.record] = target
+        if restricted {
+          let others = users.filter { !selected($0) }.map(\.key)
+          if !others.isEmpty { shared.append((ref.record, others)) }
+        }
+      }
+      // Device arguments and what stays, as the tensors were before this move.
+      let argumentBefore = argument
+      var argumentsDone: Set<ValueID> = []
+      for entry in checkpoint.entries {
+        let t = entry.tensor
+        if let node = t.deviceNode {
+          guard selected(entry) else { continue }
+          let device = argumentBefore[node] ?? t.device
+          if t.rebuild == "_rebuild_device_tensor_from_cpu_tensor",
+            checkpoint.graph.string(node) != nil
+          {
+            if let target = rules.target(for: device) {
+              if argumentsDone.insert(node).inserted {
+                if argumentSeen.insert(node).inserted {
+                  argumentOrder.append((node, entry.key, t.device))
+                }
+                argument[node] = target
+              }
+            } else {
+              leftAlone.append((entry.key, device, "no rule matches its device"))
+            }
+          } else if rules.target(for: device) != nil {
+            leftAlone.append(
+              (
+                entry.key, device,
+                "\(t.rebuild) keeps its device in a torch.device argument; not rewritten"
+              ))
+          }
+          continue
+        }
+        guard let storage = t.storage else {
+          if t.layout == nil && t.device != "meta" {
+            leftAlone.append((entry.key, t.device, "holds no storage"))
+          } else if t.layout != nil {
+            let device = t.allStorages.first.flatMap { location[$0.record] } ?? t.device
+            let targets = t.allStorages.compactMap { movedNow[$0.record] }
+            if targets.isEmpty, rules.target(for: device) != nil, selected(entry) {
+              leftAlone.append((entry.key, device, "not selected"))
+            }
+          }
+          continue
+        }
+        if movedNow[storage.record] == nil {
+          let device = location[storage.record] ?? t.device
+          let unselected: String
+          if case .globs = only {
+            unselected = "not selected by --only"
+          } else {
+            unselected = "not selected"
+          }
+          let reason =
+            selected(entry)
+            ? (rules.target(for: device) == nil
+              ? "already there or no rule matches" : "not selected") : unselected
+          leftAlone.append((entry.key, device, reason))
+        }
+      }
+      location.merge(movedNow) { $1 }
     }
-    var moves: [RemapPlan.Move] = []
+    // The net result, in record order, then the device arguments.
     var edits: [Edit] = []
-    var shared: [(String, [String])] = []
+    var planned: [RemapPlan.Move] = []
     var seen: Set<String> = []
-    var movedRecords: [String: String] = [:]
     for ref in checkpoint.storageReferences {
-      guard seen.insert(ref.record).inserted else { continue }
-      let users = readers[ref.record] ?? []
-      let chosen = users.filter(selected)
-      guard only.isEmpty || !chosen.isEmpty else { continue }
-      guard let target = rules.target(for: ref.location) else { continue }
-      movedRecords[ref.record] = target
+      guard seen.insert(ref.record).inserted, let target = location[ref.record],
+        target != ref.location
+      else { continue }
       edits.append(.moveStorage(record: ref.record, to: target))
       var keys: [String] = []
       var keySet: Set<String> = []
-      for u in users where keySet.insert(u.key).inserted { keys.append(u.key) }
-      moves.append(
+      for u in readers[ref.record] ?? [] where keySet.insert(u.key).inserted { keys.append(u.key) }
+      planned.append(
         RemapPlan.Move(
           record: ref.record, from: ref.location, to: target,
           bytes: checkpoint.storages[ref.record]?.size ?? ref.byteCount, tensors: keys))
-      if !only.isEmpty {
-        let others = users.filter { !selected($0) }.map(\.key)
-        if !others.isEmpty { shared.append((ref.record, others)) }
-      }
     }
-    var deviceArguments: [(String, String, String)] = []
-    var leftAlone: [(String, String, String)] = []
-    var argumentsDone: Set<ValueID> = []
-    for entry in checkpoint.entries {
-      let t = entry.tensor
-      if let node = t.deviceNode {
-        guard selected(entry) else { continue }
-        if t.rebuild == "_rebuild_device_tensor_from_cpu_tensor",
-          checkpoint.graph.string(node) != nil
-        {
-          if let target = rules.target(for: t.device) {
-            if argumentsDone.insert(node).inserted {
-              edits.append(.setDeviceArgument(node: node, to: target))
-              deviceArguments.append((entry.key, t.device, target))
-            }
-          } else {
-            leftAlone.append((entry.key, t.device, "no rule matches its device"))
-          }
-        } else if rules.target(for: t.device) != nil {
-          leftAlone.append(
-            (
-              entry.key, t.device,
-              "\(t.rebuild) keeps its device in a torch.device argument; not rewritten"
-            ))
-        }
-        continue
-      }
-      guard let storage = t.storage else {
-        if t.layout == nil && t.device != "meta" {
-          leftAlone.append((entry.key, t.device, "holds no storage"))
-        } else if t.layout != nil {
-          let targets = t.allStorages.compactMap { movedRecords[$0.record] }
-          if targets.isEmpty, rules.target(for: t.device) != nil, selected(entry) {
-            leftAlone.append((entry.key, t.device, "not selected"))
-          }
-        }
-        continue
-      }
-      if movedRecords[storage.record] == nil {
-        let reason =
-          selected(entry)
-          ? (rules.target(for: t.device) == nil
-            ? "already there or no rule matches" : "not selected") : "not selected by --only"
-        leftAlone.append((entry.key, t.device, reason))
-      }
+    var deviceArguments: [(key: String, from: String, to: String)] = []
+    for a in argumentOrder {
+      guard let target = argument[a.node], target != a.from else { continue }
+      edits.append(.setDeviceArgument(node: a.node, to: target))
+      deviceArguments.append((a.key, a.from, target))
     }
     return RemapPlan(
-      edits: edits, moves: moves, deviceArguments: deviceArguments, leftAlone: leftAlone,
+      edits: edits, moves: planned, deviceArguments: deviceArguments, leftAlone: leftAlone,
       sharedWithUnselected: shared)
   }
 }

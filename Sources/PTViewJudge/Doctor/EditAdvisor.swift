@@ -25,7 +25,7 @@ enum EditAdvisor {
     fixes: [EditFix], note: String?
   ) {
     let move: [EditOperation] =
-      toCPU ? [.moveDevices(DeviceRules(defaultTarget: "cpu"), only: [])] : []
+      toCPU ? [.moveDevices(DeviceRules(defaultTarget: "cpu"), only: .all)] : []
     let candidates = EditPlanner.stateDictCandidates(checkpoint)
     if candidates.count <= 1 {
       guard let fix = fix(checkpoint, path: path, entry: candidates.first, extract: false, move)

@@ -55,16 +55,29 @@ enum KeymapGuide {
     1. `M` opens a picker of target devices: `cpu` first and selected, then the devices in the
        file, `cuda:0`, and `other…` (type any torch device such as `cuda:1`, `mps`, `xpu:0`).
        `m` does the same for the selected row's subtree only.
-    2. Enter stages the move for every tensor in scope that is not already there. Rows show
-       `cuda:0 > cpu`; a container with only some tensors staged shows `3/12 > cpu`. A storage
-       moves as a whole, so tensors outside the selection that share it move too, and the
-       status line names them. Tensors without a storage (meta) are left alone. `u` undoes.
-    3. `w` asks where to write, offering `<stem>.<target><ext>` beside the input:
+    2. Enter stages one device move, planned with everything else staged by the planner of
+       `ptview remap` and `ptview edit --to`, which alone decides what moves. `M` without a
+       filter is `--to DEVICE` itself: on a TorchScript file the code's `torch.device("…")`
+       literals follow. `m` (the selected subtree or tensor) and `M` with a filter name their
+       tensors by key, like `--only` with exactly those keys (a `*` in a key is not a
+       wildcard), and leave the code alone. A storage moves as a whole, so tensors outside
+       the selection that share it move too, and the status line names them. A tensor
+       rebuilt from a CPU tensor (`_rebuild_device_tensor_from_cpu_tensor`) moves by its
+       device argument, and the storage of the CPU tensor it is read from moves like any
+       other storage of the scope. Tensors the planner leaves alone (a wrapper subclass
+       keeps its `torch.device` argument, a meta tensor has no storage) are not staged, and
+       the status line says why.
+    3. Rows show `cuda:0 > cpu`; a container with only some tensors staged shows
+       `3/12 > cpu`. The marks, the header's pending count and the filter's `pending` term are
+       read from the plan, so they show what `w` writes. A later move of the same tensors wins,
+       and moving tensors back where the file has them leaves nothing to write. `u` undoes one
+       move at a time.
+    4. `w` asks where to write, offering `<stem>.<target><ext>` beside the input:
        `model.pt` → `model.cpu.pt`, `pytorch_model.bin` → `pytorch_model.cpu.bin`,
        `cuda:0` as a target → `model.cuda0.pt`, several targets → `model.remapped.pt`.
        An existing file is replaced only after `y`; the input itself is refused.
-    4. Enter writes through the same writer as `ptview remap` (atomic, verified by reading the
-       result back), with a progress bar. The status line says what was written where, and no
+    5. Enter writes through the same pipeline as `ptview remap` (atomic, verified by reading
+       the result back), with a progress bar. The status line says what was written where, and no
        edits are pending afterwards. A failed write says why and keeps the edits staged.
 
     ## Editing keys, the root and dtypes
@@ -88,9 +101,10 @@ enum KeymapGuide {
     and rows outside an extracted root, are dimmed and marked `x`. Casts show in the DTYPE
     column as `f32 > bf16` (a container with some tensors cast: `3/8 > bf16`). The header
     counts the staged edits and the bytes the write saves (storages left out, and what the
-    casts make smaller). `u` undoes one step at a time, edits and device moves alike. `w`
-    offers `<stem>.edited<ext>` and writes through the same pipeline as `ptview edit` (device
-    moves staged with `m` and `M` are written with them).
+    casts make smaller). Device moves staged with `m` and `M` are operations in the same list
+    (`P` then `M` › `cpu` is `ptview edit --strip-prefix module. --to cpu`); the header counts
+    them as pending tensors. `u` undoes one step at a time, edits and device moves alike. `w`
+    offers `<stem>.edited<ext>` and writes through the same pipeline as `ptview edit`.
 
     Nothing touches the disk before `w`, and the input file is never modified. `q` asks before
     leaving with staged edits; Ctrl-C leaves at once without writing.

@@ -79,7 +79,7 @@ struct Renderer {
     screen.fill(x: 0, y: y, width: width, style: Theme.header)
     let facts = model.header
     var badge = ""
-    let operations = model.staging.operations.count
+    let operations = model.staging.editCount
     if operations > 0 {
       // Key, root and dtype edits: how many, and what the write saves.
       var parts = ["\(operations) edit\(operations == 1 ? "" : "s")"]
@@ -555,7 +555,7 @@ struct Renderer {
       storageLine += [("no storage", Theme.dim)]
     }
     storageLine += [("  on ", Theme.fieldName), (t.device, Theme.device(t.device))]
-    if let to = model.staging.target(of: t) {
+    if let to = model.pending.target(of: t) {
       storageLine += [("  staged > " + to, Theme.pending)]
     }
     let others = sharing(entry: tree[id].entry, tensor: t)
@@ -710,11 +710,14 @@ struct Renderer {
       let text: String
       switch question {
       case .quit:
-        let operations = model.staging.operations.count
+        let operations = model.staging.editCount
+        let tensors = model.pending.tensors
         text =
           operations > 0
           ? "\(operations) edit\(operations == 1 ? "" : "s") staged and not written. Quit anyway? (y/N)"
-          : "\(model.pending.tensors) tensor\(model.pending.tensors == 1 ? "" : "s") staged and not written. Quit anyway? (y/N)"
+          : tensors > 0
+            ? "\(tensors) tensor\(tensors == 1 ? "" : "s") staged and not written. Quit anyway? (y/N)"
+            : "Device moves staged and not written. Quit anyway? (y/N)"
       case .overwrite(let path):
         text = "\(path) exists. Replace it? (y/N)"
       }

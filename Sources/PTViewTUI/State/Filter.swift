@@ -136,8 +136,9 @@ public struct ActiveFilter: Sendable {
   /// Matching tensor entries, in file order.
   public var entries: [Int32]
 
-  /// Evaluates `filter` over `tree`, in one pass.
-  public init(_ filter: Filter, tree: Tree, staging: Staging) {
+  /// Evaluates `filter` over `tree`, in one pass; `moves` says where staged moves send each
+  /// tensor (for `pending` and `device:`).
+  public init(_ filter: Filter, tree: Tree, moves: PlannedMoves) {
     self.filter = filter
     var shown = Array(repeating: false, count: tree.count)
     var tensors = 0
@@ -148,7 +149,7 @@ public struct ActiveFilter: Sendable {
       switch node.kind {
       case .tensor:
         if let entry = tree.entry(of: id),
-          filter.matches(entry.tensor, key: node.key, target: staging.target(of: entry.tensor))
+          filter.matches(entry.tensor, key: node.key, target: moves.target(of: entry.tensor))
         {
           shown[Int(id)] = true
           tensors += 1

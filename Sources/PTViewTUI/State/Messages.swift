@@ -46,11 +46,9 @@ public enum Message: Hashable, Sendable {
 public struct WriteRequest: Hashable, Sendable {
   /// Output path.
   public var path: String
-  /// The staged device moves, as edits.
-  public var edits: [Edit]
-  /// The staged key, root and dtype operations: the shell plans them with the same planner
-  /// (`EditPipeline.plan`) and writes the plan's edits, then the device moves.
-  public var operations: [EditOperation] = []
+  /// The staged operations, device moves included: the shell plans them with the same
+  /// planner (`EditPipeline.plan`) and writes the plan's edits.
+  public var operations: [EditOperation]
   /// Whether replacing an existing file was confirmed.
   public var overwrite: Bool
 }

@@ -43,7 +43,8 @@ public struct Model: Sendable {
   public var pending: PendingView
   /// The checkpoint, for planning the staged operations (nil for a model made from a tree).
   public internal(set) var checkpoint: Checkpoint?
-  /// What `EditPlanner` made of `staging.operations` (nil when none are staged).
+  /// What `EditPlanner` made of `staging.operations` (nil when none are staged): the tree's
+  /// renames, drops, casts and device moves are all read from it.
   public internal(set) var plan: EditPlan?
   /// The plan as the tree sees it.
   public internal(set) var edit: EditView
@@ -163,9 +164,11 @@ public struct Model: Sendable {
     assessing = false
     if added > 0 {
       expanded += Array(repeating: false, count: added)
-      pending = PendingView(tree: tree, staging: staging)
+      pending = PendingView(tree: tree, plan: plan)
       edit = EditView(tree: tree, operations: staging.operations, plan: plan)
-      if let active = filter { filter = ActiveFilter(active.filter, tree: tree, staging: staging) }
+      if let active = filter {
+        filter = ActiveFilter(active.filter, tree: tree, moves: pending.moves)
+      }
     }
     rebuildRows()
     if let warning = safety.openingStatus, status == nil || status?.kind != .error {
@@ -267,11 +270,11 @@ public struct Model: Sendable {
     }
   }
 
-  /// Recomputes `pending` (and the filter, whose `pending` term depends on staging).
+  /// Recomputes `pending` from `plan` (and the filter, whose `pending` term depends on it).
   mutating func stagingChanged() {
-    pending = PendingView(tree: tree, staging: staging)
+    pending = PendingView(tree: tree, plan: plan)
     if let active = filter {
-      filter = ActiveFilter(active.filter, tree: tree, staging: staging)
+      filter = ActiveFilter(active.filter, tree: tree, moves: pending.moves)
       rebuildRows()
     }
   }

@@ -2,99 +2,86 @@ public import PTViewCore
 public import PTViewEdit
 import PTViewPickle
 
-/// Changes staged in the explorer and not written yet: device moves, and the operations of
-/// `ptview edit` (strip a prefix, rename, drop, extract, state_dict, cast) in the order they
-/// were staged. Edits are data: `w` hands them to the edit pipeline, which plans the
-/// operations with the same planner as `ptview edit`; until then nothing touches the disk.
+/// Changes staged in the explorer and not written yet: the operations of `ptview edit` and
+/// `ptview remap` (strip a prefix, rename, drop, extract, state_dict, cast, device moves) in
+/// the order they were staged. Edits are data: `EditPlanner` plans the list after every key,
+/// and `w` hands it to the edit pipeline, which plans it again and writes; until then nothing
+/// touches the disk.
 public struct Staging: Hashable, Sendable {
-  /// Key, root and dtype operations, in the order they were staged (`EditPlanner` applies
-  /// them in its fixed order).
+  /// The operations, in the order they were staged. `EditPlanner` applies them in its fixed
+  /// order, and device moves one after the other in this order: a later move of the same
+  /// tensors wins.
   public var operations: [EditOperation] = []
-  /// Storage record (`data/3`) -> the location it will be saved with.
-  public var storages: [String: String] = [:]
-  /// Device-argument node (of `_rebuild_device_tensor_from_cpu_tensor` and wrapper
-  /// subclasses) -> the device it will name.
-  public var deviceArguments: [Int32: String] = [:]
-  /// Rules for TorchScript `torch.device("...")` code literals, set when every tensor is
-  /// mapped (`M`), as `ptview remap --to` applies them.
-  public var codeRules: DeviceRules?
 
   /// Creates an empty staging.
   public init() {}
 
   /// True when nothing is staged.
-  public var isEmpty: Bool { storages.isEmpty && deviceArguments.isEmpty && operations.isEmpty }
+  public var isEmpty: Bool { operations.isEmpty }
 
-  /// True when no device move is staged.
-  public var hasNoMoves: Bool { storages.isEmpty && deviceArguments.isEmpty }
+  /// Staged operations other than device moves: the header counts these as edits, and device
+  /// moves by the tensors they move.
+  public var editCount: Int { operations.count(where: { !$0.isDeviceMove }) }
+}
 
-  /// The staged device moves as edits, in a stable order.
-  public var edits: [Edit] {
-    let moves = storages.keys.sorted(by: Staging.naturalOrder).compactMap { record in
-      storages[record].map { Edit.moveStorage(record: record, to: $0) }
+extension EditOperation {
+  /// True for `m` and `M` (`--to`, `--map`).
+  var isDeviceMove: Bool {
+    if case .moveDevices = self { return true }
+    return false
+  }
+}
+
+/// The device moves of a plan, looked up per tensor: where each storage record and each
+/// device argument goes. Read from the plan's edits, so the tree shows what `w` writes and
+/// never its own idea of which storages a move takes along.
+public struct PlannedMoves: Sendable {
+  /// Storage record (`data/3`) -> the location it will be saved with.
+  var storages: [String: String] = [:]
+  /// Device-argument node (of `_rebuild_device_tensor_from_cpu_tensor`) -> the device it
+  /// will name.
+  var arguments: [ValueID: String] = [:]
+
+  /// No moves.
+  public init() {}
+
+  /// The moves `plan` writes (none without a plan).
+  public init(_ plan: EditPlan?) {
+    for edit in plan?.edits ?? [] {
+      switch edit {
+      case .moveStorage(let record, let to): storages[record] = to
+      case .setDeviceArgument(let node, let to): arguments[node] = to
+      default: break
+      }
     }
-    let arguments = deviceArguments.keys.sorted().compactMap { node in
-      deviceArguments[node].map { Edit.setDeviceArgument(node: ValueID(node), to: $0) }
-    }
-    return moves + arguments + (codeRules.map { [Edit.rewriteCode($0)] } ?? [])
   }
 
-  /// The device `tensor` will be on once the edits are written, or nil if they leave it.
+  /// True when the plan moves nothing.
+  public var isEmpty: Bool { storages.isEmpty && arguments.isEmpty }
+
+  /// The devices something moves to.
+  public var targets: Set<String> { Set(storages.values).union(arguments.values) }
+
+  /// The device `tensor` will be on once the plan is written, or nil if it stays. A tensor
+  /// rebuilt from a device argument is where its argument says, whatever happens to the
+  /// storage it is read from.
   public func target(of tensor: TensorInfo) -> String? {
-    if let node = tensor.deviceNode { return deviceArguments[node.index] }
+    if let node = tensor.deviceNode { return arguments[node] }
     for storage in tensor.allStorages {
       if let to = storages[storage.record] { return to }
     }
     return nil
   }
 
-  /// Where `tensor` is after the staged edits.
+  /// Where `tensor` is after the plan.
   public func device(of tensor: TensorInfo) -> String { target(of: tensor) ?? tensor.device }
-
-  /// Stages moving `tensor` to `device`.
-  /// - Returns: false when it cannot move (no storage: meta tensors) or is already there.
-  @discardableResult
-  public mutating func move(_ tensor: TensorInfo, to device: String) -> Bool {
-    if self.device(of: tensor) == device { return false }
-    if let node = tensor.deviceNode {
-      deviceArguments[node.index] = tensor.device == device ? nil : device
-      // The tensor rebuilt on `device` is read from a CPU tensor; only a move to the CPU
-      // needs that inner storage moved as well.
-      if device == "cpu" {
-        for storage in tensor.allStorages where storage.location != "cpu" {
-          storages[storage.record] = "cpu"
-        }
-      }
-      return true
-    }
-    let all = tensor.allStorages
-    guard !all.isEmpty else { return false }
-    for storage in all {
-      storages[storage.record] = storage.location == device ? nil : device
-    }
-    return true
-  }
-
-  /// `data/2` before `data/10`.
-  static func naturalOrder(_ a: String, _ b: String) -> Bool {
-    let (pa, na) = split(a)
-    let (pb, nb) = split(b)
-    if pa != pb { return pa < pb }
-    if na != nb { return na < nb }
-    return a < b
-  }
-
-  private static func split(_ s: String) -> (Substring, Int) {
-    let digits = s.utf8.reversed().prefix { $0 >= 48 && $0 <= 57 }.count
-    guard digits > 0, digits <= 18 else { return (s[...], -1) }
-    let cut = s.utf8.index(s.utf8.endIndex, offsetBy: -digits)
-    return (s[..<cut], Int(s[cut...]) ?? -1)
-  }
 }
 
-/// The staged edits seen from the tree: how many tensors under each node will move, and where.
-/// Recomputed in one linear pass after each staging change, never per keypress.
+/// The staged device moves seen from the tree: how many tensors under each node will move,
+/// and where. Recomputed in one linear pass after each staging change, never per keypress.
 public struct PendingView: Sendable {
+  /// The moves of the plan, per storage and device argument.
+  public var moves: PlannedMoves
   /// Pending tensors below each node.
   public var count: [Int32]
   /// Where they go: an index into `targets`, or `Tree.mixed`.
@@ -108,6 +95,7 @@ public struct PendingView: Sendable {
 
   /// An empty view for `tree`.
   public init(tree: Tree) {
+    moves = PlannedMoves()
     count = Array(repeating: 0, count: tree.count)
     target = Array(repeating: Tree.none, count: tree.count)
     targets = []
@@ -115,16 +103,17 @@ public struct PendingView: Sendable {
     bytes = 0
   }
 
-  /// The view of `staging` over `tree`.
-  public init(tree: Tree, staging: Staging) {
+  /// The moves of `plan` (what `EditPlanner` made of the staged operations) over `tree`.
+  public init(tree: Tree, plan: EditPlan?) {
     self.init(tree: tree)
-    guard !staging.hasNoMoves else { return }
+    moves = PlannedMoves(plan)
+    guard !moves.isEmpty else { return }
     var codes: [String: Int32] = [:]
     var seen: Set<Int32> = []
     for id in tree.preorder.reversed() {
       let node = tree[id]
       if node.kind == .tensor, let entry = tree.entry(of: id),
-        let to = staging.target(of: entry.tensor)
+        let to = moves.target(of: entry.tensor)
       {
         let code: Int32
         if let known = codes[to] {
@@ -153,6 +142,9 @@ public struct PendingView: Sendable {
       }
     }
   }
+
+  /// The device `tensor` will be on once the staged edits are written, or nil if it stays.
+  public func target(of tensor: TensorInfo) -> String? { moves.target(of: tensor) }
 
   /// The target name for a code.
   public func targetName(_ code: Int32) -> String? {

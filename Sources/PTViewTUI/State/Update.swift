@@ -259,7 +259,7 @@ extension Model {
     }
     do {
       let parsed = try Filter(trimmed)
-      let active = ActiveFilter(parsed, tree: tree, staging: staging)
+      let active = ActiveFilter(parsed, tree: tree, moves: pending.moves)
       filter = active
       // Few matches: open the way to each, so they are on screen at once.
       if active.tensors <= 200 {
@@ -363,56 +363,126 @@ extension Model {
     }
   }
 
-  /// Stages moving every tensor of `scope` that is not on `device` there.
+  /// Stages moving every tensor of `scope` that is not on `device` there: one device move,
+  /// planned with the staged operations by `EditPlanner`, which decides (as for `ptview
+  /// remap`) which storages, device arguments and code literals move. Not staged when the
+  /// plan would not change.
   mutating func stage(_ scope: Scope, to device: String) {
-    let before = staging
-    let chosen = entries(in: scope)
-    var moved = 0
-    var stuck = 0
-    var records: Set<String> = []
-    var chosenSet: Set<Int32> = []
-    for e in chosen {
-      chosenSet.insert(e)
-      let tensor = tree.entries[Int(e)].tensor
-      if before.device(of: tensor) == device { continue }
-      // A tensor sharing a storage moved earlier in this loop is already there: it counts.
-      if staging.move(tensor, to: device) || staging.device(of: tensor) == device {
-        moved += 1
-        for s in tensor.allStorages { records.insert(s.record) }
-      } else {
-        stuck += 1
-      }
-    }
-    guard moved > 0 else {
-      status = Status(
-        stuck > 0
-          ? "\(stuck) tensor\(stuck == 1 ? " has" : "s have") no storage to move (meta); nothing staged."
-          : "Already on \(device): nothing to stage.", .warning)
+    guard let checkpoint else {
+      status = Status("No checkpoint to plan edits on.", .error)
       return
+    }
+    let chosen = entries(in: scope)
+    // `M` without a filter is `--to DEVICE` (TorchScript code literals included); a subtree,
+    // one tensor or the filtered rows name their tensors by key.
+    let selection: TensorSelection
+    if case .all = scope, filter == nil {
+      selection = .all
+    } else {
+      selection = .keys(Set(chosen.map { tree.entries[Int($0)].key }))
+    }
+    let operations =
+      staging.operations + [.moveDevices(DeviceRules(defaultTarget: device), only: selection)]
+    let planned: EditPlan
+    do { planned = try EditPlanner.plan(checkpoint, operations) } catch {
+      status = Status("Not staged: \(error.message)", .error)
+      return
+    }
+    let before = pending.moves
+    let after = PlannedMoves(planned)
+    var moved = 0
+    var stuck: [TensorEntry] = []
+    for e in chosen {
+      let entry = tree.entries[Int(e)]
+      if before.device(of: entry.tensor) == device { continue }
+      if after.device(of: entry.tensor) == device { moved += 1 } else { stuck.append(entry) }
+    }
+    let edits = plan?.edits ?? []
+    guard moved > 0 || planned.edits != edits else {
+      status = Status(
+        stuck.isEmpty
+          ? "Already on \(device): nothing to stage."
+          : "\(Model.leftAlone(stuck, planned)); nothing staged.", .warning)
+      return
+    }
+    var text: String
+    if moved > 0 {
+      text = "Staged \(moved) tensor\(moved == 1 ? "" : "s") > \(device)"
+      if !stuck.isEmpty { text += " (\(Model.leftAlone(stuck, planned)))" }
+    } else {
+      // No tensor of the scope changes device, but the plan does: a storage nothing listed
+      // reads, the CPU storage a device tensor is rebuilt from, code literals.
+      let storages = Set(planned.edits).subtracting(edits).count {
+        if case .moveStorage = $0 { return true }
+        return false
+      }
+      text = "Staged > \(device): no tensor here changes device"
+      if storages > 0 { text += ", \(storages) storage\(storages == 1 ? " moves" : "s move")" }
     }
     // A storage moves as a whole: name tensors outside the scope that share one.
     var sharing: [String] = []
-    for record in records.sorted(by: Staging.naturalOrder) {
-      for user in tree.storageUsers[record] ?? [] where !chosenSet.contains(user) {
-        sharing.append(tree.entries[Int(user)].key)
-      }
+    var named: Set<String> = []
+    for shared in planned.remap.sharedWithUnselected where after.storages[shared.record] != nil {
+      for key in shared.others where named.insert(key).inserted { sharing.append(key) }
     }
-    var text = "Staged \(moved) tensor\(moved == 1 ? "" : "s") > \(device)"
-    if stuck > 0 { text += " (\(stuck) without storage left alone)" }
     if !sharing.isEmpty {
       text += "; also moves \(sharing.prefix(2).joined(separator: ", "))"
       if sharing.count > 2 { text += " and \(sharing.count - 2) more" }
       text += " (shared storage)"
     }
-    text += ". w writes, u undoes."
     // Mapping every tensor also maps TorchScript code's torch.device("...") literals, as
     // `ptview remap --to` does; a filter or a subtree leaves code alone.
-    if case .all = scope, filter == nil, header.format == Checkpoint.Format.torchScript.rawValue {
-      staging.codeRules = DeviceRules(defaultTarget: device)
+    if Model.codeRules(planned) != Model.codeRules(plan) {
+      text += "; torch.device literals in the code follow"
     }
-    history.append((before, "\(moved) tensor\(moved == 1 ? "" : "s") > \(device)"))
+    text += ". w writes, u undoes."
+    history.append(
+      (
+        staging,
+        moved > 0 ? "\(moved) tensor\(moved == 1 ? "" : "s") > \(device)" : "a move > \(device)"
+      ))
+    staging.operations = operations
+    plan = planned
+    edit = EditView(tree: tree, operations: operations, plan: planned)
     stagingChanged()
     status = Status(text, .success)
+  }
+
+  /// The code rules a plan writes, if any.
+  static func codeRules(_ plan: EditPlan?) -> DeviceRules? {
+    for case .rewriteCode(let rules) in plan?.edits ?? [] { return rules }
+    return nil
+  }
+
+  /// `3 tensors have no storage to move (meta)`, `1 tensor left alone: <the planner's
+  /// reason>`: why tensors of a move's scope stay where they are.
+  static func leftAlone(_ entries: [TensorEntry], _ plan: EditPlan) -> String {
+    var reasons: [String: String] = [:]
+    for item in plan.remap.leftAlone where reasons[item.key] == nil {
+      reasons[item.key] = item.reason
+    }
+    let unused = Set(plan.unusedStorages.map(\.record))
+    var counts: [String: Int] = [:]
+    var order: [String] = []
+    for entry in entries {
+      let reason: String
+      if let known = reasons[entry.key] {
+        reason = known
+      } else if entry.tensor.allStorages.isEmpty {
+        reason = "no storage to move (meta)"
+      } else if entry.tensor.allStorages.allSatisfy({ unused.contains($0.record) }) {
+        reason = "left out of the output"
+      } else {
+        reason = "not moved"
+      }
+      if counts[reason] == nil { order.append(reason) }
+      counts[reason, default: 0] += 1
+    }
+    let n = entries.count
+    if order == ["no storage to move (meta)"] {
+      return "\(n) tensor\(n == 1 ? " has" : "s have") no storage to move (meta)"
+    }
+    return "\(n) tensor\(n == 1 ? "" : "s") left alone: " + order.joined(separator: "; ")
   }
 
   mutating func undo() {
@@ -433,10 +503,17 @@ extension Model {
       status = Status("Nothing staged yet: M maps every device, m the selected subtree.", .warning)
       return
     }
-    // Key, root and dtype edits make `model.edited.pt`; device moves alone name the device.
-    let targets =
-      staging.operations.isEmpty
-      ? Set(staging.storages.values).union(staging.deviceArguments.values) : ["edited"]
+    // Key, root and dtype edits make `model.edited.pt`; device moves alone name the device
+    // the plan moves to (the last one asked for when it moves no storage: code literals).
+    var targets: Set<String> = ["edited"]
+    if staging.editCount == 0 {
+      targets = pending.moves.targets
+      if targets.isEmpty, case .moveDevices(let rules, _)? = staging.operations.last,
+        let to = rules.defaultTarget
+      {
+        targets = [to]
+      }
+    }
     let path = OutputPath.suggest(input: settings.inputPath, targets: targets)
     mode = .prompt(Prompt(purpose: .writePath, editor: LineEditor(path)))
   }
@@ -468,8 +545,7 @@ extension Model {
     status = nil
     return [
       .write(
-        WriteRequest(
-          path: path, edits: staging.edits, operations: staging.operations, overwrite: overwrite))
+        WriteRequest(path: path, operations: staging.operations, overwrite: overwrite))
     ]
   }
 

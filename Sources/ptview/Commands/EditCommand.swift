@@ -155,7 +155,7 @@ struct EditCommand: ParsableCommand {
     }
     if to != nil || !maps.isEmpty {
       let rules = try DeviceMoveOptions.rules(to: to, maps: maps, custom: customDevice)
-      operations.append(.moveDevices(rules, only: only))
+      operations.append(.moveDevices(rules, only: TensorSelection(only: only)))
     }
     if operations.isEmpty {
       Diagnostics.stderr(

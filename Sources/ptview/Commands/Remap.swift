@@ -87,8 +87,7 @@ struct Remap: ParsableCommand {
     let rules = try DeviceMoveOptions.rules(to: to, maps: maps, custom: customDevice)
     try EditRun.run(
       file: file, output: inPlace ? file : output!, inPlace: inPlace, compact: compact,
-      force: force,
-      json: json,
-      noProgress: noProgress, verb: "remap", operations: [.moveDevices(rules, only: only)])
+      force: force, json: json, noProgress: noProgress, verb: "remap",
+      operations: [.moveDevices(rules, only: TensorSelection(only: only))])
   }
 }

@@ -136,17 +136,10 @@ struct ExplorerEffects: EffectRunner {
     }
   }
 
-  /// The plan a write carries out: the staged operations planned by the same planner as
-  /// `ptview edit`, then the staged device moves (of the storages the output still holds).
+  /// The plan a write carries out: the staged operations, device moves included, planned by
+  /// the same planner as `ptview edit` and `ptview remap`.
   private func plan(_ request: WriteRequest) throws(WriteFailure) -> EditPlan {
-    guard !request.operations.isEmpty else { return EditPlan(edits: request.edits) }
-    var plan = try EditPipeline.plan(checkpoint, request.operations)
-    let unused = Set(plan.unusedStorages.map(\.record))
-    plan.edits += request.edits.filter {
-      if case .moveStorage(let record, _) = $0 { return !unused.contains(record) }
-      return true
-    }
-    return plan
+    try EditPipeline.plan(checkpoint, request.operations)
   }
 
   private func write(_ request: WriteRequest, send: (Message) -> Void) -> WriteResult {

@@ -30,6 +30,7 @@ cp "$ROOT/Tests/Fixtures/torch/train_ckpt_cuda0.pt" "$WORK/slow.pt"
 cp "$ROOT/Tests/Fixtures/security/files/fk_injected_exec_state_dict.pt" "$WORK/injected.pt"
 cp "$ROOT/Tests/Fixtures/edit/ddp.pt" "$WORK/ddp.pt"
 cp "$ROOT/Tests/Fixtures/edit/ddp_cuda0.pt" "$WORK/ddpgpu.pt"
+cp "$ROOT/Tests/Fixtures/edit/ts_device_cuda0.pt" "$WORK/script.pt"
 
 # start NAME COLUMNS ROWS COMMAND: a detached session running COMMAND, then a status file.
 start() {
@@ -177,6 +178,24 @@ cast_move_and_load() {
   [[ $(wait_exit castm) == 0 ]] || return 1
   "$PYTHON" "$HERE/load_edit.py" "$WORK/ddpgpu.pt" "$WORK/ddpgpu.edited.pt" module. bfloat16 |
     sed 's/^/    /'
+  return "${PIPESTATUS[0]}"
+}
+
+script_move_and_load() {
+  start tsmove 80 24 "$PTVIEW" script.pt
+  wait_for tsmove "cuda:0 ×3" || return 1
+  keys tsmove M
+  wait_for tsmove "Map all 3 tensors to" || return 1
+  keys tsmove Enter
+  wait_for tsmove "torch.device literals in the code follow" || return 1
+  keys tsmove w
+  wait_for tsmove "Write to: script.cpu.pt" || return 1
+  keys tsmove Enter
+  wait_for tsmove "Wrote script.cpu.pt" 60 || return 1
+  keys tsmove q
+  [[ $(wait_exit tsmove) == 0 ]] || return 1
+  cmp -s "$ROOT/Tests/Fixtures/edit/ts_device_cuda0.pt" "$WORK/script.pt" || return 1
+  "$PYTHON" "$HERE/load_script.py" "$WORK/script.pt" "$WORK/script.cpu.pt" | sed 's/^/    /'
   return "${PIPESTATUS[0]}"
 }
 
@@ -368,6 +387,7 @@ check "first screen at 80x24, help, quit" first_screen
 check "open > M > Enter > w > Enter writes a file plain torch.load reads" remap_and_load
 check "P > Enter > w > Enter strips module.; EditNet loads it strictly" strip_prefix_and_load
 check "c > M > P > w on a cuda:0 DDP file: bf16 on the CPU, EditNet loads it" cast_move_and_load
+check "M > w on TorchScript with a cuda:0 literal: torch.jit.load on the CPU, code names cpu" script_move_and_load
 check "an existing output is replaced only after y" overwrite_asks
 check "m maps the selected subtree; u undoes" subtree_map
 check "q asks when edits are unsaved" quit_asks
