@@ -25,7 +25,7 @@ struct Repair: ParsableCommand {
       errors.
       """)
 
-  @ArgumentParser.Argument(help: "The checkpoint file.") var file: String
+  @ArgumentParser.Argument(help: "The checkpoint file.", completion: .file()) var file: String
   @Flag(help: "Say what would be done; change nothing.") var dryRun = false
   @Flag(help: "Print the result as JSON.") var json = false
 
