@@ -17,7 +17,7 @@ struct PTView: ParsableCommand {
     version: "0.1.0",
     subcommands: [
       Explore.self, List.self, Info.self, Disassemble.self, Tree.self, Remap.self,
-      EditCommand.self, Doctor.self, Scan.self,
+      EditCommand.self, Doctor.self, Scan.self, Stats.self,
     ],
     defaultSubcommand: Explore.self
   )
