@@ -59,7 +59,6 @@ public final class TensorValues: @unchecked Sendable {
     guard let storage = tensor.storage else {
       return .none("no stored values (\(tensor.rebuild))")
     }
-    if storage.location == "meta" { return .none("meta tensor: it has no values") }
     let encoding: ValueEncoding
     switch try self.encoding(of: tensor) {
     case .success(let found): encoding = found
@@ -94,9 +93,17 @@ public final class TensorValues: @unchecked Sendable {
       StoredTensor(
         record: record, dataOffset: base, storageElements: elements, layout: layout,
         encoding: encoding,
-        bigEndian: checkpoint.byteorder == "big"
-          && checkpoint.format != .legacy,
-        negated: tensor.negated))
+        bigEndian: swapsBytes(storage),
+        negated: tensor.negated, conjugated: tensor.conjugated))
+  }
+
+  /// Whether torch.load byte-swaps this storage: only in a zip whose `byteorder` record says
+  /// `big`, and only typed storages (torch swaps by the storage's dtype, and an
+  /// `UntypedStorage`'s is bytes: float8, uint16/32/64 and complex32 tensors come back
+  /// unswapped, so ptview reads them unswapped too). Legacy files are always little-endian.
+  private func swapsBytes(_ storage: StorageRef) -> Bool {
+    checkpoint.byteorder == "big" && checkpoint.format != .legacy
+      && storage.storageDType != DType.untyped
   }
 
   private func encoding(of tensor: TensorInfo) throws(CheckpointError) -> Result<
@@ -126,7 +133,9 @@ public final class TensorValues: @unchecked Sendable {
       guard scales.count >= channels, zeroPoints.count >= channels else {
         return .failure(Reason("per-channel quantizer has fewer scales than channels"))
       }
-      if quantizer.scheme == "per_channel_affine_float_qparams" {
+      // torch pickles every per-channel scheme as per_channel_affine; float zero points are
+      // what makes `_rebuild_qtensor` build a float-qparams quantizer again.
+      if tensor.components[1].dtype.name.hasPrefix("float") {
         scheme = .perChannelFloat(
           axis: Int(axis), scales: scales.map { Float($0.real) },
           zeroPoints: zeroPoints.map { Float($0.real) })
@@ -241,7 +250,7 @@ public final class TensorValues: @unchecked Sendable {
   {
     let decoder = ElementDecoder(
       encoding: stored.encoding, bigEndian: stored.bigEndian, negated: stored.negated,
-      shape: stored.layout.shape)
+      conjugated: stored.conjugated, shape: stored.layout.shape)
     var out: [ElementValue] = []
     out.reserveCapacity(min(count, 1 << 20))
     try forEachPiece(of: stored, from: from, to: from + Int64(count)) { pointer, piece in
@@ -337,7 +346,7 @@ public final class TensorValues: @unchecked Sendable {
   ) throws(CheckpointError) -> ValueStatistics {
     let decoder = ElementDecoder(
       encoding: stored.encoding, bigEndian: stored.bigEndian, negated: stored.negated,
-      shape: stored.layout.shape)
+      conjugated: stored.conjugated, shape: stored.layout.shape)
     var statistics = ValueStatistics()
     let block = Self.blockElements
     let complex = stored.encoding.isComplex

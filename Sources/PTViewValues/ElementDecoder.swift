@@ -9,6 +9,8 @@ public struct ElementDecoder: Sendable {
   public let swapsBytes: Bool
   /// torch's negative bit.
   public let negated: Bool
+  /// torch's conjugate bit (complex values only).
+  public let conjugated: Bool
   /// Per-channel dequantization: elements per step along the channel axis in row-major order
   /// (the product of the sizes after the axis) and the number of channels.
   public let channelBlock: Int64
@@ -18,8 +20,11 @@ public struct ElementDecoder: Sendable {
   private let table: [Double]
 
   /// A decoder for `encoding`. `shape` is the tensor's (it places per-channel scales).
-  public init(encoding: ValueEncoding, bigEndian: Bool, negated: Bool = false, shape: [Int64] = [])
-  {
+  public init(
+    encoding: ValueEncoding, bigEndian: Bool, negated: Bool = false, conjugated: Bool = false,
+    shape: [Int64] = []
+  ) {
+    self.conjugated = conjugated
     self.encoding = encoding
     self.swapsBytes = bigEndian != ElementLoop.hostIsBigEndian
     self.negated = negated
@@ -96,7 +101,7 @@ public struct ElementDecoder: Sendable {
     case .complex(let component):
       let re = float(component, p, at)
       let im = float(component, p, at + component.byteWidth)
-      return .complex(real: negated ? -re : re, imaginary: negated ? -im : im)
+      return .complex(real: negated ? -re : re, imaginary: negated != conjugated ? -im : im)
     case .quantized(let d):
       let q = integer(signed: d.storedSigned, width: d.storedWidth, p, at)
       let v = Double(d.value(q, channel: channel(logical)))
@@ -180,9 +185,11 @@ public struct ElementDecoder: Sendable {
     guard case .complex(let component) = encoding else { return }
     let byteStep = run.step * encoding.byteWidth
     let base = run.firstByte + first * byteStep
+    let realSign: Double = negated ? -1 : 1
+    let imaginarySign: Double = negated != conjugated ? -1 : 1
     for i in 0..<count {
-      real[i] = float(component, p, base + i * byteStep)
-      imaginary[i] = float(component, p, base + i * byteStep + component.byteWidth)
+      real[i] = realSign * float(component, p, base + i * byteStep)
+      imaginary[i] = imaginarySign * float(component, p, base + i * byteStep + component.byteWidth)
     }
   }
 }

@@ -15,12 +15,15 @@ public struct StoredTensor: Sendable, Equatable {
   public var bigEndian: Bool
   /// torch's negative bit: the values are the stored ones negated.
   public var negated: Bool
+  /// torch's conjugate bit: complex values are the stored ones conjugated.
+  public var conjugated: Bool
 
   /// Describes a stored tensor.
   public init(
     record: String, dataOffset: Int64, storageElements: Int64, layout: StridedLayout,
-    encoding: ValueEncoding, bigEndian: Bool, negated: Bool = false
+    encoding: ValueEncoding, bigEndian: Bool, negated: Bool = false, conjugated: Bool = false
   ) {
+    self.conjugated = conjugated
     self.record = record
     self.dataOffset = dataOffset
     self.storageElements = storageElements

@@ -9,16 +9,15 @@ public enum ValueEncoding: Sendable, Equatable {
   case unsigned(byteWidth: Int)
   /// torch.bool: one byte, nonzero is true.
   case bool
-  /// A complex number: two components of the format (float16 for complex32, float32 for
-  /// complex64, float64 for complex128), real first.
+  /// A complex number: two components of the format (float16 for complex32, bfloat16 for
+  /// bcomplex32, float32 for complex64, float64 for complex128), real first.
   case complex(FloatFormat)
   /// A quantized integer and the affine map torch's `dequantize()` applies to it.
   case quantized(Dequantization)
 
   /// The encoding of torch dtype `name` (`float32`, `int64`, `complex64`, ...); nil for the
   /// quantized dtypes (they need their quantizer: `.quantized`) and for dtypes whose values
-  /// torch itself cannot compute with (`bits8`, `float4_e2m1fn_x2`, `uint1`...`int7`,
-  /// `bcomplex32`).
+  /// torch itself cannot compute with (`bits8`, `float4_e2m1fn_x2`, `uint1`...`int7`).
   public init?(torchName name: String) {
     if let format = FloatFormat(torchName: name) {
       self = .float(format)
@@ -35,6 +34,7 @@ public enum ValueEncoding: Sendable, Equatable {
     case "uint64": self = .unsigned(byteWidth: 8)
     case "bool": self = .bool
     case "complex32": self = .complex(.float16)
+    case "bcomplex32": self = .complex(.bfloat16)
     case "complex64": self = .complex(.float32)
     case "complex128": self = .complex(.float64)
     default: return nil

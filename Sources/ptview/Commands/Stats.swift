@@ -54,7 +54,11 @@ struct Stats: ParsableCommand {
     var byNode: [Int32: Int] = [:]
     var reasons: [String: String] = [:]
     for entry in entries {
-      var row = Row(key: entry.key, dtype: entry.tensor.dtype.name, count: entry.tensor.numel)
+      // A nested tensor has no single shape: count the elements of its buffer.
+      let count =
+        entry.tensor.layout == "nested"
+        ? entry.tensor.components.first?.numel ?? 0 : entry.tensor.numel
+      var row = Row(key: entry.key, dtype: entry.tensor.dtype.name, count: count)
       if let node = entry.tensor.node, let slot = byNode[node.index] {
         row.slot = slot
       } else {
@@ -127,9 +131,12 @@ enum StatsReport {
     return out + (rows.isEmpty ? "]\n" : "\n]\n")
   }
 
-  /// A JSON number (shortest text that reads back as the same float64), or null.
+  /// A JSON number (shortest text that reads back as the same float64), or null. An
+  /// infinite statistic (a variance past float64's range, as torch's is too) is written
+  /// `1e999` / `-1e999`: plain JSON syntax that every float64 parser reads as infinity.
   static func number(_ value: Double?) -> String {
-    guard let value, value.isFinite else { return "null" }
+    guard let value, !value.isNaN else { return "null" }
+    if value.isInfinite { return value > 0 ? "1e999" : "-1e999" }
     return value.description
   }
 
@@ -188,6 +195,7 @@ enum StatsReport {
   static func short(_ value: Double?) -> String {
     guard let value else { return "-" }
     if value == 0 { return "0" }
+    if !value.isFinite { return value.isNaN ? "nan" : value > 0 ? "inf" : "-inf" }
     let magnitude = abs(value)
     if magnitude >= 1e-3 && magnitude < 1e6 {
       var digits = 5
