@@ -86,7 +86,10 @@ struct Stats: ParsableCommand {
       enabled: !noProgress && !json && Diagnostics.isTerminal(2), label: "reading")
     let statistics: [ValueStatistics]
     do {
-      statistics = try reader.statistics(of: stored) { done in bar.update(done, total) }
+      statistics = try reader.statistics(of: stored) { done in
+        // Reads that span gaps may pass the estimate; a bar never passes 100%.
+        bar.update(min(done, total), total)
+      }
     } catch {
       bar.finish()
       Diagnostics.fail(file, error)
