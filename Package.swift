@@ -43,7 +43,8 @@ let package = Package(
     .target(name: "CSystemShims"),  // copy_file_range and mallopt, which Glibc's Swift module hides
     .target(name: "CChecksum"),  // CRC-32 by carry-less multiplication, chosen at run time
     .target(
-      name: "PTViewFiles", dependencies: ["PTViewCore", "PTViewEdit", "CSystemShims", "CChecksum"],
+      name: "PTViewFiles",
+      dependencies: ["PTViewCore", "PTViewEdit", "PTViewValues", "CSystemShims", "CChecksum"],
       swiftSettings: strict),
     .target(name: "PTViewCurses", dependencies: ["PTViewTUI", "CNcursesw"], swiftSettings: strict),
 
@@ -60,7 +61,7 @@ let package = Package(
       name: "ptview",
       dependencies: [
         "PTViewCore", "PTViewEdit", "PTViewJudge", "PTViewPipeline", "PTViewZip", "PTViewFiles",
-        "PTViewTUI", "PTViewCurses",
+        "PTViewTUI", "PTViewCurses", "PTViewValues",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: strict,

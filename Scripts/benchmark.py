@@ -75,6 +75,8 @@ def main() -> None:
     parser.add_argument("--bench-dir", default=os.path.expanduser("~/.cache/ptview/bench"))
     parser.add_argument("--venv", default=os.environ.get("PTVIEW_VENV", os.path.expanduser("~/.cache/ptview/venv")))
     parser.add_argument("--output", default=os.path.join(REPO, "docs", "benchmarks.md"))
+    parser.add_argument("--series", help="run only this series (e.g. stats_big) and print it; "
+                        "docs/benchmarks.md is left alone")
     args = parser.parse_args()
     python = os.path.join(args.venv, "bin", "python")
     bench = args.bench_dir
@@ -106,6 +108,18 @@ def main() -> None:
         with open(path, "rb") as f:
             while f.read(1 << 24):
                 pass
+    # stats reads every value of the file (page cache warm, as for everyone): per-tensor
+    # counts and float64 min/max/mean/std, against torch doing the same in float64.
+    stats_series = lambda: series("stats big", {  # noqa: E731
+        "ptview stats --json": ([ptview, "stats", "--json", "--no-progress", big], None),
+    }, args.runs, after={
+        "torch (torch_stats.py)": ([python, shared_script("torch_stats.py"), big], None),
+    })
+    if args.series:
+        if args.series != "stats_big":
+            raise SystemExit(f"unknown series {args.series} (known: stats_big)")
+        stats_series()
+        return
     results["list_big"] = series("list big", {
         "ptview ls --json": ([ptview, "ls", "--json", big], None),
     }, args.runs, after={
@@ -151,6 +165,7 @@ def main() -> None:
     }, args.runs, after={
         "torch (torch_cast.py)": ([python, shared_script("torch_cast.py"), big, out], remove_out),
     })
+    results["stats_big"] = stats_series()
     for name in ("doctor", "scan"):
         for size, path in (("big", big), ("many", many)):
             check = subprocess.run([ptview, name, path], capture_output=True)
@@ -221,6 +236,14 @@ def write_report(path: str, r: dict, runs: int, big: str, many: str) -> None:
             f"| (same) | | torch load + cast + save {cb[ctr]['median']:.2f} s, {cb[ctr]['peak_mib']:.0f} MiB | "
             f"{ratio(cb[ctr]['median'], cb[cpp]['median'])} faster | >= 4x faster |",
         ]
+    if "stats_big" in r:
+        sb = r["stats_big"]
+        sp, st = "ptview stats --json", "torch (torch_stats.py)"
+        lines.append(
+            f"| stats of the 1.2 GB checkpoint (every value read: NaN/Inf/zero counts, float64 min/max/mean/std) | "
+            f"{sb[sp]['median']:.2f} s, {sb[sp]['peak_mib']:.0f} MiB | torch {sb[st]['median']:.2f} s, "
+            f"{sb[st]['peak_mib']:.0f} MiB | {ratio(sb[st]['median'], sb[sp]['median'])} faster | "
+            ">= 20x faster, <= 64 MiB |")
     for name in ("doctor", "scan"):
         if name + "_big" in r:
             v = r[name + "_big"][f"ptview {name}"]

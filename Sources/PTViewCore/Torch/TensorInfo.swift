@@ -101,14 +101,15 @@ public struct TensorInfo: Sendable, Equatable {
   public init(
     dtype: DType, shape: [Int64], stride: [Int64]?, offset: Int64, device: String,
     storage: StorageRef?, components: [TensorInfo] = [], requiresGrad: Bool, isParameter: Bool,
-    layout: String?, rebuild: String, deviceNode: ValueID? = nil, node: ValueID? = nil
+    layout: String?, rebuild: String, deviceNode: ValueID? = nil, node: ValueID? = nil,
+    quantizer: Quantizer? = nil, negated: Bool = false, conjugated: Bool = false
   ) {
     box = CopyOnWrite(
       Fields(
         dtype: dtype, shape: shape, stride: stride, offset: offset, device: device,
         storage: storage, components: components, requiresGrad: requiresGrad,
         isParameter: isParameter, layout: layout, rebuild: rebuild, deviceNode: deviceNode,
-        node: node))
+        node: node, quantizer: quantizer, negated: negated, conjugated: conjugated))
   }
 
   /// The tensor's dtype.
@@ -180,6 +181,24 @@ public struct TensorInfo: Sendable, Equatable {
     set { box.write { $0.node = newValue } }
   }
 
+  /// How a quantized tensor's stored integers become values (`_rebuild_qtensor`'s
+  /// quantizer parameters); nil for other tensors.
+  public var quantizer: Quantizer? {
+    get { box.value.quantizer }
+    set { box.write { $0.quantizer = newValue } }
+  }
+  /// torch's negative bit (`{'neg': True}` in `_rebuild_tensor_v2`'s metadata): the values are
+  /// the stored ones negated.
+  public var negated: Bool {
+    get { box.value.negated }
+    set { box.write { $0.negated = newValue } }
+  }
+  /// torch's conjugate bit (`{'conj': True}`): the values are the stored ones conjugated.
+  public var conjugated: Bool {
+    get { box.value.conjugated }
+    set { box.write { $0.conjugated = newValue } }
+  }
+
   public static func == (lhs: TensorInfo, rhs: TensorInfo) -> Bool {
     lhs.box.isShared(with: rhs.box) || lhs.box.value == rhs.box.value
   }
@@ -198,6 +217,9 @@ public struct TensorInfo: Sendable, Equatable {
     var rebuild: String
     var deviceNode: ValueID?
     var node: ValueID?
+    var quantizer: Quantizer?
+    var negated: Bool
+    var conjugated: Bool
   }
 
   /// Number of elements (product of the shape; 1 for a scalar).
@@ -240,6 +262,32 @@ public struct TensorInfo: Sendable, Equatable {
     }
     return true
   }
+}
+
+/// The quantizer of a quantized tensor, as `_rebuild_qtensor` pickles it: per-tensor
+/// schemes carry one scale and zero point; per-channel schemes carry an axis, and their scales
+/// and zero points are the tensor's first two `components`.
+public struct Quantizer: Sendable, Equatable {
+  /// torch's qscheme name without `torch.` (`per_tensor_affine`, `per_channel_affine`,
+  /// `per_channel_affine_float_qparams`, `per_tensor_symmetric`, `per_channel_symmetric`).
+  public var scheme: String
+  /// The scale of a per-tensor scheme.
+  public var scale: Double?
+  /// The zero point of a per-tensor scheme.
+  public var zeroPoint: Int64?
+  /// The channel axis of a per-channel scheme.
+  public var axis: Int64?
+
+  /// Creates a quantizer record.
+  public init(scheme: String, scale: Double? = nil, zeroPoint: Int64? = nil, axis: Int64? = nil) {
+    self.scheme = scheme
+    self.scale = scale
+    self.zeroPoint = zeroPoint
+    self.axis = axis
+  }
+
+  /// Whether the scheme has one scale per channel.
+  public var isPerChannel: Bool { scheme.hasPrefix("per_channel") }
 }
 
 /// A tensor at a path from the root: one row of `ptview ls`.

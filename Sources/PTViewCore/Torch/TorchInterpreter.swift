@@ -250,10 +250,18 @@ public struct TorchInterpreter: Sendable {
         try need(7)
         elementType = try dtype(args[6], "_rebuild_tensor_v3 dtype")
       }
-      return try strided(
+      var info = try strided(
         node: id, rebuild: name, storage: storage, dtype: elementType, offsetNode: args[1],
         sizeNode: args[2], strideNode: args[3],
         requiresGrad: args.count > 4 ? truthy(args[4]) : false)
+      // v2's 7th and v3's 8th argument: `{'conj': True}` / `{'neg': True}` math bits.
+      let metadataIndex = kind == .tensorV3 ? 7 : 6
+      if kind != .tensor, args.count > metadataIndex {
+        let bits = mathBits(args[metadataIndex])
+        if bits.negated { info.negated = true }
+        if bits.conjugated { info.conjugated = true }
+      }
+      return info
     case .qtensor:
       try need(4)
       let storage = try storageRef(args[0])
@@ -266,6 +274,7 @@ public struct TorchInterpreter: Sendable {
         for part in params {
           if let inner = try tensor(part, depth: depth + 1) { info.components.append(inner) }
         }
+        info.quantizer = quantizer(params)
       }
       return info
     case .parameter, .parameterWithState:
@@ -484,6 +493,37 @@ public struct TorchInterpreter: Sendable {
     case .int(let v): v != 0
     default: false
     }
+  }
+
+  /// `(scheme, scale, zero_point)` or `(scheme, scales, zero_points, axis)`.
+  private func quantizer(_ params: [ValueID]) -> Quantizer? {
+    guard let first = params.first, let qualified = name(first), qualified.hasPrefix("torch.")
+    else { return nil }
+    var out = Quantizer(scheme: String(qualified.dropFirst(6)))
+    if out.isPerChannel {
+      if params.count > 3 { out.axis = graph.int(params[3]) }
+    } else if params.count > 2 {
+      switch graph[params[1]] {
+      case .float(let v): out.scale = v
+      case .int(let v): out.scale = Double(v)
+      default: break
+      }
+      out.zeroPoint = graph.int(params[2])
+    }
+    return out
+  }
+
+  /// The conj and neg bits of a rebuild call's metadata dict (an empty or absent dict: none).
+  private func mathBits(_ id: ValueID) -> (negated: Bool, conjugated: Bool) {
+    guard case .dict = graph[id], let items = graph.dictItems(id) else { return (false, false) }
+    var negated = false
+    var conjugated = false
+    for (key, value) in items {
+      guard let text = graph.string(key) else { continue }
+      if text == "neg" { negated = truthy(value) }
+      if text == "conj" { conjugated = truthy(value) }
+    }
+    return (negated, conjugated)
   }
 
   private func dtypeNamed(_ qualified: String) -> DType? {

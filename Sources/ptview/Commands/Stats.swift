@@ -1,0 +1,235 @@
+import ArgumentParser
+import PTViewCore
+import PTViewFiles
+import PTViewPickle
+import PTViewValues
+
+/// `ptview stats`: per-tensor value statistics, read from the storage records.
+struct Stats: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Count NaN/Inf/zeros and compute min/max/mean/std of every tensor's values.",
+    discussion: """
+      Reads each tensor's values from its storage record (streamed, a few hundred KB at a \
+      time, on every core; nothing is executed) and prints, per tensor: count (elements), \
+      nan, posinf, neginf, zeros (0 for dtypes that cannot hold NaN or Inf), and min, max, \
+      mean and std (sample standard deviation, torch's default) of the finite values, \
+      computed in float64 as `t.to(torch.float64)` would. Quantized tensors are dequantized \
+      as torch's dequantize() does; views, expanded and transposed tensors are read as \
+      torch.load returns them; big-endian files are swapped.
+
+      Complex tensors report counts only (nan: a NaN part; posinf/neginf: an infinite part; \
+      zeros: both parts 0). Tensors without values (meta tensors, sparse and nested layouts, \
+      quint4x2/quint2x4, dtypes torch computes nothing with) report their count and null for \
+      everything else; the table says why.
+
+      --json prints one array, one object per tensor path (as `ls --json`), with the fields \
+      key, count, nan, posinf, neginf, zeros, min, max, mean, std; absent statistics are null \
+      (no finite value: min, max, mean, std; fewer than two: std).
+
+      Examples:
+        ptview stats model.pt
+        ptview stats model.pt --only 'encoder.*.weight'
+        ptview stats model.pt --json | jq '.[] | select(.nan > 0) | .key'
+
+      Exit codes: 0 done (also when tensors hold NaN or Inf); 2 the input is unreadable (a \
+      storage record missing, truncated or too small for its views: one line naming the \
+      record and byte offset); 64 usage errors.
+      """)
+
+  @ArgumentParser.Argument(help: "The checkpoint file.", completion: .file()) var file: String
+  @Option(help: "Only tensors whose key matches GLOB (`*` crosses dots; repeatable).")
+  var only: [String] = []
+  @Flag(help: "Print JSON for scripts.") var json = false
+  @Flag(help: "Never show a progress bar.") var noProgress = false
+
+  func run() throws {
+    let (checkpoint, source) = try Loading.checkpoint(file)
+    let entries = checkpoint.entries.filter { entry in
+      only.isEmpty || only.contains { Glob.matches($0, entry.key) }
+    }
+    let reader = TensorValues(checkpoint: checkpoint, source: source)
+    // Each tensor once, however many paths reach it.
+    var rows: [Row] = []
+    var stored: [StoredTensor] = []
+    var byNode: [Int32: Int] = [:]
+    var reasons: [String: String] = [:]
+    for entry in entries {
+      // A nested tensor has no single shape: count the elements of its buffer.
+      let count =
+        entry.tensor.layout == "nested"
+        ? entry.tensor.components.first?.numel ?? 0 : entry.tensor.numel
+      var row = Row(key: entry.key, dtype: entry.tensor.dtype.name, count: count)
+      if let node = entry.tensor.node, let slot = byNode[node.index] {
+        row.slot = slot
+      } else {
+        let availability: ValueAvailability
+        do { availability = try reader.locate(entry.tensor) } catch {
+          Diagnostics.fail(file, error)
+        }
+        switch availability {
+        case .stored(let tensor):
+          row.slot = stored.count
+          if let node = entry.tensor.node { byNode[node.index] = stored.count }
+          stored.append(tensor)
+        case .none(let reason):
+          reasons[entry.key] = reason
+        }
+      }
+      rows.append(row)
+    }
+    let total = stored.reduce(Int64(0)) { sum, tensor in
+      sum.addingSaturated(
+        tensor.layout.orderFree().layout.count.map { $0 * Int64(tensor.encoding.byteWidth) }
+          ?? 0)
+    }
+    let bar = ProgressBar(
+      enabled: !noProgress && !json && Diagnostics.isTerminal(2), label: "reading")
+    let statistics: [ValueStatistics]
+    do {
+      statistics = try reader.statistics(of: stored) { done in
+        // Reads that span gaps may pass the estimate; a bar never passes 100%.
+        bar.update(min(done, total), total)
+      }
+    } catch {
+      bar.finish()
+      Diagnostics.fail(file, error)
+    }
+    bar.finish()
+    if json {
+      Diagnostics.out(StatsReport.json(rows, statistics))
+    } else {
+      Diagnostics.out(StatsReport.table(rows, statistics, reasons: reasons))
+    }
+    Diagnostics.finish()
+  }
+
+  /// One tensor path and where its statistics are.
+  struct Row {
+    var key: String
+    var dtype: String
+    var count: Int64
+    /// Index into the statistics; nil when the tensor has no values.
+    var slot: Int?
+  }
+}
+
+/// The stats output: JSON for scripts, an aligned table for people.
+enum StatsReport {
+  static func json(_ rows: [Stats.Row], _ statistics: [ValueStatistics]) -> String {
+    var out = "["
+    for (i, row) in rows.enumerated() {
+      if i > 0 { out += "," }
+      out += "\n{\"key\":" + JSONWriter.quoted(row.key)
+      guard let slot = row.slot else {
+        out += ",\"count\":\(row.count),\"nan\":null,\"posinf\":null,\"neginf\":null"
+        out += ",\"zeros\":null,\"min\":null,\"max\":null,\"mean\":null,\"std\":null}"
+        continue
+      }
+      let s = statistics[slot]
+      out += ",\"count\":\(s.count),\"nan\":\(s.nan),\"posinf\":\(s.posinf)"
+      out += ",\"neginf\":\(s.neginf),\"zeros\":\(s.zeros)"
+      out += ",\"min\":" + number(s.min) + ",\"max\":" + number(s.max)
+      out += ",\"mean\":" + number(s.mean) + ",\"std\":" + number(s.std) + "}"
+    }
+    return out + (rows.isEmpty ? "]\n" : "\n]\n")
+  }
+
+  /// A JSON number (shortest text that reads back as the same float64), or null. An
+  /// infinite statistic (a variance past float64's range, as torch's is too) is written
+  /// `1e999` / `-1e999`: plain JSON syntax that every float64 parser reads as infinity.
+  static func number(_ value: Double?) -> String {
+    guard let value, !value.isNaN else { return "null" }
+    if value.isInfinite { return value > 0 ? "1e999" : "-1e999" }
+    return value.description
+  }
+
+  static func table(
+    _ rows: [Stats.Row], _ statistics: [ValueStatistics], reasons: [String: String]
+  ) -> String {
+    let header = [
+      "", "KEY", "DTYPE", "COUNT", "NAN", "+INF", "-INF", "ZEROS", "MIN", "MAX", "MEAN", "STD",
+    ]
+    var table: [[String]] = [header]
+    var notes: [String] = []
+    var flagged: [String] = []
+    for row in rows {
+      guard let slot = row.slot else {
+        table.append(["", row.key, row.dtype, String(row.count), "", "", "", "", "", "", "", ""])
+        notes.append("\(row.key): \(reasons[row.key] ?? "no values")")
+        continue
+      }
+      let s = statistics[slot]
+      let bad = s.nan > 0 || s.posinf > 0 || s.neginf > 0
+      if bad { flagged.append(row.key) }
+      table.append([
+        bad ? "!" : "", row.key, row.dtype, String(s.count), String(s.nan), String(s.posinf),
+        String(s.neginf), String(s.zeros), short(s.min), short(s.max), short(s.mean), short(s.std),
+      ])
+    }
+    var widths = [Int](repeating: 0, count: header.count)
+    for line in table {
+      for (i, cell) in line.enumerated() { widths[i] = max(widths[i], cell.count) }
+    }
+    var out = ""
+    for line in table {
+      var text = ""
+      for (i, cell) in line.enumerated() {
+        let pad = String(repeating: " ", count: widths[i] - cell.count)
+        // Text columns left-aligned, numbers right-aligned.
+        text += i <= 2 ? cell + pad : pad + cell
+        if i < line.count - 1 { text += "  " }
+      }
+      while text.hasSuffix(" ") { text.removeLast() }
+      out += text + "\n"
+    }
+    for note in notes { out += "  \(note)\n" }
+    let counted = rows.filter { $0.slot != nil }.count
+    if flagged.isEmpty {
+      out += "\(counted) tensor\(counted == 1 ? "" : "s") read: no NaN or Inf\n"
+    } else {
+      out +=
+        "! \(flagged.count) of \(counted) tensor\(counted == 1 ? "" : "s") hold NaN or Inf: "
+        + flagged.prefix(10).joined(separator: ", ") + (flagged.count > 10 ? ", ..." : "") + "\n"
+    }
+    return out
+  }
+
+  /// About 6 significant digits, fixed or scientific as fits.
+  static func short(_ value: Double?) -> String {
+    guard let value else { return "-" }
+    if value == 0 { return "0" }
+    if !value.isFinite { return value.isNaN ? "nan" : value > 0 ? "inf" : "-inf" }
+    let magnitude = abs(value)
+    if magnitude >= 1e-3 && magnitude < 1e6 {
+      var digits = 5
+      var m = magnitude
+      while m >= 10 && digits > 0 {
+        m /= 10
+        digits -= 1
+      }
+      var text = Format.fixed(value, digits: digits)
+      if text.contains(".") {
+        while text.hasSuffix("0") { text.removeLast() }
+        if text.hasSuffix(".") { text.removeLast() }
+      }
+      return text
+    }
+    var exponent = 0
+    var mantissa = magnitude
+    while mantissa >= 10 {
+      mantissa /= 10
+      exponent += 1
+    }
+    while mantissa < 1 {
+      mantissa *= 10
+      exponent -= 1
+    }
+    var text = Format.fixed(mantissa, digits: 4)
+    if text.hasPrefix("10.") {
+      text = Format.fixed(1, digits: 4)
+      exponent += 1
+    }
+    return (value < 0 ? "-" : "") + text + "e" + (exponent < 0 ? "-" : "+")
+      + (abs(exponent) < 10 ? "0" : "") + String(abs(exponent))
+  }
+}
