@@ -23,6 +23,20 @@ struct SafetyFamiliesTests {
     #expect(report.verdict == .dangerous, "\(report.text)")
   }
 
+  @Test("a bytes payload that crosses a frame's end is read across it, as CPython's readinto does")
+  func bytesAcrossFrameEnd() {
+    // FRAME(5) holds `K \xb7 C \x02 i`; SHORT_BINBYTES' payload `id` ends after the frame.
+    // CPython (3.8+) reads such payloads with `_Unpickler_ReadInto`: the rest of the buffer
+    // first, then the file, so the GLOBAL after it is imported (found by the differential
+    // fuzzer: ptview used to drop the leftover byte and read `dc` as the payload).
+    let bytes: [UInt8] =
+      [0x95, 5, 0, 0, 0, 0, 0, 0, 0, 0x4B, 0xB7, 0x43, 0x02] + Array("idcos\nsystem\n.".utf8)
+    let trace = PickleTrace(bytes)
+    #expect(trace.events == [["g", "os", "system"]])
+    #expect(trace.error == nil)
+    #expect(Self.scan(bytes).verdict == .dangerous)
+  }
+
   @Test("a legacy magic number written as text does not hide the main pickle")
   func legacyMagicAsText() {
     let bytes =

@@ -88,6 +88,22 @@ struct EffectiveStream: Sendable {
       bufferEnd = filePos
       return r
     }
+    // `_Unpickler_ReadInto`, which CPython (3.8+) uses for the payload of BINBYTES,
+    // SHORT_BINBYTES, BINBYTES8 and BYTEARRAY8: what the buffer still holds comes first, the
+    // rest from the file, so these payloads read across a frame's end without dropping it.
+    func readInto(_ n: Int, _ out: inout EffectiveStream) -> [Range<Int>]? {
+      guard n >= 0 else { return nil }
+      let inBuffer = min(n, bufferEnd - cursor)
+      if inBuffer == n { return read(n, &out).map { [$0] } }
+      let first = cursor..<bufferEnd
+      let rest = n - inBuffer
+      guard rest <= limit - filePos else { return nil }
+      let second = filePos..<(filePos + rest)
+      filePos += rest
+      cursor = filePos
+      bufferEnd = filePos
+      return [first, second].filter { !$0.isEmpty }
+    }
     func readline(_ out: inout EffectiveStream) -> Range<Int>? {
       if cursor < bufferEnd, let nl = source[cursor..<bufferEnd].firstIndex(of: 0x0A) {
         let r = cursor..<(nl + 1)
@@ -132,15 +148,22 @@ struct EffectiveStream: Sendable {
       }
       var pieces: [Range<Int>] = [opRange]
       var complete = true
-      func counted(_ width: Int, signed: Bool, _ out: inout EffectiveStream) {
+      func counted(
+        _ width: Int, signed: Bool, into: Bool = false, _ out: inout EffectiveStream
+      ) {
         guard let r = read(width, &out) else { complete = false; return }
         pieces.append(r)
         var n = le(r)
         if signed && width == 4 && n & 0x8000_0000 != 0 { complete = false; return }
         if width == 8 && n > UInt64(Int64.max) { complete = false; return }
         n = min(n, UInt64(limit) + 1)
-        guard let d = read(Int(n), &out) else { complete = false; return }
-        pieces.append(d)
+        if into {
+          guard let d = readInto(Int(n), &out) else { complete = false; return }
+          pieces += d
+        } else {
+          guard let d = read(Int(n), &out) else { complete = false; return }
+          pieces.append(d)
+        }
       }
       if let kind = opcode.info.argument {
         switch kind {
@@ -149,10 +172,13 @@ struct EffectiveStream: Sendable {
         case .uint4, .int4: if let r = read(4, &out) { pieces.append(r) } else { complete = false }
         case .uint8, .float8:
           if let r = read(8, &out) { pieces.append(r) } else { complete = false }
-        case .long1, .string1, .bytes1, .unicodestring1: counted(1, signed: false, &out)
+        case .long1, .string1, .unicodestring1: counted(1, signed: false, &out)
+        case .bytes1: counted(1, signed: false, into: true, &out)
         case .long4, .string4: counted(4, signed: true, &out)
-        case .bytes4, .unicodestring4: counted(4, signed: false, &out)
-        case .bytes8, .bytearray8, .unicodestring8: counted(8, signed: false, &out)
+        case .unicodestring4: counted(4, signed: false, &out)
+        case .bytes4: counted(4, signed: false, into: true, &out)
+        case .unicodestring8: counted(8, signed: false, &out)
+        case .bytes8, .bytearray8: counted(8, signed: false, into: true, &out)
         case .floatnl, .decimalnlShort, .decimalnlLong, .stringnl, .stringnlNoescape,
           .unicodestringnl:
           if let r = readline(&out) { pieces.append(r) } else { complete = false }
