@@ -10,7 +10,7 @@ import PTViewPickle
 /// Edit requests every decodable checkpoint is planned and rewritten with: each either
 /// plans and rewrites, or is refused with an error value.
 let operationSets: [[EditOperation]] = [
-  [.moveDevices(DeviceRules(defaultTarget: "cpu"), only: [])],
+  [.moveDevices(DeviceRules(defaultTarget: "cpu"), only: .all)],
   [.stateDict, .cast(DType.named("bfloat16")!)],
   [.stripPrefix("auto"), .drop("*.weight"), .rename(KeyPattern(old: "*", new: "x.*"))],
   [.extract("0"), .keep("*a*")],
