@@ -51,6 +51,21 @@ def manifest() -> dict:
     return {item["file"]: item for item in items}
 
 
+def data_offsets(path: str) -> dict[str, int]:
+    """Offset of each zip record's data, from its local header (as torch computes it)."""
+    import struct
+    import zipfile
+
+    offsets = {}
+    with zipfile.ZipFile(path) as archive, open(path, "rb") as f:
+        for info in archive.infolist():
+            f.seek(info.header_offset)
+            header = f.read(30)
+            name_length, extra_length = struct.unpack("<HH", header[26:30])
+            offsets[info.filename] = info.header_offset + 30 + name_length + extra_length
+    return offsets
+
+
 def fake_location_save(obj, path: str, location: str, **kwargs) -> None:
     """torch.save with every CPU storage tagged `location` (torch-format.md section 7)."""
     import fixture_support  # from Scripts/, shared with the fixture generator

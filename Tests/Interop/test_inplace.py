@@ -28,7 +28,7 @@ from collections import OrderedDict
 
 import pytest
 
-from interop_support import FIXTURES, PTVIEW, REPO, manifest, ptview, same_value, torch
+from interop_support import FIXTURES, PTVIEW, REPO, data_offsets, manifest, ptview, same_value, torch
 
 warnings.filterwarnings("ignore")
 MANIFEST = manifest()
@@ -54,17 +54,6 @@ def copy(src: str, tmp_path, name: str | None = None) -> str:
 
 def fresh_load(code: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-
-
-def data_offsets(path: str) -> dict[str, int]:
-    offsets = {}
-    with zipfile.ZipFile(path) as archive, open(path, "rb") as f:
-        for info in archive.infolist():
-            f.seek(info.header_offset)
-            header = f.read(30)
-            name_length, extra_length = struct.unpack("<HH", header[26:30])
-            offsets[info.filename] = info.header_offset + 30 + name_length + extra_length
-    return offsets
 
 
 def check_zip(path: str) -> None:

@@ -24,7 +24,7 @@ import zipfile
 
 import pytest
 
-from interop_support import FIXTURES, PTVIEW, fake_location_save, ls_json, manifest, ptview, same_value, torch
+from interop_support import FIXTURES, PTVIEW, data_offsets, fake_location_save, ls_json, manifest, ptview, same_value, torch
 
 warnings.filterwarnings("ignore")
 MANIFEST = manifest()
@@ -49,18 +49,6 @@ def load_in_subprocess(code: str) -> subprocess.CompletedProcess:
     import sys
 
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-
-
-def data_offsets(path: str) -> dict[str, int]:
-    """Offset of each record's data, from its local header (as torch computes it)."""
-    offsets = {}
-    with zipfile.ZipFile(path) as archive, open(path, "rb") as f:
-        for info in archive.infolist():
-            f.seek(info.header_offset)
-            header = f.read(30)
-            name_length, extra_length = struct.unpack("<HH", header[26:30])
-            offsets[info.filename] = info.header_offset + 30 + name_length + extra_length
-    return offsets
 
 
 @pytest.mark.parametrize("name", non_cpu_fixtures())
