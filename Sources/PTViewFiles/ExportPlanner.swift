@@ -1,7 +1,7 @@
 public import PTViewCore
 public import PTViewEdit
-public import PTViewValues
 import PTViewPickle
+public import PTViewValues
 
 /// One tensor of a safetensors export: its header fields and where its bytes come from.
 public struct ExportTensor: Sendable {
@@ -54,7 +54,8 @@ public struct ElementTransform: Sendable, Equatable {
         var j = swapUnit - 1
         while i < j {
           let a = p.load(fromByteOffset: i, as: UInt8.self)
-          p.storeBytes(of: p.load(fromByteOffset: j, as: UInt8.self), toByteOffset: i, as: UInt8.self)
+          p.storeBytes(
+            of: p.load(fromByteOffset: j, as: UInt8.self), toByteOffset: i, as: UInt8.self)
           p.storeBytes(of: a, toByteOffset: j, as: UInt8.self)
           i += 1
           j -= 1
@@ -233,7 +234,9 @@ public enum ExportPlanner {
     let graph = checkpoint.graph
     var holders: Set<String> = []
     for entry in checkpoint.entries {
-      for n in 0...entry.path.count { holders.insert(entry.path.prefix(n).joined(separator: "\u{0}")) }
+      for n in 0...entry.path.count {
+        holders.insert(entry.path.prefix(n).joined(separator: "\u{0}"))
+      }
     }
     var out: [LeftOut] = []
     var seen: Set<Int32> = []

@@ -63,7 +63,8 @@ public enum ExportWriter {
             destination: destination)
           guard written == tensor.layout.byteCount else {
             throw WriteError(
-              "\(tensor.layout.key): gathered \(written) bytes, expected \(tensor.layout.byteCount)")
+              "\(tensor.layout.key): gathered \(written) bytes, expected \(tensor.layout.byteCount)"
+            )
           }
           done += written
           progress?(done, total)

@@ -1,6 +1,6 @@
 public import PTViewCore
-public import PTViewFiles
 import PTViewEdit
+public import PTViewFiles
 import PTViewPickle
 import PTViewZip
 
@@ -46,7 +46,8 @@ extension ExportPipeline {
       }
       writer.add(
         root + "/data/\(index)",
-        .copy(offset: offset, compressedSize: length, uncompressedSize: length, method: 0, crc32: crc)
+        .copy(
+          offset: offset, compressedSize: length, uncompressedSize: length, method: 0, crc32: crc)
       )
     }
     writer.add(root + "/version", .bytes(Array("3\n".utf8)))

@@ -1,6 +1,6 @@
 public import PTViewCore
-public import PTViewFiles
 import PTViewEdit
+public import PTViewFiles
 import PTViewPickle
 import PTViewZip
 
@@ -212,7 +212,10 @@ public enum ExportPipeline {
       else { throw fail("\(layout.key) does not read back as written") }
       if case .copy(let from, let length) = tensor.bytes, length > 0 {
         let n = Int64(min(Int64(sampleBytes), length))
-        for (a, b) in [(from, parsed.dataStart + offset), (from + length - n, parsed.dataStart + offset + length - n)] {
+        for (a, b) in [
+          (from, parsed.dataStart + offset),
+          (from + length - n, parsed.dataStart + offset + length - n),
+        ] {
           let x = try? input.readExactly(at: a, count: Int(n))
           let y = try? output.readExactly(at: b, count: Int(n))
           guard x != nil, x == y else { throw fail("\(layout.key): bytes differ from the input") }

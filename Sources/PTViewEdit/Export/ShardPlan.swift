@@ -49,9 +49,12 @@ public enum ShardPlan {
     -> String
   {
     var out = "{\n  \"metadata\": {\n    \"total_size\": \(totalSize)\n  },\n  \"weight_map\": {"
-    let sorted = weightMap.sorted { Array($0.key.utf8).lexicographicallyPrecedes(Array($1.key.utf8)) }
+    let sorted = weightMap.sorted {
+      Array($0.key.utf8).lexicographicallyPrecedes(Array($1.key.utf8))
+    }
     for (i, item) in sorted.enumerated() {
-      out += (i == 0 ? "\n" : ",\n") + "    " + JSONWriter.quoted(item.key) + ": "
+      out +=
+        (i == 0 ? "\n" : ",\n") + "    " + JSONWriter.quoted(item.key) + ": "
         + JSONWriter.quoted(item.file)
     }
     out += sorted.isEmpty ? "}\n}\n" : "\n  }\n}\n"
@@ -99,4 +102,3 @@ extension String {
     return String(s)
   }
 }
-

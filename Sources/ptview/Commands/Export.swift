@@ -8,6 +8,10 @@ import PTViewPipeline
 struct Export: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Convert a checkpoint's tensors to safetensors, or safetensors to .pt.",
+    usage: """
+      ptview export <file> -o <out> [--force] [--only <glob> ...] [--json]
+      ptview export <file> -o <folder> --max-shard-size <size> [<options>]
+      """,
     discussion: """
       A .pt/.pth/.bin/.ckpt file (zip, legacy or TorchScript) becomes a .safetensors file \
       holding every tensor `ptview ls` lists, under the same dotted keys, with metadata \
@@ -44,12 +48,20 @@ struct Export: ParsableCommand {
 
   @ArgumentParser.Argument(help: "The checkpoint or safetensors file to read.", completion: .file())
   var file: String
-  @Option(name: [.short, .customLong("output")], help: "Where to write the result.")
+  @Option(
+    name: [.short, .customLong("output")],
+    help: ArgumentHelp(
+      "Where to write the result (a folder with --max-shard-size).", valueName: "out"))
   var output: String
   @Flag(help: "Replace OUT if it exists.") var force = false
-  @Option(help: "Write shards of at most SIZE into the folder OUT (e.g. 5GB, 500MB, 2GiB).")
+  @Option(
+    help: ArgumentHelp(
+      "Write shards of at most SIZE into the folder OUT (e.g. 5GB, 500MB, 2GiB).",
+      valueName: "size"))
   var maxShardSize: String?
-  @Option(help: "Only tensors whose key matches GLOB (`*` crosses dots; repeatable).")
+  @Option(
+    help: ArgumentHelp(
+      "Only tensors whose key matches GLOB (`*` crosses dots; repeatable).", valueName: "glob"))
   var only: [String] = []
   @Flag(help: "Print the report as JSON.") var json = false
   @Flag(help: "Never show a progress bar.") var noProgress = false
