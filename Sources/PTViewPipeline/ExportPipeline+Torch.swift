@@ -22,10 +22,12 @@ extension ExportPipeline {
     do { header = try SafetensorsReader.header(source) } catch {
       throw WriteFailure(kind: .unreadable, message: "\(inputPath): \(error.description)")
     }
-    // load_file returns its keys sorted by name.
+    // load_file returns its keys in data order: the dict torch.save writes keeps it.
     let wanted = Set(checkpoint.entries.map(\.key))
     let entries = header.entries.filter { wanted.contains($0.name) }.sorted {
-      Array($0.name.utf8).lexicographicallyPrecedes(Array($1.name.utf8))
+      ($0.begin, $0.end) != ($1.begin, $1.end)
+        ? ($0.begin, $0.end) < ($1.begin, $1.end)
+        : Array($0.name.utf8).lexicographicallyPrecedes(Array($1.name.utf8))
     }
     let root = ArchiveNaming.root(forPath: outputPath)
     let pickle: [UInt8]
