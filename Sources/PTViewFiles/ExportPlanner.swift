@@ -209,7 +209,18 @@ public enum ExportPlanner {
     }
     if stored.conjugated, case .complex = stored.encoding { transform.conjugate = true }
     let count = stored.layout.count ?? 0
-    let byteCount = count * Int64(width)
+    let (byteCount, overflow) = count.multipliedReportingOverflow(by: Int64(width))
+    if overflow {
+      throw ExportRefusal("\(key): shape \(tensor.shape) has more bytes than a file can hold")
+    }
+    // An expanded view repeats its storage's values; written out it can be far bigger than
+    // the file (a hostile one, petabytes). Past 16x its storage and 1 GiB it is refused.
+    let storageBytes = stored.storageElements.multipliedReportingOverflow(by: Int64(width))
+    if byteCount > max(1 << 30, storageBytes.overflow ? .max : 16 &* storageBytes.partialValue) {
+      throw ExportRefusal(
+        "\(key): a view of \(byteCount) bytes over a storage of \(storageBytes.partialValue) bytes; ptview writes at most 16x a storage (and 1 GiB) for one view"
+      )
+    }
     let header = SafetensorsLayout.Tensor(
       key: key, code: code, shape: SafetensorsLayout.headerShape(tensor.shape, code: code),
       byteCount: byteCount)

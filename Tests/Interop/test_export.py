@@ -289,3 +289,18 @@ def test_shard_sizes_parse_like_huggingface(tmp_path):
     for bad in ("5XB", "GB", "-3", "0"):
         result = ptview("export", path, "-o", str(tmp_path / "x"), "--max-shard-size", bad, check=False)
         assert result.returncode == 64, (bad, result.stderr)
+
+
+def test_huge_expanded_view_is_refused_not_written(tmp_path):
+    """torch.save keeps an expanded view as its storage plus strides; written out, 2^31
+    float32 values from one stored value would be 8 GiB. ptview refuses rather than fill the
+    disk; a small expanded view is written in full."""
+    path = str(tmp_path / "expand.pt")
+    small = torch.arange(3, dtype=torch.float32).expand(4, 3)
+    torch.save({"huge": torch.ones(1).expand(1 << 31), "small": small}, path)
+    out = str(tmp_path / "o.safetensors")
+    result = ptview("export", path, "-o", out, check=False)
+    assert result.returncode == 1 and "huge" in result.stderr, result.stderr
+    assert not os.path.exists(out)
+    ptview("export", path, "-o", out, "--only", "small")
+    check_equal(out, {"small": small})
