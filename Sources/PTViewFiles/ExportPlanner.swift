@@ -18,6 +18,12 @@ public struct ExportTensor: Sendable {
   public var layout: SafetensorsLayout.Tensor
   /// Where the bytes come from.
   public var bytes: Bytes
+
+  /// Describes a tensor to write.
+  public init(layout: SafetensorsLayout.Tensor, bytes: Bytes) {
+    self.layout = layout
+    self.bytes = bytes
+  }
 }
 
 /// What is done to each element of a gathered tensor after it is read: swapped to
@@ -125,6 +131,12 @@ public enum ExportPlanner {
     public var tensors: [ExportTensor]
     /// Non-tensor values that are not written.
     public var leftOut: [LeftOut]
+
+    /// A selection.
+    public init(tensors: [ExportTensor], leftOut: [LeftOut]) {
+      self.tensors = tensors
+      self.leftOut = leftOut
+    }
   }
 
   /// Plans the export of every tensor of `checkpoint` (read through `reader`).

@@ -53,11 +53,30 @@ public enum ExportPipeline {
       throw WriteFailure(kind: .unreadable, message: "\(inputPath) changed size since it was read")
     }
     let reader = TensorValues(checkpoint: checkpoint, source: source)
-    let selection: ExportPlanner.Selection
-    do { selection = try ExportPlanner.plan(checkpoint, reader: reader) } catch {
-      throw WriteFailure(
-        kind: error.unreadable ? .unreadable : .refused,
-        message: error.unreadable ? "\(inputPath): \(error.message)" : error.message)
+    var selection: ExportPlanner.Selection
+    if checkpoint.format == .safetensors {
+      // Re-sharding a safetensors file: its tensors are byte ranges already.
+      let header: SafetensorsReader.Header
+      do { header = try SafetensorsReader.header(source) } catch {
+        throw WriteFailure(kind: .unreadable, message: "\(inputPath): \(error.description)")
+      }
+      let wanted = Set(checkpoint.entries.map(\.key))
+      let entries = header.entries.filter { wanted.contains($0.name) }.sorted {
+        ($0.begin, $0.end) < ($1.begin, $1.end)
+      }
+      selection = ExportPlanner.Selection(
+        tensors: entries.map {
+          ExportTensor(
+            layout: .init(
+              key: $0.name, code: $0.code, shape: $0.shape, byteCount: $0.end - $0.begin),
+            bytes: .copy(offset: header.dataStart + $0.begin, length: $0.end - $0.begin))
+        }, leftOut: [])
+    } else {
+      do { selection = try ExportPlanner.plan(checkpoint, reader: reader) } catch {
+        throw WriteFailure(
+          kind: error.unreadable ? .unreadable : .refused,
+          message: error.unreadable ? "\(inputPath): \(error.message)" : error.message)
+      }
     }
     let tensors = selection.tensors
     let metadata = [("format", "pt")]

@@ -304,3 +304,25 @@ def test_huge_expanded_view_is_refused_not_written(tmp_path):
     assert not os.path.exists(out)
     ptview("export", path, "-o", out, "--only", "small")
     check_equal(out, {"small": small})
+
+
+def test_safetensors_reshards_like_huggingface(tmp_path):
+    """A .safetensors input with --max-shard-size is re-sharded (not converted to .pt), split
+    as huggingface_hub splits load_file's dict."""
+    path = os.path.join(SAFETENSORS, "all_dtypes.safetensors")
+    expected = load_file(path)
+    out = tmp_path / "reshard"
+    ptview("export", path, "-o", str(out), "--max-shard-size", "1KB")
+    split = split_state_dict_into_shards_factory(
+        expected, get_storage_size=lambda t: t.numel() * t.element_size(),
+        filename_pattern="model{suffix}.safetensors", max_shard_size=1000)
+    assert sorted(os.listdir(out)) == sorted([*split.filename_to_tensors, "model.safetensors.index.json"])
+    loaded = {}
+    for name, keys in split.filename_to_tensors.items():
+        shard = load_file(str(out / name))
+        assert sorted(shard) == sorted(keys)
+        loaded.update(shard)
+    check_equal_dict(loaded, expected)
+    index = json.loads((out / "model.safetensors.index.json").read_text())
+    assert index["weight_map"] == split.tensor_to_filename
+    assert index["metadata"]["total_size"] == split.metadata["total_size"]

@@ -25,7 +25,7 @@ struct Export: ParsableCommand {
 
       A .safetensors file becomes a torch.save zip holding a plain dict of its tensors, as \
       torch.save(safetensors.torch.load_file(IN), OUT) writes it; it loads with torch.load's \
-      defaults (weights_only=True).
+      defaults (weights_only=True). With --max-shard-size it is re-sharded instead.
 
       --max-shard-size SIZE writes OUT as a folder: model-00001-of-0000N.safetensors files \
       filled in key order (a new shard starts when the next tensor would pass SIZE; a bigger \
@@ -84,11 +84,7 @@ struct Export: ParsableCommand {
       enabled: !noProgress && !json && Diagnostics.isTerminal(2), label: "writing")
     let report: ExportReport
     do {
-      if checkpoint.format == .safetensors {
-        if maxShardSize != nil {
-          Diagnostics.stderr("ptview: --max-shard-size applies to exports to safetensors")
-          throw ExitCode(64)
-        }
+      if checkpoint.format == .safetensors && maxShardSize == nil {
         report = try ExportPipeline.toTorch(
           checkpoint: checkpoint, source: source, inputPath: file, outputPath: output,
           overwrite: force)
@@ -98,7 +94,7 @@ struct Export: ParsableCommand {
           maxShardSize: maxShardSize.flatMap(ShardSize.parse),
           progress: { done, total in bar.update(done, total) })
       }
-    } catch let error as WriteFailure {
+    } catch {
       bar.finish()
       switch error.kind {
       case .exists: Diagnostics.stderr("ptview: \(error.message); use --force to replace it")
