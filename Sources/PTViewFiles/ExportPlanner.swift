@@ -257,8 +257,12 @@ public enum ExportPlanner {
     let graph = checkpoint.graph
     var holders: Set<String> = []
     for entry in checkpoint.entries {
-      for n in 0...entry.path.count {
-        holders.insert(entry.path.prefix(n).joined(separator: "\u{0}"))
+      // Longest prefix first: once one is known, every shorter one is too. (The full path
+      // is a tensor, found in the table.)
+      for n in stride(from: entry.path.count - 1, through: 0, by: -1) {
+        guard holders.insert(entry.path.prefix(n).joined(separator: "\u{0}")).inserted else {
+          break
+        }
       }
     }
     var out: [LeftOut] = []
