@@ -115,10 +115,27 @@ def main() -> None:
     }, args.runs, after={
         "torch (torch_stats.py)": ([python, shared_script("torch_stats.py"), big], None),
     })
+    # export writes every tensor to safetensors (synced, as ptview's writes always are):
+    # against copying the file and syncing the copy, and against torch + safetensors.
+    st_out = os.path.join(out_dir, "out.safetensors")
+
+    def remove_st():
+        if os.path.exists(st_out):
+            os.remove(st_out)
+        os.sync()
+
+    export_series = lambda: series("export big", {  # noqa: E731
+        "ptview export": ([ptview, "export", big, "-o", st_out, "--force", "--no-progress"], remove_st),
+        "cp + sync": (["sh", "-c", f'cp "{big}" "{out}" && sync "{out}"'], remove_out),
+    }, args.runs, after={
+        "torch (torch_export.py)": ([python, shared_script("torch_export.py"), big, st_out], remove_st),
+    })
     if args.series:
-        if args.series != "stats_big":
-            raise SystemExit(f"unknown series {args.series} (known: stats_big)")
-        stats_series()
+        known = {"stats_big": stats_series, "export_big": export_series}
+        if args.series not in known:
+            raise SystemExit(f"unknown series {args.series} (known: {', '.join(known)})")
+        known[args.series]()
+        shutil.rmtree(out_dir, ignore_errors=True)
         return
     results["list_big"] = series("list big", {
         "ptview ls --json": ([ptview, "ls", "--json", big], None),
@@ -166,6 +183,7 @@ def main() -> None:
         "torch (torch_cast.py)": ([python, shared_script("torch_cast.py"), big, out], remove_out),
     })
     results["stats_big"] = stats_series()
+    results["export_big"] = export_series()
     for name in ("doctor", "scan"):
         for size, path in (("big", big), ("many", many)):
             check = subprocess.run([ptview, name, path], capture_output=True)
@@ -244,6 +262,14 @@ def write_report(path: str, r: dict, runs: int, big: str, many: str) -> None:
             f"{sb[sp]['median']:.2f} s, {sb[sp]['peak_mib']:.0f} MiB | torch {sb[st]['median']:.2f} s, "
             f"{sb[st]['peak_mib']:.0f} MiB | {ratio(sb[st]['median'], sb[sp]['median'])} faster | "
             ">= 20x faster, <= 64 MiB |")
+    if "export_big" in r:
+        xb = r["export_big"]
+        xp, xc, xt = "ptview export", "cp + sync", "torch (torch_export.py)"
+        lines.append(
+            f"| export the 1.2 GB checkpoint to safetensors (synced) | {xb[xp]['median']:.2f} s, "
+            f"{xb[xp]['peak_mib']:.0f} MiB | cp + sync {xb[xc]['median']:.2f} s; torch {xb[xt]['median']:.2f} s, "
+            f"{xb[xt]['peak_mib']:.0f} MiB | {xb[xp]['median'] / xb[xc]['median']:.2f}x of cp + sync, "
+            f"{ratio(xb[xt]['median'], xb[xp]['median'])} faster than torch | <= 1.1x cp + sync, >= 3x faster than torch, <= 64 MiB |")
     for name in ("doctor", "scan"):
         if name + "_big" in r:
             v = r[name + "_big"][f"ptview {name}"]

@@ -162,7 +162,7 @@ public enum AtomicOutput {
     return crc
   }
 
-  private static func writeAll(fd: Int32, _ raw: UnsafeRawBufferPointer, destination: String)
+  static func writeAll(fd: Int32, _ raw: UnsafeRawBufferPointer, destination: String)
     throws(WriteError)
   {
     var written = 0
@@ -209,7 +209,7 @@ public enum AtomicOutput {
 
   /// Copies `length` bytes at `offset` of `input` to the end of `output`, in the kernel when it
   /// can (`copy_file_range`, as `cp` does; reflinks on filesystems that have them), through a bounded buffer otherwise.
-  private static func copyRange(
+  static func copyRange(
     from input: Int32, offset: Int64, length: Int64, to output: Int32, destination: String,
     progress: (Int64) -> Void
   ) throws(WriteError) {

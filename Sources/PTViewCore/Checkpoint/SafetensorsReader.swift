@@ -13,14 +13,63 @@ public enum SafetensorsReader {
     "F4": ("float4_e2m1fn_x2", 4),
   ]
 
-  /// Reads the header of the safetensors file in `source`.
-  public static func read(_ source: any ByteSource) throws(CheckpointError) -> Checkpoint {
+  /// One tensor of a safetensors header, as the header says it (checked).
+  public struct Entry: Sendable, Equatable {
+    /// The key.
+    public var name: String
+    /// The safetensors dtype code (`F32`, `BF16`, ...).
+    public var code: String
+    /// The torch dtype it loads as.
+    public var dtype: DType
+    /// The shape as the header writes it (for `F4`, in 4-bit elements).
+    public var shape: [Int64]
+    /// Data offsets relative to the start of the data section.
+    public var begin: Int64
+    /// End of the data (exclusive), relative to the data section.
+    public var end: Int64
+  }
+
+  /// A checked safetensors header: every tensor's place, the metadata, where data starts.
+  public struct Header: Sendable {
+    /// Tensors in header order.
+    public var entries: [Entry]
+    /// `__metadata__` string pairs.
+    public var metadata: [(String, String)]
+    /// File offset of the data section (8 + header length).
+    public var dataStart: Int64
+  }
+
+  /// The header's JSON may not be longer than this (the reference reader's limit).
+  public static let maxHeaderLength: Int64 = 100_000_000
+
+  /// The torch dtype of a safetensors dtype code, and its bits per element.
+  public static func dtype(code: String) -> (dtype: DType, bits: Int)? {
+    guard let (name, bits) = dtypes[code], let dtype = DType.named(name) else { return nil }
+    return (dtype, bits)
+  }
+
+  /// The safetensors dtype code for a torch dtype name, or nil when safetensors has none
+  /// (complex128, complex32, quantized and bit dtypes).
+  public static func code(forTorchName name: String) -> String? {
+    codes[name]
+  }
+
+  private static let codes: [String: String] = {
+    var out: [String: String] = [:]
+    for (code, value) in dtypes { out[value.name] = code }
+    return out
+  }()
+
+  /// Reads and checks the header of the safetensors file in `source`: the length within
+  /// bounds, valid JSON, known dtypes, no repeated keys, offsets that match each shape and
+  /// tile the data section exactly (no gap, no overlap, nothing past the end).
+  public static func header(_ source: any ByteSource) throws(CheckpointError) -> Header {
     let head: [UInt8]
     do { head = try source.readExactly(at: 0, count: 8) } catch {
       throw CheckpointError(.malformed, offset: 0, "safetensors header length is missing")
     }
     let n = head.u64(0)
-    guard n <= 100_000_000, n <= source.size - 8 else {
+    guard n >= 0, n <= maxHeaderLength, n <= source.size - 8 else {
       throw CheckpointError(.malformed, offset: 0, "safetensors header length \(n) is out of range")
     }
     let text: [UInt8]
@@ -36,10 +85,13 @@ public enum SafetensorsReader {
       throw CheckpointError(.malformed, record: "header", offset: 8, "header is not a JSON object")
     }
     let dataStart = 8 + n
-    var entries: [TensorEntry] = []
+    var entries: [Entry] = []
     var metadata: [(String, String)] = []
-    var ranges: [(Int64, Int64, String)] = []
+    var seen: Set<String> = []
     for (name, value) in members {
+      guard seen.insert(name).inserted else {
+        throw CheckpointError(.malformed, record: name, offset: 8, "the header repeats this key")
+      }
       if name == "__metadata__" {
         if case .object(let pairs) = value {
           metadata = pairs.compactMap { k, v in v.stringValue.map { (k, $0) } }
@@ -61,7 +113,7 @@ public enum SafetensorsReader {
         }
         shape.append(d)
       }
-      guard let (torchName, bits) = dtypes[code], let dtype = DType.named(torchName) else {
+      guard let (dtype, bits) = Self.dtype(code: code) else {
         throw CheckpointError(
           .malformed, record: name, offset: 8, "unknown safetensors dtype \(code)")
       }
@@ -81,7 +133,35 @@ public enum SafetensorsReader {
           .malformed, record: name, offset: dataStart + min(max(0, begin), source.size),
           "data_offsets [\(begin), \(end)] do not match \(shape) \(code)")
       }
-      ranges.append((begin, end, name))
+      entries.append(
+        Entry(name: name, code: code, dtype: dtype, shape: shape, begin: begin, end: end))
+    }
+    let ranges = entries.sorted { ($0.begin, $0.end) < ($1.begin, $1.end) }
+    var cursor: Int64 = 0
+    for entry in ranges {
+      guard entry.begin == cursor else {
+        throw CheckpointError(
+          .malformed, record: entry.name, offset: dataStart + entry.begin,
+          entry.begin < cursor
+            ? "tensor data overlaps the tensor before it (which ends at \(dataStart + cursor))"
+            : "tensor data leaves a gap after the tensor before it (from \(dataStart + cursor))")
+      }
+      cursor = entry.end
+    }
+    guard dataStart + cursor == source.size else {
+      throw CheckpointError(
+        .malformed, offset: dataStart + cursor,
+        "data section ends at \(dataStart + cursor) but the file has \(source.size) bytes")
+    }
+    return Header(entries: entries, metadata: metadata, dataStart: dataStart)
+  }
+
+  /// Reads the header of the safetensors file in `source`.
+  public static func read(_ source: any ByteSource) throws(CheckpointError) -> Checkpoint {
+    let header = try header(source)
+    var entries: [TensorEntry] = []
+    for item in header.entries {
+      let shape = item.shape
       var stride = [Int64](repeating: 1, count: shape.count)
       var running: Int64 = 1
       for i in shape.indices.reversed() {
@@ -89,28 +169,13 @@ public enum SafetensorsReader {
         running = running &* max(shape[i], 1)
       }
       let info = TensorInfo(
-        dtype: dtype,
-        shape: bits == 4
+        dtype: item.dtype,
+        shape: dtypes[item.code]?.bits == 4
           ? shape.enumerated().map { $0.offset == shape.count - 1 ? $0.element / 2 : $0.element }
           : shape,
         stride: stride, offset: 0, device: "cpu", storage: nil,
         requiresGrad: false, isParameter: false, layout: nil, rebuild: "safetensors", node: nil)
-      entries.append(TensorEntry(path: [name], tensor: info))
-    }
-    ranges.sort { $0.0 < $1.0 }
-    var cursor: Int64 = 0
-    for (begin, end, name) in ranges {
-      guard begin == cursor else {
-        throw CheckpointError(
-          .malformed, record: name, offset: dataStart + begin,
-          "tensor data is not contiguous (gap or overlap before it)")
-      }
-      cursor = end
-    }
-    guard dataStart + cursor == source.size else {
-      throw CheckpointError(
-        .malformed, offset: dataStart + cursor,
-        "data section ends at \(dataStart + cursor) but the file has \(source.size) bytes")
+      entries.append(TensorEntry(path: [item.name], tensor: info))
     }
     return Checkpoint(
       format: .safetensors, fileSize: source.size, archiveRoot: nil, directory: nil, pickles: [],
@@ -118,6 +183,6 @@ public enum SafetensorsReader {
       byteorder: "little",
       version: nil, storageAlignment: nil,
       notes: ["safetensors stores no device; tensors are listed as cpu"],
-      metadata: metadata, problem: nil)
+      metadata: header.metadata, problem: nil)
   }
 }

@@ -1,0 +1,68 @@
+import PTViewCore
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+extension AtomicOutput {
+  /// Writes whatever `body` writes to the descriptor it is given into a temporary file beside
+  /// `destination`, syncs it and renames it into place: the destination is either the old
+  /// file or the complete new one. For writers whose output is no `WritePlan` (exports).
+  /// - Throws: `WriteError`; the temporary file is removed and `destination` is untouched.
+  public static func writeStreaming(
+    to destination: String, mode: UInt32, body: (Int32) throws(WriteError) -> Void
+  ) throws(WriteError) {
+    let folder = directory(of: destination)
+    let base = destination.split(separator: "/").last.map(String.init) ?? destination
+    var template = Array("\(folder)/.\(base).ptview-XXXXXX".utf8CString)
+    let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+    guard fd >= 0 else {
+      throw WriteError("cannot create a temporary file in \(folder): \(Errno.message())")
+    }
+    let temporary = String(
+      decoding: template.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    PendingTemporary.set(temporary)
+    var finished = false
+    defer {
+      if !finished {
+        close(fd)
+        unlink(temporary)
+      }
+      PendingTemporary.clear()
+    }
+    fchmod(fd, mode_t(mode & 0o7777))
+    try body(fd)
+    guard fsync(fd) == 0 else { throw WriteError("cannot sync \(destination): \(Errno.message())") }
+    guard close(fd) == 0 else {
+      finished = true
+      unlink(temporary)
+      throw WriteError("cannot close \(destination): \(Errno.message())")
+    }
+    guard rename(temporary, destination) == 0 else {
+      finished = true
+      unlink(temporary)
+      throw WriteError("cannot rename the temporary file to \(destination): \(Errno.message())")
+    }
+    finished = true
+    let dirfd = open(folder, O_RDONLY | O_DIRECTORY)
+    if dirfd >= 0 {
+      fsync(dirfd)
+      close(dirfd)
+    }
+  }
+
+  /// Writes `bytes` to `destination` atomically.
+  public static func writeBytes(_ bytes: [UInt8], to destination: String, mode: UInt32)
+    throws(WriteError)
+  {
+    try writeStreaming(to: destination, mode: mode) { (fd) throws(WriteError) in
+      var failure: WriteError?
+      bytes.withUnsafeBytes { raw in
+        do throws(WriteError) { try writeAll(fd: fd, raw, destination: destination) } catch {
+          failure = error
+        }
+      }
+      if let failure { throw failure }
+    }
+  }
+}

@@ -1,0 +1,173 @@
+import CSystemShims
+import PTViewCore
+import PTViewEdit
+import PTViewValues
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Writes one safetensors file of an export: the header, then each tensor's bytes, copied by
+/// the kernel where they already sit row-major and little-endian in the input, gathered
+/// through a bounded buffer otherwise. Atomic like every write: a temporary file beside the
+/// destination, synced, renamed.
+public enum ExportWriter {
+  /// Bytes gathered before they are written (views, big-endian storages).
+  static let gatherBuffer = 4 << 20
+
+  /// Writes `header` and `tensors` (in that order, as the header lays them out) to
+  /// `destination`.
+  /// - Throws: `WriteError`; nothing is left behind.
+  public static func write(
+    header: [UInt8], tensors: [ExportTensor], reader: TensorValues, input: FileSource,
+    to destination: String, mode: UInt32, progress: AtomicOutput.Progress? = nil
+  ) throws(WriteError) {
+    let total = Int64(header.count) + tensors.reduce(0) { $0 + $1.layout.byteCount }
+    try AtomicOutput.writeStreaming(to: destination, mode: mode) { (fd) throws(WriteError) in
+      var done: Int64 = 0
+      var flushed: Int64 = 0
+      func startWriteback(upTo end: Int64) {
+        guard end - flushed >= AtomicOutput.writebackStep else { return }
+        _ = ptv_start_writeback(fd, off_t(flushed), off_t(end - flushed))
+        flushed = end
+      }
+      var failure: WriteError?
+      header.withUnsafeBytes { raw in
+        do throws(WriteError) {
+          try AtomicOutput.writeAll(fd: fd, raw, destination: destination)
+        } catch {
+          failure = error
+        }
+      }
+      if let failure { throw failure }
+      done += Int64(header.count)
+      var buffer: UnsafeMutableRawPointer?
+      defer { buffer?.deallocate() }
+      // Small copies are read into a batch and written together: a checkpoint of 80,000
+      // tiny tensors would otherwise cost two system calls per tensor for a few bytes each.
+      var batch: UnsafeMutableRawPointer?
+      defer { batch?.deallocate() }
+      var batched = 0
+      func flushBatch() throws(WriteError) {
+        guard batched > 0, let batch else { return }
+        try AtomicOutput.writeAll(
+          fd: fd, UnsafeRawBufferPointer(start: batch, count: batched), destination: destination)
+        batched = 0
+      }
+      for tensor in tensors {
+        switch tensor.bytes {
+        case .copy(let offset, let length) where length <= smallCopy:
+          if batch == nil {
+            batch = UnsafeMutableRawPointer.allocate(byteCount: gatherBuffer, alignment: 64)
+          }
+          if batched + Int(length) > gatherBuffer { try flushBatch() }
+          try readAll(input, at: offset, count: Int(length), into: batch! + batched)
+          batched += Int(length)
+          done += length
+        case .copy(let offset, let length):
+          try flushBatch()
+          try AtomicOutput.copyRange(
+            from: input.descriptor, offset: offset, length: length, to: fd,
+            destination: destination
+          ) {
+            progress?(done + $0, total)
+            startWriteback(upTo: done + $0)
+          }
+          done += length
+        case .gather(let stored, let transform):
+          try flushBatch()
+          if buffer == nil {
+            buffer = UnsafeMutableRawPointer.allocate(byteCount: gatherBuffer, alignment: 64)
+          }
+          let written = try gather(
+            stored, transform: transform, reader: reader, buffer: buffer!, to: fd,
+            destination: destination)
+          guard written == tensor.layout.byteCount else {
+            throw WriteError(
+              "\(tensor.layout.key): gathered \(written) bytes, expected \(tensor.layout.byteCount)"
+            )
+          }
+          done += written
+          progress?(done, total)
+        }
+        if batched == 0 { startWriteback(upTo: done) }
+      }
+      try flushBatch()
+      progress?(done, total)
+    }
+  }
+
+  /// Copies up to this many bytes go through the batch instead of `copy_file_range`.
+  static let smallCopy: Int64 = 64 << 10
+
+  /// Reads exactly `count` bytes at `offset` of `input` into `pointer`.
+  static func readAll(
+    _ input: FileSource, at offset: Int64, count: Int, into pointer: UnsafeMutableRawPointer
+  ) throws(WriteError) {
+    var got = 0
+    while got < count {
+      let n = pread(input.descriptor, pointer + got, count - got, off_t(offset) + off_t(got))
+      if n < 0 && errno == EINTR { continue }
+      if n <= 0 {
+        throw WriteError(
+          n < 0
+            ? "cannot read the input at byte \(offset + Int64(got)): \(String(cString: strerror(errno)))"
+            : "the input ended at byte \(offset + Int64(got)) (it changed while reading?)")
+      }
+      got += n
+    }
+  }
+
+  /// Writes `stored`'s elements in row-major order, transformed; returns the bytes written.
+  static func gather(
+    _ stored: StoredTensor, transform: ElementTransform, reader: TensorValues,
+    buffer: UnsafeMutableRawPointer, to fd: Int32, destination: String
+  ) throws(WriteError) -> Int64 {
+    let width = stored.encoding.byteWidth
+    var filled = 0
+    var written: Int64 = 0
+    func flush() throws(WriteError) {
+      guard filled > 0 else { return }
+      transform.apply(buffer, count: filled / width)
+      try AtomicOutput.writeAll(
+        fd: fd, UnsafeRawBufferPointer(start: buffer, count: filled), destination: destination)
+      written += Int64(filled)
+      filled = 0
+    }
+    var failure: WriteError?
+    do throws(CheckpointError) {
+      try reader.forEachPiece(of: stored) { (pointer, piece) throws(CheckpointError) in
+        for run in piece.runs {
+          var remaining = run.count
+          var at = run.firstByte
+          while remaining > 0 {
+            if filled + width > gatherBuffer {
+              do throws(WriteError) { try flush() } catch {
+                failure = error
+                throw CheckpointError(.io, error.message)
+              }
+            }
+            let room = (gatherBuffer - filled) / width
+            let n = min(room, remaining)
+            if run.step == 1 {
+              (buffer + filled).copyMemory(from: pointer + at, byteCount: n * width)
+              at += n * width
+            } else {
+              for k in 0..<n {
+                (buffer + filled + k * width).copyMemory(from: pointer + at, byteCount: width)
+                at += run.step * width
+              }
+            }
+            filled += n * width
+            remaining -= n
+          }
+        }
+      }
+    } catch {
+      if let failure { throw failure }
+      throw WriteError(error.description)
+    }
+    try flush()
+    return written
+  }
+}
