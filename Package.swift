@@ -34,8 +34,9 @@ let package = Package(
     .target(
       name: "PTViewJudge", dependencies: ["PTViewCore", "PTViewEdit"], swiftSettings: strict),
     // The explorer's state machine and screen rendering. No I/O, no C.
+    // PTViewValues for the values pane: statistics, histograms and torch's element text.
     .target(
-      name: "PTViewTUI", dependencies: ["PTViewCore", "PTViewEdit", "PTViewJudge"],
+      name: "PTViewTUI", dependencies: ["PTViewCore", "PTViewEdit", "PTViewJudge", "PTViewValues"],
       swiftSettings: strict),
 
     // Adapters: the only targets that touch the operating system or a C library.

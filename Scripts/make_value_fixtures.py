@@ -238,11 +238,31 @@ def make_quantized() -> None:
     fs.save_as(q, out("values_quantized.pt"), "cuda:0")
 
 
+def make_pane() -> None:
+    """The explorer's values pane (Tests/PTViewTUITests/ValuesPaneTests.swift): a float
+    matrix, a 1-D int tensor, a 3-D tensor, NaN and Inf, Inf only, and a meta tensor, in two
+    groups so the full-file check's marks can be folded and filtered."""
+    torch.manual_seed(21)
+    model = OrderedDict()
+    model["weight"] = (torch.randn(6, 5) * 0.5).to(torch.float32)
+    model["cube"] = torch.arange(60, dtype=torch.float32).reshape(3, 4, 5) / 8
+    bad = torch.linspace(-1, 1, 8)
+    bad[2] = float("nan")
+    bad[5] = float("inf")
+    model["bad"] = bad
+    other = OrderedDict()
+    other["counts"] = torch.arange(-20, 20, dtype=torch.int64) * 3
+    other["inf_only"] = torch.tensor([1.0, float("-inf"), 2.0, 0.0])
+    other["meta"] = torch.empty(4, 4, device="meta")
+    torch.save({"model": model, "other": other}, out("values_pane.pt"))
+
+
 def main() -> None:
     if os.path.isdir(OUT):
         shutil.rmtree(OUT)
     os.makedirs(OUT)
-    for step in (make_dtypes, make_views, make_bigendian, make_legacy, make_torchscript, make_quantized):
+    for step in (make_dtypes, make_views, make_bigendian, make_legacy, make_torchscript, make_quantized,
+                 make_pane):
         step()
     total = sum(os.path.getsize(out(n)) for n in os.listdir(OUT))
     print(f"{len(os.listdir(OUT))} files, {total} bytes in {os.path.relpath(OUT, REPO)}")

@@ -194,42 +194,7 @@ enum StatsReport {
     return out
   }
 
-  /// About 6 significant digits, fixed or scientific as fits.
-  static func short(_ value: Double?) -> String {
-    guard let value else { return "-" }
-    if value == 0 { return "0" }
-    if !value.isFinite { return value.isNaN ? "nan" : value > 0 ? "inf" : "-inf" }
-    let magnitude = abs(value)
-    if magnitude >= 1e-3 && magnitude < 1e6 {
-      var digits = 5
-      var m = magnitude
-      while m >= 10 && digits > 0 {
-        m /= 10
-        digits -= 1
-      }
-      var text = Format.fixed(value, digits: digits)
-      if text.contains(".") {
-        while text.hasSuffix("0") { text.removeLast() }
-        if text.hasSuffix(".") { text.removeLast() }
-      }
-      return text
-    }
-    var exponent = 0
-    var mantissa = magnitude
-    while mantissa >= 10 {
-      mantissa /= 10
-      exponent += 1
-    }
-    while mantissa < 1 {
-      mantissa *= 10
-      exponent -= 1
-    }
-    var text = Format.fixed(mantissa, digits: 4)
-    if text.hasPrefix("10.") {
-      text = Format.fixed(1, digits: 4)
-      exponent += 1
-    }
-    return (value < 0 ? "-" : "") + text + "e" + (exponent < 0 ? "-" : "+")
-      + (abs(exponent) < 10 ? "0" : "") + String(abs(exponent))
-  }
+  /// About 6 significant digits, fixed or scientific as fits (the explorer's values pane
+  /// writes them the same way).
+  static func short(_ value: Double?) -> String { Format.statistic(value) }
 }
