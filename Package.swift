@@ -92,8 +92,9 @@ let package = Package(
     .testTarget(name: "PTViewZipTests", dependencies: ["PTViewZip", "PTViewTestSupport"]),
     .testTarget(name: "PTViewFilesTests", dependencies: ["PTViewFiles", "PTViewTestSupport"]),
     .testTarget(
-      name: "PTViewTUITests", dependencies: ["PTViewTUI", "PTViewTestSupport"], exclude: ["Goldens"]
-    ),
+      name: "PTViewTUITests",
+      dependencies: ["PTViewTUI", "PTViewFiles", "PTViewValues", "PTViewTestSupport"],
+      exclude: ["Goldens"]),
     .testTarget(name: "PTViewCursesTests", dependencies: ["PTViewCurses", "PTViewTestSupport"]),
     .testTarget(name: "ptviewTests", dependencies: ["PTViewTestSupport"]),
   ]

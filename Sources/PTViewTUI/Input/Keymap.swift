@@ -114,11 +114,10 @@ public enum Keymap {
       "Edit", [.character("w"), .control("s")], .write, "write an edited copy (asks for the path)"),
     KeyBinding(
       "Values", [.character("v")], .valuesPane,
-      "values pane: statistics, histogram and the values of the selected tensor (→ enters the grid)"
-    ),
+      "values pane: statistics, histogram, values (→ enters the grid)"),
     KeyBinding(
       "Values", [.character("V")], .checkValues,
-      "check every tensor for NaN and Inf; marks their rows N or I (again: stop)"),
+      "check every tensor for NaN/Inf, mark rows N or I (again: stop)"),
     KeyBinding("Other", [.escape], .cancel, "clear the message, the search or the filter"),
     KeyBinding("Other", [.character("?"), .function(1)], .help, "this help"),
     KeyBinding(
@@ -165,7 +164,7 @@ public enum Keymap {
     }
     out += "\n## Everywhere\n\n| | |\n|---|---|\n"
     for (name, text) in overlayNotes { out += "| \(name) | \(text) |\n" }
-    out += KeymapGuide.details
+    out += KeymapGuide.details + KeymapGuide.valuesDetails
     return out
   }
 }

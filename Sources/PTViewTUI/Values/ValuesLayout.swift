@@ -38,9 +38,9 @@ extension Layout {
       return
     }
     // Under the tree: lines between the titles and the status line are shared, about half
-    // each; from 40 lines the pane has 17.
+    // each (the pane a little more); from 40 lines the pane has 17.
     let shared = status - body.lowerBound
-    let height = shared >= 38 ? 17 : min(shared - 3, shared * 55 / 100)
+    let height = shared >= 38 ? 17 : min(shared - 3, shared * 60 / 100)
     guard height >= 3 else { return }
     self.valuesPane = ValuesPaneFrame(
       x: 0, y: status - height, width: size.columns, height: height, onRight: false)

@@ -106,7 +106,7 @@ extension Renderer {
     case .idle:
       return lines
     case .unavailable(let why):
-      lines.append([("No values: " + why + ".", Theme.pending)])
+      lines.append([(why.prefix(1).uppercased() + why.dropFirst() + ".", Theme.pending)])
       return lines
     case .failed(let why):
       lines.append([("Cannot read the values: " + why, Theme.status(.error))])
@@ -156,7 +156,7 @@ extension Renderer {
     } else if s.finite == 0 {
       lines.append([("no finite values", Theme.dim)])
     } else if let histogram = pane.histogram {
-      let cells = max(8, min(histogram.counts.count, geometry.width - 6))
+      let cells = max(8, geometry.width - 6)
       lines.append([
         ("hist ", Theme.fieldName), (sparkline(histogram, cells: cells), Theme.sparkline),
       ])
@@ -177,9 +177,12 @@ extension Renderer {
       model.settings.asciiOnly
       ? [" ", ".", ".", ":", "-", "=", "+", "*", "#"]
       : [" ", "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"]
+    // Few bins are widened to fill the cells.
+    let each = max(1, cells / merged.count)
     return merged.map { n in
-      guard n > 0 else { return levels[0] }
-      return levels[max(1, Int((Double(n) / Double(top) * 8).rounded()))]
+      guard n > 0 else { return String(repeating: levels[0], count: each) }
+      return String(
+        repeating: levels[max(1, Int((Double(n) / Double(top) * 8).rounded()))], count: each)
     }.joined()
   }
 

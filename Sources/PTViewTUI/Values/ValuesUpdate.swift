@@ -1,3 +1,5 @@
+import PTViewCore
+
 extension Model {
   /// `v`: opens the pane on the selected tensor, or closes it (stopping its computation).
   mutating func toggleValuesPane() -> [Effect] {
@@ -33,7 +35,11 @@ extension Model {
       }
       let window = valuesWindow(target)
       values.requested = window
-      let bins = max(8, min(64, (layout.valuesPane?.contentWidth ?? 64) - 6))
+      // Up to 64 bins, fewer for a small tensor (a few values per bin at least), so eight
+      // values do not draw a comb.
+      let numel = tree.entry(of: target)?.tensor.numel ?? 0
+      let bins = max(
+        4, min(64, (layout.valuesPane?.contentWidth ?? 64) - 6, Int(min(numel / 4, 64))))
       return [
         .values(
           .inspect(
