@@ -198,16 +198,39 @@ extension Renderer {
     else {
       return [[("reading…", Theme.dim)]]
     }
-    let all = pane.values.flatMap { $0 }
-    let texts: [String]
-    if let dtype = PrintDType(torchName: entry.tensor.dtype.name) {
-      texts = TensorPrinter.elementTexts(all, dtype: dtype).texts
-    } else {
-      texts = all.map { "\($0)" }
-    }
-    let cell = texts.reduce(1) { max($0, TextWidth.width($1)) }
+    // torch picks one layout for what it prints: here, for the cells on screen. How many fit
+    // depends on their width, which depends on the layout: settle it in a few rounds.
+    let dtype = PrintDType(torchName: entry.tensor.dtype.name)
     let room = geometry.width - geometry.labelWidth - 1
-    let shown = max(1, (room + 2) / (cell + 2))
+    let widest = pane.values.reduce(1) { max($0, $1.count) }
+    func layout(_ n: Int) -> (texts: [[String]], cell: Int, fit: Int) {
+      let visible = pane.values.map { Array($0.prefix(n)) }
+      let flat = visible.flatMap { $0 }
+      let formatted =
+        dtype.map { TensorPrinter.elementTexts(flat, dtype: $0).texts } ?? flat.map { "\($0)" }
+      var texts: [[String]] = []
+      var at = 0
+      for row in visible {
+        texts.append(Array(formatted[at..<(at + row.count)]))
+        at += row.count
+      }
+      let cell = formatted.reduce(1) { max($0, TextWidth.width($1)) }
+      return (texts, cell, min(widest, max(1, (room + 2) / (cell + 2))))
+    }
+    var shown = widest
+    var result = layout(shown)
+    var tried: Set<Int> = [shown]
+    while result.fit != shown && tried.count < 8 {
+      // Fewer cells may pick a narrower layout that fits more; stop where it settles.
+      if result.fit > shown && tried.contains(result.fit) { break }
+      let again = tried.contains(result.fit)
+      shown = result.fit
+      tried.insert(shown)
+      result = layout(shown)
+      if again { break }
+    }
+    shown = min(shown, result.fit)
+    let (texts, cell) = (result.texts, result.cell)
     var lines: [[(String, Style)]] = []
     // Column numbers, right-aligned over their cells (`+3` for a wrapped 1-D tensor).
     var header = String(repeating: " ", count: geometry.labelWidth + 1)
@@ -217,7 +240,6 @@ extension Renderer {
       header += (c == 0 ? "" : "  ") + TextWidth.padLeft(label, to: cell)
     }
     lines.append([(header, Theme.gridLabel)])
-    var at = 0
     for (r, run) in pane.loaded.enumerated() {
       let row = pane.top + Int64(r)
       let label =
@@ -225,12 +247,11 @@ extension Renderer {
       var line: [(String, Style)] = [
         (TextWidth.padLeft(label, to: geometry.labelWidth) + " ", Theme.gridLabel)
       ]
-      for c in 0..<min(shown, run.count) {
-        let text = texts[at + c]
+      for c in 0..<min(shown, run.count, texts[r].count) {
         let value = pane.values[r][c]
-        line.append(((c == 0 ? "" : "  ") + TextWidth.padLeft(text, to: cell), style(of: value)))
+        line.append(
+          ((c == 0 ? "" : "  ") + TextWidth.padLeft(texts[r][c], to: cell), style(of: value)))
       }
-      at += run.count
       lines.append(line)
     }
     return lines
