@@ -824,7 +824,8 @@ struct Renderer {
     switch model.mode {
     case .browse:
       items =
-        (model.safety.flagged.isEmpty ? [] : [("!", "findings")]) + [
+        (model.safety.flagged.isEmpty ? [] : [("!", "findings")])
+        + (model.values.isOpen ? [("→", "grid"), ("v", "close values")] : []) + [
           ("m", "map"), ("M", "map all"), ("u", "undo"), ("w", "write"), ("/", "search"),
           ("f", "filter"), ("?", "help"), ("q", "quit"),
         ]

@@ -19,6 +19,7 @@ extension Model {
       return []
     case .mouse(let event):
       if case .browse = mode { mouse(event) } else if case .help = mode { helpMouse(event) }
+      if case .values = mode { valuesMouse(event) }
       return []
     case .outputChecked(let path, let result):
       return outputChecked(path, result)

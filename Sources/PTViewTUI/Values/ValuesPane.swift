@@ -154,8 +154,9 @@ extension Model {
     let factLines = 1 + (width >= 110 ? 1 : 2) + 1
     let gridRows = max(0, frame.contentHeight - factLines - 1)
     let shape = t.layout == "nested" ? [] : t.shape
-    let largest = shape.isEmpty ? 1 : max(1, shape.reduce(Int64(1)) { $0 &* max(1, $1) })
-    let labelWidth = max(3, String(largest).count + (shape.count == 1 ? 2 : 0))
+    // Row labels: flat indices for a 1-D tensor, row numbers otherwise.
+    let largest = shape.isEmpty ? 1 : shape.count == 1 ? shape[0] : shape[shape.count - 2]
+    let labelWidth = max(3, String(max(1, largest)).count)
     let cell = Self.estimatedCell(t.dtype.name)
     let room = max(1, width - labelWidth - 1)
     // A 1-D tensor wraps at a round number of elements that fits.

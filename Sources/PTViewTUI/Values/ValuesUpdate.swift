@@ -110,6 +110,17 @@ extension Model {
     return true
   }
 
+  /// The wheel scrolls the grid; a click leaves it for the tree.
+  mutating func valuesMouse(_ event: MouseEvent) {
+    switch event {
+    case .wheelUp: _ = valuesKey(.up)
+    case .wheelDown: _ = valuesKey(.down)
+    case .click, .doubleClick:
+      mode = .browse
+      mouse(event)
+    }
+  }
+
   /// Keys while the grid has the keyboard: arrows and vim keys scroll, `[` `]` step through
   /// the slices of a tensor of rank 3 or more, Esc (or `←` at the first column) gives the
   /// keyboard back to the tree, `v` closes the pane.
