@@ -257,12 +257,36 @@ def make_pane() -> None:
     torch.save({"model": model, "other": other}, out("values_pane.pt"))
 
 
+def make_layouts() -> None:
+    """Sparse and nested tensors, whose statistics are those of the dense tensor torch makes
+    of them (t.to_dense(), or the components one after another): coalesced and hybrid COO,
+    uncoalesced COO with and without a repeated index, CSR, complex COO, a strided nested
+    tensor."""
+    torch.manual_seed(23)
+    d = OrderedDict()
+    dense = torch.randn(6, 7)
+    dense[dense.abs() < 0.8] = 0
+    dense[1, 2] = float("nan")
+    dense[4, 5] = float("-inf")
+    d["coo"] = dense.to_sparse().coalesce()
+    d["coo_hybrid"] = torch.randn(5, 3).to_sparse(1).coalesce()
+    i = torch.tensor([[0, 2, 0], [1, 1, 1]])
+    d["coo_repeated"] = torch.sparse_coo_tensor(i, torch.tensor([1.0, 2.0, 3.0]), (3, 3))
+    i = torch.tensor([[2, 0], [1, 1]])
+    d["coo_unsorted"] = torch.sparse_coo_tensor(i, torch.tensor([1.5, -2.5]), (3, 3))
+    d["csr"] = torch.randn(5, 8).relu().to_sparse_csr()
+    d["coo_complex"] = torch.randn(4, 4, dtype=torch.complex64).to_sparse().coalesce()
+    d["nested"] = torch.nested.nested_tensor([torch.randn(2, 3), torch.randn(4, 3)])
+    d["empty_coo"] = torch.sparse_coo_tensor(torch.zeros(2, 0, dtype=torch.long), torch.zeros(0), (4, 4)).coalesce()
+    torch.save(d, out("values_layouts.pt"))
+
+
 def main() -> None:
     if os.path.isdir(OUT):
         shutil.rmtree(OUT)
     os.makedirs(OUT)
     for step in (make_dtypes, make_views, make_bigendian, make_legacy, make_torchscript, make_quantized,
-                 make_pane):
+                 make_pane, make_layouts):
         step()
     total = sum(os.path.getsize(out(n)) for n in os.listdir(OUT))
     print(f"{len(os.listdir(OUT))} files, {total} bytes in {os.path.relpath(OUT, REPO)}")

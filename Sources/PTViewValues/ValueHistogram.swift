@@ -53,6 +53,12 @@ public struct ValueHistogram: Sendable, Hashable {
     return out
   }
 
+  /// Counts `count` zeros (a sparse tensor's unstored elements), when 0 is within the bounds.
+  public mutating func addZeros(_ count: Int64) {
+    guard count > 0, low <= 0, high >= 0 else { return }
+    counts[bin(0)] += count
+  }
+
   /// Values counted.
   public var total: Int64 { counts.reduce(0, &+) }
 }

@@ -34,21 +34,27 @@ struct ValuesShell {
     switch request {
     case .inspect(let generation, let entry, let window, let bins):
       let tensor = checkpoint.entries[Int(entry)].tensor
-      guard case .stored(let stored) = try reader.locate(tensor) else {
-        if case .none(let why) = try reader.locate(tensor) {
-          return [reply(generation, .unavailable(why))]
-        }
-        return []
+      var out: [Message] = []
+      let stored: StoredTensor
+      var implicitZeros: Int64 = 0
+      switch try reader.locate(tensor) {
+      case .stored(let found):
+        stored = found
+        out.append(reply(generation, try self.window(window, stored)))
+      case .none(let why):
+        guard tensor.layout != nil, case .success(let source) = try reader.statisticsSource(tensor)
+        else { return [reply(generation, .unavailable(why))] }
+        out.append(reply(generation, .noGrid("\(tensor.layout!) tensor: no grid")))
+        stored = source.stored
+        implicitZeros = source.implicitZeros
       }
-      var out = [reply(generation, try self.window(window, stored))]
-      let statistics = try reader.statistics(of: [stored])[0]
+      var statistics = try reader.statistics(of: [stored])[0]
+      statistics.addImplicitZeros(implicitZeros, complex: stored.encoding.isComplex)
       out.append(reply(generation, .statistics(statistics)))
       if let low = statistics.min, let high = statistics.max {
-        out.append(
-          reply(
-            generation,
-            .histogram(try reader.histogram(of: stored, low: low, high: high, bins: bins))
-          ))
+        var histogram = try reader.histogram(of: stored, low: low, high: high, bins: bins)
+        histogram.addZeros(implicitZeros)
+        out.append(reply(generation, .histogram(histogram)))
       }
       return out
     case .window(let generation, let entry, let window):
@@ -169,6 +175,22 @@ struct ValuesPaneTests {
     let (model, _) = try open("other.meta")
     #expect(model.values.phase == .unavailable("meta tensor: it has no values"))
     Golden.check(model.render(), "values-meta")
+  }
+
+  @Test("a sparse tensor has the statistics of t.to_dense() and no grid")
+  func sparse() throws {
+    var model = try Make.model("values/values_layouts.pt", path: "values_layouts.pt")
+    let shell = try ValuesShell("values/values_layouts.pt")
+    while model.focusedKey != "coo" { _ = model.update(.key(.down)) }
+    try deliver(&model, shell, model.update(.key(.character("v"))))
+    // torch: dense.to_dense() of 6x7 with 27 zeros, a NaN and a -inf.
+    #expect(model.values.statistics?.count == 42)
+    #expect(model.values.statistics?.zeros == 27)
+    #expect(model.values.statistics?.nan == 1)
+    #expect(model.values.gridNote != nil)
+    _ = model.update(.key(.right))
+    #expect(model.mode == .browse)
+    Golden.check(model.render(), "values-sparse")
   }
 
   @Test("on a wide terminal the pane is right of the tree")

@@ -16,16 +16,18 @@ public struct ValueCheck: Sendable {
     public static func < (a: Mark, b: Mark) -> Bool { a.rawValue < b.rawValue }
   }
 
-  /// Raised at every start and stop: progress and results of older runs are dropped.
-  public internal(set) var generation = 0
-  /// Whether a check is running.
-  public internal(set) var running = false
+  // `result` comes first: with `running` (a Bool) right before it, the debug build's copy of
+  // `Model` read a flag byte as a reference and crashed in the test binary (Swift 6.3).
   /// The last finished check, if any.
   public internal(set) var result: ValueCheckResult?
   /// Per node: its own mark (tensors only).
   var own: [Mark] = []
   /// Per node: the worst mark in its subtree.
   var below: [Mark] = []
+  /// Raised at every start and stop: progress and results of older runs are dropped.
+  public internal(set) var generation = 0
+  /// Whether a check is running.
+  public internal(set) var running = false
 
   /// No check yet.
   public init() {}

@@ -35,8 +35,10 @@ extension KeymapGuide {
       PgUp/PgDn page, `g` goes to the first row, `G` to the last, `0` and `$` to the first and
       last column, `[` and `]` step through the slices of a tensor of rank 3 or more. Esc, `q`
       or `←` at the first column give the keyboard back to the tree; `v` closes the pane.
-    - Tensors without values to read say why instead: meta tensors, sparse and nested
-      layouts, packed quint4x2/quint2x4, records that are compressed or missing.
+    - Sparse COO and CSR tensors show the statistics of `t.to_dense()`, nested tensors those
+      of their components, without a grid. Tensors without values to read say why instead:
+      meta tensors, sparse tensors whose indices repeat or are unsorted, packed
+      quint4x2/quint2x4, records that are compressed or missing.
 
     `V` checks every tensor of the file for NaN and Inf: the statistics of all of them (each
     storage view once), in the background, with the progress on the status line; `V` again

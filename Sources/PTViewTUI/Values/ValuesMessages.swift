@@ -60,6 +60,9 @@ public final class ValuesReply: Hashable, Sendable {
     case unavailable(String)
     /// Reading failed (a truncated record): the one-line error.
     case failed(String)
+    /// The tensor has statistics but no grid, and why (a sparse tensor's values are not its
+    /// elements; a nested tensor has no single shape).
+    case noGrid(String)
     /// The elements of `runs`, one array per run.
     case window(runs: [ValueRun], values: [[ElementValue]])
     /// Bytes of the statistics pass read so far.

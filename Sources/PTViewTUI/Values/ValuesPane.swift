@@ -42,6 +42,8 @@ public struct ValuesPane: Sendable {
   public var loaded: [ValueRun] = []
   /// The elements of `loaded`, one array per run.
   public var values: [[ElementValue]] = []
+  /// Why there is no grid, for a tensor with statistics but no grid of elements.
+  public var gridNote: String?
 
   /// A closed pane.
   public init() {}
@@ -60,6 +62,7 @@ public struct ValuesPane: Sendable {
     requested = []
     loaded = []
     values = []
+    gridNote = nil
   }
 }
 

@@ -90,10 +90,12 @@ extension Renderer {
     }
     let t = entry.tensor
     let grid = geometry.grid
+    // A nested tensor's elements are its buffer's.
+    let elements = t.layout == "nested" ? t.components.first?.numel ?? 0 : t.numel
     var first: [(String, Style)] = [
       (t.dtype.name, .plain), ("  ", .plain),
       (t.layout == "nested" ? "nested" : Format.compactShape(t.shape), .plain),
-      ("  " + Format.count(t.numel) + " elements", Theme.dim),
+      ("  " + Format.count(elements) + " elements", Theme.dim),
     ]
     if grid.slices > 1 {
       first += [
@@ -192,6 +194,7 @@ extension Renderer {
     let pane = model.values
     let grid = geometry.grid
     guard geometry.gridRows > 0 else { return [] }
+    if let note = pane.gridNote { return [[(note, Theme.dim)]] }
     guard grid.count > 0 else { return [[("(no elements)", Theme.dim)]] }
     guard !pane.loaded.isEmpty, pane.loaded == pane.requested,
       let entry = tree.entry(of: pane.node)

@@ -51,6 +51,7 @@ extension Model {
     case .unavailable, .failed, .idle: return []
     case .reading, .done: break
     }
+    guard values.gridNote == nil else { return [] }
     let window = valuesWindow(target)
     guard window != values.requested else { return [] }
     values.requested = window
@@ -79,6 +80,10 @@ extension Model {
       if case .values = mode { mode = .browse }
     case .failed(let why):
       values.phase = .failed(why)
+    case .noGrid(let why):
+      values.gridNote = why
+      values.requested = []
+      if case .values = mode { mode = .browse }
     case .window(let runs, let elements):
       // Only the window last asked for: an older one answers a scroll already past.
       guard runs == values.requested, elements.count == runs.count else { return }
@@ -103,7 +108,7 @@ extension Model {
     case .unavailable, .failed, .idle: return false
     case .reading, .done: break
     }
-    guard let geometry = valuesGeometry(values.node), geometry.gridRows > 0,
+    guard values.gridNote == nil, let geometry = valuesGeometry(values.node), geometry.gridRows > 0,
       geometry.grid.count > 0
     else { return false }
     mode = .values

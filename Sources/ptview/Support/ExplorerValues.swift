@@ -66,28 +66,52 @@ final class ExplorerValues: @unchecked Sendable {
   ) {
     guard entry >= 0, Int(entry) < checkpoint.entries.count else { return }
     let tensor = checkpoint.entries[Int(entry)].tensor
-    let stored: StoredTensor
+    let flag = CancellationFlag()
+    let mailbox = self.mailbox
     do {
       switch try reader.locate(tensor) {
-      case .stored(let found): stored = found
+      case .stored(let stored):
+        current = (generation, entry, stored)
+        send(reply(generation, read(window, of: stored)))
+        inspection = flag
+        let reader = self.reader
+        DispatchQueue.global().async {
+          ExplorerValues.statistics(
+            of: stored, implicitZeros: 0, reader: reader, generation: generation, bins: bins,
+            cancel: flag, mailbox: mailbox)
+        }
       case .none(let why):
-        send(reply(generation, .unavailable(why)))
-        return
+        // Sparse and nested tensors have statistics (as `ptview stats` counts them), not a
+        // grid. Finding their values reads a sparse tensor's indices: in the background,
+        // with a reader of its own (locating caches record offsets without a lock).
+        guard tensor.layout != nil else {
+          send(reply(generation, .unavailable(why)))
+          return
+        }
+        let grid =
+          tensor.layout == "nested"
+          ? "nested tensor: statistics of its components; no grid"
+          : "\(tensor.layout ?? "sparse") tensor: statistics of t.to_dense(); no grid"
+        send(reply(generation, .noGrid(grid)))
+        inspection = flag
+        let own = TensorValues(checkpoint: checkpoint, source: source)
+        DispatchQueue.global().async {
+          do throws(CheckpointError) {
+            switch try own.statisticsSource(tensor) {
+            case .success(let found):
+              ExplorerValues.statistics(
+                of: found.stored, implicitZeros: found.implicitZeros, reader: own,
+                generation: generation, bins: bins, cancel: flag, mailbox: mailbox)
+            case .failure(let reason):
+              mailbox.post(ValuesReply(generation: generation, .unavailable(reason.description)))
+            }
+          } catch {
+            mailbox.post(ValuesReply(generation: generation, .failed(error.message)))
+          }
+        }
       }
     } catch {
       send(reply(generation, .failed(error.message)))
-      return
-    }
-    current = (generation, entry, stored)
-    send(reply(generation, read(window, of: stored)))
-    let flag = CancellationFlag()
-    inspection = flag
-    let reader = self.reader
-    let mailbox = self.mailbox
-    DispatchQueue.global().async {
-      ExplorerValues.statistics(
-        of: stored, reader: reader, generation: generation, bins: bins, cancel: flag,
-        mailbox: mailbox)
     }
   }
 
@@ -107,14 +131,15 @@ final class ExplorerValues: @unchecked Sendable {
   /// The statistics pass, then the histogram pass, posting each result (and progress) unless
   /// the flag was raised.
   private static func statistics(
-    of stored: StoredTensor, reader: TensorValues, generation: Int, bins: Int,
+    of stored: StoredTensor, implicitZeros: Int64, reader: TensorValues, generation: Int,
+    bins: Int,
     cancel: CancellationFlag, mailbox: ValuesMailbox
   ) {
     let total =
       stored.layout.orderFree().layout.count.map { $0 * Int64(stored.encoding.byteWidth) } ?? 0
     let throttle = ProgressThrottle()
     do {
-      let statistics = try reader.statistics(
+      var statistics = try reader.statistics(
         of: [stored], workers: 2,
         progress: { done in
           if throttle.shouldReport(done, total) {
@@ -124,11 +149,13 @@ final class ExplorerValues: @unchecked Sendable {
           }
         }, cancel: cancel)[0]
       guard !cancel.isRaised else { return }
+      statistics.addImplicitZeros(implicitZeros, complex: stored.encoding.isComplex)
       mailbox.post(ValuesReply(generation: generation, .statistics(statistics)))
       guard let low = statistics.min, let high = statistics.max, !stored.encoding.isComplex
       else { return }
-      let histogram = try reader.histogram(
+      var histogram = try reader.histogram(
         of: stored, low: low, high: high, bins: bins, cancel: cancel)
+      histogram.addZeros(implicitZeros)
       guard !cancel.isRaised else { return }
       mailbox.post(ValuesReply(generation: generation, .histogram(histogram)))
     } catch {
@@ -158,13 +185,13 @@ private struct ValueCheckJob: Sendable {
         continue
       }
       do {
-        switch try reader.locate(entry.tensor) {
-        case .stored(let tensor):
+        switch try reader.statisticsSource(entry.tensor) {
+        case .success(let source):
           slotOf[e] = stored.count
           if let node = entry.tensor.node { byNode[node.index] = stored.count }
-          stored.append(tensor)
-        case .none(let why):
-          unreadable[e] = why
+          stored.append(source.stored)
+        case .failure(let why):
+          unreadable[e] = why.description
         }
       } catch {
         unreadable[e] = error.message
