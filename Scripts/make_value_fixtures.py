@@ -277,6 +277,9 @@ def make_layouts() -> None:
     d["csr"] = torch.randn(5, 8).relu().to_sparse_csr()
     d["coo_complex"] = torch.randn(4, 4, dtype=torch.complex64).to_sparse().coalesce()
     d["nested"] = torch.nested.nested_tensor([torch.randn(2, 3), torch.randn(4, 3)])
+    torch.manual_seed(29)
+    d["quint4x2"] = torch.quantize_per_tensor(torch.randn(7, 5) * 2, 0.3, 6, torch.quint4x2)
+    d["quint2x4"] = torch.quantize_per_tensor(torch.randn(11), 0.5, 1, torch.quint2x4)
     d["empty_coo"] = torch.sparse_coo_tensor(torch.zeros(2, 0, dtype=torch.long), torch.zeros(0), (4, 4)).coalesce()
     torch.save(d, out("values_layouts.pt"))
 

@@ -7,12 +7,27 @@ public struct StatisticsSource: Sendable, Equatable {
   public var stored: StoredTensor
   /// Elements that are zero without being stored (a sparse tensor's unspecified elements).
   public var implicitZeros: Int64
+  /// For quint4x2 and quint2x4: `stored` is the packed bytes, and this says how to unpack
+  /// them (`TensorValues.packedStatistics`).
+  public var packed: PackedValues?
 
   /// A source.
-  public init(stored: StoredTensor, implicitZeros: Int64 = 0) {
+  public init(stored: StoredTensor, implicitZeros: Int64 = 0, packed: PackedValues? = nil) {
     self.stored = stored
     self.implicitZeros = implicitZeros
+    self.packed = packed
   }
+}
+
+/// Packed quantized values: `count` unsigned integers of `bits` bits, lowest bits of each byte
+/// first (torch's quint4x2 and quint2x4), dequantized per tensor.
+public struct PackedValues: Sendable, Equatable {
+  /// Bits per value (4 or 2).
+  public var bits: Int
+  /// Values.
+  public var count: Int64
+  /// `(q - zero_point) * scale` in float32, as `dequantize()` computes it.
+  public var dequantization: Dequantization
 }
 
 extension ValueStatistics {
@@ -59,11 +74,80 @@ extension TensorValues {
     case "sparse_csr":
       return try csrSource(tensor)
     default:
+      if tensor.dtype.name == "quint4x2" || tensor.dtype.name == "quint2x4" {
+        return try packedSource(tensor)
+      }
       switch try locate(tensor) {
       case .stored(let stored): return .success(StatisticsSource(stored: stored))
       case .none(let why): return .failure(NoValues(why))
       }
     }
+  }
+
+  /// A packed tensor's bytes, read as uint8: only contiguous from element 0 with one scale
+  /// (torch itself reads views of packed tensors at the wrong bytes).
+  private func packedSource(_ tensor: TensorInfo) throws(CheckpointError) -> Result<
+    StatisticsSource, NoValues
+  > {
+    let bits = tensor.dtype.name == "quint4x2" ? 4 : 2
+    guard let quantizer = tensor.quantizer, !quantizer.isPerChannel,
+      let scale = quantizer.scale, let zeroPoint = quantizer.zeroPoint,
+      let dequantization = Dequantization(
+        torchName: "quint8", scheme: .perTensor(scale: scale, zeroPoint: zeroPoint))
+    else { return .failure(NoValues("packed quantized tensor without a per-tensor scale")) }
+    guard tensor.isContiguous, tensor.offset == 0, tensor.storage != nil,
+      let uint8 = DType.named("uint8")
+    else { return .failure(NoValues("packed quantized values are read only when contiguous")) }
+    let count = tensor.numel
+    var bytes = tensor
+    bytes.dtype = uint8
+    bytes.shape = [(count * Int64(bits) + 7) / 8]
+    bytes.stride = [1]
+    bytes.quantizer = nil
+    bytes.negated = false
+    switch try locate(bytes) {
+    case .stored(let stored):
+      return .success(
+        StatisticsSource(
+          stored: stored,
+          packed: PackedValues(bits: bits, count: count, dequantization: dequantization)))
+    case .none(let why):
+      return .failure(NoValues(why))
+    }
+  }
+
+  /// The statistics of a packed tensor's dequantized values (one thread; these tensors are
+  /// small: torch packs embedding tables this way, not models).
+  public func packedStatistics(
+    _ source: StatisticsSource, cancel: CancellationFlag? = nil
+  ) throws(CheckpointError) -> ValueStatistics {
+    guard let packed = source.packed else { return ValueStatistics() }
+    let perByte = 8 / packed.bits
+    let mask = UInt64((1 << packed.bits) - 1)
+    var statistics = ValueStatistics()
+    let chunk = 1 << 16
+    var reals = [Double](repeating: 0, count: chunk * perByte)
+    var byte: Int64 = 0
+    let total = source.stored.layout.count ?? 0
+    var done: Int64 = 0
+    while byte < total {
+      if let cancel, cancel.isRaised { throw Self.cancelled(source.stored) }
+      let n = Int(min(Int64(chunk), total - byte))
+      let raw = try values(of: source.stored, from: byte, count: n)
+      var filled = 0
+      for value in raw {
+        let b = UInt64(bitPattern: value.integer)
+        for k in 0..<perByte where done < packed.count {
+          let q = Int64((b >> UInt64(k * packed.bits)) & mask)
+          reals[filled] = Double(packed.dequantization.value(q, channel: 0))
+          filled += 1
+          done += 1
+        }
+      }
+      reals.withUnsafeBufferPointer { statistics.add(reals: $0.baseAddress!, count: filled) }
+      byte += Int64(n)
+    }
+    return statistics
   }
 
   /// Why a tensor has no values to count.

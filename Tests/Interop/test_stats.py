@@ -92,9 +92,12 @@ def expected(t: "torch.Tensor") -> dict | None:
         t = dense(t)
         if t is None:
             return None
-    if (t.layout != torch.strided or t.is_nested or t.device.type == "meta"
-            or t.dtype in (torch.quint4x2, torch.quint2x4)):
+    if t.layout != torch.strided or t.is_nested or t.device.type == "meta":
         return None
+    if t.dtype in (torch.quint4x2, torch.quint2x4) and (
+            not t.is_contiguous() or t.storage_offset() != 0
+            or t.qscheme() != torch.per_tensor_affine):
+        return None  # packed views: ptview reads packed tensors whole, from element 0
     if t.is_complex():
         z = t.detach().resolve_conj().resolve_neg().reshape(-1).to(torch.complex128)
         re, im = z.real, z.imag

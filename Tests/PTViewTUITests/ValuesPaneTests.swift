@@ -42,9 +42,13 @@ struct ValuesShell {
         stored = found
         out.append(reply(generation, try self.window(window, stored)))
       case .none(let why):
-        guard tensor.layout != nil, case .success(let source) = try reader.statisticsSource(tensor)
-        else { return [reply(generation, .unavailable(why))] }
-        out.append(reply(generation, .noGrid("\(tensor.layout!) tensor: no grid")))
+        guard case .success(let source) = try reader.statisticsSource(tensor) else {
+          return [reply(generation, .unavailable(why))]
+        }
+        out.append(reply(generation, .noGrid("\(tensor.layout ?? tensor.dtype.name): no grid")))
+        if source.packed != nil {
+          return out + [reply(generation, .statistics(try reader.packedStatistics(source)))]
+        }
         stored = source.stored
         implicitZeros = source.implicitZeros
       }
@@ -191,6 +195,18 @@ struct ValuesPaneTests {
     _ = model.update(.key(.right))
     #expect(model.mode == .browse)
     Golden.check(model.render(), "values-sparse")
+  }
+
+  @Test("a packed quint4x2 tensor has the statistics of its dequantized values")
+  func packed() throws {
+    var model = try Make.model("values/values_layouts.pt", path: "values_layouts.pt")
+    let shell = try ValuesShell("values/values_layouts.pt")
+    while model.focusedKey != "quint4x2" { _ = model.update(.key(.down)) }
+    try deliver(&model, shell, model.update(.key(.character("v"))))
+    // torch: t.dequantize() of 35 values with scale 0.3 and zero point 6.
+    #expect(model.values.statistics?.count == 35)
+    #expect(model.values.statistics?.min == Double(Float(0 - 6) * Float(0.3)))
+    #expect(model.values.gridNote != nil)
   }
 
   @Test("on a wide terminal the pane is right of the tree")

@@ -36,9 +36,9 @@ extension KeymapGuide {
       last column, `[` and `]` step through the slices of a tensor of rank 3 or more. Esc, `q`
       or `←` at the first column give the keyboard back to the tree; `v` closes the pane.
     - Sparse COO and CSR tensors show the statistics of `t.to_dense()`, nested tensors those
-      of their components, without a grid. Tensors without values to read say why instead:
-      meta tensors, sparse tensors whose indices repeat or are unsorted, packed
-      quint4x2/quint2x4, records that are compressed or missing.
+      of their components, packed quint4x2/quint2x4 those of their dequantized values, without
+      a grid. Tensors without values to read say why instead: meta tensors, sparse tensors
+      whose indices repeat or are unsorted, records that are compressed or missing.
 
     `V` checks every tensor of the file for NaN and Inf: the statistics of all of them (each
     storage view once), in the background, with the progress on the status line; `V` again

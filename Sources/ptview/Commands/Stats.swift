@@ -20,8 +20,9 @@ struct Stats: ParsableCommand {
       Complex tensors report counts only (nan: a NaN part; posinf/neginf: an infinite part; \
       zeros: both parts 0). Sparse COO and CSR tensors count as t.to_dense() does (the stored \
       values, and zeros for the rest) when no index repeats, nested tensors as their \
-      components. Tensors without values (meta tensors, sparse tensors with unsorted or \
-      repeated indices, quint4x2/quint2x4, dtypes torch computes nothing with) report their \
+      components; packed quint4x2/quint2x4 tensors as dequantized. Tensors without values \
+      (meta tensors, sparse tensors with unsorted or repeated indices, dtypes torch computes \
+      nothing with) report their \
       count and null for everything else; the table says why.
 
       --json prints one array, one object per tensor path (as `ls --json`), with the fields \
@@ -57,6 +58,8 @@ struct Stats: ParsableCommand {
     var reasons: [String: String] = [:]
     // A sparse tensor's unspecified elements, per slot: zeros to add to its statistics.
     var implicitZeros: [Int64] = []
+    // quint4x2/quint2x4, per slot: their bytes are unpacked apart from the others.
+    var packed: [Int: StatisticsSource] = [:]
     for entry in entries {
       // A nested tensor has no single shape: count the elements of its buffer.
       let count =
@@ -76,6 +79,7 @@ struct Stats: ParsableCommand {
           if let node = entry.tensor.node { byNode[node.index] = stored.count }
           stored.append(found.stored)
           implicitZeros.append(found.implicitZeros)
+          if found.packed != nil { packed[stored.count - 1] = found }
         case .failure(let reason):
           reasons[entry.key] = reason.description
         }
@@ -100,6 +104,11 @@ struct Stats: ParsableCommand {
       Diagnostics.fail(file, error)
     }
     bar.finish()
+    for (slot, source) in packed {
+      do { statistics[slot] = try reader.packedStatistics(source) } catch {
+        Diagnostics.fail(file, error)
+      }
+    }
     for (slot, zeros) in implicitZeros.enumerated() where zeros > 0 {
       statistics[slot].addImplicitZeros(zeros, complex: stored[slot].encoding.isComplex)
     }

@@ -84,20 +84,27 @@ final class ExplorerValues: @unchecked Sendable {
         // Sparse and nested tensors have statistics (as `ptview stats` counts them), not a
         // grid. Finding their values reads a sparse tensor's indices: in the background,
         // with a reader of its own (locating caches record offsets without a lock).
-        guard tensor.layout != nil else {
+        let packed = ["quint4x2", "quint2x4"].contains(tensor.dtype.name)
+        guard tensor.layout != nil || packed else {
           send(reply(generation, .unavailable(why)))
           return
         }
         let grid =
-          tensor.layout == "nested"
-          ? "nested tensor: statistics of its components; no grid"
-          : "\(tensor.layout ?? "sparse") tensor: statistics of t.to_dense(); no grid"
+          packed
+          ? "\(tensor.dtype.name): statistics of the dequantized values; no grid"
+          : tensor.layout == "nested"
+            ? "nested tensor: statistics of its components; no grid"
+            : "\(tensor.layout ?? "sparse") tensor: statistics of t.to_dense(); no grid"
         send(reply(generation, .noGrid(grid)))
         inspection = flag
         let own = TensorValues(checkpoint: checkpoint, source: source)
         DispatchQueue.global().async {
           do throws(CheckpointError) {
             switch try own.statisticsSource(tensor) {
+            case .success(let found) where found.packed != nil:
+              let statistics = try own.packedStatistics(found, cancel: flag)
+              guard !flag.isRaised else { return }
+              mailbox.post(ValuesReply(generation: generation, .statistics(statistics)))
             case .success(let found):
               ExplorerValues.statistics(
                 of: found.stored, implicitZeros: found.implicitZeros, reader: own,
