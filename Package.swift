@@ -34,8 +34,9 @@ let package = Package(
     .target(
       name: "PTViewJudge", dependencies: ["PTViewCore", "PTViewEdit"], swiftSettings: strict),
     // The explorer's state machine and screen rendering. No I/O, no C.
+    // PTViewValues for the values pane: statistics, histograms and torch's element text.
     .target(
-      name: "PTViewTUI", dependencies: ["PTViewCore", "PTViewEdit", "PTViewJudge"],
+      name: "PTViewTUI", dependencies: ["PTViewCore", "PTViewEdit", "PTViewJudge", "PTViewValues"],
       swiftSettings: strict),
 
     // Adapters: the only targets that touch the operating system or a C library.
@@ -91,8 +92,9 @@ let package = Package(
     .testTarget(name: "PTViewZipTests", dependencies: ["PTViewZip", "PTViewTestSupport"]),
     .testTarget(name: "PTViewFilesTests", dependencies: ["PTViewFiles", "PTViewTestSupport"]),
     .testTarget(
-      name: "PTViewTUITests", dependencies: ["PTViewTUI", "PTViewTestSupport"], exclude: ["Goldens"]
-    ),
+      name: "PTViewTUITests",
+      dependencies: ["PTViewTUI", "PTViewFiles", "PTViewValues", "PTViewTestSupport"],
+      exclude: ["Goldens"]),
     .testTarget(name: "PTViewCursesTests", dependencies: ["PTViewCurses", "PTViewTestSupport"]),
     .testTarget(name: "ptviewTests", dependencies: ["PTViewTestSupport"]),
   ]

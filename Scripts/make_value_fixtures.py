@@ -238,11 +238,58 @@ def make_quantized() -> None:
     fs.save_as(q, out("values_quantized.pt"), "cuda:0")
 
 
+def make_pane() -> None:
+    """The explorer's values pane (Tests/PTViewTUITests/ValuesPaneTests.swift): a float
+    matrix, a 1-D int tensor, a 3-D tensor, NaN and Inf, Inf only, and a meta tensor, in two
+    groups so the full-file check's marks can be folded and filtered."""
+    torch.manual_seed(21)
+    model = OrderedDict()
+    model["weight"] = (torch.randn(6, 5) * 0.5).to(torch.float32)
+    model["cube"] = torch.arange(60, dtype=torch.float32).reshape(3, 4, 5) / 8
+    bad = torch.linspace(-1, 1, 8)
+    bad[2] = float("nan")
+    bad[5] = float("inf")
+    model["bad"] = bad
+    other = OrderedDict()
+    other["counts"] = torch.arange(-20, 20, dtype=torch.int64) * 3
+    other["inf_only"] = torch.tensor([1.0, float("-inf"), 2.0, 0.0])
+    other["meta"] = torch.empty(4, 4, device="meta")
+    torch.save({"model": model, "other": other}, out("values_pane.pt"))
+
+
+def make_layouts() -> None:
+    """Sparse and nested tensors, whose statistics are those of the dense tensor torch makes
+    of them (t.to_dense(), or the components one after another): coalesced and hybrid COO,
+    uncoalesced COO with and without a repeated index, CSR, complex COO, a strided nested
+    tensor."""
+    torch.manual_seed(23)
+    d = OrderedDict()
+    dense = torch.randn(6, 7)
+    dense[dense.abs() < 0.8] = 0
+    dense[1, 2] = float("nan")
+    dense[4, 5] = float("-inf")
+    d["coo"] = dense.to_sparse().coalesce()
+    d["coo_hybrid"] = torch.randn(5, 3).to_sparse(1).coalesce()
+    i = torch.tensor([[0, 2, 0], [1, 1, 1]])
+    d["coo_repeated"] = torch.sparse_coo_tensor(i, torch.tensor([1.0, 2.0, 3.0]), (3, 3))
+    i = torch.tensor([[2, 0], [1, 1]])
+    d["coo_unsorted"] = torch.sparse_coo_tensor(i, torch.tensor([1.5, -2.5]), (3, 3))
+    d["csr"] = torch.randn(5, 8).relu().to_sparse_csr()
+    d["coo_complex"] = torch.randn(4, 4, dtype=torch.complex64).to_sparse().coalesce()
+    d["nested"] = torch.nested.nested_tensor([torch.randn(2, 3), torch.randn(4, 3)])
+    torch.manual_seed(29)
+    d["quint4x2"] = torch.quantize_per_tensor(torch.randn(7, 5) * 2, 0.3, 6, torch.quint4x2)
+    d["quint2x4"] = torch.quantize_per_tensor(torch.randn(11), 0.5, 1, torch.quint2x4)
+    d["empty_coo"] = torch.sparse_coo_tensor(torch.zeros(2, 0, dtype=torch.long), torch.zeros(0), (4, 4)).coalesce()
+    torch.save(d, out("values_layouts.pt"))
+
+
 def main() -> None:
     if os.path.isdir(OUT):
         shutil.rmtree(OUT)
     os.makedirs(OUT)
-    for step in (make_dtypes, make_views, make_bigendian, make_legacy, make_torchscript, make_quantized):
+    for step in (make_dtypes, make_views, make_bigendian, make_legacy, make_torchscript, make_quantized,
+                 make_pane, make_layouts):
         step()
     total = sum(os.path.getsize(out(n)) for n in os.listdir(OUT))
     print(f"{len(os.listdir(OUT))} files, {total} bytes in {os.path.relpath(OUT, REPO)}")

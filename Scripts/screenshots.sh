@@ -100,3 +100,13 @@ open_explorer doubt 110 24 train_ckpt.pt "scan: suspicious"
 keys doubt '!'
 wait_for doubt "Finding 1 of 1"
 shoot doubt 110 24 safety-suspicious.png "ptview: ! goes to what the scan flags"
+
+# Values: V marks the tensor holding NaN and Inf, v shows its statistics, histogram and
+# values beside the tree (a checkpoint made by the end-to-end test's generator).
+"$PYTHON" Tests/EndToEnd/tui/values_pane.py make "$WORK/values.pt"
+open_explorer values 150 30 values.pt
+keys values V
+wait_for values "Values checked"
+keys values j v
+wait_for values "std "
+shoot values 150 30 values-pane.png "ptview: V marks NaN/Inf rows, v shows a tensor's values"

@@ -82,8 +82,9 @@ public final class CursesBackend: TerminalBackend {
 
   public var size: Size { lastSize }
 
-  /// Messages from other threads (the explorer's assessment): while one is expected, reads
-  /// time out every few milliseconds to look here. Returns nil until a message is ready.
+  /// Messages from other threads (the explorer's assessment, the values pane's statistics):
+  /// while an inbox is set, reads time out every few milliseconds to look here. Returns nil
+  /// until a message is ready; it stays set, as background work can start at any time.
   public var inbox: (@Sendable () -> Message?)? {
     didSet { session.setReadTimeout(inbox == nil ? -1 : 50) }
   }
@@ -91,10 +92,7 @@ public final class CursesBackend: TerminalBackend {
   public func nextMessage() -> Message? {
     var failures = 0
     while !closed {
-      if let inbox, let message = inbox() {
-        self.inbox = nil
-        return message
-      }
+      if let inbox, let message = inbox() { return message }
       switch session.read() {
       case .timeout:
         continue

@@ -264,10 +264,11 @@ public final class TensorValues: @unchecked Sendable {
   /// Statistics of each tensor, computed on every core: each tensor's elements are split
   /// into jobs, jobs run on a few worker threads with a piece buffer each, and each tensor's
   /// parts are merged in job order (so the result does not depend on scheduling).
-  /// `progress(bytesDone)` is called from worker threads, never concurrently.
+  /// `progress(bytesDone)` is called from worker threads, never concurrently. Raising `cancel`
+  /// stops every worker at its next piece; the call then throws `TensorValues.cancelled`.
   public func statistics(
     of tensors: [StoredTensor], workers: Int = 2,
-    progress: (@Sendable (Int64) -> Void)? = nil
+    progress: (@Sendable (Int64) -> Void)? = nil, cancel: CancellationFlag? = nil
   ) throws(CheckpointError) -> [ValueStatistics] {
     struct Job {
       var tensor: Int
@@ -316,7 +317,10 @@ public final class TensorValues: @unchecked Sendable {
           try self.statistics(
             of: stored, layout: plans[job.tensor].layout, from: job.from, to: job.to,
             buffer: buffer
-          ) { bytes in shared.report(bytes) }
+          ) { bytes throws(CheckpointError) in
+            if let cancel, cancel.isRaised { throw TensorValues.cancelled(stored) }
+            shared.report(bytes)
+          }
         }
         if case .failure = results[index] { shared.stop() }
       }
@@ -342,7 +346,8 @@ public final class TensorValues: @unchecked Sendable {
   /// Statistics of logical elements `from..<to` of `layout` over `stored`'s storage.
   private func statistics(
     of stored: StoredTensor, layout: StridedLayout, from: Int64, to: Int64,
-    buffer: UnsafeMutablePointer<Double>, reported: (Int64) -> Void
+    buffer: UnsafeMutablePointer<Double>,
+    reported: (Int64) throws(CheckpointError) -> Void
   ) throws(CheckpointError) -> ValueStatistics {
     let decoder = ElementDecoder(
       encoding: stored.encoding, bigEndian: stored.bigEndian, negated: stored.negated,
@@ -350,7 +355,8 @@ public final class TensorValues: @unchecked Sendable {
     var statistics = ValueStatistics()
     let block = Self.blockElements
     let complex = stored.encoding.isComplex
-    try forEachPiece(of: stored, layout: layout, from: from, to: to) { pointer, piece in
+    try forEachPiece(of: stored, layout: layout, from: from, to: to) {
+      pointer, piece throws(CheckpointError) in
       for run in piece.runs {
         if run.step == 0 && run.count > 1 {
           // The same element `count` times: decode it once.
@@ -380,7 +386,7 @@ public final class TensorValues: @unchecked Sendable {
           done += n
         }
       }
-      reported(Int64(piece.byteCount))
+      try reported(Int64(piece.byteCount))
     }
     return statistics
   }

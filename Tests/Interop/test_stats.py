@@ -61,11 +61,43 @@ def as_float64(t: "torch.Tensor") -> "torch.Tensor":
     return t.reshape(-1).to(torch.float64)
 
 
+def dense(t: "torch.Tensor") -> "torch.Tensor | None":
+    """What statistics of a sparse or nested tensor describe: `t.to_dense()` for sparse COO
+    and CSR tensors that hold no element twice in sorted order (what ptview can tell without
+    summing; others it refuses), the components one after another for a nested tensor."""
+    if t.is_nested:
+        return torch.cat([c.reshape(-1) for c in t.unbind()])
+    if t.layout == torch.sparse_coo:
+        idx = t._indices()
+        shape = t.shape[: idx.shape[0]]
+        linear = torch.zeros(idx.shape[1], dtype=torch.long)
+        for d, size in enumerate(shape):
+            linear = linear * size + idx[d]
+        if linear.numel() > 1 and not bool((linear[1:] > linear[:-1]).all()):
+            return None
+        return t.to_dense()
+    if t.layout == torch.sparse_csr and t.dim() == 2:
+        crow, col = t.crow_indices(), t.col_indices()
+        for r in range(t.shape[0]):
+            c = col[crow[r]:crow[r + 1]]
+            if c.numel() > 1 and not bool((c[1:] > c[:-1]).all()):
+                return None
+        return t.to_dense()
+    return None
+
+
 def expected(t: "torch.Tensor") -> dict | None:
     """torch's answer in float64, or None for tensors without values."""
-    if (t.layout != torch.strided or t.is_nested or t.device.type == "meta"
-            or t.dtype in (torch.quint4x2, torch.quint2x4)):
+    if t.layout != torch.strided or t.is_nested:
+        t = dense(t)
+        if t is None:
+            return None
+    if t.layout != torch.strided or t.is_nested or t.device.type == "meta":
         return None
+    if t.dtype in (torch.quint4x2, torch.quint2x4) and (
+            not t.is_contiguous() or t.storage_offset() != 0
+            or t.qscheme() != torch.per_tensor_affine):
+        return None  # packed views: ptview reads packed tensors whole, from element 0
     if t.is_complex():
         z = t.detach().resolve_conj().resolve_neg().reshape(-1).to(torch.complex128)
         re, im = z.real, z.imag

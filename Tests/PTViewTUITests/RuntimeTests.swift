@@ -29,7 +29,7 @@ struct ScriptedEffects: EffectRunner {
                 "wrote \(request.path): \(edits(request).count) storages moved, verified",
               path: request.path)))
       }
-    case .quit:
+    case .values, .quit:
       break
     }
   }

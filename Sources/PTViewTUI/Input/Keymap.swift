@@ -33,6 +33,8 @@ public enum Action: Hashable, Sendable {
   case undo
   case write
   case help
+  case valuesPane
+  case checkValues
   case quit
   case cancel
 }
@@ -110,6 +112,12 @@ public enum Keymap {
     KeyBinding("Edit", [.character("u")], .undo, "undo the last staged change"),
     KeyBinding(
       "Edit", [.character("w"), .control("s")], .write, "write an edited copy (asks for the path)"),
+    KeyBinding(
+      "Values", [.character("v")], .valuesPane,
+      "values pane: statistics, histogram, values (→ enters the grid)"),
+    KeyBinding(
+      "Values", [.character("V")], .checkValues,
+      "check every tensor for NaN/Inf, mark rows N or I (again: stop)"),
     KeyBinding("Other", [.escape], .cancel, "clear the message, the search or the filter"),
     KeyBinding("Other", [.character("?"), .function(1)], .help, "this help"),
     KeyBinding(
@@ -156,7 +164,7 @@ public enum Keymap {
     }
     out += "\n## Everywhere\n\n| | |\n|---|---|\n"
     for (name, text) in overlayNotes { out += "| \(name) | \(text) |\n" }
-    out += KeymapGuide.details
+    out += KeymapGuide.details + KeymapGuide.valuesDetails
     return out
   }
 }

@@ -28,9 +28,14 @@ struct Renderer {
     self.model = model
     tree = model.tree
     layout = model.layout
-    var columns = Columns(width: model.size.columns)
+    var columns = Columns(width: model.layout.treeWidth)
     if !model.safety.flagged.isEmpty {
       // A gutter for the safety marks, so `! ▸ cfg` never runs into the fold marker.
+      columns.key += 1
+      columns.keyWidth -= 1
+    }
+    if model.valueCheck.hasMarks {
+      // A gutter for the NaN/Inf marks of the full-file check (`V`).
       columns.key += 1
       columns.keyWidth -= 1
     }
@@ -53,6 +58,7 @@ struct Renderer {
     } else {
       body()
       detail()
+      valuesPane()
     }
     statusLine()
     hints()
@@ -285,6 +291,7 @@ struct Renderer {
     if level != .none {
       screen.put(level == .dangerous ? "!" : "?", x: 0, y: y, style: Theme.mark(level))
     }
+    valueMark(id, isOpen: isOpen, y: y)
     if selected {
       screen.restyle(x: 0, y: y, width: width) { $0.adding(.reverse) }
     }
@@ -817,7 +824,8 @@ struct Renderer {
     switch model.mode {
     case .browse:
       items =
-        (model.safety.flagged.isEmpty ? [] : [("!", "findings")]) + [
+        (model.safety.flagged.isEmpty ? [] : [("!", "findings")])
+        + (model.values.isOpen ? [("→", "grid"), ("v", "close values")] : []) + [
           ("m", "map"), ("M", "map all"), ("u", "undo"), ("w", "write"), ("/", "search"),
           ("f", "filter"), ("?", "help"), ("q", "quit"),
         ]
@@ -839,6 +847,11 @@ struct Renderer {
       }
     case .confirm: items = [("y", "yes"), ("n", "no")]
     case .checking, .writing: items = []
+    case .values:
+      items = [
+        ("↑↓←→", "scroll"), ("[ ]", "slice"), ("Esc", "tree"), ("v", "close"), ("?", "help"),
+        ("q", "tree"),
+      ]
     }
     // Drop hints from the middle when narrow, but always keep `? help` and `q quit`.
     var chosen = items

@@ -17,6 +17,8 @@ public struct Layout: Hashable, Sendable {
   public var status: Int
   /// The key hints.
   public var hints: Int
+  /// The values pane (`v`), when open: see `Layout(_:valuesPane:)`.
+  public var valuesPane: ValuesPaneFrame?
 
   /// The layout for `size`: the detail pane needs 16 rows and grows to 4 lines from 40.
   public init(_ size: Size) {

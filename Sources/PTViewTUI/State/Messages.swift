@@ -40,6 +40,8 @@ public enum Message: Hashable, Sendable {
   case writeFinished(WriteResult)
   /// The safety scan and the load prediction, made while the first screen was already up.
   case assessed(AssessmentDelivery)
+  /// An answer to a `ValuesRequest` (the values pane's or the full-file check's).
+  case values(ValuesReply)
 }
 
 /// A request to write the staged edits.
@@ -59,6 +61,9 @@ public enum Effect: Hashable, Sendable {
   case checkOutput(path: String)
   /// Write, reporting `Message.writeProgress` and replying with `Message.writeFinished`.
   case write(WriteRequest)
+  /// Read values for the values pane or the full-file check; answers come as
+  /// `Message.values`, some of them later, from the background.
+  case values(ValuesRequest)
   /// Leave the explorer.
   case quit
 }

@@ -60,6 +60,10 @@ public struct Model: Sendable {
   public var status: Status?
   /// The last file written.
   public var saved: String?
+  /// The values pane (`v`).
+  public var values = ValuesPane()
+  /// The full-file NaN/Inf check (`V`) and the rows it marks.
+  public internal(set) var valueCheck = ValueCheck()
 
   /// A model for `tree`, opened collapsed to a depth that fills about one screen.
   public init(
@@ -99,8 +103,8 @@ public struct Model: Sendable {
     self.checkpoint = checkpoint
   }
 
-  /// The screen layout for the current size.
-  public var layout: Layout { Layout(size) }
+  /// The screen layout for the current size (and the values pane, when open).
+  public var layout: Layout { Layout(size, valuesPane: values.isOpen) }
 
   /// The focused node, if any row is shown.
   public var focusedNode: Int32? { rows.indices.contains(focus) ? rows[focus] : nil }

@@ -96,6 +96,8 @@ public enum Mode: Hashable, Sendable {
   case checking(path: String)
   /// Writing.
   case writing(WriteProgress)
+  /// The values pane's grid has the keyboard (`→` on a tensor while the pane is open).
+  case values
 }
 
 /// A message on the status line.

@@ -6,6 +6,12 @@ extension Model {
   /// Applies one message and returns the effects the shell must run. Pure: the same model
   /// and message always give the same result.
   public mutating func update(_ message: Message) -> [Effect] {
+    let effects = handle(message)
+    // The values pane follows the selection and the grid's window (a no-op when closed).
+    return effects.contains(.quit) ? effects : effects + syncValues()
+  }
+
+  mutating func handle(_ message: Message) -> [Effect] {
     switch message {
     case .resize(let newSize):
       size = newSize
@@ -13,6 +19,7 @@ extension Model {
       return []
     case .mouse(let event):
       if case .browse = mode { mouse(event) } else if case .help = mode { helpMouse(event) }
+      if case .values = mode { valuesMouse(event) }
       return []
     case .outputChecked(let path, let result):
       return outputChecked(path, result)
@@ -26,6 +33,9 @@ extension Model {
     case .assessed(let delivery):
       receive(delivery)
       return []
+    case .values(let reply):
+      receiveValues(reply)
+      return []
     case .writeFinished(let result):
       return writeFinished(result)
     case .key(let key):
@@ -36,6 +46,7 @@ extension Model {
       case .prompt(let open): return prompt(key, open)
       case .confirm(let question): return confirm(key, question)
       case .checking, .writing: return []
+      case .values: return valuesKey(key)
       }
     }
   }
@@ -79,6 +90,8 @@ extension Model {
         } else {
           expand(row: focus)
         }
+      } else if values.isOpen {
+        _ = enterValuesGrid()
       }
     case .collapseOrParent:
       if let id = focusedNode {
@@ -141,6 +154,8 @@ extension Model {
     case .undo: undo()
     case .write: openWritePrompt()
     case .help: mode = .help(top: 0)
+    case .valuesPane: return toggleValuesPane()
+    case .checkValues: return toggleValueCheck()
     case .quit:
       if staging.isEmpty { return [.quit] }
       mode = .confirm(.quit)

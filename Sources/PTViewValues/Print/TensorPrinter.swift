@@ -93,35 +93,7 @@ public enum TensorPrinter {
     guard count > 0 else { return "[]" }
     let summarize = count > threshold
     let shown = try shownElements(shape: tensor.shape, summarize: summarize, element: element)
-    let texts: [String]
-    let elementWidth: Int
-    switch tensor.dtype.kind {
-    case .floating, .quantized:
-      let numbers = shown.map(real)
-      let zero = tensor.dtype.name == "float8_e8m0fnu" ? 0x1p-127 : 0
-      let formatter = ElementFormatter.floating(numbers, zero: zero)
-      texts = numbers.map(formatter.format)
-      elementWidth = formatter.width + 2
-    case .integer, .boolean:
-      let words = shown.map { tensor.dtype.kind == .boolean ? boolText($0) : integerText($0) }
-      let formatter = ElementFormatter.text(words)
-      texts = words.map { formatter.format(text: $0) }
-      elementWidth = formatter.width + 2
-    case .complex:
-      let parts = shown.map(complexParts)
-      let realFormatter = ElementFormatter.floating(parts.map(\.real))
-      let imaginaryFormatter = ElementFormatter.floating(parts.map(\.imaginary))
-      texts = parts.map { part in
-        let realText = realFormatter.format(part.real)
-        var imaginaryText = Substring(imaginaryFormatter.format(part.imaginary) + "j")
-        while imaginaryText.first == " " { imaginaryText.removeFirst() }
-        // A sign of its own (negative, -0.0, -inf) joins directly; otherwise a plus.
-        let joiner = imaginaryText.first == "-" || imaginaryText.first == "+" ? "" : "+"
-        return realText + joiner + imaginaryText
-      }
-      // Both columns, and one more for the j.
-      elementWidth = realFormatter.width + 2 + imaginaryFormatter.width + 1
-    }
+    let (texts, elementWidth) = elementTexts(shown, dtype: tensor.dtype)
     var layout = Layout(
       shape: tensor.shape, summarize: summarize, texts: texts, elementWidth: elementWidth,
       indent: indent)
@@ -205,7 +177,7 @@ public enum TensorPrinter {
 
   /// A floating element. Other cases are accepted for what they mean as numbers: torch prints
   /// float4_e2m1fn_x2 as its bytes (`.uint`), as integer-valued floats.
-  private static func real(_ value: ElementValue) -> Double {
+  static func real(_ value: ElementValue) -> Double {
     switch value {
     case .float(let number): number
     case .int(let number): Double(number)
@@ -215,13 +187,13 @@ public enum TensorPrinter {
     }
   }
 
-  private static func complexParts(_ value: ElementValue) -> (real: Double, imaginary: Double) {
+  static func complexParts(_ value: ElementValue) -> (real: Double, imaginary: Double) {
     if case .complex(let real, let imaginary) = value { return (real, imaginary) }
     return (real(value), 0)
   }
 
   /// `str(int)`.
-  private static func integerText(_ value: ElementValue) -> String {
+  static func integerText(_ value: ElementValue) -> String {
     switch value {
     case .int(let number): String(number)
     case .uint(let number): String(number)
@@ -234,7 +206,7 @@ public enum TensorPrinter {
   }
 
   /// `str(bool)`.
-  private static func boolText(_ value: ElementValue) -> String {
+  static func boolText(_ value: ElementValue) -> String {
     switch value {
     case .bool(let flag): flag ? "True" : "False"
     case .int(let number): number != 0 ? "True" : "False"

@@ -18,9 +18,12 @@ struct Stats: ParsableCommand {
       torch.load returns them; big-endian files are swapped.
 
       Complex tensors report counts only (nan: a NaN part; posinf/neginf: an infinite part; \
-      zeros: both parts 0). Tensors without values (meta tensors, sparse and nested layouts, \
-      quint4x2/quint2x4, dtypes torch computes nothing with) report their count and null for \
-      everything else; the table says why.
+      zeros: both parts 0). Sparse COO and CSR tensors count as t.to_dense() does (the stored \
+      values, and zeros for the rest) when no index repeats, nested tensors as their \
+      components; packed quint4x2/quint2x4 tensors as dequantized. Tensors without values \
+      (meta tensors, sparse tensors with unsorted or repeated indices, dtypes torch computes \
+      nothing with) report their \
+      count and null for everything else; the table says why.
 
       --json prints one array, one object per tensor path (as `ls --json`), with the fields \
       key, count, nan, posinf, neginf, zeros, min, max, mean, std; absent statistics are null \
@@ -53,6 +56,10 @@ struct Stats: ParsableCommand {
     var stored: [StoredTensor] = []
     var byNode: [Int32: Int] = [:]
     var reasons: [String: String] = [:]
+    // A sparse tensor's unspecified elements, per slot: zeros to add to its statistics.
+    var implicitZeros: [Int64] = []
+    // quint4x2/quint2x4, per slot: their bytes are unpacked apart from the others.
+    var packed: [Int: StatisticsSource] = [:]
     for entry in entries {
       // A nested tensor has no single shape: count the elements of its buffer.
       let count =
@@ -62,17 +69,19 @@ struct Stats: ParsableCommand {
       if let node = entry.tensor.node, let slot = byNode[node.index] {
         row.slot = slot
       } else {
-        let availability: ValueAvailability
-        do { availability = try reader.locate(entry.tensor) } catch {
+        let source: Result<StatisticsSource, TensorValues.NoValues>
+        do { source = try reader.statisticsSource(entry.tensor) } catch {
           Diagnostics.fail(file, error)
         }
-        switch availability {
-        case .stored(let tensor):
+        switch source {
+        case .success(let found):
           row.slot = stored.count
           if let node = entry.tensor.node { byNode[node.index] = stored.count }
-          stored.append(tensor)
-        case .none(let reason):
-          reasons[entry.key] = reason
+          stored.append(found.stored)
+          implicitZeros.append(found.implicitZeros)
+          if found.packed != nil { packed[stored.count - 1] = found }
+        case .failure(let reason):
+          reasons[entry.key] = reason.description
         }
       }
       rows.append(row)
@@ -84,7 +93,7 @@ struct Stats: ParsableCommand {
     }
     let bar = ProgressBar(
       enabled: !noProgress && !json && Diagnostics.isTerminal(2), label: "reading")
-    let statistics: [ValueStatistics]
+    var statistics: [ValueStatistics]
     do {
       statistics = try reader.statistics(of: stored) { done in
         // Reads that span gaps may pass the estimate; a bar never passes 100%.
@@ -95,6 +104,14 @@ struct Stats: ParsableCommand {
       Diagnostics.fail(file, error)
     }
     bar.finish()
+    for (slot, source) in packed {
+      do { statistics[slot] = try reader.packedStatistics(source) } catch {
+        Diagnostics.fail(file, error)
+      }
+    }
+    for (slot, zeros) in implicitZeros.enumerated() where zeros > 0 {
+      statistics[slot].addImplicitZeros(zeros, complex: stored[slot].encoding.isComplex)
+    }
     if json {
       Diagnostics.out(StatsReport.json(rows, statistics))
     } else {
@@ -194,42 +211,7 @@ enum StatsReport {
     return out
   }
 
-  /// About 6 significant digits, fixed or scientific as fits.
-  static func short(_ value: Double?) -> String {
-    guard let value else { return "-" }
-    if value == 0 { return "0" }
-    if !value.isFinite { return value.isNaN ? "nan" : value > 0 ? "inf" : "-inf" }
-    let magnitude = abs(value)
-    if magnitude >= 1e-3 && magnitude < 1e6 {
-      var digits = 5
-      var m = magnitude
-      while m >= 10 && digits > 0 {
-        m /= 10
-        digits -= 1
-      }
-      var text = Format.fixed(value, digits: digits)
-      if text.contains(".") {
-        while text.hasSuffix("0") { text.removeLast() }
-        if text.hasSuffix(".") { text.removeLast() }
-      }
-      return text
-    }
-    var exponent = 0
-    var mantissa = magnitude
-    while mantissa >= 10 {
-      mantissa /= 10
-      exponent += 1
-    }
-    while mantissa < 1 {
-      mantissa *= 10
-      exponent -= 1
-    }
-    var text = Format.fixed(mantissa, digits: 4)
-    if text.hasPrefix("10.") {
-      text = Format.fixed(1, digits: 4)
-      exponent += 1
-    }
-    return (value < 0 ? "-" : "") + text + "e" + (exponent < 0 ? "-" : "+")
-      + (abs(exponent) < 10 ? "0" : "") + String(abs(exponent))
-  }
+  /// About 6 significant digits, fixed or scientific as fits (the explorer's values pane
+  /// writes them the same way).
+  static func short(_ value: Double?) -> String { Format.statistic(value) }
 }

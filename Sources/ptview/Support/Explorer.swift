@@ -42,9 +42,13 @@ enum Explorer {
       let assessment = assess(checkpoint, source: source, path: path)
       mailbox.put(AssessmentDelivery(checkpoint: checkpoint, assessment: assessment))
     }
-    backend.inbox = { mailbox.take().map { .assessed($0) } }
+    let values = ExplorerValues(checkpoint: checkpoint, source: source)
+    let valuesMailbox = values.mailbox
+    backend.inbox = {
+      mailbox.take().map { .assessed($0) } ?? valuesMailbox.take().map { .values($0) }
+    }
     var runtime = Runtime(model: model, backend: backend)
-    var effects = ExplorerEffects(checkpoint: checkpoint, inputPath: path)
+    var effects = ExplorerEffects(checkpoint: checkpoint, inputPath: path, values: values)
     runtime.run(runner: &effects)
     backend.close()
     if let saved = runtime.model.saved {
@@ -124,6 +128,8 @@ private final class AssessmentSlots: @unchecked Sendable {
 struct ExplorerEffects: EffectRunner {
   let checkpoint: Checkpoint
   let inputPath: String
+  /// Reads for the values pane and the full-file check.
+  let values: ExplorerValues
 
   mutating func run(_ effect: Effect, send: (Message) -> Void) {
     switch effect {
@@ -131,6 +137,8 @@ struct ExplorerEffects: EffectRunner {
       send(.outputChecked(path: path, OutputCheck.status(of: path, input: inputPath)))
     case .write(let request):
       send(.writeFinished(write(request, send: send)))
+    case .values(let request):
+      values.run(request, send: send)
     case .quit:
       break
     }

@@ -377,6 +377,43 @@ with_colour() {
   grep -qE $'\e\\[32m' <<<"$escapes"  # cuda is green
 }
 
+# v on a tensor: the pane's statistics and first grid row equal torch's (computed by the
+# venv's torch in values_pane.py), at 80x24 (pane below) and 160x40 (pane right); another
+# selection replaces them; V marks the row holding NaN/Inf.
+values_pane() {
+  "$PYTHON" "$HERE/values_pane.py" make "$WORK/values.pt" || return 1
+  start values 80 24 "$PTVIEW" values.pt
+  wait_for values "? help" || return 1
+  keys values / weight Enter
+  wait_for values "match 1 of 1" || return 1
+  keys values v
+  wait_for values "std " || return 1
+  screen values >"$WORK/values.screen"
+  "$PYTHON" "$HERE/values_pane.py" check "$WORK/values.pt" encoder.weight "$WORK/values.screen" \
+    | sed 's/^/    /'
+  [[ ${PIPESTATUS[0]} == 0 ]] || return 1
+  keys values / steps Enter
+  wait_for values "values · encoder.steps" || return 1
+  wait_for values "std " || return 1
+  screen values >"$WORK/values.screen"
+  "$PYTHON" "$HERE/values_pane.py" check "$WORK/values.pt" encoder.steps "$WORK/values.screen" \
+    | sed 's/^/    /'
+  [[ ${PIPESTATUS[0]} == 0 ]] || return 1
+  "${TMUX_CMD[@]}" resize-window -t values -x 160 -y 40
+  keys values / cube Enter
+  wait_for values "VALUES  decoder.cube" || return 1
+  wait_for values "std " || return 1
+  screen values >"$WORK/values.screen"
+  "$PYTHON" "$HERE/values_pane.py" check "$WORK/values.pt" decoder.cube "$WORK/values.screen" \
+    | sed 's/^/    /'
+  [[ ${PIPESTATUS[0]} == 0 ]] || return 1
+  keys values V
+  wait_for values "Values checked: 1 of 3 tensors hold NaN or Inf" || return 1
+  screen values | grep -qE "^ N +▾ encoder|^ N +▸ encoder|^ N +weight" || return 1
+  keys values q
+  [[ $(wait_exit values) == 0 ]] && terminal_restored values
+}
+
 not_a_terminal() {
   local out
   out=$("$PTVIEW" "$WORK/model.pt" | head -3) || return 1
@@ -403,6 +440,7 @@ check "120x40 shows size bars; a live resize to it too" wide_and_resize
 check "NO_COLOR drops colours, keeps reverse video" no_color
 check "colours by device" with_colour
 check "stdout not a terminal prints the ls table" not_a_terminal
+check "v: the values pane's statistics and grid equal torch's; V marks NaN/Inf rows" values_pane
 
 echo "$passed passed, $failed failed"
 [[ $failed == 0 ]]
