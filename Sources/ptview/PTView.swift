@@ -24,7 +24,7 @@ struct PTView: ParsableCommand {
     version: Version.line,
     subcommands: [
       Explore.self, List.self, Info.self, Disassemble.self, Tree.self, Remap.self,
-      EditCommand.self, Repair.self, Doctor.self, Scan.self, Stats.self,
+      EditCommand.self, Repair.self, Doctor.self, Scan.self, Stats.self, Cat.self,
     ],
     defaultSubcommand: Explore.self
   )
