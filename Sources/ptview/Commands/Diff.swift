@@ -10,7 +10,7 @@ import PTViewValues
 /// `ptview diff`: which tensors two checkpoints hold differently.
 struct Diff: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Compare the tensors of two checkpoints: keys, dtypes, shapes, devices, values.",
+    abstract: "Compare the tensors of two checkpoints, values included.",
     discussion: """
       Lists the keys only in A, only in B, and for keys in both what changed: dtype, shape, \
       device (where the file puts the tensor) and values, with the largest absolute \
