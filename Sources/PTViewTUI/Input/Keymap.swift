@@ -157,6 +157,7 @@ public enum Keymap {
     out += "\n## Everywhere\n\n| | |\n|---|---|\n"
     for (name, text) in overlayNotes { out += "| \(name) | \(text) |\n" }
     out += KeymapGuide.details
+    out += DiffModel.markdown
     return out
   }
 }

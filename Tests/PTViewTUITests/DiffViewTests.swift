@@ -1,0 +1,91 @@
+import PTViewCore
+import PTViewFiles
+import PTViewTestSupport
+import Testing
+
+@testable import PTViewTUI
+
+/// `ptview diff`'s explorer view: golden screens and its keys, on the pair of fixtures made by
+/// Scripts/make_diff_fixtures.py (values compared by the same reader as the CLI).
+@Suite("diff view")
+struct DiffViewTests {
+  static func report(_ a: String = "diff/base.pt", _ b: String = "diff/changed.pt") throws
+    -> DiffReport
+  {
+    let left = try Fixtures.checkpoint(a)
+    let right = try Fixtures.checkpoint(b)
+    var report = DiffReport(a: left.entries, b: right.entries)
+    let readA = TensorValues(
+      checkpoint: left, source: try FileSource(path: Fixtures.path(a)))
+    let readB = TensorValues(
+      checkpoint: right, source: try FileSource(path: Fixtures.path(b)))
+    for index in report.needsValues {
+      guard let x = report.rows[index].a, let y = report.rows[index].b,
+        case .stored(let sx) = try readA.locate(x), case .stored(let sy) = try readB.locate(y)
+      else { continue }
+      let outcome = try readA.compare(sx, with: sy, in: readB)
+      report.setValues(index, changed: outcome.changed, maxAbsDiff: outcome.maxAbsDiff)
+    }
+    return report
+  }
+
+  static func model(size: Size = .standard) throws -> DiffModel {
+    DiffModel(report: try report(), nameA: "base.pt", nameB: "changed.pt", size: size)
+  }
+
+  @Test("changes first, unchanged keys folded, details of the selected key")
+  func opening() throws {
+    Golden.check(try Self.model().render(), "diff-80x24", styles: true)
+  }
+
+  @Test("u shows the unchanged keys dimmed; n jumps over them to the next difference")
+  func unchangedShown() throws {
+    var model = try Self.model()
+    _ = model.update(.key(.character("u")))
+    _ = model.update(.key(.character("n")))
+    #expect(model.selectedRow?.key == "nan_vs_number")
+    Golden.check(model.render(), "diff-unchanged", styles: true)
+  }
+
+  @Test("the fold line opens with Enter; End and Home; q closes")
+  func navigation() throws {
+    var model = try Self.model()
+    _ = model.update(.key(.end))
+    #expect(model.selectedRow == nil)  // on the fold line
+    _ = model.update(.key(.enter))
+    #expect(model.showUnchanged)
+    _ = model.update(.key(.home))
+    #expect(model.selectedRow?.key == "weight")
+    _ = model.update(.key(.character("N")))
+    #expect(model.selectedRow?.key == "added")  // wraps around to the last difference
+    let stays = model.update(.key(.character("q")))
+    #expect(!stays)
+  }
+
+  @Test("? lists the keys; any key closes the list")
+  func help() throws {
+    var model = try Self.model()
+    _ = model.update(.key(.character("?")))
+    Golden.check(model.render(), "diff-help")
+    let stays = model.update(.key(.character("x")))
+    #expect(stays && !model.showingHelp)
+  }
+
+  @Test("identical files: everything listed, the header says identical")
+  func identical() throws {
+    let report = try Self.report("diff/base.pt", "diff/base_legacy.pt")
+    let model = DiffModel(
+      report: report, nameA: "base.pt", nameB: "base_legacy.pt", size: Size(columns: 60, rows: 12))
+    Golden.check(model.render(), "diff-identical")
+  }
+
+  @Test("the runtime draws until q")
+  func runtime() throws {
+    var runtime = DiffRuntime(
+      model: try Self.model(),
+      backend: FakeBackend(script: FakeBackend.keys("jjq"), keepFrames: true))
+    runtime.run()
+    #expect(runtime.backend.frames.count == 3)
+    #expect(runtime.model.selectedRow?.key == "inf_vs_number")
+  }
+}
