@@ -55,11 +55,40 @@ extension TensorValues {
     let block = Self.compareElements
     let left = BlockBuffer(capacity: block)
     let right = BlockBuffer(capacity: block)
+    // Bytes that decode the same way: equal bytes are equal values, so a block is compared
+    // byte for byte first and decoded only when its bytes differ (-0.0, NaN payloads and
+    // real changes then decide).
+    let sameDecoding =
+      a.encoding == b.encoding && a.bigEndian == b.bigEndian && a.negated == b.negated
+      && a.conjugated == b.conjugated
+    let width = a.encoding.byteWidth
+    let rawLeft =
+      sameDecoding ? UnsafeMutableRawPointer.allocate(byteCount: block * width, alignment: 16) : nil
+    let rawRight =
+      sameDecoding ? UnsafeMutableRawPointer.allocate(byteCount: block * width, alignment: 16) : nil
+    defer {
+      rawLeft?.deallocate()
+      rawRight?.deallocate()
+    }
     var result = ValueComparison()
     var from: Int64 = 0
     var done: Int64 = 0
     while from < count {
       let to = min(count, from + Int64(block))
+      if let rawLeft, let rawRight {
+        do { try gatherBytes(a, from: from, to: to, into: rawLeft) } catch {
+          throw ComparisonFailure(inB: false, error: error)
+        }
+        do { try other.gatherBytes(b, from: from, to: to, into: rawRight) } catch {
+          throw ComparisonFailure(inB: true, error: error)
+        }
+        if memcmp(rawLeft, rawRight, Int(to - from) * width) == 0 {
+          done += (to - from) * Int64(2 * width)
+          progress(done)
+          from = to
+          continue
+        }
+      }
       do { try gather(a, from: from, to: to, kind: kind, into: left) } catch {
         throw ComparisonFailure(inB: false, error: error)
       }
@@ -95,6 +124,27 @@ extension TensorValues {
       from = to
     }
     return result
+  }
+
+  /// Copies the bytes of logical elements `from..<to` of `stored` into `buffer`, in logical
+  /// order (element `from` first).
+  private func gatherBytes(
+    _ stored: StoredTensor, from: Int64, to: Int64, into buffer: UnsafeMutableRawPointer
+  ) throws(CheckpointError) {
+    let width = stored.encoding.byteWidth
+    try forEachPiece(of: stored, from: from, to: to) { pointer, piece in
+      for run in piece.runs {
+        let target = buffer + Int(run.logicalStart - from) * width
+        if run.step == 1 {
+          target.copyMemory(from: pointer + run.firstByte, byteCount: run.count * width)
+        } else {
+          for i in 0..<run.count {
+            (target + i * width).copyMemory(
+              from: pointer + run.firstByte + i * run.step * width, byteCount: width)
+          }
+        }
+      }
+    }
   }
 
   /// Decodes logical elements `from..<to` of `stored` into `buffer` (index 0 is `from`).

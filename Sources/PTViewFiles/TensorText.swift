@@ -26,6 +26,15 @@ extension TensorValues {
     guard let dtype = PrintDType(torchName: name) else {
       return .none("torch cannot print \(name) tensors (it has no element formatting for them)")
     }
+    // The printer traps on sizes no tensor can have; a hostile file may claim them.
+    var elements = 1
+    for size in tensor.shape {
+      let (product, overflow) = elements.multipliedReportingOverflow(by: Int(size))
+      guard size >= 0, !overflow else {
+        return .none("its shape \(tensor.shape) has no element count (negative or overflowing)")
+      }
+      elements = product
+    }
     let shape = tensor.shape.map { Int($0) }
     // A meta tensor stays on `meta` whatever map_location says: torch prints its size only.
     if tensor.storage == nil && tensor.device == "meta" {
