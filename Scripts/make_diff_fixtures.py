@@ -11,6 +11,7 @@ with the torch venv):
   and keys removed and added.
 - base_legacy.pt: base.pt's tensors in the legacy (non-zip) format: identical to base.pt.
 - nan_a.pt / nan_b.pt: the only change is NaN against a number.
+- bits_a.pt / bits_b.pt: bits8 tensors (compared bit for bit), one changed, one shape change.
 Only the files are written: Tests/Interop/test_diff.py loads them with torch and computes the
 expected differences there. Seeded; byte-identical between runs except base_legacy.pt (its
 storage keys are pointers).
@@ -71,13 +72,16 @@ def base() -> OrderedDict:
     d["as_view"] = base_view.t()
     d["scalar"] = torch.tensor(2.5)
     d["empty"] = torch.zeros(0, 3)
+    d["sparse"] = torch.sparse_coo_tensor(torch.tensor([[0, 2, 3]]), torch.tensor([1.0, 2.0, 3.0]), (5,))
+    d["sparse_same"] = torch.sparse_coo_tensor(torch.tensor([[1]]), torch.tensor([4.0]), (3,))
     d["removed"] = torch.ones(2)
     d["big"] = torch.randn(33_000)  # more than one comparison block
     return d
 
 
 def changed(d: OrderedDict) -> OrderedDict:
-    c = OrderedDict((k, v.clone()) for k, v in d.items() if k != "removed")
+    c = OrderedDict((k, v.clone() if v.layout == torch.strided else v)
+                    for k, v in d.items() if k != "removed")
     c["weight"][1, 2] += 0.25
     c["nan_vs_number"][1] = 2.0
     c["neg_zero"] = torch.tensor([-0.0, 0.0, 2.0])
@@ -92,6 +96,7 @@ def changed(d: OrderedDict) -> OrderedDict:
     c["moved_and_changed"][0] = 100.0
     c["as_view"] = d["as_view"].contiguous()
     c["big"][32_999] = 1000.0
+    c["sparse"] = torch.sparse_coo_tensor(torch.tensor([[0, 2, 3]]), torch.tensor([1.0, 2.5, 3.0]), (5,))
     c["added"] = torch.zeros(3, dtype=torch.int32)
     return c
 
@@ -105,6 +110,11 @@ def main() -> None:
     save(changed(d), "changed.pt")
     save(d, "base_legacy.pt", cuda_keys=["moved", "moved_and_changed"],
          _use_new_zipfile_serialization=False)
+    bits = torch.arange(8, dtype=torch.uint8)
+    save(OrderedDict(bits=bits.view(torch.bits8), same=bits.view(torch.bits8)[2:]), "bits_a.pt")
+    bits2 = bits.clone()
+    bits2[7] = 9
+    save(OrderedDict(bits=bits2.view(torch.bits8), same=bits2.view(torch.bits8)[2:6]), "bits_b.pt")
     save(OrderedDict(x=torch.tensor([1.0, float("nan")]), y=torch.ones(2)), "nan_a.pt")
     save(OrderedDict(x=torch.tensor([1.0, 7.0]), y=torch.ones(2)), "nan_b.pt")
     total = sum(os.path.getsize(out(n)) for n in os.listdir(OUT))

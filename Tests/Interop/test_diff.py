@@ -62,7 +62,12 @@ def plain(t):
 
 
 def compare_values(a, b) -> tuple[bool, float]:
-    """(changed, max |a-b|) as the docs define them; max is NaN when NaN met a number."""
+    """(changed, max |a-b|) as the docs define them; max is NaN when NaN met a number, None
+    when it is not measured (sparse tensors, compared by their parts; bit dtypes)."""
+    if a.layout != torch.strided:
+        return not torch.equal(a.to_dense(), b.to_dense()), None
+    if a.dtype == torch.bits8:
+        return not torch.equal(a.view(torch.uint8), b.view(torch.uint8)), None
     if is_integer(a) and is_integer(b):
         xs, ys = plain(a).tolist(), plain(b).tolist()
         diffs = [abs(float(x) - float(y)) for x, y in zip(xs, ys) if x != y]
@@ -124,7 +129,7 @@ def check(path_a: str, path_b: str) -> dict:
         row = rows[key]
         assert list(row) == ["key", "changes", "max_abs_diff"]
         assert row["changes"] == changes, key
-        if biggest is None or math.isnan(biggest):
+        if biggest is None or math.isnan(biggest):  # not measured, or NaN met a number
             assert row["max_abs_diff"] is None, (key, row)
         else:
             assert row["max_abs_diff"] is not None, key
@@ -151,6 +156,11 @@ def test_reverse_pair():
 def test_zip_and_legacy_with_the_same_tensors_are_identical():
     want = check(os.path.join(DIFF, "base.pt"), os.path.join(DIFF, "base_legacy.pt"))
     assert want["identical"] > 0 and not want["changed"]
+
+
+def test_bits_compare_bit_for_bit():
+    want = check(os.path.join(DIFF, "bits_a.pt"), os.path.join(DIFF, "bits_b.pt"))
+    assert want["changed"] == {"bits": (["values"], None), "same": (["shape"], None)}
 
 
 def test_nan_against_a_number_only():

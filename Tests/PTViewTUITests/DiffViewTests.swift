@@ -19,13 +19,7 @@ struct DiffViewTests {
       checkpoint: left, source: try FileSource(path: Fixtures.path(a)))
     let readB = TensorValues(
       checkpoint: right, source: try FileSource(path: Fixtures.path(b)))
-    for index in report.needsValues {
-      guard let x = report.rows[index].a, let y = report.rows[index].b,
-        case .stored(let sx) = try readA.locate(x), case .stored(let sy) = try readB.locate(y)
-      else { continue }
-      let outcome = try readA.compare(sx, with: sy, in: readB)
-      report.setValues(index, changed: outcome.changed, maxAbsDiff: outcome.maxAbsDiff)
-    }
+    try ValueDiff(a: readA, b: readB).fill(&report)
     return report
   }
 

@@ -76,6 +76,13 @@ public struct DiffReport: Sendable, Equatable {
     rows[index].maxAbsDiff = maxAbsDiff
   }
 
+  /// Records that row `index`'s values changed by an amount not measured (sparse and nested
+  /// tensors, compared by their parts).
+  public mutating func setValuesChanged(_ index: Int) {
+    rows[index].changes.append(.values)
+    rows[index].maxAbsDiff = nil
+  }
+
   /// Keys only in A, only in B, changed, and the number of unchanged ones.
   public var onlyA: [String] { rows.filter { $0.status == .onlyA }.map(\.key) }
   public var onlyB: [String] { rows.filter { $0.status == .onlyB }.map(\.key) }
@@ -116,7 +123,9 @@ public struct DiffReport: Sendable, Equatable {
       case .shape:
         parts.append("shape \(Format.shape(a.shape)) -> \(Format.shape(b.shape))")
       case .device: parts.append("device \(a.device) -> \(b.device)")
-      case .values: parts.append("values (max |a-b| \(difference(row.maxAbsDiff)))")
+      case .values:
+        parts.append(
+          row.maxAbsDiff.map { "values (max |a-b| \(difference($0)))" } ?? "values")
       }
     }
     if let note = row.note { parts.append(note) }

@@ -16,7 +16,8 @@ struct Diff: ParsableCommand {
       device (where the file puts the tensor) and values, with the largest absolute \
       difference. Values are compared as torch.load(map_location="cpu") returns them, \
       element by element in float64 (integers exactly; complex by modulus), streamed from \
-      both files in bounded memory; tensors of different shapes are not compared by value. \
+      both files in bounded memory; tensors of different shapes are not compared by value, \
+      sparse and nested ones by their parts (a change has no max |a-b|). \
       NaN equals NaN at the same place; NaN against a number is a change whose max |a-b| is \
       nan (null in JSON). Files in different containers (zip, legacy) with the same tensors \
       are identical. Only tensors are compared.
@@ -45,43 +46,13 @@ struct Diff: ParsableCommand {
     var report = DiffReport(a: left.entries, b: right.entries)
     let readA = TensorValues(checkpoint: left, source: leftSource)
     let readB = TensorValues(checkpoint: right, source: rightSource)
-    var pairs: [(row: Int, a: StoredTensor, b: StoredTensor)] = []
-    for index in report.needsValues {
-      guard let tensorA = report.rows[index].a, let tensorB = report.rows[index].b else {
-        continue
-      }
-      let foundA: ValueAvailability
-      let foundB: ValueAvailability
-      do { foundA = try readA.locate(tensorA) } catch { Diagnostics.fail(a, error) }
-      do { foundB = try readB.locate(tensorB) } catch { Diagnostics.fail(b, error) }
-      switch (foundA, foundB) {
-      case (.stored(let x), .stored(let y)):
-        pairs.append((index, x, y))
-      case (.none(let reason), _), (_, .none(let reason)):
-        report.rows[index].note = "values not compared: \(reason)"
-      }
-    }
-    let total = pairs.reduce(Int64(0)) { sum, pair in
-      sum.addingSaturated(
-        (pair.a.layout.count ?? 0)
-          * Int64(pair.a.encoding.byteWidth + pair.b.encoding.byteWidth))
-    }
     let bar = ProgressBar(
       enabled: !noProgress && !json && Diagnostics.isTerminal(2), label: "comparing")
-    var before: Int64 = 0
-    for pair in pairs {
-      let outcome: ValueComparison
-      do {
-        outcome = try readA.compare(pair.a, with: pair.b, in: readB) { done in
-          bar.update(min(before + done, total), total)
-        }
-      } catch {
-        bar.finish()
-        Diagnostics.fail(error.inB ? b : a, error.error)
-      }
-      before +=
-        (pair.a.layout.count ?? 0) * Int64(pair.a.encoding.byteWidth + pair.b.encoding.byteWidth)
-      report.setValues(pair.row, changed: outcome.changed, maxAbsDiff: outcome.maxAbsDiff)
+    do {
+      try ValueDiff(a: readA, b: readB).fill(&report) { done, total in bar.update(done, total) }
+    } catch {
+      bar.finish()
+      Diagnostics.fail(error.inB ? b : a, error.error)
     }
     bar.finish()
     let code: Int32 = report.isIdentical ? 0 : 1

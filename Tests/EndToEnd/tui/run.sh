@@ -388,13 +388,13 @@ not_a_terminal() {
 # ptview diff on a terminal: the merged view with marks, n to the next difference, u to show
 # the unchanged keys, ? and q; the exit status still says the files differ.
 diff_view() {
-  start diffv 80 24 "$PTVIEW" diff base.pt changed.pt
-  wait_for diffv "-1 +1 ~13 =8" || return 1
+  start diffv 80 30 "$PTVIEW" diff base.pt changed.pt
+  wait_for diffv "-1 +1 ~14 =9" || return 1
   screen diffv | grep -qE "^ - removed +only in A" || return 1
   screen diffv | grep -qE "^ \+ added +only in B" || return 1
-  screen diffv | grep -qF "8 unchanged keys (u shows them)" || return 1
+  screen diffv | grep -qF "9 unchanged keys (u shows them)" || return 1
   keys diffv n
-  wait_for diffv "2/16" || return 1
+  wait_for diffv "2/17" || return 1
   keys diffv u
   wait_for diffv "= bias" || return 1
   keys diffv '?'
