@@ -16,6 +16,16 @@ public struct ValueComparison: Sendable, Equatable {
 
   public init() {}
 
+  /// Folds in the comparison of another part of the same tensors.
+  public mutating func merge(_ other: ValueComparison) {
+    changed = changed || other.changed
+    if other.maxAbsDiff.isNaN || maxAbsDiff.isNaN {
+      maxAbsDiff = .nan
+    } else {
+      maxAbsDiff = max(maxAbsDiff, other.maxAbsDiff)
+    }
+  }
+
   /// Folds in one element pair's difference (`same`: the pair is equal).
   @inline(__always)
   mutating func add(same: Bool, difference: Double) {
@@ -37,12 +47,14 @@ extension TensorValues {
   /// have the same logical shape, streaming both in blocks of `compareElements`: memory stays
   /// a few MB whatever the sizes. Integer dtypes on both sides compare exactly; otherwise
   /// values compare as float64 (complex values as complex128, `|a - b|` the modulus).
-  /// `progress(bytes)` reports the bytes read from both sides so far.
+  /// Only logical elements `start..<end` are compared when given (parts of one comparison run
+  /// on different threads; `merge` joins them). `progress(bytes)` reports the bytes read from
+  /// both sides so far.
   public func compare(
-    _ a: StoredTensor, with b: StoredTensor, in other: TensorValues,
-    progress: (Int64) -> Void = { _ in }
+    _ a: StoredTensor, with b: StoredTensor, in other: TensorValues, from start: Int64 = 0,
+    to end: Int64? = nil, progress: (Int64) -> Void = { _ in }
   ) throws(ComparisonFailure) -> ValueComparison {
-    let count = a.layout.count ?? 0
+    let count = min(end ?? Int64.max, a.layout.count ?? 0)
     for (inB, side) in [(false, a), (true, b)]
     where !side.layout.isNonOverlapping && count > Self.overlapVisitLimit {
       let error = CheckpointError(
@@ -71,7 +83,7 @@ extension TensorValues {
       rawRight?.deallocate()
     }
     var result = ValueComparison()
-    var from: Int64 = 0
+    var from = max(0, start)
     var done: Int64 = 0
     while from < count {
       let to = min(count, from + Int64(block))

@@ -1,9 +1,18 @@
+import Dispatch
 public import PTViewCore
 import PTViewValues
+
+#if canImport(Glibc)
+  import Glibc
+#endif
 
 /// Fills in the value comparisons of a `DiffReport`: the one place `ptview diff` and its
 /// explorer view (and their tests) get value changes from.
 public struct ValueDiff {
+  /// Elements per job when comparisons are split between cores.
+  public var jobElements: Int64 = 4 << 20
+  /// Worker threads.
+  public var workers = 2
   /// Reader of the first file.
   public let a: TensorValues
   /// Reader of the second file.
@@ -18,8 +27,11 @@ public struct ValueDiff {
   /// elements (`TensorValues.compare`); sparse and nested tensors of one layout compare their
   /// parts, dtypes torch computes nothing with their bits (a change without a max |a-b|);
   /// meta tensors have nothing to compare; anything else gets a note saying why not.
-  /// `progress(done, total)` counts the bytes of the plain tensors read from both files.
-  public func fill(_ report: inout DiffReport, progress: (Int64, Int64) -> Void = { _, _ in })
+  /// `progress(done, total)` counts the bytes of the plain tensors read from both files; it is
+  /// called from the worker threads, never concurrently.
+  public func fill(
+    _ report: inout DiffReport, progress: (@Sendable (Int64, Int64) -> Void)? = nil
+  )
     throws(ComparisonFailure)
   {
     var pairs: [(row: Int, a: StoredTensor, b: StoredTensor)] = []
@@ -39,19 +51,64 @@ public struct ValueDiff {
         }
       }
     }
-    let size = { (pair: (row: Int, a: StoredTensor, b: StoredTensor)) -> Int64 in
-      (pair.a.layout.count ?? 0).multipliedReportingOverflow(
-        by: Int64(pair.a.encoding.byteWidth + pair.b.encoding.byteWidth)
-      ).partialValue
+    // Jobs of at most `jobElements` elements, shared by two workers (the reads are preads
+    // and the comparisons pure, so threads need no more than a job counter); each row's parts
+    // merge by max, so the result does not depend on the scheduling.
+    struct Job {
+      var pair: Int
+      var from: Int64
+      var to: Int64
     }
-    let total = pairs.reduce(Int64(0)) { $0.addingSaturated(size($1)) }
-    var before: Int64 = 0
-    for pair in pairs {
-      let outcome = try a.compare(pair.a, with: pair.b, in: b) { done in
-        progress(min(before.addingSaturated(done), total), total)
+    var jobs: [Job] = []
+    var total: Int64 = 0
+    for (index, pair) in pairs.enumerated() {
+      let count = pair.a.layout.count ?? 0
+      let width = Int64(pair.a.encoding.byteWidth + pair.b.encoding.byteWidth)
+      total = total.addingSaturated(count.multipliedReportingOverflow(by: width).partialValue)
+      var from: Int64 = 0
+      repeat {
+        let to = min(count, from + jobElements)
+        jobs.append(Job(pair: index, from: from, to: to))
+        from = to
+      } while from < count
+    }
+    let shared = DiffRun(jobCount: jobs.count, total: total, progress: progress)
+    let results = UnsafeMutableBufferPointer<Result<ValueComparison, ComparisonFailure>>
+      .allocate(capacity: jobs.count)
+    results.initialize(repeating: .success(ValueComparison()))
+    defer {
+      _ = results.deinitialize()
+      results.deallocate()
+    }
+    let work = { (_: Int) in
+      while let index = shared.nextJob() {
+        let job = jobs[index]
+        let pair = pairs[job.pair]
+        var reported: Int64 = 0
+        results[index] = Result { () throws(ComparisonFailure) in
+          try a.compare(pair.a, with: pair.b, in: b, from: job.from, to: job.to) { done in
+            shared.report(done - reported)
+            reported = done
+          }
+        }
+        if case .failure = results[index] { shared.stop() }
       }
-      before = before.addingSaturated(size(pair))
-      report.setValues(pair.row, changed: outcome.changed, maxAbsDiff: outcome.maxAbsDiff)
+    }
+    let threads = max(1, min(workers, jobs.count))
+    withoutActuallyEscaping(work) { work in
+      let box = DiffWorkBox(work)
+      DispatchQueue.concurrentPerform(iterations: threads) { box.work($0) }
+    }
+    var outcomes = [ValueComparison](repeating: ValueComparison(), count: pairs.count)
+    for (index, job) in jobs.enumerated() {
+      switch results[index] {
+      case .success(let part): outcomes[job.pair].merge(part)
+      case .failure(let error): throw error
+      }
+    }
+    for (index, pair) in pairs.enumerated() {
+      report.setValues(
+        pair.row, changed: outcomes[index].changed, maxAbsDiff: outcomes[index].maxAbsDiff)
     }
   }
 
@@ -105,4 +162,52 @@ public struct ValueDiff {
     rawB.dtype = bits
     return try compareLocated(rawA, rawB)
   }
+}
+
+/// The state the comparison workers share: the next job, a stop flag, bytes done.
+private final class DiffRun: @unchecked Sendable {
+  private var lock = pthread_mutex_t()
+  private var next = 0
+  private let jobCount: Int
+  private var stopped = false
+  private var bytes: Int64 = 0
+  private let total: Int64
+  private let progress: (@Sendable (Int64, Int64) -> Void)?
+
+  init(jobCount: Int, total: Int64, progress: (@Sendable (Int64, Int64) -> Void)?) {
+    self.jobCount = jobCount
+    self.total = total
+    self.progress = progress
+    pthread_mutex_init(&lock, nil)
+  }
+
+  deinit { pthread_mutex_destroy(&lock) }
+
+  func nextJob() -> Int? {
+    pthread_mutex_lock(&lock)
+    defer { pthread_mutex_unlock(&lock) }
+    guard !stopped, next < jobCount else { return nil }
+    next += 1
+    return next - 1
+  }
+
+  func stop() {
+    pthread_mutex_lock(&lock)
+    stopped = true
+    pthread_mutex_unlock(&lock)
+  }
+
+  /// Adds bytes read and reports the total so far (calls never overlap; never past 100%).
+  func report(_ more: Int64) {
+    pthread_mutex_lock(&lock)
+    bytes += more
+    progress?(min(bytes, total), total)
+    pthread_mutex_unlock(&lock)
+  }
+}
+
+/// Carries the worker closure into `concurrentPerform`.
+private final class DiffWorkBox: @unchecked Sendable {
+  let work: (Int) -> Void
+  init(_ work: @escaping (Int) -> Void) { self.work = work }
 }
