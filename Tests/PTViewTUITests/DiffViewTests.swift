@@ -83,3 +83,13 @@ struct DiffViewTests {
     #expect(runtime.model.selectedRow?.key == "inf_vs_number")
   }
 }
+
+extension DiffViewTests {
+  @Test("long keys and paths keep their ends at 50 columns")
+  func narrow() throws {
+    let model = DiffModel(
+      report: try Self.report(), nameA: "/a/long/folder/of/checkpoints/base.pt",
+      nameB: "/another/long/folder/changed.pt", size: Size(columns: 50, rows: 10))
+    Golden.check(model.render(), "diff-narrow")
+  }
+}

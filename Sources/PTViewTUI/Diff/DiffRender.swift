@@ -42,13 +42,15 @@ extension DiffModel {
     var x = 1
     x += screen.put("diff", x: x, y: 0, style: Theme.headerTitle)
     x += screen.put("  A ", x: x, y: 0, style: Theme.header)
-    x += screen.put(nameA, x: x, y: 0, style: Theme.headerTitle)
-    x += screen.put("  B ", x: x, y: 0, style: Theme.header)
-    x += screen.put(nameB, x: x, y: 0, style: Theme.headerTitle)
     let counts =
       report.isIdentical
       ? "identical: \(report.rows.count) tensors"
       : "-\(report.onlyA.count) +\(report.onlyB.count) ~\(report.changed.count) =\(report.identicalCount)"
+    // Long paths keep their ends (the file names), sharing what the counts leave.
+    let room = max(8, (size.columns - 16 - TextWidth.width(counts)) / 2)
+    x += screen.put(TextWidth.truncateLeft(nameA, to: room), x: x, y: 0, style: Theme.headerTitle)
+    x += screen.put("  B ", x: x, y: 0, style: Theme.header)
+    x += screen.put(TextWidth.truncateLeft(nameB, to: room), x: x, y: 0, style: Theme.headerTitle)
     let width = TextWidth.width(counts)
     let at = max(x + 2, size.columns - width - 1)
     screen.put(counts, x: at, y: 0, style: report.isIdentical ? Theme.chipGood : Theme.header)
@@ -79,7 +81,9 @@ extension DiffModel {
         let (mark, markStyle) = DiffTheme.mark(item.status)
         let dim = item.status == .same
         screen.put(mark, x: 1, y: y, style: markStyle)
-        screen.put(item.key, x: keyColumn, y: y, style: dim ? Theme.dim : .plain, limit: keyWidth)
+        screen.put(
+          TextWidth.truncateLeft(item.key, to: keyWidth), x: keyColumn, y: y,
+          style: dim ? Theme.dim : .plain)
         let text: String
         let style: Style
         switch item.status {
