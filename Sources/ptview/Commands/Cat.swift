@@ -72,7 +72,7 @@ struct Cat: ParsableCommand {
       var seen = Set(chosen)
       for key in matched where seen.insert(key).inserted { chosen.append(key) }
     }
-    let headers = chosen.count > 1 || !only.isEmpty
+    let headers = keys.count > 1 || !only.isEmpty
     var printed = 0
     for key in chosen {
       guard let tensor = byKey[key] else { continue }
