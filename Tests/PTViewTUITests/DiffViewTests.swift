@@ -93,3 +93,25 @@ extension DiffViewTests {
     Golden.check(model.render(), "diff-narrow")
   }
 }
+
+extension DiffViewTests {
+  @Test("/ searches keys, unfolding unchanged ones; / Enter repeats; a miss says so")
+  func search() throws {
+    var model = try Self.model()
+    for key in [KeyEvent.character("/"), .character("S"), .character("a"), .character("m")] {
+      _ = model.update(.key(key))
+    }
+    #expect(model.render().lines.last == " /Sam")
+    _ = model.update(.key(.enter))
+    #expect(model.selectedRow?.key == "same_f64")
+    #expect(model.showUnchanged)
+    _ = model.update(.key(.character("/")))
+    _ = model.update(.key(.enter))
+    #expect(model.selectedRow?.key == "nan_same")
+    for key in [KeyEvent.character("/"), .character("z"), .character("z"), .enter] {
+      _ = model.update(.key(key))
+    }
+    #expect(model.selectedRow?.key == "nan_same")
+    #expect(model.render().lines.last == " no key contains zz")
+  }
+}

@@ -16,6 +16,12 @@ public struct DiffModel: Sendable {
   public var showUnchanged: Bool
   /// Whether the key list overlay is up.
   public var showingHelp = false
+  /// The search being typed after `/` (nil when not typing).
+  public private(set) var searchText: String?
+  /// The last search, which `/` then Enter repeats.
+  public private(set) var lastSearch = ""
+  /// Set when a search found nothing, for the hint line.
+  public private(set) var searchMissed = false
   /// Plain ASCII glyphs (a terminal whose locale is not UTF-8).
   public var asciiOnly: Bool
   /// Index into `visible` of the selected line.
@@ -73,6 +79,11 @@ public struct DiffModel: Sendable {
     case .resize(let newSize):
       size = newSize
     case .key(let key):
+      if searchText != nil {
+        typeSearch(key)
+        return true
+      }
+      searchMissed = false
       if showingHelp {
         showingHelp = false
         return key != .character("q")
@@ -108,9 +119,51 @@ public struct DiffModel: Sendable {
     case .enter where isOnFold:
       toggleUnchanged()
     case .character("?"): showingHelp = true
+    case .character("/"): searchText = ""
     default: break
     }
     return true
+  }
+
+  /// A key while the search is typed: text, Backspace, Enter (search; an empty text repeats
+  /// the last search), Esc (cancel).
+  private mutating func typeSearch(_ key: KeyEvent) {
+    switch key {
+    case .character(let c):
+      searchText?.append(c)
+    case .backspace:
+      if searchText?.isEmpty == false { searchText?.removeLast() }
+    case .escape, .control("c"):
+      searchText = nil
+    case .enter:
+      let text = searchText ?? ""
+      searchText = nil
+      if !text.isEmpty { lastSearch = text }
+      search(lastSearch)
+    default:
+      break
+    }
+  }
+
+  /// Selects the next key (after the cursor, wrapping) containing `text`, ignoring case;
+  /// unchanged keys are shown first when the match is among them.
+  private mutating func search(_ text: String) {
+    guard !text.isEmpty else { return }
+    let needle = text.lowercased()
+    let rows = report.rows
+    let current: Int = {
+      let lines = visible
+      guard cursor < lines.count, case .row(let index) = lines[cursor] else { return -1 }
+      return index
+    }()
+    for step in 1...max(1, rows.count) {
+      let index = (current + step + rows.count) % rows.count
+      guard rows[index].key.lowercased().contains(needle) else { continue }
+      if rows[index].status == .same && !showUnchanged { showUnchanged = true }
+      if let at = visible.firstIndex(of: .row(index)) { move(to: at) }
+      return
+    }
+    searchMissed = true
   }
 
   private var isOnFold: Bool {
@@ -185,6 +238,7 @@ public struct DiffModel: Sendable {
     ("Home End  g G", "first, last"),
     ("n  N", "next, previous difference"),
     ("u", "show or fold unchanged keys (Enter on the fold too)"),
+    ("/", "search keys (Enter: next match; / Enter: again)"),
     ("?", "this list"),
     ("q  Esc", "quit"),
   ]

@@ -137,12 +137,23 @@ extension DiffModel {
   }
 
   private func drawHints(_ screen: inout Screen) {
+    let y = size.rows - 1
+    if let searchText {
+      let x = 1 + screen.put("/", x: 1, y: y, style: Theme.prompt)
+      let shown = x + screen.put(searchText, x: x, y: y, style: .plain)
+      screen.put(" ", x: shown, y: y, style: Theme.cursor)
+      return
+    }
+    if searchMissed {
+      screen.put("no key contains \(lastSearch)", x: 1, y: y, style: Theme.status(.warning))
+      return
+    }
     let hints: [(String, String)] = [
       ("↑↓", "move"), ("n/N", "next/prev difference"),
-      ("u", showUnchanged ? "fold unchanged" : "show unchanged"), ("?", "keys"), ("q", "quit"),
+      ("u", showUnchanged ? "fold unchanged" : "show unchanged"), ("/", "search"),
+      ("?", "keys"), ("q", "quit"),
     ]
     var x = 1
-    let y = size.rows - 1
     for (key, what) in hints {
       x += screen.put(key, x: x, y: y, style: Theme.hintKey)
       x += screen.put(" " + what + "  ", x: x, y: y, style: Theme.hintText)
