@@ -284,13 +284,57 @@ def make_layouts() -> None:
     torch.save(d, out("values_layouts.pt"))
 
 
+def make_print() -> None:
+    """Tensors whose print takes each of torch's layouts (for `ptview cat`): integer-valued,
+    fixed and scientific floats, tiny and huge magnitudes, NaN/Inf among them, summaries of
+    every rank, wide integers, empty and 0-dim tensors."""
+    torch.manual_seed(17)
+    p = OrderedDict()
+    p["integer_valued"] = torch.arange(-5, 20, dtype=torch.float32)
+    p["integer_valued_big"] = torch.tensor([1e8, -3.0, 12345678.0])
+    p["integer_valued_nonfinite"] = torch.tensor([1.0, float("nan"), float("inf"), -2.0])
+    p["fixed"] = torch.randn(13) * 50
+    p["tiny"] = torch.randn(9, dtype=torch.float64) * 1e-12
+    p["huge"] = torch.randn(9, dtype=torch.float64) * 1e15
+    p["mixed_scale"] = torch.tensor([1e-5, 1.0, 1e4, -0.25])
+    p["nan_inf_only"] = torch.tensor([float("nan"), float("inf"), float("-inf")])
+    p["zeros"] = torch.zeros(4, 3)
+    p["neg_zero"] = torch.tensor([-0.0, 0.0])
+    p["scalar_inf"] = torch.tensor(float("-inf"))
+    p["scalar_f16"] = torch.tensor(0.1, dtype=torch.float16)
+    p["scalar_bool"] = torch.tensor(True)
+    p["empty_3d"] = torch.zeros(2, 0, 4, dtype=torch.float64)
+    p["empty_bool"] = torch.zeros(0, dtype=torch.bool)
+    p["summary_1d"] = torch.randn(1001)
+    p["summary_2d"] = torch.randn(40, 30) * 1e6
+    p["summary_3d"] = torch.randint(-10**6, 10**6, (11, 12, 13))
+    p["summary_narrow"] = torch.randn(500, 4)
+    p["summary_4d_f64"] = torch.randn(3, 5, 8, 9, dtype=torch.float64)
+    p["summary_nan"] = torch.full((2000,), float("nan")).index_fill_(0, torch.tensor([1, 1998]), 2.5)
+    p["summary_bool"] = torch.rand(30, 40) > 0.5
+    p["summary_complex"] = torch.complex(torch.randn(1200), torch.randn(1200))
+    p["summary_transposed"] = torch.randn(70, 50).t()
+    p["wide_ints"] = torch.tensor([[-(2**63), 2**62], [7, -1]])
+    p["uint8_wrap"] = torch.arange(0, 256, 17, dtype=torch.uint8)
+    p["param_summary"] = nn.Parameter(torch.randn(64, 64))
+    p["requires_grad"] = torch.randn(3).requires_grad_()
+    fs.save_as(p, out("values_print.pt"), "cuda:0")
+
+
+STEPS = {f.__name__.removeprefix("make_"): f for f in (
+    make_dtypes, make_views, make_bigendian, make_legacy, make_torchscript, make_quantized, make_pane,
+    make_layouts, make_print)}
+
+
 def main() -> None:
-    if os.path.isdir(OUT):
-        shutil.rmtree(OUT)
-    os.makedirs(OUT)
-    for step in (make_dtypes, make_views, make_bigendian, make_legacy, make_torchscript, make_quantized,
-                 make_pane, make_layouts):
-        step()
+    """All fixtures afresh, or only the ones named (`print`, `dtypes`, ...) on the command line."""
+    names = sys.argv[1:]
+    if not names:
+        if os.path.isdir(OUT):
+            shutil.rmtree(OUT)
+    os.makedirs(OUT, exist_ok=True)
+    for name in names or STEPS:
+        STEPS[name]()
     total = sum(os.path.getsize(out(n)) for n in os.listdir(OUT))
     print(f"{len(os.listdir(OUT))} files, {total} bytes in {os.path.relpath(OUT, REPO)}")
 

@@ -25,6 +25,7 @@ struct PTView: ParsableCommand {
     subcommands: [
       Explore.self, List.self, Info.self, Disassemble.self, Tree.self, Remap.self,
       EditCommand.self, Repair.self, Doctor.self, Scan.self, Stats.self, Export.self,
+      Cat.self, Diff.self,
     ],
     defaultSubcommand: Explore.self
   )

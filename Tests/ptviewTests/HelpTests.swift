@@ -69,8 +69,9 @@ import Testing
   func everyVerb() throws {
     let verbs = try verbs()
     #expect(
-      Set(["view", "ls", "info", "dis", "tree", "remap", "edit", "doctor", "scan"]).isSubset(
-        of: verbs))
+      Set(["view", "ls", "info", "dis", "tree", "remap", "edit", "doctor", "scan", "cat", "diff"])
+        .isSubset(
+          of: verbs))
     for verb in verbs {
       let text = try help(["help", verb])
       #expect(text.contains("USAGE: ptview \(verb)"), "\(verb)")

@@ -165,6 +165,7 @@ public enum Keymap {
     out += "\n## Everywhere\n\n| | |\n|---|---|\n"
     for (name, text) in overlayNotes { out += "| \(name) | \(text) |\n" }
     out += KeymapGuide.details + KeymapGuide.valuesDetails
+    out += DiffModel.markdown
     return out
   }
 }

@@ -31,6 +31,8 @@ cp "$ROOT/Tests/Fixtures/security/files/fk_injected_exec_state_dict.pt" "$WORK/i
 cp "$ROOT/Tests/Fixtures/edit/ddp.pt" "$WORK/ddp.pt"
 cp "$ROOT/Tests/Fixtures/edit/ddp_cuda0.pt" "$WORK/ddpgpu.pt"
 cp "$ROOT/Tests/Fixtures/edit/ts_device_cuda0.pt" "$WORK/script.pt"
+cp "$ROOT/Tests/Fixtures/diff/base.pt" "$WORK/base.pt"
+cp "$ROOT/Tests/Fixtures/diff/changed.pt" "$WORK/changed.pt"
 
 # start NAME COLUMNS ROWS COMMAND: a detached session running COMMAND, then a status file.
 start() {
@@ -420,7 +422,28 @@ not_a_terminal() {
   grep -q "^KEY " <<<"$out" && grep -q "model.embed.weight" <<<"$out"
 }
 
+# ptview diff on a terminal: the merged view with marks, n to the next difference, u to show
+# the unchanged keys, ? and q; the exit status still says the files differ.
+diff_view() {
+  start diffv 80 30 "$PTVIEW" diff base.pt changed.pt
+  wait_for diffv "-1 +1 ~14 =9" || return 1
+  screen diffv | grep -qE "^ - removed +only in A" || return 1
+  screen diffv | grep -qE "^ \+ added +only in B" || return 1
+  screen diffv | grep -qF "9 unchanged keys (u shows them)" || return 1
+  keys diffv n
+  wait_for diffv "2/17" || return 1
+  keys diffv u
+  wait_for diffv "= bias" || return 1
+  keys diffv '?'
+  wait_for diffv "Keys of the diff view" || return 1
+  keys diffv x
+  wait_for diffv "KEY" || return 1
+  keys diffv q
+  [[ $(wait_exit diffv) == 1 ]] && terminal_restored diffv
+}
+
 check "first screen at 80x24, help, quit" first_screen
+check "diff view: marks, next difference, unchanged keys, quit with exit 1" diff_view
 check "open > M > Enter > w > Enter writes a file plain torch.load reads" remap_and_load
 check "P > Enter > w > Enter strips module.; EditNet loads it strictly" strip_prefix_and_load
 check "c > M > P > w on a cuda:0 DDP file: bf16 on the CPU, EditNet loads it" cast_move_and_load
