@@ -112,8 +112,12 @@ def check_file(path: str) -> tuple[int, int]:
 
 @pytest.mark.parametrize("path", VALUE_FILES, ids=os.path.basename)
 def test_value_fixtures_print_as_torch(path):
-    printed, _ = check_file(path)
-    assert printed > 0
+    printed, refused = check_file(path)
+    if os.path.basename(path) == "values_layouts.pt":
+        # Sparse, nested and packed quint4x2/quint2x4 tensors only: cat refuses each by name.
+        assert printed == 0 and refused > 0
+    else:
+        assert printed > 0
 
 
 @pytest.mark.parametrize("path", TORCH_FILES, ids=os.path.basename)
