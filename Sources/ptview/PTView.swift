@@ -33,6 +33,13 @@ struct PTView: ParsableCommand {
   static func main() {
     PendingTemporary.installSignalCleanup()
     MemoryTuning.apply()
-    main(nil)
+    // `--no-sign-request` (as the AWS CLI spells it) may stand anywhere: it applies to every
+    // verb that reads an s3:// location, so it is taken out before the verbs parse.
+    var arguments = Array(CommandLine.arguments.dropFirst())
+    if let at = arguments.firstIndex(of: "--no-sign-request") {
+      arguments.remove(at: at)
+      Loading.anonymous = true
+    }
+    main(arguments)
   }
 }

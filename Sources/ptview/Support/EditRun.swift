@@ -1,6 +1,7 @@
 import ArgumentParser
 import PTViewCore
 import PTViewEdit
+import PTViewFiles
 import PTViewPipeline
 
 /// Device-move flags shared by `remap` and `edit`.
@@ -26,7 +27,7 @@ enum EditRun {
     noProgress: Bool,
     verb: String, operations: [EditOperation]
   ) throws {
-    let (checkpoint, _) = try Loading.checkpoint(file)
+    let (checkpoint, source) = try Loading.checkpoint(file)
     guard checkpoint.format != .safetensors && checkpoint.format != .pickle else {
       Diagnostics.stderr(
         "ptview: \(file): \(checkpoint.format.rawValue) files hold no storage locations to \(verb)")
@@ -38,7 +39,8 @@ enum EditRun {
     do {
       let plan = try EditPipeline.plan(checkpoint, operations)
       outcome = try EditPipeline.write(
-        checkpoint: checkpoint, inputPath: file, plan: plan, outputPath: output,
+        checkpoint: checkpoint, inputPath: file,
+        inputSource: source is FileSource ? nil : source, plan: plan, outputPath: output,
         overwrite: force || inPlace, allowInPlace: inPlace, appendInPlace: inPlace && !compact,
         progress: { done, total in bar.update(done, total) })
     } catch {
