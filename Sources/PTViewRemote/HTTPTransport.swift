@@ -169,7 +169,9 @@ public final class HTTPTransport: NSObject, URLSessionDataDelegate, @unchecked S
     case .httpTooManyRedirects: return Failure(message: "too many redirects", transient: false)
     case .cancelled: return Failure(message: "the request was cancelled", transient: false)
     default:
-      return Failure(message: url.localizedDescription, transient: url.code.rawValue == -1005)
+      // libcurl's other failures (an empty reply, a reset) are usually a dropped connection:
+      // worth the few bounded retries.
+      return Failure(message: url.localizedDescription, transient: true)
     }
   }
 
