@@ -36,6 +36,8 @@ enum RangeAnswer {
       }
       return (response.body, parsed.size)
     case 200:
+      // An empty object has no byte range to send: some stores answer 200 and nothing.
+      if wanted == nil, response.headers["content-length"] == "0" { return ([], 0) }
       throw SourceError(
         "the server does not honour HTTP range requests (it answered 200 with the whole file); download the file and open it locally"
       )

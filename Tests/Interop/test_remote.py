@@ -240,7 +240,8 @@ def s3(tmp_path_factory):
                        aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
         iam = boto3.client("iam", **session)
         iam.create_user(UserName="ptview")  # action 1
-        iam.attach_user_policy(UserName="ptview", PolicyArn="arn:aws:iam::aws:policy/AmazonS3FullAccess")  # 2
+        policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+        iam.put_user_policy(UserName="ptview", PolicyName="s3", PolicyDocument=json.dumps(policy))  # 2
         key = iam.create_access_key(UserName="ptview")["AccessKey"]  # 3
         creds = dict(aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
         client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **creds)
@@ -308,12 +309,15 @@ def test_s3_missing_key(s3):
 @pytest.mark.parametrize("relative", ["torch/sd_cuda0.pt", "torch/legacy_cuda0.pt", "edit/ts_script_cuda0.pt",
                                       "edit/train_loop_cuda0.pt"])
 def test_remap_from_url_equals_local_remap(http, s3, source, relative, tmp_path):
-    local_out = tmp_path / "local.pt"
+    # The archive's root folder is named after the output file: the same name in two folders.
+    (tmp_path / "local").mkdir()
+    (tmp_path / "remote").mkdir()
+    local_out = tmp_path / "local" / "out.pt"
     code, _, err = run(["remap", os.path.join(FIXTURES, relative), "--to", "cpu", "-o", str(local_out)], cwd=REPO)
     assert code == 0, err
     url = f"{http.base}/{relative}" if source == "http" else f"s3://ckpts/{relative}"
     env = None if source == "http" else s3_env(s3)
-    remote_out = tmp_path / "remote.pt"
+    remote_out = tmp_path / "remote" / "out.pt"
     code, _, err = run(["remap", url, "--to", "cpu", "-o", str(remote_out)], cwd=REPO, env=env)
     assert code == 0, err
     assert remote_out.read_bytes() == local_out.read_bytes()
