@@ -55,8 +55,7 @@ public struct AWSConfig: Sendable, Equatable {
       credentials = AWSCredentials(
         accessKeyID: id, secretAccessKey: secret,
         sessionToken: nonEmpty(environment["AWS_SESSION_TOKEN"]))
-    } else if let id = setting("aws_access_key_id"), let secret = setting("aws_secret_access_key")
-    {
+    } else if let id = setting("aws_access_key_id"), let secret = setting("aws_secret_access_key") {
       credentials = AWSCredentials(
         accessKeyID: id, secretAccessKey: secret, sessionToken: setting("aws_session_token"))
     }

@@ -51,7 +51,9 @@ public final class RemoteSource: ByteSource, @unchecked Sendable {
     }
     let first = offset / Int64(Self.blockSize)
     let last = (end - 1) / Int64(Self.blockSize)
-    let runs = cache.withLock { $0.plan(first...last, lastBlock: (size - 1) / Int64(Self.blockSize)) }
+    let runs = cache.withLock {
+      $0.plan(first...last, lastBlock: (size - 1) / Int64(Self.blockSize))
+    }
     for run in runs {
       let lower = run.lowerBound * Int64(Self.blockSize)
       let upper = min(size, (run.upperBound + 1) * Int64(Self.blockSize))

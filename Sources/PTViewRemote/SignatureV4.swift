@@ -119,7 +119,8 @@ public struct SignatureV4: Sendable {
     return query.split(separator: "&").map { pair -> (String, String) in
       let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
       let name = String(parts[0]).removingPercentEncoding ?? String(parts[0])
-      let value = parts.count > 1 ? (String(parts[1]).removingPercentEncoding ?? String(parts[1])) : ""
+      let value =
+        parts.count > 1 ? (String(parts[1]).removingPercentEncoding ?? String(parts[1])) : ""
       return (uriEncode(name, keepSlash: false), uriEncode(value, keepSlash: false))
     }.sorted { $0 < $1 }.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
   }

@@ -17,6 +17,10 @@ struct PTView: ParsableCommand {
         ptview doctor model.pt                # would torch.load work here? the fix
         ptview remap model.pt --to cpu -o model.cpu.pt
         ptview scan ~/Downloads/*.pt          # would loading run code?
+        ptview ls s3://bucket/model.pt        # remote: reads only what it needs
+
+      A FILE may be an http://, https:// or s3:// URL (README: remote files); \
+      --no-sign-request sends S3 requests unsigned.
 
       Exit codes: 0 success, 1 refused or failed to write, 2 unreadable input, 3 and 4 \
       verdicts of doctor and scan, 64 usage errors.

@@ -302,6 +302,23 @@ def test_s3_missing_key(s3):
     assert code == 2 and "HTTP 404" in err, err
 
 
+def test_s3_anonymous_requests_carry_no_signature(fresh, tmp_path):
+    """The range server stands in for an S3-compatible endpoint (path style: /BUCKET/KEY)."""
+    url = "s3://torch/sd_cpu.pt"
+    want = local(["ls"], "torch/sd_cpu.pt")
+    signed = {"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret",
+              "AWS_ENDPOINT_URL": fresh.base, "HOME": str(tmp_path)}
+    assert remote(["ls"], url, "sd_cpu.pt", signed) == want
+    assert fresh.log and all(entry[2].startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/") for entry in fresh.log)
+    fresh.log.clear()
+    assert remote(["--no-sign-request", "ls"], url, "sd_cpu.pt", signed) == want
+    assert fresh.log and all(entry[2] is None for entry in fresh.log)
+    fresh.log.clear()
+    nothing = {"AWS_ENDPOINT_URL": fresh.base, "HOME": str(tmp_path)}
+    assert remote(["ls"], url, "sd_cpu.pt", nothing) == want
+    assert fresh.log and all(entry[2] is None for entry in fresh.log)
+
+
 # MARK: - remap from a URL
 
 

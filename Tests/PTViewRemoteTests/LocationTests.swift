@@ -16,7 +16,9 @@ import Testing
   }
 
   @Test func hosts() throws {
-    #expect(try RemoteLocation.parse("https://user:pw@Hub.HuggingFace.co:443/x")?.host == "hub.huggingface.co")
+    #expect(
+      try RemoteLocation.parse("https://user:pw@Hub.HuggingFace.co:443/x")?.host
+        == "hub.huggingface.co")
     #expect(try RemoteLocation.parse("http://[::1]:8080/x")?.host == "::1")
   }
 
@@ -76,14 +78,18 @@ import Testing
         "AWS_SESSION_TOKEN": "envtoken", "AWS_DEFAULT_REGION": "us-west-2",
         "AWS_ENDPOINT_URL": "http://a", "AWS_ENDPOINT_URL_S3": "http://b",
       ], readFile: files)
-    #expect(c.credentials == AWSCredentials(accessKeyID: "ENV", secretAccessKey: "envsecret", sessionToken: "envtoken"))
+    #expect(
+      c.credentials
+        == AWSCredentials(
+          accessKeyID: "ENV", secretAccessKey: "envsecret", sessionToken: "envtoken"))
     #expect(c.region == "us-west-2")
     #expect(c.endpoint == "http://b")
   }
 
   @Test func defaultProfile() {
     let c = AWSConfig.resolve(environment: ["HOME": "/home/u"], readFile: files)
-    #expect(c.credentials == AWSCredentials(accessKeyID: "DEFAULTKEY", secretAccessKey: "defaultsecret"))
+    #expect(
+      c.credentials == AWSCredentials(accessKeyID: "DEFAULTKEY", secretAccessKey: "defaultsecret"))
     #expect(c.region == "eu-west-1")
     #expect(c.endpoint == nil)
   }
@@ -92,7 +98,10 @@ import Testing
     let c = AWSConfig.resolve(
       environment: ["HOME": "/home/u", "AWS_PROFILE": "work", "AWS_REGION": "us-east-2"],
       readFile: files)
-    #expect(c.credentials == AWSCredentials(accessKeyID: "WORKKEY", secretAccessKey: "worksecret", sessionToken: "worktoken"))
+    #expect(
+      c.credentials
+        == AWSCredentials(
+          accessKeyID: "WORKKEY", secretAccessKey: "worksecret", sessionToken: "worktoken"))
     #expect(c.region == "us-east-2")
     #expect(c.endpoint == "http://127.0.0.1:9000")
   }
@@ -100,7 +109,8 @@ import Testing
   @Test func anonymous() {
     let none = AWSConfig.resolve(environment: ["HOME": "/nowhere"], readFile: files)
     #expect(none.credentials == nil && none.region == "us-east-1")
-    let asked = AWSConfig.resolve(environment: ["HOME": "/home/u"], readFile: files, anonymous: true)
+    let asked = AWSConfig.resolve(
+      environment: ["HOME": "/home/u"], readFile: files, anonymous: true)
     #expect(asked.credentials == nil)
   }
 
@@ -115,7 +125,8 @@ import Testing
       transport: transport)
     #expect(dotted.url.absoluteString == "https://s3.us-east-1.amazonaws.com/my.b/k")
     let local = try S3Fetcher(
-      bucket: "b", key: "k", config: AWSConfig(credentials: nil, region: "us-east-1", endpoint: "http://127.0.0.1:9000/"),
+      bucket: "b", key: "k",
+      config: AWSConfig(credentials: nil, region: "us-east-1", endpoint: "http://127.0.0.1:9000/"),
       transport: transport)
     #expect(local.url.absoluteString == "http://127.0.0.1:9000/b/k")
     #expect(local.host == "127.0.0.1:9000")

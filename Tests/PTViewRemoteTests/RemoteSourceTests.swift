@@ -43,7 +43,9 @@ final class RecordingFetcher: RangeFetcher, @unchecked Sendable {
     // One request: the block plus three blocks of read-ahead.
     #expect(fetcher.requests.withLock { $0.last } == 0..<(4 * block))
     let before = fetcher.requests.withLock { $0.count }
-    #expect(try source.read(at: 3 * block + 5, count: 100) == Array(fetcher.bytes[Int(3 * block + 5)..<Int(3 * block + 105)]))
+    #expect(
+      try source.read(at: 3 * block + 5, count: 100)
+        == Array(fetcher.bytes[Int(3 * block + 5)..<Int(3 * block + 105)]))
     #expect(fetcher.requests.withLock { $0.count } == before)
   }
 

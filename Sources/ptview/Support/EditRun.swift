@@ -3,6 +3,7 @@ import PTViewCore
 import PTViewEdit
 import PTViewFiles
 import PTViewPipeline
+import PTViewRemote
 
 /// Device-move flags shared by `remap` and `edit`.
 enum DeviceMoveOptions {
@@ -27,6 +28,10 @@ enum EditRun {
     noProgress: Bool,
     verb: String, operations: [EditOperation]
   ) throws {
+    if inPlace && RemoteLocation.isRemote(file) {
+      Diagnostics.stderr("ptview: \(file): --in-place changes a local file; this one is remote")
+      throw ExitCode(1)
+    }
     let (checkpoint, source) = try Loading.checkpoint(file)
     guard checkpoint.format != .safetensors && checkpoint.format != .pickle else {
       Diagnostics.stderr(

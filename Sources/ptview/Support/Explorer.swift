@@ -16,7 +16,8 @@ import PTViewZip
 /// and the remap writer) that only the shell may run.
 enum Explorer {
   /// Runs the explorer on the terminal until the user quits.
-  static func run(checkpoint: Checkpoint, source: any ByteSource, path: String, mouse: Bool) throws {
+  static func run(checkpoint: Checkpoint, source: any ByteSource, path: String, mouse: Bool) throws
+  {
     let noColor = getenv("NO_COLOR").map { $0.pointee != 0 } ?? false
     let backend: CursesBackend
     // Ctrl-C or SIGTERM in the middle of a write must not leave the writer's temporary file

@@ -30,7 +30,12 @@ enum Loading {
       do { source = try openForScan(path) } catch { throw CheckpointError(.io, error.message) }
       if let remote = source as? RemoteSource, Diagnostics.isTerminal(2) {
         let bar = ProgressBar(enabled: true, label: "reading")
-        remote.progress.withLock { $0 = { done, total in bar.update(done, total) } }
+        remote.progress.withLock {
+          $0 = { done, total in
+            bar.update(done, total)
+            if done >= total { bar.finish() }
+          }
+        }
       }
       return source
     }
