@@ -36,13 +36,15 @@ public struct HTTPFetcher: RangeFetcher {
   }
 
   public func fetchTail(_ count: Int) throws(SourceError) -> (bytes: [UInt8], size: Int64) {
-    let response = try transport.send(request(range: "bytes=-\(count)"), requireRange: true)
+    let response = try transport.send(
+      request(range: "bytes=-\(count)"), requireRange: true, maxBytes: max(count, 1 << 16))
     return try RangeAnswer.accept(response, wanted: nil)
   }
 
   public func fetch(_ range: Range<Int64>) throws(SourceError) -> [UInt8] {
     let response = try transport.send(
-      request(range: "bytes=\(range.lowerBound)-\(range.upperBound - 1)"), requireRange: true)
+      request(range: "bytes=\(range.lowerBound)-\(range.upperBound - 1)"), requireRange: true,
+      maxBytes: max(range.count, 1 << 16))
     return try RangeAnswer.accept(response, wanted: range).bytes
   }
 

@@ -38,6 +38,8 @@ public final class HTTPTransport: NSObject, URLSessionDataDelegate, @unchecked S
     var requireRange = false
     var progress: Progress?
     var expected: Int64 = -1
+    var maxBytes = Int.max
+    var overflowed = false
   }
 
   private let state = Mutex<[Int: Pending]>([:])
@@ -72,13 +74,17 @@ public final class HTTPTransport: NSObject, URLSessionDataDelegate, @unchecked S
   ///   - requireRange: cancel a 200 answer (the server ignored `Range` and is sending the whole
   ///     file) instead of reading it; the result then has status 200 and an empty body.
   /// - Throws: `SourceError` when no answer came after the retries.
+  ///   - maxBytes: the most body bytes to accept: a server sending more than it was asked for
+  ///     is cut off (a hostile server cannot make ptview buffer without end).
   public func send(
-    _ request: URLRequest, requireRange: Bool = false, progress: Progress? = nil
+    _ request: URLRequest, requireRange: Bool = false, maxBytes: Int = Int.max,
+    progress: Progress? = nil
   ) throws(SourceError) -> HTTPResponse {
     var delay = 0.25
     var lastProblem = ""
     for attempt in 1...attempts {
-      let outcome = once(request, requireRange: requireRange, progress: progress)
+      let outcome = once(
+        request, requireRange: requireRange, maxBytes: maxBytes, progress: progress)
       switch outcome {
       case .success(let response):
         if Self.isTransient(status: response.status) && attempt < attempts {
@@ -108,14 +114,15 @@ public final class HTTPTransport: NSObject, URLSessionDataDelegate, @unchecked S
     var transient: Bool
   }
 
-  private func once(_ request: URLRequest, requireRange: Bool, progress: Progress?) -> Result<
-    HTTPResponse, Failure
-  > {
+  private func once(
+    _ request: URLRequest, requireRange: Bool, maxBytes: Int, progress: Progress?
+  ) -> Result<HTTPResponse, Failure> {
     let task = session.dataTask(with: request)
     let id = task.taskIdentifier
     var pending = Pending()
     pending.requireRange = requireRange
     pending.progress = progress
+    pending.maxBytes = maxBytes
     let semaphore = pending.semaphore
     state.withLock { $0[id] = pending }
     counters.withLock { $0.requests += 1 }
@@ -127,6 +134,11 @@ public final class HTTPTransport: NSObject, URLSessionDataDelegate, @unchecked S
         HTTPResponse(
           status: http.statusCode, headers: Self.headers(http), body: [],
           finalURL: http.url?.absoluteString ?? ""))
+    }
+    if done.overflowed {
+      return .failure(
+        Failure(
+          message: "the server sent more than the \(maxBytes) bytes asked for", transient: false))
     }
     if let error = done.error {
       return .failure(Self.describe(error))
@@ -170,8 +182,10 @@ public final class HTTPTransport: NSObject, URLSessionDataDelegate, @unchecked S
     case .cancelled: return Failure(message: "the request was cancelled", transient: false)
     default:
       // libcurl's other failures (an empty reply, a reset) are usually a dropped connection:
-      // worth the few bounded retries.
-      return Failure(message: url.localizedDescription, transient: true)
+      // worth the few bounded retries. A certificate libcurl refuses stays refused.
+      let text = url.localizedDescription
+      let tls = text.contains("SSL") || text.contains("certificate") || text.contains("TLS")
+      return Failure(message: text, transient: !tls)
     }
   }
 
@@ -196,12 +210,23 @@ public final class HTTPTransport: NSObject, URLSessionDataDelegate, @unchecked S
 
   public func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data)
   {
+    var cut = false
     let report = state.withLock { all -> (Progress, Int64, Int64)? in
+      guard let count = all[dataTask.taskIdentifier]?.body.count else { return nil }
+      if count + data.count > all[dataTask.taskIdentifier]!.maxBytes {
+        all[dataTask.taskIdentifier]?.overflowed = true
+        cut = true
+        return nil
+      }
       all[dataTask.taskIdentifier]?.body.append(contentsOf: data)
       guard let pending = all[dataTask.taskIdentifier], let progress = pending.progress else {
         return nil
       }
       return (progress, Int64(pending.body.count), pending.expected)
+    }
+    if cut {
+      dataTask.cancel()
+      return
     }
     counters.withLock { $0.bytes += Int64(data.count) }
     if let (progress, received, expected) = report { progress(received, expected) }

@@ -22,6 +22,7 @@ class Switches:
         self.fail_first = 0  # answer this many requests with 503 first
         self.token: str | None = None  # require "Authorization: Bearer TOKEN"
         self.drop_first = 0  # close this many connections without answering
+        self.pad = 0  # send this many extra bytes after each ranged body (a hostile server)
 
 
 class RangeServer(ThreadingHTTPServer):
@@ -123,8 +124,9 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def send_file(self, full: str, status: int, start: int, end: int, size: int) -> None:
+        pad = self.server.switches.pad if status == 206 else 0
         self.send_response(status)
-        self.send_header("Content-Length", str(end - start))
+        self.send_header("Content-Length", str(end - start + pad))
         self.send_header("Accept-Ranges", "none" if self.server.switches.ignore_range else "bytes")
         if status == 206:
             self.send_header("Content-Range", f"bytes {start}-{end - 1}/{size}")
@@ -141,5 +143,9 @@ class Handler(BaseHTTPRequestHandler):
                     left -= len(chunk)
                     with self.server.lock:
                         self.server.bytes_sent += len(chunk)
+                while pad > 0:
+                    n = min(pad, 1 << 16)
+                    self.wfile.write(bytes(n))
+                    pad -= n
             except (BrokenPipeError, ConnectionResetError):
                 self.close_connection = True
