@@ -13,7 +13,6 @@ import concurrent.futures
 import glob
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -234,20 +233,22 @@ def test_http_ls_of_a_large_file_reads_under_one_percent(fresh, tmp_path):
     torch.save(state, path)
     size = path.stat().st_size
     assert size > 190_000_000
-    link = os.path.join(FIXTURES, "..", "..", ".build", "remote-big")
-    os.makedirs(link, exist_ok=True)
-    target = os.path.join(link, "big.pt")
-    shutil.copyfile(path, target)
-    server = RangeServer(link).start()
+    server = RangeServer(str(tmp_path)).start()
     try:
-        want = run(["ls", "big.pt"], cwd=link)
-        got = remote(["ls"], f"{server.base}/big.pt", "big.pt")
-        assert got == want
-        assert server.bytes_sent < size / 100, (server.bytes_sent, size)
-        assert server.requests <= 6, server.log
+        for verb in (["ls"], ["info"], ["scan"], ["doctor"]):
+            server.reset()
+            want = run([*verb, "big.pt"], cwd=str(tmp_path))
+            got = remote(verb, f"{server.base}/big.pt", "big.pt")
+            assert got == want
+            assert server.bytes_sent < size / 100, (verb, server.bytes_sent, size)
+            assert server.requests <= 6, (verb, server.log)
+        # stats of one tensor fetches that tensor, not the file.
+        server.reset()
+        verb = ["stats", "--only", "layer3.weight"]
+        assert remote(verb, f"{server.base}/big.pt", "big.pt") == run([*verb, "big.pt"], cwd=str(tmp_path))
+        assert server.bytes_sent < 4 * 1024 * 1031 + size / 100, server.bytes_sent
     finally:
         server.stop()
-        os.remove(target)
 
 
 # MARK: - S3 (moto, signatures checked)
