@@ -36,6 +36,7 @@ class RangeServer(ThreadingHTTPServer):
         self.requests = 0
         self.bytes_sent = 0
         self.log: list[tuple[str, str | None, str | None]] = []  # path, range, authorization
+        self.connections: set[int] = set()  # client ports seen: kept-alive connections reuse one
         self.thread: threading.Thread | None = None
 
     @property
@@ -56,6 +57,7 @@ class RangeServer(ThreadingHTTPServer):
             self.requests = 0
             self.bytes_sent = 0
             self.log.clear()
+            self.connections.clear()
         self.switches = Switches()
 
 
@@ -74,6 +76,7 @@ class Handler(BaseHTTPRequestHandler):
         with s.lock:
             s.requests += 1
             s.log.append((self.path, self.headers.get("Range"), self.headers.get("Authorization")))
+            s.connections.add(self.client_address[1])
             drop = s.switches.drop_first > 0
             if drop:
                 s.switches.drop_first -= 1

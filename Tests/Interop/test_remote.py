@@ -242,6 +242,7 @@ def test_http_ls_of_a_large_file_reads_under_one_percent(fresh, tmp_path):
             assert got == want
             assert server.bytes_sent < size / 100, (verb, server.bytes_sent, size)
             assert server.requests <= 6, (verb, server.log)
+            assert len(server.connections) == 1, (verb, server.connections)  # kept alive
         # stats of one tensor fetches that tensor, not the file.
         server.reset()
         verb = ["stats", "--only", "layer3.weight"]
