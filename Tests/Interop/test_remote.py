@@ -288,6 +288,7 @@ def s3(tmp_path_factory):
         client.create_bucket(Bucket="ckpts")  # 4: the last unauthenticated action
         for relative in CHECKPOINTS + HOSTILE + SECURITY:
             client.upload_file(os.path.join(FIXTURES, relative), "ckpts", relative)
+        client.upload_file(os.path.join(FIXTURES, "torch/sd_cuda0.pt"), "ckpts", ODD_KEY)
         home = tmp_path_factory.mktemp("home")
         yield {"endpoint": endpoint, "home": str(home), **creds}
     finally:
@@ -329,6 +330,15 @@ def test_s3_credentials_from_the_shared_files(s3, tmp_path):
     env.pop("AWS_PROFILE")
     code, _, err = run(["ls", "s3://ckpts/torch/sd_cuda0.pt"], cwd=REPO, env=env)
     assert code == 2 and "HTTP 403" in err, err
+
+
+ODD_KEY = "odd dir/a+b=c&d~(1)/sd cuda0 é.pt"
+
+
+def test_s3_keys_with_characters_that_need_encoding(s3):
+    want = local(["ls", "--json"], "torch/sd_cuda0.pt")
+    got = remote(["ls", "--json"], f"s3://ckpts/{ODD_KEY}", "sd_cuda0.pt", s3_env(s3))
+    assert got == want
 
 
 def test_s3_wrong_secret_is_refused(s3):
