@@ -13,7 +13,9 @@ let package = Package(
   name: "ptview",
   products: [.executable(name: "ptview", targets: ["ptview"])],
   dependencies: [
-    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    // SHA-256 and HMAC for S3's Signature V4 (docs/decisions.md: remote checkpoints).
+    .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
   ],
   targets: [
     // C libraries: a module map and a shim header each, nothing else.
@@ -41,6 +43,12 @@ let package = Package(
 
     // Adapters: the only targets that touch the operating system or a C library.
     .target(name: "PTViewZip", dependencies: ["PTViewCore", "CLibzip"], swiftSettings: strict),
+    // Checkpoints over HTTP(S) and S3: a `ByteSource` of range requests (URLSession), the AWS
+    // configuration and Signature V4. The core never learns that bytes came from afar.
+    .target(
+      name: "PTViewRemote",
+      dependencies: ["PTViewCore", .product(name: "Crypto", package: "swift-crypto")],
+      swiftSettings: strict),
     .target(name: "CSystemShims"),  // copy_file_range and mallopt, which Glibc's Swift module hides
     .target(name: "CChecksum"),  // CRC-32 by carry-less multiplication, chosen at run time
     .target(
@@ -62,7 +70,7 @@ let package = Package(
       name: "ptview",
       dependencies: [
         "PTViewCore", "PTViewEdit", "PTViewJudge", "PTViewPipeline", "PTViewZip", "PTViewFiles",
-        "PTViewTUI", "PTViewCurses", "PTViewValues",
+        "PTViewTUI", "PTViewCurses", "PTViewValues", "PTViewRemote",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: strict,
@@ -89,6 +97,7 @@ let package = Package(
         "PTViewPipeline", "PTViewEdit", "PTViewFiles", "PTViewZip", "CSystemShims",
         "PTViewTestSupport",
       ]),
+    .testTarget(name: "PTViewRemoteTests", dependencies: ["PTViewRemote", "PTViewTestSupport"]),
     .testTarget(name: "PTViewZipTests", dependencies: ["PTViewZip", "PTViewTestSupport"]),
     .testTarget(name: "PTViewFilesTests", dependencies: ["PTViewFiles", "PTViewTestSupport"]),
     .testTarget(

@@ -1,5 +1,5 @@
 import CSystemShims
-import PTViewCore
+public import PTViewCore
 public import PTViewEdit
 
 #if canImport(Glibc)
@@ -42,13 +42,15 @@ public enum AtomicOutput {
     return x.st_dev == y.st_dev && x.st_ino == y.st_ino
   }
 
-  /// Writes `plan` to `destination`, copying input ranges from `input`.
+  /// Writes `plan` to `destination`, copying input ranges from `input`: a local file through
+  /// the kernel, any other source (a remote object) streamed through a bounded buffer, in
+  /// plan order, each input byte read once.
   /// - Parameters:
   ///   - mode: permission bits for the new file (the input's, usually).
   ///   - progress: called after each chunk.
   /// - Throws: `WriteError`; the temporary file is removed and `destination` is untouched.
   public static func write(
-    _ plan: WritePlan, from input: FileSource, to destination: String, mode: UInt32,
+    _ plan: WritePlan, from input: any ByteSource, to destination: String, mode: UInt32,
     progress: Progress? = nil
   ) throws(WriteError) {
     let folder = directory(of: destination)
@@ -97,7 +99,25 @@ public enum AtomicOutput {
         try writeAll(fd, bytes, destination: destination)
         done += Int64(bytes.count)
         progress?(done, plan.size)
+      case .convert(let offset, let length, let conversion) where !(input is FileSource):
+        checksums[index] = try streamRange(
+          from: input, offset: offset, length: length, conversion, to: fd,
+          destination: destination
+        ) {
+          progress?(done + $0, plan.size)
+          startWriteback(upTo: done + $0)
+        }
+        done += conversion.outputLength(length)
+      case .copy(let offset, let length) where !(input is FileSource):
+        _ = try streamRange(
+          from: input, offset: offset, length: length, nil, to: fd, destination: destination
+        ) {
+          progress?(done + $0, plan.size)
+          startWriteback(upTo: done + $0)
+        }
+        done += length
       case .convert(let offset, let length, let conversion):
+        let input = input as! FileSource
         if conversionBuffers == nil { conversionBuffers = ConvertedBlocks.Buffers() }
         checksums[index] = try convertRange(
           from: input.descriptor, offset: offset, length: length, conversion, to: fd,
@@ -108,6 +128,7 @@ public enum AtomicOutput {
         }
         done += conversion.outputLength(length)
       case .copy(let offset, let length):
+        let input = input as! FileSource
         try copyRange(
           from: input.descriptor, offset: offset, length: length, to: fd, destination: destination
         ) {
@@ -205,6 +226,46 @@ public enum AtomicOutput {
       }
     }
     if failure != 0 { throw WriteError("cannot write \(destination): \(Errno.message(failure))") }
+  }
+
+  /// Streams `length` bytes at `offset` of a non-file source to the end of `output`, converted
+  /// when asked, in pieces of 8 MiB (memory stays bounded; one request each for a remote
+  /// source). Returns the CRC-32 of what it wrote when converting, else 0.
+  static func streamRange(
+    from input: any ByteSource, offset: Int64, length: Int64, _ conversion: Conversion?,
+    to output: Int32, destination: String, progress: (Int64) -> Void
+  ) throws(WriteError) -> UInt32 {
+    var step: Int64 = 8 << 20
+    if let conversion {
+      let element = Int64(conversion.inputElementSize)
+      step -= step % element
+    }
+    var at: Int64 = 0
+    var written: Int64 = 0
+    var crc: UInt32 = 0
+    while at < length {
+      let want = Int(min(step, length - at))
+      let bytes: [UInt8]
+      do { bytes = try input.readExactly(at: offset + at, count: want) } catch {
+        throw WriteError("cannot read the input: \(error.message)")
+      }
+      if let conversion {
+        let count = bytes.count / conversion.inputElementSize
+        var converted = [UInt8](repeating: 0, count: count * conversion.outputElementSize)
+        bytes.withUnsafeBytes { src in
+          converted.withUnsafeMutableBytes { conversion.apply(src, into: $0, count: count) }
+        }
+        try writeAll(output, converted, destination: destination)
+        crc = converted.withUnsafeBytes { BlockChecksum.crc32($0, continuing: crc) }
+        written += Int64(converted.count)
+      } else {
+        try writeAll(output, bytes, destination: destination)
+        written += Int64(bytes.count)
+      }
+      at += Int64(want)
+      progress(written)
+    }
+    return crc
   }
 
   /// Copies `length` bytes at `offset` of `input` to the end of `output`, in the kernel when it

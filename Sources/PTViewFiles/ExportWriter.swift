@@ -1,5 +1,5 @@
 import CSystemShims
-import PTViewCore
+public import PTViewCore
 import PTViewEdit
 import PTViewValues
 
@@ -19,7 +19,7 @@ public enum ExportWriter {
   /// `destination`.
   /// - Throws: `WriteError`; nothing is left behind.
   public static func write(
-    header: [UInt8], tensors: [ExportTensor], reader: TensorValues, input: FileSource,
+    header: [UInt8], tensors: [ExportTensor], reader: TensorValues, input: any ByteSource,
     to destination: String, mode: UInt32, progress: AtomicOutput.Progress? = nil
   ) throws(WriteError) {
     let total = Int64(header.count) + tensors.reduce(0) { $0 + $1.layout.byteCount }
@@ -66,12 +66,22 @@ public enum ExportWriter {
           done += length
         case .copy(let offset, let length):
           try flushBatch()
-          try AtomicOutput.copyRange(
-            from: input.descriptor, offset: offset, length: length, to: fd,
-            destination: destination
-          ) {
-            progress?(done + $0, total)
-            startWriteback(upTo: done + $0)
+          if let file = input as? FileSource {
+            try AtomicOutput.copyRange(
+              from: file.descriptor, offset: offset, length: length, to: fd,
+              destination: destination
+            ) {
+              progress?(done + $0, total)
+              startWriteback(upTo: done + $0)
+            }
+          } else {
+            // A remote input: streamed through in bounded pieces, one request each.
+            _ = try AtomicOutput.streamRange(
+              from: input, offset: offset, length: length, nil, to: fd, destination: destination
+            ) {
+              progress?(done + $0, total)
+              startWriteback(upTo: done + $0)
+            }
           }
           done += length
         case .gather(let stored, let transform):
@@ -102,8 +112,16 @@ public enum ExportWriter {
 
   /// Reads exactly `count` bytes at `offset` of `input` into `pointer`.
   static func readAll(
-    _ input: FileSource, at offset: Int64, count: Int, into pointer: UnsafeMutableRawPointer
+    _ input: any ByteSource, at offset: Int64, count: Int, into pointer: UnsafeMutableRawPointer
   ) throws(WriteError) {
+    guard let input = input as? FileSource else {
+      let bytes: [UInt8]
+      do { bytes = try input.readExactly(at: offset, count: count) } catch {
+        throw WriteError("cannot read the input at byte \(offset): \(error.message)")
+      }
+      bytes.withUnsafeBytes { pointer.copyMemory(from: $0.baseAddress!, byteCount: count) }
+      return
+    }
     var got = 0
     while got < count {
       let n = pread(input.descriptor, pointer + got, count - got, off_t(offset) + off_t(got))

@@ -86,15 +86,17 @@ public enum EditPipeline {
   ///   - overwrite: replace an existing output (never the input itself, unless
   ///     `allowInPlace`).
   ///   - allowInPlace: permit `outputPath` to be the input file.
+  ///   - inputSource: the input already open (a remote object); nil opens `inputPath`.
   ///   - appendInPlace: when writing the input file itself, append the changed records and a
   ///     new directory after its end instead of rewriting it (zip and TorchScript archives;
   ///     anything else, and casts, are rewritten whole).
   public static func write(
-    checkpoint: Checkpoint, inputPath: String, plan: EditPlan, outputPath: String,
+    checkpoint: Checkpoint, inputPath: String, inputSource: (any ByteSource)? = nil,
+    plan: EditPlan, outputPath: String,
     overwrite: Bool, allowInPlace: Bool = false, appendInPlace: Bool = false,
     progress: @escaping @Sendable (_ done: Int64, _ total: Int64) -> Void
   ) throws(WriteFailure) -> WriteOutcome {
-    let isInput = AtomicOutput.sameFile(inputPath, outputPath)
+    let isInput = inputSource == nil && AtomicOutput.sameFile(inputPath, outputPath)
     if isInput && !allowInPlace {
       throw WriteFailure(kind: .isInput, message: "\(outputPath) is the input file")
     }
@@ -112,15 +114,27 @@ public enum EditPipeline {
     if !isInput && !overwrite && AtomicOutput.exists(outputPath) {
       throw WriteFailure(kind: .exists, message: "\(outputPath) already exists")
     }
-    let source: FileSource
-    do { source = try FileSource(path: inputPath) } catch {
-      throw WriteFailure(kind: .unreadable, message: "\(inputPath): \(error.message)")
+    let source: any ByteSource
+    let mode: UInt32
+    let decompressor: LazyLibzip
+    if let inputSource {
+      source = inputSource
+      mode = 0o644
+      decompressor = LazyLibzip(source: inputSource, name: inputPath)
+    } else {
+      let file: FileSource
+      do { file = try FileSource(path: inputPath) } catch {
+        throw WriteFailure(kind: .unreadable, message: "\(inputPath): \(error.message)")
+      }
+      source = file
+      mode = file.mode
+      decompressor = LazyLibzip(path: inputPath)
     }
     guard source.size == checkpoint.fileSize else {
       throw WriteFailure(kind: .unreadable, message: "\(inputPath) changed size since it was read")
     }
     let rewriter = CheckpointRewriter(
-      checkpoint: checkpoint, source: source, decompressor: LazyLibzip(path: inputPath))
+      checkpoint: checkpoint, source: source, decompressor: decompressor)
     let rewrite: CheckpointRewriter.Result
     do { rewrite = try rewriter.rewrite(plan.edits, outputPath: outputPath) } catch {
       throw WriteFailure(
@@ -129,7 +143,7 @@ public enum EditPipeline {
     }
     do {
       try AtomicOutput.write(
-        rewrite.plan, from: source, to: outputPath, mode: source.mode, progress: progress)
+        rewrite.plan, from: source, to: outputPath, mode: mode, progress: progress)
     } catch {
       throw WriteFailure(kind: .failed, message: error.message)
     }

@@ -1,6 +1,6 @@
 public import PTViewCore
 import PTViewEdit
-public import PTViewFiles
+import PTViewFiles
 import PTViewPickle
 import PTViewZip
 
@@ -9,7 +9,7 @@ extension ExportPipeline {
   /// torch.save zip: a plain dict, each tensor in its own storage record, as
   /// `torch.save(safetensors.torch.load_file(IN), OUT)` writes it.
   public static func toTorch(
-    checkpoint: Checkpoint, source: FileSource, inputPath: String, outputPath: String,
+    checkpoint: Checkpoint, source: any ByteSource, inputPath: String, outputPath: String,
     overwrite: Bool
   ) throws(WriteFailure) -> ExportReport {
     if AtomicOutput.sameFile(inputPath, outputPath) {
@@ -56,7 +56,8 @@ extension ExportPipeline {
     writer.add(root + "/.data/serialization_id", .bytes(serializationID(header)))
     let plan = writer.finish()
     do {
-      try AtomicOutput.write(plan, from: source, to: outputPath, mode: source.mode & 0o666)
+      try AtomicOutput.write(
+        plan, from: source, to: outputPath, mode: ((source as? FileSource)?.mode ?? 0o644) & 0o666)
     } catch {
       throw WriteFailure(kind: .failed, message: error.message)
     }
@@ -85,7 +86,7 @@ extension ExportPipeline {
   }
 
   /// CRC-32 of `length` bytes at `offset`, read 4 MiB at a time.
-  static func checksum(_ source: FileSource, offset: Int64, length: Int64) throws(SourceError)
+  static func checksum(_ source: any ByteSource, offset: Int64, length: Int64) throws(SourceError)
     -> UInt32
   {
     var crc: UInt32 = 0

@@ -42,13 +42,10 @@ public enum ExportPipeline {
   /// Writes the tensors of `checkpoint` (read from `inputPath`) as safetensors to
   /// `outputPath`: one file, or, with `maxShardSize`, a folder of shards and an index.
   public static func toSafetensors(
-    checkpoint: Checkpoint, inputPath: String, outputPath: String, overwrite: Bool,
-    maxShardSize: Int64?, progress: @escaping @Sendable (Int64, Int64) -> Void
+    checkpoint: Checkpoint, source: any ByteSource, inputPath: String, outputPath: String,
+    overwrite: Bool, maxShardSize: Int64?,
+    progress: @escaping @Sendable (Int64, Int64) -> Void
   ) throws(WriteFailure) -> ExportReport {
-    let source: FileSource
-    do { source = try FileSource(path: inputPath) } catch {
-      throw WriteFailure(kind: .unreadable, message: "\(inputPath): \(error.message)")
-    }
     guard source.size == checkpoint.fileSize else {
       throw WriteFailure(kind: .unreadable, message: "\(inputPath) changed size since it was read")
     }
@@ -133,7 +130,7 @@ public enum ExportPipeline {
       do {
         try ExportWriter.write(
           header: header, tensors: ordered, reader: reader, input: source, to: file.path,
-          mode: source.mode & 0o666
+          mode: ((source as? FileSource)?.mode ?? 0o644) & 0o666
         ) { written, _ in progress(min(total, before + written), total) }
       } catch {
         throw WriteFailure(kind: .failed, message: error.message)
@@ -203,7 +200,7 @@ public enum ExportPipeline {
   /// tensors; the first and last 4 KiB of every copied tensor must equal the input's.
   /// Returns the file's size.
   static func verify(
-    _ path: String, header: [UInt8], tensors: [ExportTensor], input: FileSource
+    _ path: String, header: [UInt8], tensors: [ExportTensor], input: any ByteSource
   ) throws(WriteFailure) -> Int64 {
     func fail(_ why: String) -> WriteFailure {
       WriteFailure(kind: .failed, message: "\(path) was written but failed verification: \(why)")

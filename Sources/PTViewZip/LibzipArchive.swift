@@ -25,6 +25,21 @@ public final class LibzipArchive: RecordDecompressor, @unchecked Sendable {
     buffer = nil
   }
 
+  /// Opens the archive `source` holds (a remote object), reading through it on demand.
+  public init(source: any ByteSource, name: String) throws(CheckpointError) {
+    let zipSource = try LibzipSourceBox.make(source)
+    var error = zip_error_t()
+    zip_error_init(&error)
+    guard let archive = zip_open_from_source(zipSource, ZIP_RDONLY, &error) else {
+      let text = String(cString: zip_error_strerror(&error))
+      zip_source_free(zipSource)
+      throw CheckpointError(.malformed, "libzip cannot open the archive: \(text)")
+    }
+    handle = Mutex(Handle(archive: archive))
+    self.name = name
+    buffer = nil
+  }
+
   /// Opens an archive held in memory (the bytes are copied and owned by this object).
   public init(bytes: [UInt8]) throws(CheckpointError) {
     let copy = UnsafeMutableRawPointer.allocate(byteCount: max(1, bytes.count), alignment: 16)

@@ -17,6 +17,10 @@ struct PTView: ParsableCommand {
         ptview doctor model.pt                # would torch.load work here? the fix
         ptview remap model.pt --to cpu -o model.cpu.pt
         ptview scan ~/Downloads/*.pt          # would loading run code?
+        ptview ls s3://bucket/model.pt        # remote: reads only what it needs
+
+      A FILE may be an http://, https:// or s3:// URL (README: remote files); \
+      --no-sign-request sends S3 requests unsigned.
 
       Exit codes: 0 success, 1 refused or failed to write, 2 unreadable input, 3 and 4 \
       verdicts of doctor and scan, 64 usage errors.
@@ -34,6 +38,13 @@ struct PTView: ParsableCommand {
   static func main() {
     PendingTemporary.installSignalCleanup()
     MemoryTuning.apply()
-    main(nil)
+    // `--no-sign-request` (as the AWS CLI spells it) may stand anywhere: it applies to every
+    // verb that reads an s3:// location, so it is taken out before the verbs parse.
+    var arguments = Array(CommandLine.arguments.dropFirst())
+    if let at = arguments.firstIndex(of: "--no-sign-request") {
+      arguments.remove(at: at)
+      Loading.anonymous = true
+    }
+    main(arguments)
   }
 }

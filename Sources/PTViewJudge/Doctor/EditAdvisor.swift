@@ -113,7 +113,8 @@ enum EditAdvisor {
   }
 
   /// `dir/name.<tag>.pt` beside the input.
-  static func outputName(_ path: String, tag: String) -> String {
+  static func outputName(_ input: String, tag: String) -> String {
+    let path = LocalName.of(input)
     let slash = path.lastIndex(of: "/")
     let nameStart = slash.map { path.index(after: $0) } ?? path.startIndex
     let name = path[nameStart...]

@@ -86,7 +86,8 @@ public struct LoadDoctor: Sendable {
     }
   }
 
-  static func outputName(_ path: String) -> String {
+  static func outputName(_ input: String) -> String {
+    let path = LocalName.of(input)
     let slash = path.lastIndex(of: "/")
     let nameStart = slash.map { path.index(after: $0) } ?? path.startIndex
     let name = path[nameStart...]

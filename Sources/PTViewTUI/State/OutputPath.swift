@@ -1,3 +1,5 @@
+import PTViewCore
+
 /// The path the write prompt offers: `<stem>.<target><ext>` beside the input.
 ///
 /// `model.pt` -> `model.cpu.pt`, `pytorch_model.bin` -> `pytorch_model.cpu.bin`,
@@ -5,7 +7,9 @@
 /// name is safe everywhere; edits to several devices give `remapped`.
 public enum OutputPath {
   /// The suggestion for `input` when the staged edits go to `targets`.
-  public static func suggest(input: String, targets: Set<String>) -> String {
+  public static func suggest(input given: String, targets: Set<String>) -> String {
+    // A URL has no folder here: the suggestion goes into the current one.
+    let input = LocalName.of(given)
     let tag: String
     if targets.count == 1, let only = targets.first {
       tag = String(only.filter { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" })

@@ -64,7 +64,7 @@ struct Disassemble: ParsableCommand {
 
   private func load(_ entry: ZipEntry, source: any ByteSource) throws -> [UInt8] {
     do {
-      return try CheckpointReader(decompressor: Loading.LazyLibzip(path: file)).record(
+      return try CheckpointReader(decompressor: Loading.decompressor(file, source)).record(
         entry, in: source)
     } catch {
       Diagnostics.fail(file, error)

@@ -43,7 +43,7 @@ struct Doctor: ParsableCommand {
     let source = try Loading.source(file)
     if let torn = AppendedArchive.tornTailQuick(source) { Diagnostics.fail(file, torn) }
     var doctor = LoadDoctor(devices: set)
-    doctor.decompressor = Loading.LazyLibzip(path: file)
+    doctor.decompressor = Loading.decompressor(file, source)
     let report = doctor.diagnose(source, path: file)
     Diagnostics.out(json ? report.json + "\n" : report.text)
     if report.verdict == .unreadable, !json {

@@ -90,7 +90,8 @@ struct Export: ParsableCommand {
           overwrite: force)
       } else {
         report = try ExportPipeline.toSafetensors(
-          checkpoint: checkpoint, inputPath: file, outputPath: output, overwrite: force,
+          checkpoint: checkpoint, source: source, inputPath: file, outputPath: output,
+          overwrite: force,
           maxShardSize: maxShardSize.flatMap(ShardSize.parse),
           progress: { done, total in bar.update(done, total) })
       }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import PTViewCore
 import PTViewFiles
+import PTViewRemote
 
 /// `ptview repair`: undo an in-place append that did not finish.
 struct Repair: ParsableCommand {
@@ -30,6 +31,10 @@ struct Repair: ParsableCommand {
   @Flag(help: "Print the result as JSON.") var json = false
 
   func run() throws {
+    if RemoteLocation.isRemote(file) && !dryRun {
+      Diagnostics.stderr("ptview: \(file): repair changes a local file; this one is remote")
+      throw ExitCode(1)
+    }
     let source = try Loading.source(file)
     let q = JSONWriter.quoted
     func report(_ state: String, _ text: String, _ fields: [String]) {

@@ -3,6 +3,7 @@ import PTViewCore
 import PTViewEdit
 import PTViewFiles
 import PTViewJudge
+import PTViewRemote
 import PTViewZip
 
 /// `ptview scan`: safety verdicts for pickles (issue 5).
@@ -42,7 +43,7 @@ struct Scan: ParsableCommand {
       for path in expand(files) {
         let bytes: [UInt8]
         do {
-          let source = try FileSource(path: path)
+          let source = try Loading.openForScan(path)
           bytes = try source.readExactly(at: 0, count: Int(source.size))
         } catch {
           Diagnostics.stderr("ptview: \(path): \(error.message)")
@@ -72,12 +73,14 @@ struct Scan: ParsableCommand {
 
   /// Files as given; directories replaced by the regular files under them, sorted.
   func expand(_ paths: [String]) -> [String] {
-    paths.flatMap { Folder.regularFiles(under: $0) ?? [$0] }
+    paths.flatMap {
+      RemoteLocation.isRemote($0) ? [$0] : Folder.regularFiles(under: $0) ?? [$0]
+    }
   }
 
   func scan(_ path: String) -> SafetyReport {
-    let source: FileSource
-    do { source = try FileSource(path: path) } catch {
+    let source: any ByteSource
+    do { source = try Loading.openForScan(path) } catch {
       Diagnostics.stderr("ptview: \(path): \(error.message)")
       return SafetyReport(
         path: path, verdict: .unscannable, format: "unreadable", pickles: [],
@@ -101,7 +104,7 @@ struct Scan: ParsableCommand {
     }
     var scanner = SafetyScanner()
     scanner.useDangerList = !noDangerList
-    scanner.decompressor = Loading.LazyLibzip(path: path)
+    scanner.decompressor = Loading.decompressor(path, source)
     scanner.makeDecompressor = { bytes throws(CheckpointError) in try LibzipArchive(bytes: bytes) }
     return scanner.scan(source, path: path)
   }

@@ -1,7 +1,9 @@
 import ArgumentParser
 import PTViewCore
 import PTViewEdit
+import PTViewFiles
 import PTViewPipeline
+import PTViewRemote
 
 /// Device-move flags shared by `remap` and `edit`.
 enum DeviceMoveOptions {
@@ -26,7 +28,11 @@ enum EditRun {
     noProgress: Bool,
     verb: String, operations: [EditOperation]
   ) throws {
-    let (checkpoint, _) = try Loading.checkpoint(file)
+    if inPlace && RemoteLocation.isRemote(file) {
+      Diagnostics.stderr("ptview: \(file): --in-place changes a local file; this one is remote")
+      throw ExitCode(1)
+    }
+    let (checkpoint, source) = try Loading.checkpoint(file)
     guard checkpoint.format != .safetensors && checkpoint.format != .pickle else {
       Diagnostics.stderr(
         "ptview: \(file): \(checkpoint.format.rawValue) files hold no storage locations to \(verb)")
@@ -38,7 +44,8 @@ enum EditRun {
     do {
       let plan = try EditPipeline.plan(checkpoint, operations)
       outcome = try EditPipeline.write(
-        checkpoint: checkpoint, inputPath: file, plan: plan, outputPath: output,
+        checkpoint: checkpoint, inputPath: file,
+        inputSource: source is FileSource ? nil : source, plan: plan, outputPath: output,
         overwrite: force || inPlace, allowInPlace: inPlace, appendInPlace: inPlace && !compact,
         progress: { done, total in bar.update(done, total) })
     } catch {

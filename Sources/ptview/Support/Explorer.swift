@@ -16,7 +16,8 @@ import PTViewZip
 /// and the remap writer) that only the shell may run.
 enum Explorer {
   /// Runs the explorer on the terminal until the user quits.
-  static func run(checkpoint: Checkpoint, source: FileSource, path: String, mouse: Bool) throws {
+  static func run(checkpoint: Checkpoint, source: any ByteSource, path: String, mouse: Bool) throws
+  {
     let noColor = getenv("NO_COLOR").map { $0.pointee != 0 } ?? false
     let backend: CursesBackend
     // Ctrl-C or SIGTERM in the middle of a write must not leave the writer's temporary file
@@ -48,7 +49,9 @@ enum Explorer {
       mailbox.take().map { .assessed($0) } ?? valuesMailbox.take().map { .values($0) }
     }
     var runtime = Runtime(model: model, backend: backend)
-    var effects = ExplorerEffects(checkpoint: checkpoint, inputPath: path, values: values)
+    var effects = ExplorerEffects(
+      checkpoint: checkpoint, inputPath: path, inputSource: source is FileSource ? nil : source,
+      values: values)
     runtime.run(runner: &effects)
     backend.close()
     if let saved = runtime.model.saved {
@@ -60,19 +63,19 @@ enum Explorer {
   /// scan` and `ptview doctor` (on a CPU-only machine) make them. Both read only the pickles.
   /// The two run side by side: each decodes the pickles once more, so on a large file they
   /// cost about one more read of the pickles, not two.
-  static func assess(_ checkpoint: Checkpoint, source: FileSource, path: String) -> Assessment {
+  static func assess(_ checkpoint: Checkpoint, source: any ByteSource, path: String) -> Assessment {
     let results = AssessmentSlots()
     DispatchQueue.concurrentPerform(iterations: 2) { job in
       if job == 0 {
         var scanner = SafetyScanner()
-        scanner.decompressor = Loading.LazyLibzip(path: path)
+        scanner.decompressor = Loading.decompressor(path, source)
         scanner.makeDecompressor = { bytes throws(CheckpointError) in
           try LibzipArchive(bytes: bytes)
         }
         results.scan = scanner.scan(source, path: path)
       } else {
         var doctor = LoadDoctor()
-        doctor.decompressor = Loading.LazyLibzip(path: path)
+        doctor.decompressor = Loading.decompressor(path, source)
         results.doctor = doctor.diagnose(source, path: path)
       }
     }
@@ -128,6 +131,8 @@ private final class AssessmentSlots: @unchecked Sendable {
 struct ExplorerEffects: EffectRunner {
   let checkpoint: Checkpoint
   let inputPath: String
+  /// The remote input, streamed by a write; nil for a local file (opened by path).
+  let inputSource: (any ByteSource)?
   /// Reads for the values pane and the full-file check.
   let values: ExplorerValues
 
@@ -155,7 +160,8 @@ struct ExplorerEffects: EffectRunner {
       let relay = ProgressRelay(send)
       do {
         let outcome = try EditPipeline.write(
-          checkpoint: checkpoint, inputPath: inputPath, plan: plan(request),
+          checkpoint: checkpoint, inputPath: inputPath, inputSource: inputSource,
+          plan: plan(request),
           outputPath: request.path, overwrite: request.overwrite,
           progress: { done, total in relay.report(done, total) })
         relay.finish()

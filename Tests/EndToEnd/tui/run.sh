@@ -18,8 +18,10 @@ TMUX_CMD=(tmux -u -L "$SOCKET" -f /dev/null)
 passed=0
 failed=0
 
+SERVER_PID=""
 cleanup() {
   "${TMUX_CMD[@]}" kill-server >/dev/null 2>&1
+  [[ -n $SERVER_PID ]] && kill "$SERVER_PID" 2>/dev/null
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -416,6 +418,44 @@ values_pane() {
   [[ $(wait_exit values) == 0 ]] && terminal_restored values
 }
 
+# remote_remap_and_load: the explorer opens an http:// URL (the suite's range server), M > w
+# writes <last segment>.cpu.pt into the current folder, and plain torch.load reads it.
+remote_remap_and_load() {
+  mkdir -p "$WORK/served" "$WORK/here"
+  cp "$EXAMPLE" "$WORK/served/remote_model.pt"
+  "$PYTHON" - "$WORK/served" "$WORK/served.url" <<PY &
+import sys, time
+sys.path.insert(0, "$ROOT/Tests/Interop")
+from range_server import RangeServer
+server = RangeServer(sys.argv[1]).start()
+open(sys.argv[2], "w").write(server.base)
+time.sleep(120)
+PY
+  SERVER_PID=$!
+  local tries=0
+  while [[ ! -s "$WORK/served.url" && $tries -lt 100 ]]; do sleep 0.1; tries=$((tries + 1)); done
+  local url
+  url="$(cat "$WORK/served.url")/remote_model.pt"
+  "${TMUX_CMD[@]}" new-session -d -s remote -x 80 -y 24 \
+    -e LANG=C.UTF-8 -e LC_ALL=C.UTF-8 -e TERM=xterm-256color -c "$WORK/here" \
+    "$PTVIEW $url ; echo \$? > $WORK/remote.exit; stty -a > $WORK/remote.stty; sleep 30"
+  wait_for remote "? help" || return 1
+  screen remote | grep -qF "remote_model.pt" || return 1
+  keys remote M
+  wait_for remote "Map all 401 tensors to" || return 1
+  keys remote Enter
+  wait_for remote "401 pending" || return 1
+  keys remote w
+  wait_for remote "Write to: remote_model.cpu.pt" || return 1
+  keys remote Enter
+  wait_for remote "Wrote remote_model.cpu.pt" 60 || return 1
+  keys remote q
+  [[ $(wait_exit remote) == 0 ]] || return 1
+  kill "$SERVER_PID" 2>/dev/null
+  "$PYTHON" "$HERE/compare.py" "$WORK/model.pt" "$WORK/here/remote_model.cpu.pt" | sed 's/^/    /'
+  return "${PIPESTATUS[0]}"
+}
+
 not_a_terminal() {
   local out
   out=$("$PTVIEW" "$WORK/model.pt" | head -3) || return 1
@@ -464,6 +504,8 @@ check "NO_COLOR drops colours, keeps reverse video" no_color
 check "colours by device" with_colour
 check "stdout not a terminal prints the ls table" not_a_terminal
 check "v: the values pane's statistics and grid equal torch's; V marks NaN/Inf rows" values_pane
+check "an http:// URL opens; M > w writes its last segment .cpu.pt here; torch loads it" \
+  remote_remap_and_load
 
 echo "$passed passed, $failed failed"
 [[ $failed == 0 ]]

@@ -1,0 +1,78 @@
+import Foundation
+public import PTViewCore
+
+#if canImport(FoundationNetworking)
+  import FoundationNetworking
+#endif
+
+/// Range requests to one S3 object, signed with Signature V4 unless anonymous.
+///
+/// On AWS the object is addressed virtual-host style (`https://BUCKET.s3.REGION.amazonaws.com/
+/// KEY`), path style when the bucket name has dots (its certificate would not match); a custom
+/// endpoint (MinIO, Ceph, R2, a local test server) is always addressed path style.
+public struct S3Fetcher: RangeFetcher {
+  public let name: String
+  let url: URL
+  let host: String
+  let path: String
+  let signer: SignatureV4?
+  let transport: HTTPTransport
+
+  /// A fetcher for `s3://bucket/key` with the resolved configuration.
+  public init(bucket: String, key: String, config: AWSConfig, transport: HTTPTransport)
+    throws(SourceError)
+  {
+    name = "s3://\(bucket)/\(key)"
+    let encodedKey = SignatureV4.uriEncode(key, keepSlash: true)
+    var base: String
+    var prefix: String
+    if var endpoint = config.endpoint {
+      while endpoint.hasSuffix("/") { endpoint.removeLast() }
+      if !endpoint.contains("://") { endpoint = "https://" + endpoint }
+      base = endpoint
+      prefix = "/" + SignatureV4.uriEncode(bucket, keepSlash: false)
+    } else if bucket.contains(".") {
+      base = "https://s3.\(config.region).amazonaws.com"
+      prefix = "/" + SignatureV4.uriEncode(bucket, keepSlash: false)
+    } else {
+      base = "https://\(bucket).s3.\(config.region).amazonaws.com"
+      prefix = ""
+    }
+    guard let url = URL(string: base + prefix + "/" + encodedKey), let host = url.host else {
+      throw SourceError("cannot build a URL for \(name) from endpoint \(base)")
+    }
+    self.url = url
+    self.host = url.port.map { "\(host):\($0)" } ?? host
+    // The base URL's own path (an endpoint with a path prefix) belongs to the signed path too.
+    let basePath = URL(string: base)?.path ?? ""
+    self.path = (basePath == "/" ? "" : basePath) + prefix + "/" + encodedKey
+    self.signer = config.credentials.map { SignatureV4(credentials: $0, region: config.region) }
+    self.transport = transport
+  }
+
+  func request(range: String) -> URLRequest {
+    var request = URLRequest(url: url)
+    request.httpMethod = "GET"
+    request.setValue(range, forHTTPHeaderField: "Range")
+    request.setValue("identity", forHTTPHeaderField: "Accept-Encoding")
+    if let signer {
+      let added = signer.sign(
+        method: "GET", path: path, headers: ["host": host, "range": range], date: Date())
+      for (name, value) in added { request.setValue(value, forHTTPHeaderField: name) }
+    }
+    return request
+  }
+
+  public func fetchTail(_ count: Int) throws(SourceError) -> (bytes: [UInt8], size: Int64) {
+    let response = try transport.send(
+      request(range: "bytes=-\(count)"), requireRange: true, maxBytes: max(count, 1 << 16))
+    return try RangeAnswer.accept(response, wanted: nil)
+  }
+
+  public func fetch(_ range: Range<Int64>) throws(SourceError) -> [UInt8] {
+    let response = try transport.send(
+      request(range: "bytes=\(range.lowerBound)-\(range.upperBound - 1)"), requireRange: true,
+      maxBytes: max(range.count, 1 << 16))
+    return try RangeAnswer.accept(response, wanted: range).bytes
+  }
+}
