@@ -87,12 +87,19 @@ public enum ListReport {
       out.string(layout)
     }
     if !entry.inStateDict { out.literal(", \"in_state_dict\": false") }
+    if let file = entry.file {
+      out.literal(", \"file\": ")
+      out.string(file)
+    }
     out.literal("}")
   }
 
-  /// An aligned table with a header row.
+  /// An aligned table with a header row; a FILE column when the tensors come from several
+  /// files (a sharded folder).
   public static func table(_ entries: [TensorEntry]) -> String {
-    let header = ["KEY", "DTYPE", "SHAPE", "DEVICE", "STORAGE", "OFFSET", "BYTES"]
+    let withFile = entries.contains { $0.file != nil }
+    let header =
+      ["KEY", "DTYPE", "SHAPE", "DEVICE", "STORAGE", "OFFSET", "BYTES"] + (withFile ? ["FILE"] : [])
     var rows: [[String]] = [header]
     for entry in entries {
       let t = entry.tensor
@@ -104,7 +111,7 @@ public enum ListReport {
         t.storage?.record ?? "-",
         String(t.offset),
         Format.bytes(t.nbytes),
-      ])
+      ] + (withFile ? [entry.file ?? "-"] : []))
     }
     return Table.render(rows, rightAligned: [5, 6])
   }
