@@ -29,6 +29,7 @@ struct Stats: ParsableCommand {
       Examples:
         ptview stats model.pt
         ptview stats model.pt --only 'encoder.*.weight'
+        ptview stats ./sharded-model/          # every shard's tensors
         ptview stats model.pt --json | jq '.[] | select(.nan > 0) | .key'
 
       Exit codes: 0 done (also when tensors hold NaN or Inf); 2 the input is unreadable (a \
@@ -36,63 +37,89 @@ struct Stats: ParsableCommand {
       record and byte offset); 64 usage errors.
       """)
 
-  @ArgumentParser.Argument(help: "The checkpoint file.", completion: .file()) var file: String
+  @ArgumentParser.Argument(help: "The checkpoint file or folder.", completion: .file())
+  var file: String
   @Option(help: "Only tensors whose key matches GLOB (`*` crosses dots; repeatable).")
   var only: [String] = []
   @Flag(help: "Print JSON for scripts.") var json = false
   @Flag(help: "Never show a progress bar.") var noProgress = false
 
   func run() throws {
-    let (checkpoint, source) = try Loading.checkpoint(file)
-    let entries = checkpoint.entries.filter { entry in
-      only.isEmpty || only.contains { Glob.matches($0, entry.key) }
-    }
-    let reader = TensorValues(checkpoint: checkpoint, source: source)
-    // Each tensor once, however many paths reach it.
-    var rows: [Row] = []
-    var stored: [StoredTensor] = []
-    var byNode: [Int32: Int] = [:]
-    var reasons: [String: String] = [:]
-    for entry in entries {
-      // A nested tensor has no single shape: count the elements of its buffer.
-      let count =
-        entry.tensor.layout == "nested"
-        ? entry.tensor.components.first?.numel ?? 0 : entry.tensor.numel
-      var row = Row(key: entry.key, dtype: entry.tensor.dtype.name, count: count)
-      if let node = entry.tensor.node, let slot = byNode[node.index] {
-        row.slot = slot
-      } else {
-        let availability: ValueAvailability
-        do { availability = try reader.locate(entry.tensor) } catch {
-          Diagnostics.fail(file, error)
-        }
-        switch availability {
-        case .stored(let tensor):
-          row.slot = stored.count
-          if let node = entry.tensor.node { byNode[node.index] = stored.count }
-          stored.append(tensor)
-        case .none(let reason):
-          reasons[entry.key] = reason
-        }
+    // One part per file: a folder's files are read one after the other, each through its own
+    // source (its storages' offsets are its own), into one table.
+    var parts: [(checkpoint: Checkpoint, source: FileSource, path: String)] = []
+    switch try Loading.open(file) {
+    case .file(let checkpoint, let source): parts = [(checkpoint, source, file)]
+    case .folder(let folder):
+      FolderNotes.warn(folder)
+      for (member, checkpoint) in folder.checkpoint.readMembers {
+        guard let source = folder.sources[member.file.name] else { continue }
+        parts.append((checkpoint, source, folder.path(of: member.file.name)))
       }
-      rows.append(row)
     }
-    let total = stored.reduce(Int64(0)) { sum, tensor in
-      sum.addingSaturated(
-        tensor.layout.orderFree().layout.count.map { $0 * Int64(tensor.encoding.byteWidth) }
-          ?? 0)
+    var rows: [Row] = []
+    var reasons: [String: String] = [:]
+    var work: [(reader: TensorValues, stored: [StoredTensor], base: Int, path: String)] = []
+    var slots = 0
+    for part in parts {
+      let entries = part.checkpoint.entries.filter { entry in
+        only.isEmpty || only.contains { Glob.matches($0, entry.key) }
+      }
+      let reader = TensorValues(checkpoint: part.checkpoint, source: part.source)
+      // Each tensor once, however many paths reach it.
+      var stored: [StoredTensor] = []
+      var byNode: [Int32: Int] = [:]
+      for entry in entries {
+        // A nested tensor has no single shape: count the elements of its buffer.
+        let count =
+          entry.tensor.layout == "nested"
+          ? entry.tensor.components.first?.numel ?? 0 : entry.tensor.numel
+        var row = Row(key: entry.key, dtype: entry.tensor.dtype.name, count: count)
+        if let node = entry.tensor.node, let slot = byNode[node.index] {
+          row.slot = slots + slot
+        } else {
+          let availability: ValueAvailability
+          do { availability = try reader.locate(entry.tensor) } catch {
+            Diagnostics.fail(part.path, error)
+          }
+          switch availability {
+          case .stored(let tensor):
+            row.slot = slots + stored.count
+            if let node = entry.tensor.node { byNode[node.index] = stored.count }
+            stored.append(tensor)
+          case .none(let reason):
+            reasons[entry.key] = reason
+          }
+        }
+        rows.append(row)
+      }
+      work.append((reader, stored, slots, part.path))
+      slots += stored.count
     }
+    func bytes(_ stored: [StoredTensor]) -> Int64 {
+      stored.reduce(Int64(0)) { sum, tensor in
+        sum.addingSaturated(
+          tensor.layout.orderFree().layout.count.map { $0 * Int64(tensor.encoding.byteWidth) }
+            ?? 0)
+      }
+    }
+    let total = work.reduce(Int64(0)) { $0.addingSaturated(bytes($1.stored)) }
     let bar = ProgressBar(
       enabled: !noProgress && !json && Diagnostics.isTerminal(2), label: "reading")
-    let statistics: [ValueStatistics]
-    do {
-      statistics = try reader.statistics(of: stored) { done in
-        // Reads that span gaps may pass the estimate; a bar never passes 100%.
-        bar.update(min(done, total), total)
+    var statistics: [ValueStatistics] = []
+    var before: Int64 = 0
+    for job in work {
+      let offset = before
+      do {
+        statistics += try job.reader.statistics(of: job.stored) { done in
+          // Reads that span gaps may pass the estimate; a bar never passes 100%.
+          bar.update(min(offset + done, total), total)
+        }
+      } catch {
+        bar.finish()
+        Diagnostics.fail(job.path, error)
       }
-    } catch {
-      bar.finish()
-      Diagnostics.fail(file, error)
+      before = before.addingSaturated(bytes(job.stored))
     }
     bar.finish()
     if json {
