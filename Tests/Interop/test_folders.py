@@ -168,3 +168,82 @@ def test_hostile_index_cannot_name_files_outside(tmp_path):
     assert result.returncode == 2
     assert "not a file in this folder" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_remap_of_cuda_folder_loads_with_from_pretrained(tmp_path):
+    from transformers import AutoModelForCausalLM
+
+    out = str(tmp_path / "cpu")
+    ptview("remap", HF_CUDA, "--to", "cpu", "-o", out, "--no-progress")
+    # every shard now loads with torch's defaults (no map_location) on a CPU-only machine
+    for name in shards(out):
+        sd = torch.load(os.path.join(out, name))
+        assert all(t.device.type == "cpu" for t in sd.values())
+        torch.load(os.path.join(out, name), mmap=True)
+    # the other files are copied byte for byte
+    for name in os.listdir(HF_CUDA):
+        if not name.endswith(".bin"):
+            assert filecmp.cmp(os.path.join(HF_CUDA, name), os.path.join(out, name), shallow=False)
+    assert sorted(os.listdir(out)) == sorted(os.listdir(HF_CUDA))
+    # transformers loads the folder, and its weights are the original model's, bit for bit
+    original = AutoModelForCausalLM.from_pretrained(HF).state_dict()
+    loaded = AutoModelForCausalLM.from_pretrained(out).state_dict()
+    assert set(loaded) == set(original)
+    for key in original:
+        assert loaded[key].dtype == original[key].dtype
+        assert torch.equal(loaded[key].view(torch.uint8), original[key].view(torch.uint8)), key
+    # and each shard's tensors equal the input's (read by torch with map_location='cpu')
+    for name in shards(out):
+        a = torch.load(os.path.join(HF_CUDA, name), map_location="cpu")
+        b = torch.load(os.path.join(out, name))
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_remap_refuses_existing_output_and_leaves_nothing(tmp_path):
+    out = tmp_path / "exists"
+    out.mkdir()
+    result = ptview("remap", HF_CUDA, "--to", "cpu", "-o", str(out), check=False)
+    assert result.returncode == 1 and "--force" in result.stderr
+    assert os.listdir(out) == []
+    ptview("remap", HF_CUDA, "--to", "cpu", "-o", str(out), "--force", "--no-progress")
+    assert sorted(os.listdir(out)) == sorted(os.listdir(HF_CUDA))
+    assert [n for n in os.listdir(tmp_path) if "ptview" in n] == []
+
+
+def test_deepspeed_folder_is_recognised():
+    folder = os.path.join(FOLDERS, "deepspeed")
+    info = json.loads(ptview("info", "--json", folder).stdout)
+    assert any("DeepSpeed" in k and "ZeRO" in k for k in info["kinds"])
+    assert "zero_to_fp32" in info["converter"]
+    assert "get_fp32_state_dict_from_zero_checkpoint" in info["converter"]
+    roles = {f["name"]: f for f in info["files"]}
+    tag = "global_step2"
+    for rank in (0, 1):
+        name = f"{tag}/zero_pp_rank_{rank}_mp_rank_00_optim_states.pt"
+        assert "ZeRO optimizer partition" in roles[name]["role"]
+    rows = json.loads(ptview("ls", "--json", folder).stdout)
+    states = torch.load(os.path.join(folder, tag, "mp_rank_00_model_states.pt"), map_location="cpu", weights_only=False)
+    module_rows = {r["key"]: r for r in rows if r["file"] == f"{tag}/mp_rank_00_model_states.pt"}
+    for key, t in states["module"].items():
+        assert module_rows["module." + key]["dtype"] == DTYPES[t.dtype]
+        assert module_rows["module." + key]["shape"] == list(t.shape)
+
+
+def test_accelerate_and_trainer_folders_are_recognised():
+    acc = json.loads(ptview("info", "--json", os.path.join(FOLDERS, "accelerate")).stdout)
+    assert any("accelerate" in k for k in acc["kinds"])
+    files = {f["name"]: f for f in acc["files"]}
+    for name in ("pytorch_model.bin", "optimizer.bin", "scheduler.bin", "random_states_0.pkl"):
+        obj = torch.load(os.path.join(FOLDERS, "accelerate", name), map_location="cpu", weights_only=False)
+        assert files[name]["format"] == "zip", name
+    sd = torch.load(os.path.join(FOLDERS, "accelerate", "pytorch_model.bin"), map_location="cpu")
+    assert files["pytorch_model.bin"]["tensors"] == len(sd)
+    assert obj is not None
+    trainer = json.loads(ptview("info", "--json", os.path.join(FOLDERS, "trainer", "checkpoint-2")).stdout)
+    assert any("Trainer" in k for k in trainer["kinds"])
+    tfiles = {f["name"]: f for f in trainer["files"]}
+    assert tfiles["model.safetensors"]["problem"] == "safetensors shards: not read yet"
+    assert tfiles["optimizer.pt"]["role"] == "optimizer state"
+    opt = torch.load(os.path.join(FOLDERS, "trainer", "checkpoint-2", "optimizer.pt"), map_location="cpu")
+    n = sum(1 for s in opt["state"].values() for v in s.values() if isinstance(v, torch.Tensor))
+    assert tfiles["optimizer.pt"]["tensors"] == n

@@ -82,7 +82,8 @@ public struct FolderLayout: Sendable {
     let has = { (n: String) in sorted.contains(n) }
     if let index {
       let count = indexShards.count
-      let ext = indexShards.first.map { $0.hasSuffix(".safetensors") ? ".safetensors" : ".bin" } ?? ""
+      let ext =
+        indexShards.first.map { $0.hasSuffix(".safetensors") ? ".safetensors" : ".bin" } ?? ""
       kinds.append("Hugging Face sharded model (\(count) \(ext) shards, index \(index))")
     } else if has("pytorch_model.bin") || has("model.safetensors") {
       kinds.append("Hugging Face model (one weights file)")

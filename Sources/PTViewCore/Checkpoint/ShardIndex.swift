@@ -54,7 +54,8 @@ public struct ShardIndex: Sendable, Equatable {
       }
       map.append((key, shard))
     }
-    return ShardIndex(name: name, weightMap: map, totalSize: json["metadata"]?["total_size"]?.intValue)
+    return ShardIndex(
+      name: name, weightMap: map, totalSize: json["metadata"]?["total_size"]?.intValue)
   }
 
   /// Whether `name` is one file name: no separators, not `.` or `..`, no NUL.

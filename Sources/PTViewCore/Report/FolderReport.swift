@@ -69,8 +69,10 @@ public struct FolderReport: Sendable {
     self.storageBytes = storageBytes
     totalSize = folder.members.reduce(0) { $0.addingSaturated($1.size) }
     func order(_ d: [String: InfoReport.Tally]) -> [(String, InfoReport.Tally)] {
-      d.sorted { $0.value.bytes > $1.value.bytes || ($0.value.bytes == $1.value.bytes && $0.key < $1.key) }
-        .map { ($0.key, $0.value) }
+      d.sorted {
+        $0.value.bytes > $1.value.bytes || ($0.value.bytes == $1.value.bytes && $0.key < $1.key)
+      }
+      .map { ($0.key, $0.value) }
     }
     self.devices = order(devices)
     self.dtypes = order(dtypes)
@@ -90,7 +92,9 @@ public struct FolderReport: Sendable {
     var rows: [[String]] = []
     rows.append(["folder", path])
     rows.append(["kind", kinds.joined(separator: "; ")])
-    rows.append(["files", "\(files.count) (\(Format.bytes(totalSize))), \(read) read as checkpoints"])
+    rows.append([
+      "files", "\(files.count) (\(Format.bytes(totalSize))), \(read) read as checkpoints",
+    ])
     rows.append([
       "tensors",
       (distinctTensors == tensorPaths

@@ -103,15 +103,16 @@ public enum ListReport {
     var rows: [[String]] = [header]
     for entry in entries {
       let t = entry.tensor
-      rows.append([
-        entry.key + (entry.inStateDict ? "" : " (not in state_dict)"),
-        t.dtype.name + (t.layout.map { " (\($0))" } ?? ""),
-        Format.compactShape(t.shape),
-        t.device,
-        t.storage?.record ?? "-",
-        String(t.offset),
-        Format.bytes(t.nbytes),
-      ] + (withFile ? [entry.file ?? "-"] : []))
+      rows.append(
+        [
+          entry.key + (entry.inStateDict ? "" : " (not in state_dict)"),
+          t.dtype.name + (t.layout.map { " (\($0))" } ?? ""),
+          Format.compactShape(t.shape),
+          t.device,
+          t.storage?.record ?? "-",
+          String(t.offset),
+          Format.bytes(t.nbytes),
+        ] + (withFile ? [entry.file ?? "-"] : []))
     }
     return Table.render(rows, rightAligned: [5, 6])
   }

@@ -82,14 +82,18 @@ struct Doctor: ParsableCommand {
     let unread = folder.checkpoint.members.filter {
       $0.file.reading == .safetensors && $0.problem != nil
     }
-    let rank: [DoctorReport.Verdict: Int] = [.loads: 0, .rewriteFixes: 1, .unreadable: 2, .needsCode: 3]
+    let rank: [DoctorReport.Verdict: Int] = [
+      .loads: 0, .rewriteFixes: 1, .unreadable: 2, .needsCode: 3,
+    ]
     var verdict = reports.map(\.verdict).max { rank[$0]! < rank[$1]! } ?? .loads
     if missing && rank[verdict]! < rank[.unreadable]! { verdict = .unreadable }
     if json {
       var out = "{\"folder\": \(JSONWriter.quoted(folder.path)), "
       out += "\"verdict\": \"\(verdict)\", \"exit_code\": \(verdict.rawValue), "
       out += "\"files\": [" + reports.map { $0.json }.joined(separator: ", ") + "], "
-      out += "\"not_read\": [" + unread.map { JSONWriter.quoted($0.file.name) }.joined(separator: ", ") + "], "
+      out +=
+        "\"not_read\": [" + unread.map { JSONWriter.quoted($0.file.name) }.joined(separator: ", ")
+        + "], "
       out += "\"index_findings\": ["
       out += findings.map {
         "{\"kind\": \(JSONWriter.quoted($0.kind.rawValue)), \"message\": \(JSONWriter.quoted($0.message))}"
@@ -113,7 +117,9 @@ struct Doctor: ParsableCommand {
       }
       Diagnostics.out("folder: \(reports.count) files judged; verdict \(verdict.rawValue)\n")
       if verdict == .rewriteFixes {
-        Diagnostics.out("fix (rewrite), the whole folder:\n  ptview remap \(folder.path) -o \(folder.path)-cpu --to cpu\n")
+        Diagnostics.out(
+          "fix (rewrite), the whole folder:\n  ptview remap \(folder.path) -o \(folder.path)-cpu --to cpu\n"
+        )
       }
     }
     if verdict != .loads { throw ExitCode(verdict.rawValue) }

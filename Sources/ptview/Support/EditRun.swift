@@ -26,6 +26,19 @@ enum EditRun {
     noProgress: Bool,
     verb: String, operations: [EditOperation]
   ) throws {
+    if let target = Loading.folderTarget(file) {
+      if inPlace {
+        Diagnostics.stderr(
+          "ptview: \(file): --in-place does not work on folders yet; write a new folder with -o OUT"
+        )
+        throw ExitCode(1)
+      }
+      let folder = try Loading.folder(target.folder, index: target.index)
+      try FolderEdit.run(
+        folder: folder, output: output, force: force, json: json, noProgress: noProgress,
+        verb: verb, operations: operations)
+      return
+    }
     let (checkpoint, _) = try Loading.checkpoint(file)
     guard checkpoint.format != .safetensors && checkpoint.format != .pickle else {
       Diagnostics.stderr(

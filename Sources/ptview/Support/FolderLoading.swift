@@ -72,7 +72,8 @@ extension Loading {
     var index: ShardIndex?
     let chosen =
       indexName
-      ?? ["model.safetensors.index.json", "pytorch_model.bin.index.json"].first(where: names.contains)
+      ?? ["model.safetensors.index.json", "pytorch_model.bin.index.json"].first(
+        where: names.contains)
       ?? names.sorted().first(where: FolderLayout.isIndex)
     if let chosen {
       let indexPath = path + "/" + chosen
@@ -189,7 +190,9 @@ enum FolderNotes {
     for member in unread.prefix(4) {
       Diagnostics.stderr("ptview: \(folder.path(of: member.file.name)): \(member.problem!)")
     }
-    if unread.count > 4 { Diagnostics.stderr("ptview: and \(unread.count - 4) more files not read") }
+    if unread.count > 4 {
+      Diagnostics.stderr("ptview: and \(unread.count - 4) more files not read")
+    }
     for line in FolderReport.findingLines(folder.checkpoint.findings, limit: 5) {
       Diagnostics.stderr("ptview: \(folder.path): index: \(line)")
     }
