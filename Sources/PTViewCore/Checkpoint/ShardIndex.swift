@@ -110,15 +110,15 @@ extension ShardIndex {
   /// not be read are absent and their keys not judged). `present`: the folder's file names.
   public func check(holdings: [String: Set<String>], present: Set<String>) -> [Finding] {
     var findings: [Finding] = []
-    var where_: [String: String] = [:]
+    var listedIn: [String: String] = [:]
     for (key, shard) in weightMap {
-      if let earlier = where_[key] {
+      if let earlier = listedIn[key] {
         findings.append(
           Finding(
             kind: .duplicateKey, key: key, shard: shard,
             message: "\(name) lists \(key) twice (in \(earlier) and \(shard))"))
       }
-      where_[key] = shard
+      listedIn[key] = shard
     }
     for shard in shards where !present.contains(shard) {
       let count = weightMap.reduce(0) { $0 + ($1.shard == shard ? 1 : 0) }
@@ -151,7 +151,7 @@ extension ShardIndex {
       }
     }
     for (shard, keys) in holdings.sorted(by: { $0.key < $1.key }) {
-      for key in keys.sorted() where where_[key] == nil {
+      for key in keys.sorted() where listedIn[key] == nil {
         findings.append(
           Finding(
             kind: .unlistedKey, key: key, shard: shard,
