@@ -247,3 +247,36 @@ def test_accelerate_and_trainer_folders_are_recognised():
     opt = torch.load(os.path.join(FOLDERS, "trainer", "checkpoint-2", "optimizer.pt"), map_location="cpu")
     n = sum(1 for s in opt["state"].values() for v in s.values() if isinstance(v, torch.Tensor))
     assert tfiles["optimizer.pt"]["tensors"] == n
+
+
+def test_hostile_folders_fail_in_one_line(tmp_path):
+    folder = broken_copy(tmp_path, lambda m: None)
+    # a FIFO where a shard should be is never opened (opening one blocks)
+    shard = os.path.join(folder, "pytorch_model-00002-of-00003.bin")
+    os.remove(shard)
+    os.mkfifo(shard)
+    info = json.loads(ptview("info", "--json", folder).stdout)
+    assert [f["kind"] for f in info["index"]["findings"]] == ["missing_shard"]
+    os.remove(shard)
+    # a truncated shard: the one-line error of a single file, naming the shard
+    with open(os.path.join(HF, "pytorch_model-00002-of-00003.bin"), "rb") as f:
+        data = f.read()
+    with open(shard, "wb") as f:
+        f.write(data[: len(data) // 2])
+    result = ptview("ls", folder, check=False)
+    assert result.returncode == 2
+    assert "pytorch_model-00002-of-00003.bin" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    # an index that is not JSON
+    with open(os.path.join(folder, "pytorch_model.bin.index.json"), "w") as f:
+        f.write('{"weight_map": {"a": ')
+    result = ptview("ls", folder, check=False)
+    assert result.returncode == 2 and "pytorch_model.bin.index.json" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_remap_json_report_names_every_file(tmp_path):
+    out = str(tmp_path / "o")
+    report = json.loads(ptview("remap", HF_CUDA, "--to", "cpu", "-o", out, "--json").stdout)
+    actions = {f["file"]: f["action"] for f in report["files"]}
+    assert actions == {n: ("rewritten" if n.endswith(".bin") else "copied") for n in os.listdir(HF_CUDA)}
