@@ -72,7 +72,7 @@ public enum FolderOutput {
         if n > 0 {
           var done = 0
           while done < n {
-            let w = buffer.withUnsafeBytes { write(output, $0.baseAddress! + done, n - done) }
+            let w = buffer.withUnsafeBytes { Glibc.write(output, $0.baseAddress! + done, n - done) }
             if w < 0 {
               if errno == EINTR { continue }
               throw WriteError("cannot write \(destination): \(Errno.message())")
@@ -93,6 +93,23 @@ public enum FolderOutput {
     guard fsync(output) == 0 else {
       throw WriteError("cannot sync \(destination): \(Errno.message())")
     }
+  }
+
+  /// Writes a new small file (an index) and syncs it.
+  public static func write(_ bytes: [UInt8], to destination: String) throws(WriteError) {
+    let fd = open(destination, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+    guard fd >= 0 else { throw WriteError("cannot create \(destination): \(Errno.message())") }
+    defer { close(fd) }
+    var done = 0
+    while done < bytes.count {
+      let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, bytes.count - done) }
+      if n < 0 {
+        if errno == EINTR { continue }
+        throw WriteError("cannot write \(destination): \(Errno.message())")
+      }
+      done += n
+    }
+    guard fsync(fd) == 0 else { throw WriteError("cannot sync \(destination): \(Errno.message())") }
   }
 
   /// Syncs a folder's entries (after files were created or renamed in it).

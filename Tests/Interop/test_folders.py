@@ -280,3 +280,37 @@ def test_remap_json_report_names_every_file(tmp_path):
     report = json.loads(ptview("remap", HF_CUDA, "--to", "cpu", "-o", out, "--json").stdout)
     actions = {f["file"]: f["action"] for f in report["files"]}
     assert actions == {n: ("rewritten" if n.endswith(".bin") else "copied") for n in os.listdir(HF_CUDA)}
+
+
+def test_edit_that_renames_and_casts_writes_a_fresh_index(tmp_path):
+    out = str(tmp_path / "renamed")
+    ptview("edit", HF, "--rename", "transformer.=model.", "--cast", "bfloat16",
+           "-o", out, "--no-progress")
+    with open(os.path.join(out, "pytorch_model.bin.index.json")) as f:
+        index = json.load(f)
+    want = {}
+    total = 0
+    for name in shards(out):
+        sd = torch.load(os.path.join(out, name))
+        seen = set()
+        for key, t in sd.items():
+            want[key] = name
+            assert t.dtype == torch.bfloat16 and (key.startswith("model.") or key == "lm_head.weight")
+            storage = t.untyped_storage()
+            if storage.data_ptr() not in seen:
+                seen.add(storage.data_ptr())
+                total += storage.nbytes()
+    assert index["weight_map"] == want
+    assert index["metadata"]["total_size"] == total
+    assert len(want) == len(union_of_shards(HF))
+    # selections by key are refused on folders for now, leaving nothing behind
+    refused = ptview("edit", HF, "--drop", "lm_head.weight", "-o", str(tmp_path / "d"), check=False)
+    assert refused.returncode == 1 and "not yet on folders" in refused.stderr
+    assert not os.path.exists(tmp_path / "d")
+    info = json.loads(ptview("info", "--json", out).stdout)
+    assert info["index"]["findings"] == []
+    # a device move keeps the index byte for byte
+    moved = str(tmp_path / "moved")
+    ptview("remap", HF, "--to", "cpu", "-o", moved, "--no-progress")
+    assert filecmp.cmp(os.path.join(HF, "pytorch_model.bin.index.json"),
+                       os.path.join(moved, "pytorch_model.bin.index.json"), shallow=False)

@@ -4,6 +4,7 @@ import PTViewCore
 import PTViewEdit
 import PTViewFiles
 import PTViewPipeline
+import PTViewZip
 
 #if canImport(Glibc)
   import Glibc
@@ -28,6 +29,19 @@ enum FolderEdit {
       throw ExitCode(1)
     }
     let members = folder.checkpoint.members
+    // Selections by key are per model, and a folder's model is spread over files: planned
+    // per file they would refuse every file that lacks the key. Not yet.
+    if operations.contains(where: {
+      switch $0 {
+      case .drop, .keep, .extract, .fromError: true
+      default: false
+      }
+    }) {
+      Diagnostics.stderr(
+        "ptview: \(folder.path): --drop, --keep, --extract and --from-error work on single files only (not yet on folders); edit the shards one by one"
+      )
+      throw ExitCode(1)
+    }
     // Plan every file first: a refusal anywhere leaves nothing behind.
     var plans: [String: EditPlan] = [:]
     for (member, checkpoint) in folder.checkpoint.readMembers {
@@ -64,11 +78,17 @@ enum FolderEdit {
       }
     }
     let planned = plans
+    // Edits that rename, drop or cast tensors make the index stale: it is written anew from
+    // the shards as written. A device move leaves keys and sizes alone: the index is copied.
+    let rebuilt: String? =
+      operations.allSatisfy({ if case .moveDevices = $0 { true } else { false } })
+      ? nil : folder.checkpoint.index?.name
     DispatchQueue.concurrentPerform(iterations: 2) { worker in
       for i in stride(from: worker, to: members.count, by: 2) where !results.failed {
         let member = members[i]
         let source = folder.path(of: member.file.name)
         let destination = temporary + "/" + member.file.name
+        if member.file.name == rebuilt { continue }
         if let plan = planned[member.file.name], let checkpoint = member.checkpoint {
           do {
             let outcome = try EditPipeline.write(
@@ -95,6 +115,19 @@ enum FolderEdit {
       Diagnostics.stderr("ptview: \(failure)")
       throw ExitCode(1)
     }
+    if let rebuilt, results.failure == nil {
+      do {
+        let text = try rebuiltIndex(folder: folder, temporary: temporary)
+        try FolderOutput.write(Array(text.utf8), to: temporary + "/" + rebuilt)
+      } catch {
+        results.fail("\(error)")
+      }
+    }
+    if let failure = results.failure {
+      FolderOutput.removeTree(temporary)
+      Diagnostics.stderr("ptview: \(failure)")
+      throw ExitCode(1)
+    }
     FolderOutput.sync(folder: temporary)
     if let sub = members.first(where: { $0.file.name.contains("/") }) {
       FolderOutput.sync(folder: temporary + "/" + sub.file.name.prefix(while: { $0 != "/" }))
@@ -104,11 +137,50 @@ enum FolderEdit {
       Diagnostics.stderr("ptview: \(error.message)")
       throw ExitCode(1)
     }
-    report(folder: folder, output: output, results: results, json: json, verb: verb)
+    report(
+      folder: folder, output: output, results: results, rebuilt: rebuilt, json: json, verb: verb)
+  }
+
+  /// The index of the shards as written, in the layout transformers writes
+  /// (`metadata.total_size`, then `weight_map` sorted by key, two-space indents).
+  private static func rebuiltIndex(folder: OpenedFolder, temporary: String) throws(WriteError)
+    -> String
+  {
+    var map: [(String, String)] = []
+    var total: Int64 = 0
+    for member in folder.checkpoint.members where member.file.isWeights {
+      guard member.checkpoint != nil else { continue }
+      let path = temporary + "/" + member.file.name
+      let checkpoint: Checkpoint
+      do {
+        let source = try FileSource(path: path)
+        checkpoint = try CheckpointReader(decompressor: Loading.LazyLibzip(path: path)).read(source)
+      } catch {
+        throw WriteError("cannot read back \(path) to write the index: \(error)")
+      }
+      // total_size counts each storage once, as huggingface_hub's splitter does (tied
+      // weights share one).
+      var counted: Set<String> = []
+      for entry in checkpoint.entries where entry.inStateDict {
+        map.append((entry.key, member.file.name))
+        let storages = entry.tensor.allStorages
+        if storages.isEmpty { total = total.addingSaturated(entry.tensor.nbytes) }
+        for storage in storages where counted.insert(storage.record).inserted {
+          total = total.addingSaturated(storage.byteCount)
+        }
+      }
+    }
+    map.sort { $0.0 < $1.0 }
+    var text = "{\n  \"metadata\": {\n    \"total_size\": \(total)\n  },\n  \"weight_map\": {\n"
+    text += map.map { "    \(JSONWriter.quoted($0.0)): \(JSONWriter.quoted($0.1))" }.joined(
+      separator: ",\n")
+    text += "\n  }\n}\n"
+    return text
   }
 
   private static func report(
-    folder: OpenedFolder, output: String, results: FolderResults, json: Bool, verb: String
+    folder: OpenedFolder, output: String, results: FolderResults, rebuilt: String?, json: Bool,
+    verb: String
   ) {
     let members = folder.checkpoint.members
     var rewritten = 0
@@ -124,6 +196,10 @@ enum FolderEdit {
         objects.append(
           "{\"file\": \(JSONWriter.quoted(member.file.name)), \"action\": \"rewritten\", \"output_size\": \(report.outputSize), \"verified_tensors\": \(report.verifiedTensors)}"
         )
+      } else if member.file.name == rebuilt {
+        lines.append("  \(member.file.name): written anew from the shards as written")
+        objects.append(
+          "{\"file\": \(JSONWriter.quoted(member.file.name)), \"action\": \"index rewritten\"}")
       } else {
         lines.append("  \(member.file.name): copied unchanged")
         objects.append(
