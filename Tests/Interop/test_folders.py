@@ -139,6 +139,8 @@ def test_doctor_of_cuda_folder_says_remap_fixes_it():
         with pytest.raises(RuntimeError):
             torch.load(os.path.join(HF_CUDA, shards(HF_CUDA)[0]))
     assert ptview("doctor", HF).returncode == 0
+    index = os.path.join(HF_CUDA, "pytorch_model.bin.index.json")
+    assert ptview("doctor", index, check=False).returncode == 3
 
 
 def test_stats_of_folder_match_torch():
