@@ -184,6 +184,27 @@ def main() -> None:
     })
     results["stats_big"] = stats_series()
     results["export_big"] = export_series()
+    # Folders (issue 12): listing a sharded folder against listing the same tensors in one
+    # file, and a folder remap against copying the folder and syncing it.
+    sharded = os.path.join(bench, "sharded_cuda0")
+    one = os.path.join(bench, "sharded_one_cuda0.pt")
+    if not (os.path.isdir(sharded) and os.path.exists(one)):
+        subprocess.run([python, os.path.join(REPO, "Scripts", "make_sharded_bench.py"), bench], check=True)
+    out_folder = os.path.join(out_dir, "sharded_out")
+
+    def remove_folder():
+        shutil.rmtree(out_folder, ignore_errors=True)
+        os.sync()
+
+    results["list_sharded"] = series("list sharded", {
+        "ptview ls --json FOLDER": ([ptview, "ls", "--json", sharded], None),
+        "ptview ls --json ONE FILE": ([ptview, "ls", "--json", one], None),
+    }, args.runs)
+    results["remap_sharded"] = series("remap sharded", {
+        "ptview remap FOLDER --to cpu": ([ptview, "remap", sharded, "--to", "cpu", "-o", out_folder, "--force",
+                                          "--no-progress"], remove_folder),
+        "cp -r + sync": (["sh", "-c", f'cp -r "{sharded}" "{out_folder}" && sync "{out_folder}"/*'], remove_folder),
+    }, args.runs)
     for name in ("doctor", "scan"):
         for size, path in (("big", big), ("many", many)):
             check = subprocess.run([ptview, name, path], capture_output=True)
@@ -270,6 +291,18 @@ def write_report(path: str, r: dict, runs: int, big: str, many: str) -> None:
             f"{xb[xp]['peak_mib']:.0f} MiB | cp + sync {xb[xc]['median']:.2f} s; torch {xb[xt]['median']:.2f} s, "
             f"{xb[xt]['peak_mib']:.0f} MiB | {xb[xp]['median'] / xb[xc]['median']:.2f}x of cp + sync, "
             f"{ratio(xb[xt]['median'], xb[xp]['median'])} faster than torch | <= 1.1x cp + sync, >= 3x faster than torch, <= 64 MiB |")
+    if "list_sharded" in r:
+        ls_, rs = r["list_sharded"], r["remap_sharded"]
+        lf, lo = "ptview ls --json FOLDER", "ptview ls --json ONE FILE"
+        fr, fc = "ptview remap FOLDER --to cpu", "cp -r + sync"
+        lines.append(
+            f"| ls of a 1 GB sharded folder (5 .bin shards + index) | {ls_[lf]['median']*1000:.0f} ms, "
+            f"{ls_[lf]['peak_mib']:.0f} MiB | ls of the same tensors in one file {ls_[lo]['median']*1000:.0f} ms | "
+            f"{ls_[lf]['median'] / ls_[lo]['median']:.2f}x of one file | the per-file speed of ls |")
+        lines.append(
+            f"| remap the 1 GB sharded folder to cpu (synced) | {rs[fr]['median']:.2f} s, {rs[fr]['peak_mib']:.0f} MiB | "
+            f"cp -r + sync {rs[fc]['median']:.2f} s | {rs[fr]['median'] / rs[fc]['median']:.2f}x of cp -r + sync | "
+            "<= 1.1x of cp -r + sync |")
     for name in ("doctor", "scan"):
         if name + "_big" in r:
             v = r[name + "_big"][f"ptview {name}"]

@@ -26,10 +26,11 @@ venv="${PTVIEW_VENV:-$HOME/.cache/ptview/venv}"
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
-if ! "$venv/bin/python" -c "import torch, numpy, pytest, PIL, joblib, safetensors, huggingface_hub, moto.server, boto3" 2>/dev/null; then
-  # moto[server] and boto3: the local S3 server of the remote-checkpoint tests.
+if ! "$venv/bin/python" -c "import torch, numpy, pytest, PIL, joblib, safetensors, huggingface_hub, moto.server, boto3, transformers, accelerate" 2>/dev/null; then
+  # moto[server] and boto3: the local S3 server of the remote-checkpoint tests; transformers
+  # and accelerate make and judge the folder fixtures.
   "$venv/bin/pip" install -q --disable-pip-version-check torch numpy pytest pillow joblib \
-    safetensors huggingface_hub "moto[server]" boto3
+    safetensors huggingface_hub "moto[server]" boto3 transformers accelerate
 fi
 "$venv/bin/python" -c "import torch; print('torch', torch.__version__)"
 

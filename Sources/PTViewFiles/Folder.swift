@@ -42,6 +42,14 @@ extension Folder {
     return found.sorted()
   }
 
+  /// Whether `path` names a regular file, following symbolic links (Hugging Face's cache
+  /// links every file of a snapshot to a blob). Asked before opening, so a FIFO in a folder
+  /// is never opened (opening one blocks).
+  public static func isRegularFile(_ path: String) -> Bool {
+    var info = stat()
+    return stat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFREG
+  }
+
   /// Whether `path` names a folder.
   public static func isDirectory(_ path: String, followingLinks: Bool) -> Bool {
     var info = stat()

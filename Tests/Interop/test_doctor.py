@@ -149,7 +149,10 @@ def fixture_cases():
     out = []
     for dirpath, _, files in os.walk(FIXTURES):
         for f in files:
-            if f.endswith((".txt", ".json")) and not f.endswith("index.json"):
+            # An X.index.json means its folder (issue 12): doctor judges every shard, which
+            # test_folders.py checks against torch; torch.load of the JSON itself is not the
+            # question doctor answers for it any more.
+            if f.endswith((".txt", ".json")):
                 continue
             out.append(os.path.join(dirpath, f))
     return sorted(out)

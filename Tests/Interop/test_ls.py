@@ -64,12 +64,23 @@ def test_fixture_listing_matches_torch(path):
     ("tar_era.pt", "tar-format"),
     ("export_tiny.pt2", "torch.export"),
     ("dcp_ckpt", "distributed checkpoint"),
-    ("sharded/pytorch_model.bin.index.json", "sharded"),
 ])
 def test_unsupported_formats_are_named(name, words):
     result = ptview("ls", os.path.join(FIXTURES, name), check=False)
     assert result.returncode == 2
     assert words in result.stderr and result.stderr.count("\n") == 1, result.stderr
+
+
+def test_sharded_index_lists_every_shard():
+    """An index given as the file opens its folder (issue 12; test_folders.py has the rest)."""
+    folder = os.path.join(FIXTURES, "sharded")
+    rows = ls_json(os.path.join(folder, "pytorch_model.bin.index.json"))
+    want = {}
+    for name in sorted(os.listdir(folder)):
+        if name.endswith(".bin"):
+            for key, t in torch.load(os.path.join(folder, name), map_location="cpu").items():
+                want[(name, key)] = list(t.shape)
+    assert {(r["file"], r["key"]): r["shape"] for r in rows} == want
 
 
 def fresh_cases(folder: str) -> list[str]:

@@ -87,24 +87,32 @@ public enum ListReport {
       out.string(layout)
     }
     if !entry.inStateDict { out.literal(", \"in_state_dict\": false") }
+    if let file = entry.file {
+      out.literal(", \"file\": ")
+      out.string(file)
+    }
     out.literal("}")
   }
 
-  /// An aligned table with a header row.
+  /// An aligned table with a header row; a FILE column when the tensors come from several
+  /// files (a sharded folder).
   public static func table(_ entries: [TensorEntry]) -> String {
-    let header = ["KEY", "DTYPE", "SHAPE", "DEVICE", "STORAGE", "OFFSET", "BYTES"]
+    let withFile = entries.contains { $0.file != nil }
+    let header =
+      ["KEY", "DTYPE", "SHAPE", "DEVICE", "STORAGE", "OFFSET", "BYTES"] + (withFile ? ["FILE"] : [])
     var rows: [[String]] = [header]
     for entry in entries {
       let t = entry.tensor
-      rows.append([
-        entry.key + (entry.inStateDict ? "" : " (not in state_dict)"),
-        t.dtype.name + (t.layout.map { " (\($0))" } ?? ""),
-        Format.compactShape(t.shape),
-        t.device,
-        t.storage?.record ?? "-",
-        String(t.offset),
-        Format.bytes(t.nbytes),
-      ])
+      rows.append(
+        [
+          entry.key + (entry.inStateDict ? "" : " (not in state_dict)"),
+          t.dtype.name + (t.layout.map { " (\($0))" } ?? ""),
+          Format.compactShape(t.shape),
+          t.device,
+          t.storage?.record ?? "-",
+          String(t.offset),
+          Format.bytes(t.nbytes),
+        ] + (withFile ? [entry.file ?? "-"] : []))
     }
     return Table.render(rows, rightAligned: [5, 6])
   }

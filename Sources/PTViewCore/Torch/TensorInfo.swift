@@ -298,6 +298,9 @@ public struct TensorEntry: Sendable, Equatable {
   public var tensor: TensorInfo
   /// False for tensors a module holds outside its state_dict (non-persistent buffers).
   public var inStateDict: Bool = true
+  /// The file it lives in, for checkpoints read from a folder of files (shards); nil for
+  /// single files.
+  public var file: String? = nil
 
   /// `path` joined with dots.
   public var key: String { path.joined(separator: ".") }

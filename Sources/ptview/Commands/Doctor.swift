@@ -24,9 +24,15 @@ struct Doctor: ParsableCommand {
         ptview doctor model.pt
         ptview doctor model.pt --device cuda:1   # a machine with GPUs 0 and 1
         ptview doctor model.pt --json | jq -r .remap
+        ptview doctor ./sharded-model/        # every file, and the index
+
+      A folder (or X.index.json) is judged file by file; the verdict is the worst of its \
+      files (4, then 2, then 3), and the index is checked against the shards: a shard it \
+      names that is missing makes the folder unreadable (2); keys it misplaces are listed.
       """)
 
-  @ArgumentParser.Argument(help: "The checkpoint file.", completion: .file()) var file: String
+  @ArgumentParser.Argument(help: "The checkpoint file or folder.", completion: .file())
+  var file: String
   @Option(
     name: .customLong("device"),
     help:
@@ -40,6 +46,10 @@ struct Doctor: ParsableCommand {
     for d in devices where !set.add(d) {
       throw ValidationError("unknown device '\(d)' (use cpu, cuda, cuda:N, xpu:N or mps)")
     }
+    if let target = Loading.folderTarget(file) {
+      let folder = try Loading.folder(target.folder, index: target.index, strict: false)
+      try diagnose(folder, devices: set)
+    }
     let source = try Loading.source(file)
     if let torn = AppendedArchive.tornTailQuick(source) { Diagnostics.fail(file, torn) }
     var doctor = LoadDoctor(devices: set)
@@ -50,5 +60,69 @@ struct Doctor: ParsableCommand {
       Diagnostics.stderr("ptview: \(file): \(report.unreadableReason ?? "unreadable")")
     }
     if report.verdict != .loads { throw ExitCode(report.verdict.rawValue) }
+  }
+
+  /// Each torch file of a folder, then the index; exits with the folder's verdict.
+  private func diagnose(_ folder: OpenedFolder, devices set: DeviceSet) throws -> Never {
+    var reports: [DoctorReport] = []
+    for member in folder.checkpoint.members where member.file.reading == .torch {
+      let path = folder.path(of: member.file.name)
+      var doctor = LoadDoctor(devices: set)
+      doctor.decompressor = Loading.LazyLibzip(path: path)
+      do {
+        let source = try FileSource(path: path)
+        if let torn = AppendedArchive.tornTailQuick(source) { Diagnostics.fail(path, torn) }
+        reports.append(doctor.diagnose(source, path: path))
+      } catch {
+        Diagnostics.fail(path, CheckpointError(.io, error.message))
+      }
+    }
+    let findings = folder.checkpoint.findings
+    let missing = findings.contains { $0.kind == .missingShard }
+    let unread = folder.checkpoint.members.filter {
+      $0.file.reading == .safetensors && $0.problem != nil
+    }
+    let rank: [DoctorReport.Verdict: Int] = [
+      .loads: 0, .rewriteFixes: 1, .unreadable: 2, .needsCode: 3,
+    ]
+    var verdict = reports.map(\.verdict).max { rank[$0]! < rank[$1]! } ?? .loads
+    if missing && rank[verdict]! < rank[.unreadable]! { verdict = .unreadable }
+    if json {
+      var out = "{\"folder\": \(JSONWriter.quoted(folder.path)), "
+      out += "\"verdict\": \"\(verdict)\", \"exit_code\": \(verdict.rawValue), "
+      out += "\"files\": [" + reports.map { $0.json }.joined(separator: ", ") + "], "
+      out +=
+        "\"not_read\": [" + unread.map { JSONWriter.quoted($0.file.name) }.joined(separator: ", ")
+        + "], "
+      out += "\"index_findings\": ["
+      out += findings.map {
+        "{\"kind\": \(JSONWriter.quoted($0.kind.rawValue)), \"message\": \(JSONWriter.quoted($0.message))}"
+      }.joined(separator: ", ")
+      out += "]}\n"
+      Diagnostics.out(out)
+    } else {
+      for report in reports {
+        Diagnostics.out("== \(report.path)\n" + report.text)
+      }
+      for member in unread {
+        Diagnostics.out("== \(folder.path(of: member.file.name))\n\(member.problem!)\n")
+      }
+      if let index = folder.checkpoint.index {
+        Diagnostics.out("== \(folder.path(of: index.name))\n")
+        if findings.isEmpty {
+          Diagnostics.out("agrees with the shards\n")
+        } else {
+          for line in FolderReport.findingLines(findings) { Diagnostics.out("- \(line)\n") }
+        }
+      }
+      Diagnostics.out("folder: \(reports.count) files judged; verdict \(verdict.rawValue)\n")
+      if verdict == .rewriteFixes {
+        Diagnostics.out(
+          "fix (rewrite), the whole folder:\n  ptview remap \(folder.path) -o \(folder.path)-cpu --to cpu\n"
+        )
+      }
+    }
+    if verdict != .loads { throw ExitCode(verdict.rawValue) }
+    Diagnostics.finish()
   }
 }

@@ -24,6 +24,7 @@ struct EditCommand: ParsableCommand {
         ptview edit model.pt --drop optimizer --drop 'ema*' -o small.pt
         ptview edit big.pt --strip-prefix auto --in-place
         ptview edit big.pt --in-place --compact --to cpu
+        ptview edit ./sharded/ --cast bf16 -o ./sharded-bf16/   # index rewritten
 
       --in-place appends the changed records and a new directory to zip and TorchScript \
       files instead of copying them (`ptview repair` undoes an interrupted append); --cast \
@@ -33,7 +34,8 @@ struct EditCommand: ParsableCommand {
       2 FILE is unreadable; 64 usage errors.
       """)
 
-  @ArgumentParser.Argument(help: "The checkpoint to read.", completion: .file()) var file: String
+  @ArgumentParser.Argument(help: "The checkpoint file or folder to read.", completion: .file())
+  var file: String
   @Option(name: [.short, .customLong("output")], help: "Where to write the result.") var output:
     String?
   @Flag(

@@ -1,5 +1,6 @@
 import ArgumentParser
 import PTViewCore
+import PTViewFiles
 
 /// `ptview info`: the checkpoint as a whole.
 struct Info: ParsableCommand {
@@ -10,13 +11,22 @@ struct Info: ParsableCommand {
       Examples:
         ptview info model.pt
         ptview info model.pt --json | jq .devices
+        ptview info checkpoint-500/          # every file's role and tensors
       """)
 
-  @ArgumentParser.Argument(help: "The checkpoint file.", completion: .file()) var file: String
+  @ArgumentParser.Argument(help: "The checkpoint file or folder.", completion: .file())
+  var file: String
   @Flag(help: "Print JSON for scripts.") var json = false
 
   func run() throws {
-    let (checkpoint, source) = try Loading.checkpoint(file)
+    let (checkpoint, source): (Checkpoint, any ByteSource)
+    switch try Loading.openFileOrFolder(file) {
+    case .file(let c, let s): (checkpoint, source) = (c, s)
+    case .folder(let folder):
+      let report = FolderReport(folder.checkpoint, path: folder.path)
+      Diagnostics.out(json ? report.json : report.text)
+      Diagnostics.finish()
+    }
     var appends: AppendedArchive.History?
     if checkpoint.appendedAt != nil, let directory = checkpoint.directory {
       appends = try? AppendedArchive.history(directory, in: source)

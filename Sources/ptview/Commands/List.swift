@@ -8,22 +8,35 @@ struct List: ParsableCommand {
     abstract: "List every tensor: key, dtype, shape, stride, device, storage, bytes.",
     discussion: """
       --json prints one JSON array, one object per tensor path, in pickle order, with the \
-      fields path, key, dtype, shape, stride, offset, device, storage, nbytes, requires_grad.
+      fields path, key, dtype, shape, stride, offset, device, storage, nbytes, requires_grad \
+      (and file, for folders).
+
+      A folder (a Hugging Face sharded model with its index, a Trainer, accelerate or \
+      DeepSpeed checkpoint folder) or an X.index.json lists every file's tensors as one \
+      checkpoint, each with its file; only the pickles are read.
 
       Examples:
         ptview ls model.pt
+        ptview ls ./llama-7b/                 # every shard, with a FILE column
         ptview ls model.pt --json | jq -r '.[] | select(.device != "cpu") | .key'
       """)
 
-  @ArgumentParser.Argument(help: "The checkpoint file.", completion: .file()) var file: String
+  @ArgumentParser.Argument(help: "The checkpoint file or folder.", completion: .file())
+  var file: String
   @Flag(help: "Print JSON for scripts.") var json = false
 
   func run() throws {
-    let (checkpoint, _) = try Loading.checkpoint(file)
+    let entries: [TensorEntry]
+    switch try Loading.openFileOrFolder(file) {
+    case .file(let checkpoint, _): entries = checkpoint.entries
+    case .folder(let folder):
+      entries = folder.checkpoint.entries
+      FolderNotes.warn(folder)
+    }
     if json {
-      ListReport.json(checkpoint.entries) { Diagnostics.write(fd: 1, $0) }
+      ListReport.json(entries) { Diagnostics.write(fd: 1, $0) }
     } else {
-      Diagnostics.out(ListReport.table(checkpoint.entries))
+      Diagnostics.out(ListReport.table(entries))
     }
     Diagnostics.finish()
   }

@@ -31,8 +31,14 @@ struct Remap: ParsableCommand {
       append a crash interrupted. --compact (with --in-place) rewrites FILE whole in torch's \
       own layout instead, leaving out superseded records; legacy files are always rewritten.
 
+      A folder (a Hugging Face sharded model, a Trainer, accelerate or DeepSpeed folder) is \
+      written whole to the new folder OUT: every torch file rewritten as above, two at a time, \
+      every other file (index, config, tokenizer) copied byte for byte, all in a temporary \
+      folder beside OUT renamed into place at the end.
+
       Examples:
         ptview remap gpu.pt --to cpu -o cpu.pt
+        ptview remap ./llama-sharded/ --to cpu -o ./llama-cpu/
         ptview remap model.pt --map 'cuda:*=cpu' --only 'encoder.*' -o enc_cpu.pt
         ptview remap big.pt --in-place --to cpu
         ptview remap big.pt --in-place --compact --to cpu
@@ -41,7 +47,8 @@ struct Remap: ParsableCommand {
       2 FILE is unreadable; 64 usage errors.
       """)
 
-  @ArgumentParser.Argument(help: "The checkpoint to read.", completion: .file()) var file: String
+  @ArgumentParser.Argument(help: "The checkpoint file or folder to read.", completion: .file())
+  var file: String
   @Option(name: [.short, .customLong("output")], help: "Where to write the result.") var output:
     String?
   @Flag(

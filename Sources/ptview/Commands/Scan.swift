@@ -102,6 +102,17 @@ struct Scan: ParsableCommand {
             detail: torn.message, node: nil)
         ], notes: [], omittedFindings: 0)
     }
+    // JSON documents (configs, indexes, tokenizers beside checkpoints) hold no pickle and no
+    // loader runs them: a folder scan says so instead of calling them unscannable.
+    if source.size <= 64 << 20, let first = try? source.read(at: 0, count: 1).first,
+      first == UInt8(ascii: "{") || first == UInt8(ascii: "["),
+      let bytes = try? source.readExactly(at: 0, count: Int(source.size)),
+      (try? JSONParser.parse(bytes)) != nil
+    {
+      return SafetyReport(
+        path: path, verdict: .safe, format: "JSON document (no pickle)", pickles: [],
+        findings: [], notes: [], omittedFindings: 0)
+    }
     var scanner = SafetyScanner()
     scanner.useDangerList = !noDangerList
     scanner.decompressor = Loading.decompressor(path, source)

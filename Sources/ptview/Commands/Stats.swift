@@ -32,6 +32,7 @@ struct Stats: ParsableCommand {
       Examples:
         ptview stats model.pt
         ptview stats model.pt --only 'encoder.*.weight'
+        ptview stats ./sharded-model/          # every shard's tensors
         ptview stats model.pt --json | jq '.[] | select(.nan > 0) | .key'
 
       Exit codes: 0 done (also when tensors hold NaN or Inf); 2 the input is unreadable (a \
@@ -39,85 +40,118 @@ struct Stats: ParsableCommand {
       record and byte offset); 64 usage errors.
       """)
 
-  @ArgumentParser.Argument(help: "The checkpoint file.", completion: .file()) var file: String
+  @ArgumentParser.Argument(help: "The checkpoint file or folder.", completion: .file())
+  var file: String
   @Option(help: "Only tensors whose key matches GLOB (`*` crosses dots; repeatable).")
   var only: [String] = []
   @Flag(help: "Print JSON for scripts.") var json = false
   @Flag(help: "Never show a progress bar.") var noProgress = false
 
   func run() throws {
-    let (checkpoint, source) = try Loading.checkpoint(file)
-    let entries = checkpoint.entries.filter { entry in
-      only.isEmpty || only.contains { Glob.matches($0, entry.key) }
-    }
-    let reader = TensorValues(checkpoint: checkpoint, source: source)
-    // Each tensor once, however many paths reach it.
-    var rows: [Row] = []
-    var stored: [StoredTensor] = []
-    var byNode: [Int32: Int] = [:]
-    var reasons: [String: String] = [:]
-    // A sparse tensor's unspecified elements, per slot: zeros to add to its statistics.
-    var implicitZeros: [Int64] = []
-    // quint4x2/quint2x4, per slot: their bytes are unpacked apart from the others.
-    var packed: [Int: StatisticsSource] = [:]
-    for entry in entries {
-      // A nested tensor has no single shape: count the elements of its buffer.
-      let count =
-        entry.tensor.layout == "nested"
-        ? entry.tensor.components.first?.numel ?? 0 : entry.tensor.numel
-      var row = Row(key: entry.key, dtype: entry.tensor.dtype.name, count: count)
-      if let node = entry.tensor.node, let slot = byNode[node.index] {
-        row.slot = slot
-      } else {
-        let source: Result<StatisticsSource, TensorValues.NoValues>
-        do { source = try reader.statisticsSource(entry.tensor) } catch {
-          Diagnostics.fail(file, error)
-        }
-        switch source {
-        case .success(let found):
-          row.slot = stored.count
-          if let node = entry.tensor.node { byNode[node.index] = stored.count }
-          stored.append(found.stored)
-          implicitZeros.append(found.implicitZeros)
-          if found.packed != nil { packed[stored.count - 1] = found }
-        case .failure(let reason):
-          reasons[entry.key] = reason.description
-        }
+    // One part per file: a folder's files are read one after the other, each through its own
+    // source (its storages' offsets are its own), into one table.
+    var parts: [(checkpoint: Checkpoint, source: any ByteSource, path: String)] = []
+    switch try Loading.openFileOrFolder(file) {
+    case .file(let checkpoint, let source): parts = [(checkpoint, source, file)]
+    case .folder(let folder):
+      FolderNotes.warn(folder)
+      for (member, checkpoint) in folder.checkpoint.readMembers {
+        guard let source = folder.sources[member.file.name] else { continue }
+        parts.append((checkpoint, source, folder.path(of: member.file.name)))
       }
-      rows.append(row)
     }
-    let total = stored.reduce(Int64(0)) { sum, tensor in
-      sum.addingSaturated(
-        tensor.layout.orderFree().layout.count.map { $0 * Int64(tensor.encoding.byteWidth) }
-          ?? 0)
+    var rows: [Row] = []
+    var reasons: [String: String] = [:]
+    var work: [Job] = []
+    var slots = 0
+    for part in parts {
+      let entries = part.checkpoint.entries.filter { entry in
+        only.isEmpty || only.contains { Glob.matches($0, entry.key) }
+      }
+      var job = Job(
+        reader: TensorValues(checkpoint: part.checkpoint, source: part.source), path: part.path)
+      // Each tensor once, however many paths reach it.
+      var byNode: [Int32: Int] = [:]
+      for entry in entries {
+        // A nested tensor has no single shape: count the elements of its buffer.
+        let count =
+          entry.tensor.layout == "nested"
+          ? entry.tensor.components.first?.numel ?? 0 : entry.tensor.numel
+        var row = Row(key: entry.key, dtype: entry.tensor.dtype.name, count: count)
+        if let node = entry.tensor.node, let slot = byNode[node.index] {
+          row.slot = slots + slot
+        } else {
+          let source: Result<StatisticsSource, TensorValues.NoValues>
+          do { source = try job.reader.statisticsSource(entry.tensor) } catch {
+            Diagnostics.fail(part.path, error)
+          }
+          switch source {
+          case .success(let found):
+            row.slot = slots + job.stored.count
+            if let node = entry.tensor.node { byNode[node.index] = job.stored.count }
+            job.stored.append(found.stored)
+            job.implicitZeros.append(found.implicitZeros)
+            if found.packed != nil { job.packed[job.stored.count - 1] = found }
+          case .failure(let reason):
+            reasons[entry.key] = reason.description
+          }
+        }
+        rows.append(row)
+      }
+      work.append(job)
+      slots += job.stored.count
     }
+    func bytes(_ stored: [StoredTensor]) -> Int64 {
+      stored.reduce(Int64(0)) { sum, tensor in
+        sum.addingSaturated(
+          tensor.layout.orderFree().layout.count.map { $0 * Int64(tensor.encoding.byteWidth) }
+            ?? 0)
+      }
+    }
+    let total = work.reduce(Int64(0)) { $0.addingSaturated(bytes($1.stored)) }
     let bar = ProgressBar(
       enabled: !noProgress && !json && Diagnostics.isTerminal(2), label: "reading")
-    var statistics: [ValueStatistics]
-    do {
-      statistics = try reader.statistics(of: stored) { done in
-        // Reads that span gaps may pass the estimate; a bar never passes 100%.
-        bar.update(min(done, total), total)
+    var statistics: [ValueStatistics] = []
+    var before: Int64 = 0
+    for job in work {
+      let offset = before
+      var part: [ValueStatistics]
+      do {
+        part = try job.reader.statistics(of: job.stored) { done in
+          // Reads that span gaps may pass the estimate; a bar never passes 100%.
+          bar.update(min(offset + done, total), total)
+        }
+        for (slot, source) in job.packed {
+          part[slot] = try job.reader.packedStatistics(source)
+        }
+      } catch {
+        bar.finish()
+        Diagnostics.fail(job.path, error)
       }
-    } catch {
-      bar.finish()
-      Diagnostics.fail(file, error)
+      for (slot, zeros) in job.implicitZeros.enumerated() where zeros > 0 {
+        part[slot].addImplicitZeros(zeros, complex: job.stored[slot].encoding.isComplex)
+      }
+      statistics += part
+      before = before.addingSaturated(bytes(job.stored))
     }
     bar.finish()
-    for (slot, source) in packed {
-      do { statistics[slot] = try reader.packedStatistics(source) } catch {
-        Diagnostics.fail(file, error)
-      }
-    }
-    for (slot, zeros) in implicitZeros.enumerated() where zeros > 0 {
-      statistics[slot].addImplicitZeros(zeros, complex: stored[slot].encoding.isComplex)
-    }
     if json {
       Diagnostics.out(StatsReport.json(rows, statistics))
     } else {
       Diagnostics.out(StatsReport.table(rows, statistics, reasons: reasons))
     }
     Diagnostics.finish()
+  }
+
+  /// The tensors of one file, read through its own source.
+  struct Job {
+    var reader: TensorValues
+    var path: String
+    var stored: [StoredTensor] = []
+    /// A sparse tensor's unspecified elements, per slot: zeros to add to its statistics.
+    var implicitZeros: [Int64] = []
+    /// quint4x2/quint2x4, per slot: their bytes are unpacked apart from the others.
+    var packed: [Int: StatisticsSource] = [:]
   }
 
   /// One tensor path and where its statistics are.

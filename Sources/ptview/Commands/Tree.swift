@@ -10,16 +10,29 @@ struct Tree: ParsableCommand {
       Examples:
         ptview tree model.pt --depth 2
         ptview tree model.pt --raw | less     # tensors as their rebuild calls
+        ptview tree ./sharded-model/ --depth 1  # each file's tree under its name
       """)
 
-  @ArgumentParser.Argument(help: "The checkpoint file.", completion: .file()) var file: String
+  @ArgumentParser.Argument(help: "The checkpoint file or folder.", completion: .file())
+  var file: String
   @Option(help: "Stop descending below this depth.") var depth: Int?
   @Flag(help: "Show tensor rebuild calls as calls, not one-line summaries.") var raw = false
   @Option(help: "The pickle to show (e.g. constants.pkl; default: the main one).") var record:
     String?
 
   func run() throws {
-    let (checkpoint, _) = try Loading.checkpoint(file, strict: false)
+    switch try Loading.openFileOrFolder(file, strict: false) {
+    case .file(let checkpoint, _): try show(checkpoint)
+    case .folder(let folder):
+      for (member, checkpoint) in folder.checkpoint.readMembers {
+        Diagnostics.out("== \(member.file.name) (\(member.file.role))\n")
+        try show(checkpoint)
+      }
+      FolderNotes.warn(folder)
+    }
+  }
+
+  private func show(_ checkpoint: Checkpoint) throws {
     guard let root = try rootNode(checkpoint) else {
       Diagnostics.out("(no pickle: \(checkpoint.format.rawValue) files hold no object graph)\n")
       return

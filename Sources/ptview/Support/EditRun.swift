@@ -32,6 +32,19 @@ enum EditRun {
       Diagnostics.stderr("ptview: \(file): --in-place changes a local file; this one is remote")
       throw ExitCode(1)
     }
+    if let target = Loading.folderTarget(file) {
+      if inPlace {
+        Diagnostics.stderr(
+          "ptview: \(file): --in-place does not work on folders yet; write a new folder with -o OUT"
+        )
+        throw ExitCode(1)
+      }
+      let folder = try Loading.folder(target.folder, index: target.index)
+      try FolderEdit.run(
+        folder: folder, output: output, force: force, json: json, noProgress: noProgress,
+        verb: verb, operations: operations)
+      return
+    }
     let (checkpoint, source) = try Loading.checkpoint(file)
     guard checkpoint.format != .safetensors && checkpoint.format != .pickle else {
       Diagnostics.stderr(

@@ -1,0 +1,157 @@
+import CSystemShims
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Writing a folder atomically: everything goes into a temporary folder beside the
+/// destination, which is synced and renamed into place only when every file is written.
+public enum FolderOutput {
+  /// Creates `.NAME.ptview-XXXXXX` beside `destination`.
+  public static func makeTemporary(near destination: String) throws(WriteError) -> String {
+    var trimmed = destination
+    while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
+    let parts = trimmed.split(separator: "/", omittingEmptySubsequences: false)
+    let base = String(parts.last ?? "")
+    let parent = parts.count > 1 ? parts.dropLast().joined(separator: "/") : "."
+    var template = Array("\(parent.isEmpty ? "/" : parent)/.\(base).ptview-XXXXXX".utf8CString)
+    let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+    guard made != nil else {
+      throw WriteError("cannot create a temporary folder beside \(destination): \(Errno.message())")
+    }
+    return template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+  }
+
+  /// Gives `destination` the permission bits of `source` (mkdtemp makes folders 0700).
+  public static func copyMode(from source: String, to destination: String) {
+    var info = stat()
+    if stat(source, &info) == 0 { _ = chmod(destination, info.st_mode & 0o7777) }
+  }
+
+  /// Makes a subfolder (for DeepSpeed's tag folder).
+  public static func makeFolder(_ path: String) throws(WriteError) {
+    guard mkdir(path, 0o755) == 0 || errno == EEXIST else {
+      throw WriteError("cannot create \(path): \(Errno.message())")
+    }
+  }
+
+  /// Copies a file byte for byte (in the kernel where it can, as `cp` does), keeping its
+  /// permission bits, and syncs it.
+  public static func copy(
+    _ source: String, to destination: String, progress: (Int64) -> Void
+  ) throws(WriteError) {
+    let input = open(source, O_RDONLY | O_CLOEXEC)
+    guard input >= 0 else { throw WriteError("cannot read \(source): \(Errno.message())") }
+    defer { close(input) }
+    var info = stat()
+    guard fstat(input, &info) == 0 else {
+      throw WriteError("cannot read \(source): \(Errno.message())")
+    }
+    let output = open(
+      destination, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode_t(info.st_mode & 0o777))
+    guard output >= 0 else { throw WriteError("cannot create \(destination): \(Errno.message())") }
+    defer { close(output) }
+    var offset = off_t(0)
+    var remaining = Int64(info.st_size)
+    var kernel = true
+    var buffer = [UInt8]()
+    while remaining > 0 {
+      let want = Int(min(remaining, 64 << 20))
+      var n: Int
+      if kernel {
+        n = ptv_copy_file_range(input, &offset, output, want)
+        if n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP) {
+          kernel = false
+          buffer = [UInt8](repeating: 0, count: 1 << 20)
+          continue
+        }
+      } else {
+        n = buffer.withUnsafeMutableBytes {
+          pread(input, $0.baseAddress!, min(want, $0.count), offset)
+        }
+        if n > 0 {
+          var done = 0
+          while done < n {
+            let w = buffer.withUnsafeBytes { Glibc.write(output, $0.baseAddress! + done, n - done) }
+            if w < 0 {
+              if errno == EINTR { continue }
+              throw WriteError("cannot write \(destination): \(Errno.message())")
+            }
+            done += w
+          }
+          offset += off_t(n)
+        }
+      }
+      if n < 0 {
+        if errno == EINTR { continue }
+        throw WriteError("cannot copy \(source) to \(destination): \(Errno.message())")
+      }
+      if n == 0 { throw WriteError("\(source) ended while copying") }
+      remaining -= Int64(n)
+      progress(Int64(n))
+    }
+    guard fsync(output) == 0 else {
+      throw WriteError("cannot sync \(destination): \(Errno.message())")
+    }
+  }
+
+  /// Writes a new small file (an index) and syncs it.
+  public static func write(_ bytes: [UInt8], to destination: String) throws(WriteError) {
+    let fd = open(destination, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+    guard fd >= 0 else { throw WriteError("cannot create \(destination): \(Errno.message())") }
+    defer { close(fd) }
+    var done = 0
+    while done < bytes.count {
+      let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, bytes.count - done) }
+      if n < 0 {
+        if errno == EINTR { continue }
+        throw WriteError("cannot write \(destination): \(Errno.message())")
+      }
+      done += n
+    }
+    guard fsync(fd) == 0 else { throw WriteError("cannot sync \(destination): \(Errno.message())") }
+  }
+
+  /// Syncs a folder's entries (after files were created or renamed in it).
+  public static func sync(folder: String) {
+    let fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    guard fd >= 0 else { return }
+    _ = fsync(fd)
+    close(fd)
+  }
+
+  /// Puts `temporary` at `destination`: a rename; with `replace`, an existing destination
+  /// is swapped out first and removed after the new folder is in place.
+  public static func commit(_ temporary: String, to destination: String, replace: Bool)
+    throws(WriteError)
+  {
+    var old: String?
+    if replace && AtomicOutput.exists(destination) {
+      let aside = try makeTemporary(near: destination)
+      // mkdtemp made an empty folder; renaming a folder over an empty one replaces it.
+      guard rename(destination, aside) == 0 else {
+        _ = rmdir(aside)
+        throw WriteError("cannot move the old \(destination) aside: \(Errno.message())")
+      }
+      old = aside
+    }
+    guard rename(temporary, destination) == 0 else {
+      let reason = Errno.message()
+      if let old { _ = rename(old, destination) }
+      throw WriteError("cannot rename the new folder to \(destination): \(reason)")
+    }
+    sync(folder: AtomicOutput.directory(of: destination))
+    if let old { removeTree(old) }
+  }
+
+  /// Removes a folder ptview made and everything in it (no symbolic link is followed).
+  public static func removeTree(_ path: String) {
+    for name in Folder.list(path) ?? [] {
+      let full = path + "/" + name
+      var info = stat()
+      guard lstat(full, &info) == 0 else { continue }
+      if info.st_mode & S_IFMT == S_IFDIR { removeTree(full) } else { _ = unlink(full) }
+    }
+    _ = rmdir(path)
+  }
+}

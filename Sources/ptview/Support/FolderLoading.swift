@@ -1,0 +1,203 @@
+import Dispatch
+import PTViewCore
+import PTViewFiles
+import PTViewRemote
+import PTViewZip
+
+/// What a path given to a verb is: one checkpoint file, or a checkpoint folder (a Hugging
+/// Face sharded model, a Trainer/accelerate/DeepSpeed folder) read as one checkpoint.
+enum Opened {
+  case file(Checkpoint, any ByteSource)
+  case folder(OpenedFolder)
+}
+
+/// A folder as read: the merged view and a source for every file read as a checkpoint.
+struct OpenedFolder {
+  /// The folder's path as given (without a trailing slash).
+  var path: String
+  var checkpoint: ShardedCheckpoint
+  /// Sources by member name.
+  var sources: [String: FileSource]
+
+  /// The path of a member.
+  func path(of name: String) -> String { path + "/" + name }
+}
+
+extension Loading {
+  /// The folder `path` opens as, and the index it names: FOLDER itself, or the folder of an
+  /// `X.index.json` given as the file. Nil for anything else (and for DCP folders, which keep
+  /// their named error in `source`).
+  static func folderTarget(_ path: String) -> (folder: String, index: String?)? {
+    // A URL naming an index is not a local folder (remote folders are not read yet).
+    if RemoteLocation.isRemote(path) { return nil }
+    if Folder.isDirectory(path, followingLinks: true) {
+      if let names = Folder.list(path), names.contains(".metadata"),
+        names.contains(where: { $0.hasSuffix(".distcp") })
+      {
+        return nil
+      }
+      var folder = path
+      while folder.count > 1 && folder.hasSuffix("/") { folder.removeLast() }
+      return (folder, nil)
+    }
+    guard FolderLayout.isIndex(path) else { return nil }
+    let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+    let name = String(parts.last ?? "")
+    let folder = parts.count > 1 ? parts.dropLast().joined(separator: "/") : "."
+    return (folder.isEmpty ? "/" : folder, name)
+  }
+
+  /// Opens `path` as a file or a folder, or exits 2 with a one-line reason.
+  static func openFileOrFolder(_ path: String, strict: Bool = true) throws -> Opened {
+    if let target = folderTarget(path) {
+      return .folder(try folder(target.folder, index: target.index, strict: strict))
+    }
+    let (checkpoint, source) = try checkpoint(path, strict: strict)
+    return .file(checkpoint, source)
+  }
+
+  /// Reads a checkpoint folder: lists it, reads the index, then every torch file's pickles
+  /// (two at a time; never a tensor's bytes). A weights file that cannot be read ends the
+  /// command with its one-line error, as a single file would; other files keep their problem.
+  static func folder(_ path: String, index indexName: String?, strict: Bool = true) throws
+    -> OpenedFolder
+  {
+    guard let top = Folder.list(path) else {
+      Diagnostics.fail(path, CheckpointError(.io, "cannot list the folder"))
+    }
+    var names = top.filter { isRegularFile(path + "/" + $0) }
+    // DeepSpeed's outer folder: `latest` names the tag folder holding the checkpoint.
+    if names.contains("latest"), let tag = readSmallText(path + "/latest"),
+      ShardIndex.isPlainFileName(tag), let inner = Folder.list(path + "/" + tag)
+    {
+      names += inner.filter { isRegularFile(path + "/" + tag + "/" + $0) }.map { tag + "/" + $0 }
+    }
+    var index: ShardIndex?
+    let chosen =
+      indexName
+      ?? ["model.safetensors.index.json", "pytorch_model.bin.index.json"].first(
+        where: names.contains)
+      ?? names.sorted().first(where: FolderLayout.isIndex)
+    if let chosen {
+      let indexPath = path + "/" + chosen
+      guard let bytes = readSmallFile(indexPath, limit: 256 << 20) else {
+        Diagnostics.fail(indexPath, CheckpointError(.io, "cannot read the index"))
+      }
+      do { index = try ShardIndex.parse(bytes, name: chosen) } catch {
+        Diagnostics.fail(indexPath, error)
+      }
+    }
+    let layout = FolderLayout.recognise(names, indexShards: index?.shards ?? [])
+    guard layout.files.contains(where: { $0.reading != .other }) || index != nil else {
+      Diagnostics.fail(
+        path, CheckpointError(.io, "is a directory with no checkpoint files or shard index"))
+    }
+    let files = layout.files
+    let slots = MemberSlots(count: files.count)
+    DispatchQueue.concurrentPerform(iterations: 2) { worker in
+      var i = worker
+      while i < files.count {
+        slots.set(i, readMember(files[i], at: path + "/" + files[i].name, strict: strict))
+        i += 2
+      }
+    }
+    var members: [ShardedCheckpoint.Member] = []
+    var sources: [String: FileSource] = [:]
+    for (i, file) in files.enumerated() {
+      let read = slots.get(i)
+      if let error = read.error, file.isWeights {
+        Diagnostics.fail(path + "/" + file.name, error)
+      }
+      if let source = read.source, read.checkpoint != nil { sources[file.name] = source }
+      members.append(
+        ShardedCheckpoint.Member(
+          file: file, size: read.size, checkpoint: read.checkpoint,
+          problem: read.problem ?? read.error.map(\.description)))
+    }
+    return OpenedFolder(
+      path: path, checkpoint: ShardedCheckpoint(layout: layout, index: index, members: members),
+      sources: sources)
+  }
+
+  /// What reading one member gave.
+  struct MemberRead: @unchecked Sendable {
+    var size: Int64 = 0
+    var checkpoint: Checkpoint?
+    var source: FileSource?
+    var problem: String?
+    var error: CheckpointError?
+  }
+
+  /// Reads one file of a folder by how the layout says to read it. The one place a new
+  /// reader plugs in (safetensors shards: read their header here).
+  static func readMember(_ file: FolderLayout.File, at path: String, strict: Bool) -> MemberRead {
+    var read = MemberRead()
+    let source: FileSource
+    do { source = try FileSource(path: path) } catch {
+      read.error = CheckpointError(.io, error.message)
+      return read
+    }
+    read.size = source.size
+    switch file.reading {
+    case .other:
+      return read
+    case .safetensors:
+      read.problem = FolderLayout.safetensorsNotYet
+      return read
+    case .torch:
+      var reader = CheckpointReader(decompressor: LazyLibzip(path: path))
+      // Weights are read as a single file would be; the other files (optimizer, RNG state,
+      // pickled arguments) are listed as far as they can be interpreted.
+      reader.strict = strict && file.isWeights
+      do {
+        read.checkpoint = try reader.read(source)
+        read.source = source
+      } catch {
+        read.error = error
+      }
+      return read
+    }
+  }
+
+  private static func isRegularFile(_ path: String) -> Bool { Folder.isRegularFile(path) }
+
+  /// A small file's bytes (nil when unreadable or over `limit`).
+  static func readSmallFile(_ path: String, limit: Int64) -> [UInt8]? {
+    guard Folder.isRegularFile(path), let source = try? FileSource(path: path),
+      source.size <= limit
+    else { return nil }
+    return try? source.readExactly(at: 0, count: Int(source.size))
+  }
+
+  private static func readSmallText(_ path: String) -> String? {
+    guard let bytes = readSmallFile(path, limit: 4096) else { return nil }
+    let text = String(decoding: bytes, as: UTF8.self)
+    return String(text.filter { !$0.isWhitespace })
+  }
+}
+
+/// Results of the member reads, one slot per file, each written by one worker.
+private final class MemberSlots: @unchecked Sendable {
+  private var slots: [Loading.MemberRead]
+  private let lock = DispatchQueue(label: "ptview.folder.slots")
+  init(count: Int) { slots = Array(repeating: Loading.MemberRead(), count: count) }
+  func set(_ i: Int, _ value: Loading.MemberRead) { lock.sync { slots[i] = value } }
+  func get(_ i: Int) -> Loading.MemberRead { lock.sync { slots[i] } }
+}
+
+/// Lines on standard error about a folder that a listing alone would hide.
+enum FolderNotes {
+  /// Files not read (safetensors shards for now) and index disagreements.
+  static func warn(_ folder: OpenedFolder) {
+    let unread = folder.checkpoint.members.filter { $0.problem != nil && $0.file.reading != .other }
+    for member in unread.prefix(4) {
+      Diagnostics.stderr("ptview: \(folder.path(of: member.file.name)): \(member.problem!)")
+    }
+    if unread.count > 4 {
+      Diagnostics.stderr("ptview: and \(unread.count - 4) more files not read")
+    }
+    for line in FolderReport.findingLines(folder.checkpoint.findings, limit: 5) {
+      Diagnostics.stderr("ptview: \(folder.path): index: \(line)")
+    }
+  }
+}

@@ -1,0 +1,1 @@
+# stand-in for DeepSpeed's converter script, which DeepSpeed copies here
