@@ -35,6 +35,8 @@ public enum Action: Hashable, Sendable {
   case help
   case quit
   case cancel
+  /// Between the key view and the pickle graph.
+  case switchView
 }
 
 /// One row of the key map: the keys, what they do, and the words help shows for them.
@@ -110,6 +112,9 @@ public enum Keymap {
     KeyBinding("Edit", [.character("u")], .undo, "undo the last staged change"),
     KeyBinding(
       "Edit", [.character("w"), .control("s")], .write, "write an edited copy (asks for the path)"),
+    KeyBinding(
+      "Views", [.tab], .switchView,
+      "the pickle graph and back; from a tensor, to its rebuild call"),
     KeyBinding("Other", [.escape], .cancel, "clear the message, the search or the filter"),
     KeyBinding("Other", [.character("?"), .function(1)], .help, "this help"),
     KeyBinding(
@@ -147,7 +152,7 @@ public enum Keymap {
   public static var markdown: String {
     var out = KeymapGuide.introduction
     var section = ""
-    for binding in bindings {
+    for binding in bindings + GraphKeymap.bindings {
       if binding.section != section {
         section = binding.section
         out += "\n## \(section)\n\n| Keys | Action |\n|---|---|\n"

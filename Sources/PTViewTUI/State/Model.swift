@@ -60,6 +60,14 @@ public struct Model: Sendable {
   public var status: Status?
   /// The last file written.
   public var saved: String?
+  /// The pickle graph view (`Tab`), made the first time it is opened.
+  public internal(set) var graph: GraphView?
+  /// The bytes of each pickle by section name, for the graph's opcode pane (the shell reads
+  /// them; without them the pane says so).
+  public var pickles: [String: PickleBytes] = [:]
+  /// The first bytes of a storage record by name, for the opcode pane's hex view (read by the
+  /// shell on demand; nil leaves the hex view out).
+  public var storageHead: (@Sendable (String) -> [UInt8]?)? = nil
 
   /// A model for `tree`, opened collapsed to a depth that fills about one screen.
   public init(
@@ -171,6 +179,7 @@ public struct Model: Sendable {
       }
     }
     rebuildRows()
+    graphAssessed()
     if let warning = safety.openingStatus, status == nil || status?.kind != .error {
       status = warning
     }

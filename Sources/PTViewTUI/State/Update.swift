@@ -10,6 +10,7 @@ extension Model {
     case .resize(let newSize):
       size = newSize
       clampFocus()
+      graphChanged()
       return []
     case .mouse(let event):
       if case .browse = mode { mouse(event) } else if case .help = mode { helpMouse(event) }
@@ -29,6 +30,7 @@ extension Model {
     case .writeFinished(let result):
       return writeFinished(result)
     case .key(let key):
+      if showingGraph, let effects = graphKey(key) { return effects }
       switch mode {
       case .browse: return browse(key)
       case .help(let top): return help(key, top: top)
@@ -140,6 +142,7 @@ extension Model {
     case .cast: openCastPicker()
     case .undo: undo()
     case .write: openWritePrompt()
+    case .switchView: switchToGraph()
     case .help: mode = .help(top: 0)
     case .quit:
       if staging.isEmpty { return [.quit] }
@@ -677,7 +680,7 @@ extension Model {
       }
     }
     var section = ""
-    for binding in Keymap.bindings {
+    for binding in Keymap.bindings + GraphKeymap.bindings {
       if binding.section != section {
         if !section.isEmpty { out.append(("", "", false)) }
         section = binding.section

@@ -34,6 +34,13 @@ enum Explorer {
     }
     var model = Model(
       checkpoint: checkpoint, path: path, size: backend.size, asciiOnly: !utf8Locale())
+    model.pickles = pickleBytes(checkpoint, source: source)
+    let storages = checkpoint.storages
+    model.storageHead = { record in
+      guard let extent = storages[record], let offset = extent.dataOffset, !extent.compressed
+      else { return nil }
+      return try? source.read(at: offset, count: Int(min(32, extent.size)))
+    }
     // The scan and the doctor read the pickles again (about as long as opening the file):
     // the first screen does not wait for them; the loop picks them up when they are ready.
     model.assessing = true
@@ -50,6 +57,22 @@ enum Explorer {
     if let saved = runtime.model.saved {
       Diagnostics.out("ptview: wrote \(saved)\n")
     }
+  }
+
+  /// The bytes of each pickle, for the graph view's opcode pane: stored records and legacy
+  /// parts are read where the file has them (a few megabytes on an 80,000-tensor file);
+  /// compressed records are left out, and the pane says so.
+  static func pickleBytes(_ checkpoint: Checkpoint, source: FileSource) -> [String: PickleBytes] {
+    var out: [String: PickleBytes] = [:]
+    let zipLike = checkpoint.format == .zip || checkpoint.format == .torchScript
+    for section in checkpoint.pickles {
+      if zipLike && section.fileOffset == 0 { continue }
+      guard section.length < 1 << 30,
+        let bytes = try? source.read(at: section.fileOffset, count: Int(section.length))
+      else { continue }
+      out[section.name] = PickleBytes(base: Int(section.fileOffset), bytes: bytes)
+    }
+    return out
   }
 
   /// The safety scan and the load prediction for the header and the tree marks, as `ptview
