@@ -227,9 +227,7 @@ struct GraphOutline: Sendable {
       if valid(pid), isInline(pid) { text += " " + title(pid) }
       if let storage = storages[id.index] {
         let size = extents[storage.record]?.size
-        text +=
-          " → \(storage.record)" + (size.map { ", " + Format.bytes($0) } ?? ", missing")
-          + ", \(storage.location)"
+        text += " → \(storage.record) " + (size.map { Format.bytes($0) } ?? "(missing)")
       }
       return text
     case .object(let index):

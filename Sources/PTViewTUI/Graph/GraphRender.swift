@@ -78,8 +78,16 @@ extension Renderer {
     var lines: [[(String, Style)]] = []
     var first: [(String, Style)] = [(outline.kind(id), Theme.detailKey)]
     if outline.valid(id) {
-      first.append(("  at byte \(outline.graph.offset(of: id))", Theme.fieldName))
-      if let section = section(of: id) { first.append((" of " + section, Theme.fieldName)) }
+      var offset = outline.graph.offset(of: id)
+      let section = model.checkpoint?.pickles.first { $0.nodes.contains(Int(id.index)) }
+      // Numbered as `ptview dis` numbers it: from the record's start inside an archive.
+      if let section, let format = model.checkpoint?.format,
+        format == .zip || format == .torchScript
+      {
+        offset -= Int(section.fileOffset)
+      }
+      first.append(("  at byte \(offset)", Theme.fieldName))
+      if let section { first.append((" of " + section.name, Theme.fieldName)) }
     }
     if view.index.isShared(id) && outline.isAnchorable(id) {
       first.append(("  shared: &\(id.index), on \(view.index.uses[Int(id.index)]) rows", Theme.dim))

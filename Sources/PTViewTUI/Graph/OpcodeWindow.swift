@@ -7,11 +7,18 @@ import PTViewPickle
 public struct PickleBytes: Sendable {
   public var base: Int
   public var bytes: [UInt8]
+  /// The offset of `bytes[0]` as `ptview dis` (and pickletools) number it: 0 for a record of
+  /// an archive, the file offset for a legacy file's pickles.
+  public var listingBase: Int
 
-  public init(base: Int, bytes: [UInt8]) {
+  public init(base: Int, bytes: [UInt8], listingBase: Int) {
     self.base = base
     self.bytes = bytes
+    self.listingBase = listingBase
   }
+
+  /// The offset `ptview dis` prints for a graph offset inside these bytes.
+  public func listingOffset(_ graphOffset: Int) -> Int { graphOffset - base + listingBase }
 }
 
 /// What the opcode pane shows for a node: the lines of `ptview dis` (pickletools' text) around
@@ -51,13 +58,13 @@ struct OpcodeWindow: Hashable, Sendable {
         node: node, section: section.name, lines: [], own: [],
         note: "the bytes of \(section.name) are not at hand (a compressed record)")
     }
-    let target = graph.offset(of: node)
+    let target = source.listingOffset(graph.offset(of: node))
     var kept: [String] = []
     var offsets: [Int] = []
     var reached = false
     var afterTarget = 0
     let limit = max(height, before + 1)
-    _ = Disassembler.disassembleWhile(source.bytes, base: source.base, from: 0) { line in
+    _ = Disassembler.disassembleWhile(source.bytes, base: source.listingBase, from: 0) { line in
       let offset = Self.offset(of: line)
       if !reached, let offset, offset >= target { reached = true }
       kept.append(line)
