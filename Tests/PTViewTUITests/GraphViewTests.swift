@@ -5,6 +5,22 @@ import Testing
 
 @testable import PTViewTUI
 
+/// Storage heads read from a fixture's bytes, as the shell reads them from the file.
+struct MemoryHeads: StorageHeadReader {
+  let checkpoint: Checkpoint
+  let bytes: [UInt8]
+
+  func head(of record: String) -> [UInt8]? {
+    let source = MemorySource(bytes)
+    guard let root = checkpoint.archiveRoot,
+      let entry = checkpoint.directory?.entry(named: root + "/" + record), entry.isStored,
+      let header = try? ZipDirectory.localHeader(of: entry, in: source)
+    else { return nil }
+    let start = Int(header.dataOffset)
+    return Array(bytes[start..<min(bytes.count, start + 32)])
+  }
+}
+
 extension Model {
   /// A model of a fixture with its pickles' bytes at hand, as the shell gives them.
   static func withPickles(_ fixture: String, size: Size = .standard) throws -> Model {
@@ -19,15 +35,7 @@ extension Model {
         base: start, bytes: Array(bytes[start..<end]),
         listingBase: checkpoint.format == .legacy || checkpoint.format == .pickle ? start : 0)
     }
-    model.storageHead = { record in
-      let source = MemorySource(bytes)
-      guard let root = checkpoint.archiveRoot,
-        let entry = checkpoint.directory?.entry(named: root + "/" + record), entry.isStored,
-        let header = try? ZipDirectory.localHeader(of: entry, in: source)
-      else { return nil }
-      let start = Int(header.dataOffset)
-      return Array(bytes[start..<min(bytes.count, start + 32)])
-    }
+    model.storageReader = MemoryHeads(checkpoint: checkpoint, bytes: bytes)
     return model
   }
 

@@ -45,11 +45,21 @@ struct GraphOutline: Sendable {
   let storages: [Int32: StorageRef]
   /// Storage records by name, for their sizes.
   let extents: StorageExtents
+  /// `module.name` of every global node: a torch pickle calls one memoized global for each of
+  /// its tensors, and the walk asks for the callee of every call.
+  let names: [Int32: String]
   /// Longest text shown for a scalar before eliding.
   var maxText = 80
 
   init(checkpoint: Checkpoint) {
     graph = checkpoint.graph
+    var names: [Int32: String] = [:]
+    for i in 0..<graph.count {
+      if case .global = graph.nodes[i], let name = graph.globalName(ValueID(Int32(i))) {
+        names[Int32(i)] = name
+      }
+    }
+    self.names = names
     tensors = checkpoint.tensors
     var byPid: [Int32: StorageRef] = [:]
     for s in checkpoint.storageReferences where byPid[s.pidNode.index] == nil {
@@ -133,8 +143,8 @@ struct GraphOutline: Sendable {
       if !(valid(pid) && isInline(pid)) { out.append(GraphKid(slot: .pid, node: pid)) }
     case .object(let index):
       let construction = graph.construction(index)
-      let callee = graph.globalName(construction.callee)
-      if callee != nil, let items = graph.dictItems(id) {
+      let callee = names[construction.callee.index]
+      if let callee, PythonNames.dictLike.contains(callee), let items = graph.dictItems(id) {
         for item in items { out.append(GraphKid(slot: .key(item.key), node: item.value)) }
         for case .build(let state) in graph.mutations(of: id) {
           out.append(GraphKid(slot: .state, node: state))

@@ -369,7 +369,7 @@ extension Model {
       var window = OpcodeWindow.make(
         node: row.node, checkpoint: checkpoint, pickles: pickles, height: max(1, lines))
       if let tensor = checkpoint.tensors[row.node], let storage = tensor.storage,
-        let head = storageHead?(storage.record)
+        let head = storageReader?.head(of: storage.record)
       {
         window.hex = OpcodeWindow.hexLines(Array(head.prefix(32)))
       }

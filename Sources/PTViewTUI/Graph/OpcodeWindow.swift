@@ -21,6 +21,13 @@ public struct PickleBytes: Sendable {
   public func listingOffset(_ graphOffset: Int) -> Int { graphOffset - base + listingBase }
 }
 
+/// Reads the first bytes of a storage record for the opcode pane's hex view: the shell does
+/// the reading, the explorer only asks, for the focused tensor only.
+public protocol StorageHeadReader: Sendable {
+  /// Up to 32 bytes from the start of `record` (nil when they cannot be read cheaply).
+  func head(of record: String) -> [UInt8]?
+}
+
 /// What the opcode pane shows for a node: the lines of `ptview dis` (pickletools' text) around
 /// the opcode that made the node, and which of them are the node's own.
 struct OpcodeWindow: Hashable, Sendable {

@@ -65,9 +65,9 @@ public struct Model: Sendable {
   /// The bytes of each pickle by section name, for the graph's opcode pane (the shell reads
   /// them; without them the pane says so).
   public var pickles: [String: PickleBytes] = [:]
-  /// The first bytes of a storage record by name, for the opcode pane's hex view (read by the
-  /// shell on demand; nil leaves the hex view out).
-  public var storageHead: (@Sendable (String) -> [UInt8]?)? = nil
+  /// Reads the first bytes of a storage record, for the opcode pane's hex view (the shell's;
+  /// nil leaves the hex view out).
+  public var storageReader: (any StorageHeadReader)? = nil
 
   /// A model for `tree`, opened collapsed to a depth that fills about one screen.
   public init(

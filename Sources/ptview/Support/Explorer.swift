@@ -35,7 +35,7 @@ enum Explorer {
     var model = Model(
       checkpoint: checkpoint, path: path, size: backend.size, asciiOnly: !utf8Locale())
     model.pickles = pickleBytes(checkpoint, source: source)
-    model.storageHead = { record in storageHead(record, checkpoint: checkpoint, source: source) }
+    model.storageReader = StorageHeads(checkpoint: checkpoint, source: source)
     // The scan and the doctor read the pickles again (about as long as opening the file):
     // the first screen does not wait for them; the loop picks them up when they are ready.
     model.assessing = true
@@ -75,17 +75,20 @@ enum Explorer {
   /// The first 32 bytes of a storage record, for the opcode pane's hex view: legacy records
   /// where the reader found them, stored zip records after their local header; nil for
   /// compressed records.
-  static func storageHead(_ record: String, checkpoint: Checkpoint, source: FileSource)
-    -> [UInt8]?
-  {
-    if let extent = checkpoint.storages[record], let offset = extent.dataOffset {
-      return try? source.read(at: offset, count: Int(min(32, extent.size)))
+  struct StorageHeads: StorageHeadReader {
+    let checkpoint: Checkpoint
+    let source: FileSource
+
+    func head(of record: String) -> [UInt8]? {
+      if let extent = checkpoint.storages[record], let offset = extent.dataOffset {
+        return try? source.read(at: offset, count: Int(min(32, extent.size)))
+      }
+      guard let root = checkpoint.archiveRoot,
+        let entry = checkpoint.directory?.entry(named: root + "/" + record), entry.isStored,
+        let header = try? ZipDirectory.localHeader(of: entry, in: source)
+      else { return nil }
+      return try? source.read(at: header.dataOffset, count: Int(min(32, entry.uncompressedSize)))
     }
-    guard let root = checkpoint.archiveRoot,
-      let entry = checkpoint.directory?.entry(named: root + "/" + record), entry.isStored,
-      let header = try? ZipDirectory.localHeader(of: entry, in: source)
-    else { return nil }
-    return try? source.read(at: header.dataOffset, count: Int(min(32, entry.uncompressedSize)))
   }
 
   /// The safety scan and the load prediction for the header and the tree marks, as `ptview
