@@ -208,6 +208,20 @@ struct GraphViewTests {
     #expect(model.graph?.pane == false)
   }
 
+  @Test("the wheel scrolls the graph, a click selects its row, and the key view stays put")
+  func mouse() throws {
+    var model = try Model.withPickles("torch/train_ckpt_cuda0.pt")
+    let keyFocus = model.focus
+    model.press(.tab)
+    let before = try #require(model.graph?.focus)
+    _ = model.update(.mouse(.wheelDown))
+    #expect(model.graph?.focus == before + 3)
+    let top = try #require(model.graph?.top)
+    _ = model.update(.mouse(.click(x: 4, y: model.layout.body.lowerBound + 5)))
+    #expect(model.graph?.focus == top + 5)
+    #expect(model.focus == keyFocus)
+  }
+
   @Test("the graph is read-only: edit keys say so and stage nothing")
   func readOnly() throws {
     var model = try Model.withPickles("torch/train_ckpt_cuda0.pt")

@@ -284,6 +284,33 @@ extension Model {
     return []
   }
 
+  /// The wheel scrolls the graph, a click selects a row, a double click opens, closes or jumps.
+  mutating func graphMouse(_ event: MouseEvent) {
+    guard var view = graph else { return }
+    let body = graphLayout.body
+    switch event {
+    case .wheelUp:
+      view.focus -= 3
+      view.top -= 3
+    case .wheelDown:
+      view.focus += 3
+      view.top += 3
+    case .click(_, let y), .doubleClick(_, let y):
+      guard body.contains(y) else { return }
+      let r = view.top + (y - body.lowerBound)
+      guard view.rows.indices.contains(r) else { return }
+      view.focus = r
+      if case .doubleClick = event {
+        graph = view
+        _ = graphPerform(.toggle)
+        if graph?.focusedRow?.reference == true { graphJump() }
+        return
+      }
+    }
+    graph = view
+    graphChanged()
+  }
+
   /// Enter on a reference: to where the object is shown in full; Backspace comes back.
   mutating func graphJump() {
     guard var view = graph, let row = view.focusedRow, row.reference else { return }

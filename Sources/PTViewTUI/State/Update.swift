@@ -13,7 +13,13 @@ extension Model {
       graphChanged()
       return []
     case .mouse(let event):
-      if case .browse = mode { mouse(event) } else if case .help = mode { helpMouse(event) }
+      if showingGraph, case .browse = mode {
+        graphMouse(event)
+      } else if case .browse = mode {
+        mouse(event)
+      } else if case .help = mode {
+        helpMouse(event)
+      }
       return []
     case .outputChecked(let path, let result):
       return outputChecked(path, result)
