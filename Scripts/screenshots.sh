@@ -21,6 +21,7 @@ cp examples/gpu_checkpoint.pt "$WORK/gpu_checkpoint.pt"
 cp Tests/Fixtures/security/files/fk_injected_exec_state_dict.pt "$WORK/injected_state_dict.pt"
 cp Tests/Fixtures/torch/numpy_namespace_cuda0.pt "$WORK/train_ckpt.pt"
 cp Tests/Fixtures/edit/ddp_cuda0.pt "$WORK/ddp_cuda0.pt"
+cp Tests/Fixtures/torch/model_tied.pt "$WORK/model_tied.pt"
 
 open_explorer() { # NAME COLUMNS ROWS [FILE] [TEXT TO WAIT FOR]
   "${TMUX_CMD[@]}" new-session -d -s "$1" -x "$2" -y "$3" -c "$WORK" \
@@ -110,3 +111,21 @@ wait_for values "Values checked"
 keys values j v
 wait_for values "std "
 shoot values 150 30 values-pane.png "ptview: V marks NaN/Inf rows, v shows a tensor's values"
+
+# The graph view: Tab shows the pickle on the first tensor's rebuild call; o adds the
+# disassembly around it. On a pickled module with tied weights, the reference jumps back.
+open_explorer graph 110 32
+keys graph Tab
+wait_for graph "PICKLE GRAPH"
+shoot graph 110 32 graph.png "ptview: Tab shows the pickle graph"
+keys graph o
+wait_for graph "opcodes · data.pkl"
+shoot graph 110 32 graph-opcodes.png "ptview: o shows the opcodes around the node"
+open_explorer tied 110 32 model_tied.pt
+keys tied Tab
+wait_for tied "PICKLE GRAPH"
+keys tied / h e a d Enter
+wait_for tied "match 1 of 1"
+keys tied l l j l l
+wait_for tied "weight: *"
+shoot tied 110 32 graph-reference.png "ptview: a tied weight is a reference; Enter jumps to it"

@@ -40,6 +40,18 @@ public enum Disassembler {
     _ bytes: [UInt8], base: Int = 0, from position: Int = 0, indent: Int = 4,
     limits: Limits = .default, emit: (String) -> Void
   ) -> (end: Int, error: PickleError?) {
+    disassembleWhile(bytes, base: base, from: position, indent: indent, limits: limits) {
+      emit($0)
+      return true
+    }
+  }
+
+  /// Disassembles as above until `emit` returns false (the explorer's opcode pane wants the
+  /// lines around one offset, with the MARK indentation only a listing from the start knows).
+  public static func disassembleWhile(
+    _ bytes: [UInt8], base: Int = 0, from position: Int = 0, indent: Int = 4,
+    limits: Limits = .default, emit: (String) -> Bool
+  ) -> (end: Int, error: PickleError?) {
     var reader = InstructionReader(bytes: bytes, base: base, position: position, limits: limits)
     var stack: [Bool] = []  // pickletools' crude stack: true where a markobject sits
     var markStack: [Int] = []  // offsets of open MARKs
@@ -121,7 +133,7 @@ public enum Disassembler {
         if let argumentText { line += " " + argumentText }
         if let markMessage { line += " " + markMessage }
       }
-      emit(line)
+      if !emit(line) { return (reader.position, nil) }
       if let errorMessage {
         return (reader.position, failure(instruction, errorMessage))
       }
@@ -133,7 +145,7 @@ public enum Disassembler {
       if info.stackAfter.contains(.mark) { markStack.append(instruction.offset) }
       stack.append(contentsOf: info.stackAfter.map { $0 == .mark })
       if instruction.opcode == .stop {
-        emit("highest protocol among opcodes = \(maxProto)")
+        _ = emit("highest protocol among opcodes = \(maxProto)")
         if !stack.isEmpty {
           return (reader.position, failure(instruction, "stack not empty after STOP"))
         }

@@ -93,5 +93,16 @@ struct BenchmarkTests {
         node findings    \(ms(t8 - t7)) (\(assessment.findings.count))
         assessed model   \(ms(t9 - t8)) (\(assessed.safety.flagged.count) flagged)
       """)
+    // Tab: the graph view, opened on the first tensor (its rows made lazily), and its frame.
+    var graphed = assessed
+    let t10 = clock.now
+    _ = graphed.update(.key(.tab))
+    _ = graphed.render()
+    let t11 = clock.now
+    print(
+      """
+        GRAPH VIEW (Tab) \(ms(t11 - t10)) (\(graphed.graph?.rows.count ?? 0) rows)
+      """)
+    #expect(graphed.showingGraph)
   }
 }

@@ -37,6 +37,8 @@ public enum Action: Hashable, Sendable {
   case checkValues
   case quit
   case cancel
+  /// Between the key view and the pickle graph.
+  case switchView
 }
 
 /// One row of the key map: the keys, what they do, and the words help shows for them.
@@ -118,6 +120,9 @@ public enum Keymap {
     KeyBinding(
       "Values", [.character("V")], .checkValues,
       "check every tensor for NaN/Inf, mark rows N or I (again: stop)"),
+    KeyBinding(
+      "Views", [.tab], .switchView,
+      "the pickle graph and back; from a tensor, to its rebuild call"),
     KeyBinding("Other", [.escape], .cancel, "clear the message, the search or the filter"),
     KeyBinding("Other", [.character("?"), .function(1)], .help, "this help"),
     KeyBinding(
@@ -155,7 +160,7 @@ public enum Keymap {
   public static var markdown: String {
     var out = KeymapGuide.introduction
     var section = ""
-    for binding in bindings {
+    for binding in bindings + GraphKeymap.bindings {
       if binding.section != section {
         section = binding.section
         out += "\n## \(section)\n\n| Keys | Action |\n|---|---|\n"

@@ -168,5 +168,27 @@ enum KeymapGuide {
     With 200 matches or fewer, the filter opens the rows leading to each. `m` and `M` act on
     the filtered tensors only. Esc (or an empty filter) clears it.
 
+    ## The graph view
+
+    `Tab` shows the pickle itself, as `ptview tree --raw` prints it, folded: the root, dicts,
+    lists and tuples, globals, calls with their callee and arguments (a tensor is a
+    `torch._utils._rebuild_tensor_v2(…)` call whose first argument is its persistent id
+    `('storage', …)`, with the storage record it names, its size and device). It opens on the
+    path to the first tensor, or to the tensor focused in the key view; `Tab` again goes back
+    to that tensor's key. Only opened rows exist, so an 80,000-tensor file opens at once.
+
+    An object the pickle shares through its memo (tied embeddings, a module reached twice) is
+    shown once with an anchor `&N` (N is its node number) and everywhere else as a reference
+    `*N →`; a cycle ends in a reference too. Enter on a reference jumps to the anchor,
+    Backspace jumps back. Moving, folding, `/`, `n`, `N` and `!` work as in the key view
+    (the search looks at strings, dict keys, globals and callees). Calls the safety scan
+    flags are marked `!` or `?` and shown as the one line the scan renders
+    (`os.system('id')`); code run and thrown away gets a row of its own at the bottom.
+
+    `o` opens the opcode pane: the lines of `ptview dis` (pickletools' own text) around the
+    opcode that made the focused node, that opcode and its memo store highlighted, and for a
+    tensor the first bytes of its storage record. The graph is read-only: edits are made in
+    the key view.
+
     """
 }

@@ -55,6 +55,9 @@ struct Renderer {
     titles()
     if case .help(let top) = model.mode {
       help(top: top)
+    } else if let view = model.graph, view.active {
+      drawGraph(view)
+      return
     } else {
       body()
       detail()

@@ -64,6 +64,14 @@ public struct Model: Sendable {
   public var values = ValuesPane()
   /// The full-file NaN/Inf check (`V`) and the rows it marks.
   public internal(set) var valueCheck = ValueCheck()
+  /// The pickle graph view (`Tab`), made the first time it is opened.
+  public internal(set) var graph: GraphView?
+  /// The bytes of each pickle by section name, for the graph's opcode pane (the shell reads
+  /// them; without them the pane says so).
+  public var pickles: [String: PickleBytes] = [:]
+  /// Reads the first bytes of a storage record, for the opcode pane's hex view (the shell's;
+  /// nil leaves the hex view out).
+  public var storageReader: (any StorageHeadReader)? = nil
 
   /// A model for `tree`, opened collapsed to a depth that fills about one screen.
   public init(
@@ -175,6 +183,7 @@ public struct Model: Sendable {
       }
     }
     rebuildRows()
+    graphAssessed()
     if let warning = safety.openingStatus, status == nil || status?.kind != .error {
       status = warning
     }

@@ -16,9 +16,16 @@ extension Model {
     case .resize(let newSize):
       size = newSize
       clampFocus()
+      graphChanged()
       return []
     case .mouse(let event):
-      if case .browse = mode { mouse(event) } else if case .help = mode { helpMouse(event) }
+      if showingGraph, case .browse = mode {
+        graphMouse(event)
+      } else if case .browse = mode {
+        mouse(event)
+      } else if case .help = mode {
+        helpMouse(event)
+      }
       if case .values = mode { valuesMouse(event) }
       return []
     case .outputChecked(let path, let result):
@@ -39,6 +46,7 @@ extension Model {
     case .writeFinished(let result):
       return writeFinished(result)
     case .key(let key):
+      if showingGraph, let effects = graphKey(key) { return effects }
       switch mode {
       case .browse: return browse(key)
       case .help(let top): return help(key, top: top)
@@ -153,6 +161,7 @@ extension Model {
     case .cast: openCastPicker()
     case .undo: undo()
     case .write: openWritePrompt()
+    case .switchView: switchToGraph()
     case .help: mode = .help(top: 0)
     case .valuesPane: return toggleValuesPane()
     case .checkValues: return toggleValueCheck()
@@ -692,7 +701,7 @@ extension Model {
       }
     }
     var section = ""
-    for binding in Keymap.bindings {
+    for binding in Keymap.bindings + GraphKeymap.bindings {
       if binding.section != section {
         if !section.isEmpty { out.append(("", "", false)) }
         section = binding.section

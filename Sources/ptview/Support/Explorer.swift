@@ -35,6 +35,8 @@ enum Explorer {
     }
     var model = Model(
       checkpoint: checkpoint, path: path, size: backend.size, asciiOnly: !utf8Locale())
+    model.pickles = pickleBytes(checkpoint, source: source)
+    model.storageReader = StorageHeads(checkpoint: checkpoint, source: source)
     // The scan and the doctor read the pickles again (about as long as opening the file):
     // the first screen does not wait for them; the loop picks them up when they are ready.
     model.assessing = true
@@ -56,6 +58,43 @@ enum Explorer {
     backend.close()
     if let saved = runtime.model.saved {
       Diagnostics.out("ptview: wrote \(saved)\n")
+    }
+  }
+
+  /// The bytes of each pickle, for the graph view's opcode pane: stored records and legacy
+  /// parts are read where the file has them (a few megabytes on an 80,000-tensor file);
+  /// compressed records are left out, and the pane says so.
+  static func pickleBytes(_ checkpoint: Checkpoint, source: FileSource) -> [String: PickleBytes] {
+    var out: [String: PickleBytes] = [:]
+    let zipLike = checkpoint.format == .zip || checkpoint.format == .torchScript
+    for section in checkpoint.pickles {
+      if zipLike && section.fileOffset == 0 { continue }
+      guard section.length < 1 << 30,
+        let bytes = try? source.read(at: section.fileOffset, count: Int(section.length))
+      else { continue }
+      out[section.name] = PickleBytes(
+        base: Int(section.fileOffset), bytes: bytes,
+        listingBase: zipLike ? 0 : Int(section.fileOffset))
+    }
+    return out
+  }
+
+  /// The first 32 bytes of a storage record, for the opcode pane's hex view: legacy records
+  /// where the reader found them, stored zip records after their local header; nil for
+  /// compressed records.
+  struct StorageHeads: StorageHeadReader {
+    let checkpoint: Checkpoint
+    let source: FileSource
+
+    func head(of record: String) -> [UInt8]? {
+      if let extent = checkpoint.storages[record], let offset = extent.dataOffset {
+        return try? source.read(at: offset, count: Int(min(32, extent.size)))
+      }
+      guard let root = checkpoint.archiveRoot,
+        let entry = checkpoint.directory?.entry(named: root + "/" + record), entry.isStored,
+        let header = try? ZipDirectory.localHeader(of: entry, in: source)
+      else { return nil }
+      return try? source.read(at: header.dataOffset, count: Int(min(32, entry.uncompressedSize)))
     }
   }
 

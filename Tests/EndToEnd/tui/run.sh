@@ -482,8 +482,61 @@ diff_view() {
   [[ $(wait_exit diffv) == 1 ]] && terminal_restored diffv
 }
 
+graph_view() {
+  start graph 160 40 "$PTVIEW" train.pt
+  wait_for graph "? help" || return 1
+  keys graph Tab
+  wait_for graph "PICKLE GRAPH" || return 1
+  wait_for graph "conv.weight: torch._utils._rebuild_tensor_v2(…)" || return 1
+  wait_for graph "[0] persistent id ('storage', torch.FloatStorage, '0', 'cuda:0', 108)" || return 1
+  keys graph o
+  wait_for graph "opcodes · data.pkl · ptview dis" || return 1
+  wait_for graph "REDUCE" || return 1
+  screen graph >"$WORK/graph.txt"
+  "$PYTHON" "$HERE/dis_window.py" "$WORK/train.pt" "$WORK/graph.txt" >/dev/null || return 1
+  keys graph o Tab
+  wait_for graph "DTYPE" || return 1
+  keys graph q
+  [[ $(wait_exit graph) == 0 ]] && terminal_restored graph
+}
+
+graph_tied() {
+  cp "$ROOT/Tests/Fixtures/torch/model_tied.pt" "$WORK/tied.pt"
+  start tied 120 40 "$PTVIEW" tied.pt
+  wait_for tied "? help" || return 1
+  keys tied Tab
+  wait_for tied "PICKLE GRAPH" || return 1
+  keys tied / h e a d Enter
+  wait_for tied "match 1 of 1" || return 1
+  # head: open it, down to _parameters, open that, onto weight (a reference to embed's).
+  keys tied l l j l l
+  wait_for tied "weight: *" || return 1
+  keys tied Enter
+  wait_for tied "Backspace goes back to the reference" || return 1
+  wait_for tied "weight: &" || return 1
+  keys tied BSpace
+  wait_for tied "Back at the reference." || return 1
+  keys tied q
+  [[ $(wait_exit tied) == 0 ]] && terminal_restored tied
+}
+
+graph_hostile() {
+  start ghostile 100 30 "$PTVIEW" injected.pt
+  wait_for ghostile "scan: dangerous" || return 1
+  keys ghostile Tab
+  wait_for ghostile "PICKLE GRAPH" || return 1
+  wait_for ghostile "(discarded): builtins.exec(" || return 1
+  keys ghostile '!'
+  wait_for ghostile "Finding 1 of 1: builtins.exec" || return 1
+  keys ghostile q
+  [[ $(wait_exit ghostile) == 0 ]] && terminal_restored ghostile
+}
+
 check "first screen at 80x24, help, quit" first_screen
 check "diff view: marks, next difference, unchanged keys, quit with exit 1" diff_view
+check "Tab: the pickle graph on the first tensor; o: opcodes equal to pickletools.dis" graph_view
+check "graph view: tied weights shown once, the reference jumps there and back" graph_tied
+check "graph view: code run and thrown away is a row marked !" graph_hostile
 check "open > M > Enter > w > Enter writes a file plain torch.load reads" remap_and_load
 check "P > Enter > w > Enter strips module.; EditNet loads it strictly" strip_prefix_and_load
 check "c > M > P > w on a cuda:0 DDP file: bf16 on the CPU, EditNet loads it" cast_move_and_load
