@@ -278,6 +278,8 @@ extension Model {
     case .filter, .mapSelection, .mapAll, .stripPrefix, .rename, .drop, .extract, .stateDict,
       .cast, .undo, .write:
       status = Status("The graph is read-only: Tab goes back to the keys to edit.", .warning)
+    case .valuesPane, .checkValues:
+      status = Status("Values are shown in the key view: Tab goes back to the keys.", .warning)
     }
     graph = view
     graphChanged()

@@ -64,7 +64,8 @@ enum Explorer {
   /// The bytes of each pickle, for the graph view's opcode pane: stored records and legacy
   /// parts are read where the file has them (a few megabytes on an 80,000-tensor file);
   /// compressed records are left out, and the pane says so.
-  static func pickleBytes(_ checkpoint: Checkpoint, source: FileSource) -> [String: PickleBytes] {
+  static func pickleBytes(_ checkpoint: Checkpoint, source: any ByteSource) -> [String: PickleBytes]
+  {
     var out: [String: PickleBytes] = [:]
     let zipLike = checkpoint.format == .zip || checkpoint.format == .torchScript
     for section in checkpoint.pickles {
@@ -84,7 +85,7 @@ enum Explorer {
   /// compressed records.
   struct StorageHeads: StorageHeadReader {
     let checkpoint: Checkpoint
-    let source: FileSource
+    let source: any ByteSource
 
     func head(of record: String) -> [UInt8]? {
       if let extent = checkpoint.storages[record], let offset = extent.dataOffset {
