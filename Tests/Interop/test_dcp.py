@@ -1,0 +1,115 @@
+"""torch.distributed.checkpoint folders: `ls --json` against the Metadata torch itself loads,
+and (where export is done) `ptview export` against dcp_to_torch_save.
+
+Fixtures come from Scripts/make_dcp_fixtures.py (real dcp.save, two gloo ranks for the
+sharded one). Expected values are read with torch's own DCP reader, never from ptview.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import struct
+
+import pytest
+
+from interop_support import REPO, ptview, torch
+
+import torch.distributed.checkpoint as dcp  # noqa: E402
+from torch.distributed.checkpoint import FileSystemReader  # noqa: E402
+from torch.distributed.checkpoint.metadata import BytesStorageMetadata, TensorStorageMetadata  # noqa: E402
+
+DCP = os.path.join(REPO, "Tests", "Fixtures", "dcp")
+FOLDERS = ["plain", "nested", "sharded"]
+
+
+def torch_listing(folder):
+    """What torch's FileSystemReader reads from .metadata, in ls --json's terms."""
+    reader = FileSystemReader(folder)
+    meta = reader.read_metadata()
+    out = []
+    for key, value in meta.state_dict_metadata.items():
+        path = [str(p) for p in (meta.planner_data or {}).get(key, (key,))]
+        if isinstance(value, TensorStorageMetadata):
+            files = sorted(
+                {
+                    meta.storage_data[idx].relative_path
+                    for idx in meta.storage_data
+                    if idx.fqn == key
+                }
+            )
+            item = {
+                "path": path,
+                "key": key,
+                "kind": "tensor",
+                "dtype": str(value.properties.dtype).removeprefix("torch."),
+                "shape": list(value.size),
+                "chunks": len(value.chunks),
+                "files": files,
+                "nbytes": value.size.numel() * torch.empty((), dtype=value.properties.dtype).element_size(),
+            }
+        else:
+            assert isinstance(value, BytesStorageMetadata)
+            idx = [i for i in meta.storage_data if i.fqn == key]
+            item = {
+                "path": path,
+                "key": key,
+                "kind": "bytes",
+                "files": [meta.storage_data[idx[0]].relative_path],
+                "stored_bytes": meta.storage_data[idx[0]].length,
+            }
+        out.append(item)
+    return out
+
+
+@pytest.mark.parametrize("name", FOLDERS)
+def test_ls_json_matches_torch_metadata(name):
+    folder = os.path.join(DCP, name)
+    got = json.loads(ptview("ls", folder, "--json").stdout)
+    expected = torch_listing(folder)
+    assert [g["key"] for g in got] == [e["key"] for e in expected]
+    for g, e in zip(got, expected):
+        for field, value in e.items():
+            assert g[field] == value, (name, e["key"], field)
+        assert g["file"] == (g["files"][0] if len(g["files"]) == 1 else None)
+
+
+def test_sharded_fixture_really_has_chunks_in_two_files():
+    got = json.loads(ptview("ls", os.path.join(DCP, "sharded"), "--json").stdout)
+    by_key = {g["key"]: g for g in got}
+    assert by_key["w"]["chunks"] == 2 and len(by_key["w"]["files"]) == 2
+    assert by_key["cols"]["chunks"] == 2
+
+
+def test_ls_table_names_every_key():
+    out = ptview("ls", os.path.join(DCP, "nested")).stdout
+    for key in ["model.fc.weight", "optim.param_groups.0.lr", "note", "half"]:
+        assert key in out
+
+
+def copy_folder(name, tmp_path):
+    dest = tmp_path / name
+    shutil.copytree(os.path.join(DCP, name), dest)
+    return dest
+
+
+def test_hostile_metadata_one_line_errors(tmp_path):
+    # Truncated pickle.
+    folder = copy_folder("plain", tmp_path)
+    data = (folder / ".metadata").read_bytes()
+    (folder / ".metadata").write_bytes(data[: len(data) // 2])
+    result = ptview("ls", str(folder), check=False)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "byte" in result.stderr
+    # A .distcp file cut short: chunks now lie past its end.
+    folder = copy_folder("sharded", tmp_path / "b")
+    distcp = folder / "__1_0.distcp"
+    distcp.write_bytes(distcp.read_bytes()[:100])
+    result = ptview("ls", str(folder), check=False)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "outside __1_0.distcp" in result.stderr and "byte" in result.stderr
+    # Not a Metadata at all.
+    folder = copy_folder("plain", tmp_path / "c")
+    (folder / ".metadata").write_bytes(b"\x80\x04K\x05.")
+    result = ptview("ls", str(folder), check=False)
+    assert result.returncode == 2 and "Metadata" in result.stderr
