@@ -113,3 +113,44 @@ def test_hostile_metadata_one_line_errors(tmp_path):
     (folder / ".metadata").write_bytes(b"\x80\x04K\x05.")
     result = ptview("ls", str(folder), check=False)
     assert result.returncode == 2 and "Metadata" in result.stderr
+
+
+def same(a, b):
+    """Same structure and values, tensors bit for bit (dtype, shape, bytes)."""
+    if isinstance(a, torch.Tensor):
+        assert isinstance(b, torch.Tensor)
+        assert a.dtype == b.dtype and a.shape == b.shape
+        assert a.reshape(-1).contiguous().view(torch.uint8).tolist() == b.reshape(-1).contiguous().view(torch.uint8).tolist()
+        return
+    assert type(a) is type(b), (a, b)
+    if isinstance(a, dict):
+        assert list(a.keys()) == list(b.keys())
+        for k in a:
+            same(a[k], b[k])
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b)
+        for x, y in zip(a, b):
+            same(x, y)
+    else:
+        assert a == b
+
+
+@pytest.mark.parametrize("name", FOLDERS)
+def test_export_equals_dcp_to_torch_save(name, tmp_path):
+    from torch.distributed.checkpoint.format_utils import dcp_to_torch_save
+
+    folder = os.path.join(DCP, name)
+    theirs = tmp_path / "theirs.pt"
+    dcp_to_torch_save(folder, str(theirs))
+    ours = tmp_path / "ours.pt"
+    ptview("export", folder, "-o", str(ours))
+    expected = torch.load(str(theirs), map_location="cpu", weights_only=False)
+    got = torch.load(str(ours))  # torch's defaults: weights_only=True
+    same(expected, got)
+
+
+def test_export_refuses_existing_output(tmp_path):
+    out = tmp_path / "x.pt"
+    out.write_bytes(b"keep")
+    result = ptview("export", os.path.join(DCP, "plain"), "-o", str(out), check=False)
+    assert result.returncode == 1 and out.read_bytes() == b"keep"

@@ -124,7 +124,8 @@ struct GraphReader {
     -> DistributedMetadata
   {
     let top = try fields(root, of: "Metadata")
-    let stateMeta = try pairs(try field(top, "state_dict_metadata", in: root), "state_dict_metadata")
+    let stateMeta = try pairs(
+      try field(top, "state_dict_metadata", in: root), "state_dict_metadata")
     guard stateMeta.count <= DistributedMetadataReader.maxItems else {
       throw fail(root, "\(stateMeta.count) items")
     }
@@ -135,7 +136,9 @@ struct GraphReader {
         let index = try fields(key, of: "MetadataIndex")
         let fqn = try string(try field(index, "fqn", in: key), "MetadataIndex.fqn")
         var offset: [Int64]? = nil
-        if let o = index["offset"], graph[o] != .none { offset = try size(o, "MetadataIndex.offset") }
+        if let o = index["offset"], graph[o] != .none {
+          offset = try size(o, "MetadataIndex.offset")
+        }
         let info = try fields(value, of: "_StorageInfo")
         let file = try string(try field(info, "relative_path", in: value), "relative_path")
         let at = try int(try field(info, "offset", in: value), "_StorageInfo.offset")
@@ -208,7 +211,8 @@ struct GraphReader {
         let offsets = try size(try field(c, "offsets", in: chunkID), "\(fqn) chunk offsets")
         let sizes = try size(try field(c, "sizes", in: chunkID), "\(fqn) chunk sizes")
         guard offsets.count == shape.count, sizes.count == shape.count else {
-          throw fail(chunkID, "\(fqn): a chunk has \(sizes.count) dimensions, the tensor \(shape.count)")
+          throw fail(
+            chunkID, "\(fqn): a chunk has \(sizes.count) dimensions, the tensor \(shape.count)")
         }
         for d in shape.indices where offsets[d] > shape[d] || sizes[d] > shape[d] - offsets[d] {
           throw fail(chunkID, "\(fqn): chunk at \(offsets) of size \(sizes) is outside \(shape)")
@@ -219,7 +223,8 @@ struct GraphReader {
         chunks.append(.init(offsets: offsets, sizes: sizes, storage: place.1))
       }
       try checkCover(chunks, shape: shape, fqn: fqn, at: chunkList)
-      items.append(.init(fqn: fqn, path: path, kind: .tensor(dtype: dtype, shape: shape, chunks: chunks)))
+      items.append(
+        .init(fqn: fqn, path: path, kind: .tensor(dtype: dtype, shape: shape, chunks: chunks)))
     }
     return DistributedMetadata(items: items)
   }

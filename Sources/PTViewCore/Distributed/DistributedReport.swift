@@ -29,7 +29,8 @@ public enum DistributedReport {
     var out = "["
     for (i, item) in metadata.items.enumerated() {
       out += i == 0 ? "\n" : ",\n"
-      out += "{\"path\": [" + item.path.map { JSONWriter.quoted(pathText($0)) }.joined(separator: ", ")
+      out +=
+        "{\"path\": [" + item.path.map { JSONWriter.quoted(pathText($0)) }.joined(separator: ", ")
       out += "], \"key\": " + JSONWriter.quoted(item.fqn)
       let names = files(item)
       switch item.kind {
@@ -71,7 +72,8 @@ public enum DistributedReport {
     for row in rows {
       var line = ""
       for (i, cell) in row.enumerated() {
-        let pad = i == row.count - 1 ? "" : String(repeating: " ", count: widths[i] - cell.count + 2)
+        let pad =
+          i == row.count - 1 ? "" : String(repeating: " ", count: widths[i] - cell.count + 2)
         line += cell + pad
       }
       out += line + "\n"
