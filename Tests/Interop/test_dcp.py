@@ -154,3 +154,82 @@ def test_export_refuses_existing_output(tmp_path):
     out.write_bytes(b"keep")
     result = ptview("export", os.path.join(DCP, "plain"), "-o", str(out), check=False)
     assert result.returncode == 1 and out.read_bytes() == b"keep"
+
+
+def rewrite_metadata(folder, change):
+    """Loads .metadata with torch, lets `change` damage it, pickles it back."""
+    import pickle
+
+    path = folder / ".metadata"
+    meta = pickle.loads(path.read_bytes())
+    change(meta)
+    path.write_bytes(pickle.dumps(meta))
+
+
+def _overlap(meta):
+    import dataclasses
+
+    chunks = meta.state_dict_metadata["w"].chunks
+    moved = chunks[1].offsets
+    chunks[1].offsets = torch.Size([2, 0])
+    meta.storage_data = {
+        (dataclasses.replace(k, offset=torch.Size([2, 0])) if k.fqn == "w" and k.offset == moved else k): v
+        for k, v in meta.storage_data.items()
+    }
+
+
+def _huge_shape(meta):
+    meta.state_dict_metadata["w"].size = torch.Size([2**40, 2**40])
+
+
+def _chunk_outside(meta):
+    meta.state_dict_metadata["w"].chunks[0].sizes = torch.Size([3, 10**12])
+
+
+def _offset_past_end(meta):
+    for index, info in meta.storage_data.items():
+        if index.fqn == "ints":
+            info.offset = 10**9
+
+
+def _wrong_type(meta):
+    meta.state_dict_metadata = [1, 2]
+
+
+def _missing_storage(meta):
+    meta.storage_data = {k: v for k, v in meta.storage_data.items() if k.fqn != "rep"}
+
+
+@pytest.mark.parametrize(
+    "change,words",
+    [
+        (_overlap, "overlap"),
+        (_huge_shape, "too large"),
+        (_chunk_outside, "outside"),
+        (_offset_past_end, "outside __"),
+        (_wrong_type, "not a dict"),
+        (_missing_storage, "no storage entry"),
+    ],
+)
+def test_hostile_metadata_is_refused_by_ls_and_export(change, words, tmp_path):
+    folder = copy_folder("sharded", tmp_path)
+    rewrite_metadata(folder, change)
+    for args in (["ls", str(folder)], ["export", str(folder), "-o", str(tmp_path / "out.pt")]):
+        result = ptview(*args, check=False)
+        assert result.returncode == 2, (args, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and words in lines[0] and "byte" in lines[0], lines
+    assert not (tmp_path / "out.pt").exists()
+
+
+def test_distcp_damaged_inside_a_chunk(tmp_path):
+    # The metadata is intact, but a chunk's archive is garbage: export names the file.
+    folder = copy_folder("plain", tmp_path)
+    distcp = folder / "__0_0.distcp"
+    data = bytearray(distcp.read_bytes())
+    data[:] = b"\0" * len(data)
+    distcp.write_bytes(bytes(data))
+    result = ptview("export", str(folder), "-o", str(tmp_path / "out.pt"), check=False)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "__0_0.distcp" in result.stderr
+    assert not (tmp_path / "out.pt").exists()
