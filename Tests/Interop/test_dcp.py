@@ -233,3 +233,28 @@ def test_distcp_damaged_inside_a_chunk(tmp_path):
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
     assert "__0_0.distcp" in result.stderr
     assert not (tmp_path / "out.pt").exists()
+
+
+@pytest.mark.parametrize("name", FOLDERS)
+def test_info_json_totals_match_torch_metadata(name):
+    folder = os.path.join(DCP, name)
+    meta = FileSystemReader(folder).read_metadata()
+    got = json.loads(ptview("info", folder, "--json").stdout)
+    tensors = {k: v for k, v in meta.state_dict_metadata.items() if isinstance(v, TensorStorageMetadata)}
+    assert got["format"] == "dcp"
+    assert got["keys"] == len(meta.state_dict_metadata)
+    assert got["tensors"] == len(tensors)
+    assert got["values"] == len(meta.state_dict_metadata) - len(tensors)
+    assert got["chunks"] == sum(len(v.chunks) for v in tensors.values())
+    assert got["files"] == sorted({info.relative_path for info in meta.storage_data.values()})
+    assert got["stored_bytes"] == sum(info.length for info in meta.storage_data.values())
+
+
+def test_tree_shows_the_nested_dict_torch_rebuilds(tmp_path):
+    from torch.distributed.checkpoint.format_utils import dcp_to_torch_save
+
+    folder = os.path.join(DCP, "nested")
+    dcp_to_torch_save(folder, str(tmp_path / "t.pt"))
+    sd = torch.load(str(tmp_path / "t.pt"), weights_only=False)
+    lines = ptview("tree", folder, "--depth", "1").stdout.splitlines()
+    assert [line.split(":")[0] for line in lines] == list(sd.keys())

@@ -81,3 +81,89 @@ public enum DistributedReport {
     return out
   }
 }
+
+extension DistributedReport {
+  /// Totals for `info`: files, keys, tensors, values, chunks, tensor bytes, stored bytes.
+  struct Totals {
+    var tensors = 0
+    var values = 0
+    var chunks = 0
+    var tensorBytes: Int64 = 0
+    var storedBytes: Int64 = 0
+    var dtypes: [String: (count: Int, bytes: Int64)] = [:]
+
+    init(_ metadata: DistributedMetadata) {
+      for item in metadata.items {
+        storedBytes &+= item.storedBytes
+        switch item.kind {
+        case .tensor(let dtype, _, let list):
+          tensors += 1
+          chunks += list.count
+          let n = DistributedReport.nbytes(item) ?? 0
+          tensorBytes &+= n
+          dtypes[dtype.name, default: (0, 0)].count += 1
+          dtypes[dtype.name, default: (0, 0)].bytes &+= n
+        case .bytes: values += 1
+        }
+      }
+    }
+  }
+
+  /// `info` of a DCP folder, as text.
+  public static func infoText(_ metadata: DistributedMetadata) -> String {
+    let t = Totals(metadata)
+    var out = "format:        torch.distributed.checkpoint (DCP folder)\n"
+    out += "files:         \(metadata.files.count) (\(metadata.files.joined(separator: ", ")))\n"
+    out += "keys:          \(metadata.items.count)\n"
+    out += "tensors:       \(t.tensors) in \(t.chunks) chunks (\(Format.bytes(t.tensorBytes)))\n"
+    out += "values:        \(t.values) (non-tensor, pickled by DCP)\n"
+    out += "stored bytes:  \(Format.bytes(t.storedBytes))\n"
+    out += "dtypes:\n"
+    for (name, row) in t.dtypes.sorted(by: { $0.key < $1.key }) {
+      out += "  \(name)  \(row.count) tensors  \(Format.bytes(row.bytes))\n"
+    }
+    return out
+  }
+
+  /// `info --json` of a DCP folder.
+  public static func infoJSON(_ metadata: DistributedMetadata) -> String {
+    let t = Totals(metadata)
+    var out = "{\"format\": \"dcp\", \"files\": ["
+    out += metadata.files.map(JSONWriter.quoted).joined(separator: ", ")
+    out += "], \"keys\": \(metadata.items.count), \"tensors\": \(t.tensors)"
+    out += ", \"values\": \(t.values), \"chunks\": \(t.chunks)"
+    out += ", \"tensor_bytes\": \(t.tensorBytes), \"stored_bytes\": \(t.storedBytes), \"dtypes\": {"
+    out += t.dtypes.sorted(by: { $0.key < $1.key }).map {
+      JSONWriter.quoted($0.key) + ": {\"tensors\": \($0.value.count), \"bytes\": \($0.value.bytes)}"
+    }.joined(separator: ", ")
+    return out + "}}\n"
+  }
+
+  /// `tree` of a DCP folder: the nested dict `dcp_to_torch_save` rebuilds, one line per step.
+  public static func tree(_ metadata: DistributedMetadata, maxDepth: Int?) -> String {
+    var out = ""
+    var printed = Set<[String]>()
+    for item in metadata.items {
+      let parts = item.path.map(pathText)
+      // Containers on the way that were not printed yet.
+      for depth in 0..<parts.count {
+        if let maxDepth, depth >= maxDepth { break }
+        let prefix = Array(parts[...depth])
+        if depth < parts.count - 1 {
+          if !printed.insert(prefix).inserted { continue }
+          out += String(repeating: "  ", count: depth) + prefix[depth] + ":\n"
+        } else {
+          var line = String(repeating: "  ", count: depth) + prefix[depth] + ": "
+          switch item.kind {
+          case .tensor(let dtype, let shape, let chunks):
+            line += "tensor(\(dtype.name), (\(shape.map(String.init).joined(separator: ", "))))"
+            if chunks.count != 1 { line += " in \(chunks.count) chunks" }
+          case .bytes: line += "(value)"
+          }
+          out += line + "\n"
+        }
+      }
+    }
+    return out
+  }
+}
