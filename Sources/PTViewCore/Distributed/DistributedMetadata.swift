@@ -36,6 +36,12 @@ public struct DistributedMetadata: Sendable, Equatable {
     public var offsets: [Int64]
     public var sizes: [Int64]
     public var storage: Storage
+
+    public init(offsets: [Int64], sizes: [Int64], storage: Storage) {
+      self.offsets = offsets
+      self.sizes = sizes
+      self.storage = storage
+    }
   }
 
   /// A byte range of a `.distcp` file (a complete torch.save archive).
@@ -43,6 +49,12 @@ public struct DistributedMetadata: Sendable, Equatable {
     public var file: String
     public var offset: Int64
     public var length: Int64
+
+    public init(file: String, offset: Int64, length: Int64) {
+      self.file = file
+      self.offset = offset
+      self.length = length
+    }
   }
 
   /// The items, in the order of `state_dict_metadata`.
