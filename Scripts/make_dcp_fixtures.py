@@ -53,6 +53,28 @@ def nested():
     dcp.save(sd, checkpoint_id=fresh("nested"))
 
 
+def values():
+    # Lists of tensors (int path steps), an empty tensor, dtypes without a storage class, and
+    # plain non-tensor values of every kind export copies.
+    sd = {
+        "layers": [torch.ones(2), torch.zeros(0, 3)],
+        "flag": True,
+        "nothing": None,
+        "big": 2**70,
+        "raw": b"xy\xff",
+        "ratio": 0.25,
+        "f8": torch.tensor([0.5, -1.0, 2.0]).to(torch.float8_e4m3fn),
+        "c": torch.tensor([1 + 2j, -3j], dtype=torch.complex64),
+        "u16": torch.tensor([1, 65535], dtype=torch.uint16),
+    }
+    dcp.save(sd, checkpoint_id=fresh("values"))
+
+
+def refused():
+    # A set is not a value export re-creates: it is refused by key.
+    dcp.save({"w": torch.ones(2), "tags": {1, 2}}, checkpoint_id=fresh("refused"))
+
+
 def sharded_worker(rank, world, path, port):
     os.environ["MASTER_ADDR"] = "127.0.0.1"
     os.environ["MASTER_PORT"] = str(port)
@@ -94,6 +116,8 @@ if __name__ == "__main__":
     os.makedirs(ROOT, exist_ok=True)
     plain()
     nested()
+    values()
+    refused()
     sharded()
     for name in sorted(os.listdir(ROOT)):
         print(name, sorted(os.listdir(os.path.join(ROOT, name))))

@@ -154,6 +154,21 @@ enum PlainValueCopy {
     case .dict(let c):
       guard let items = all(source.container(c)) else { return nil }
       return graph.add(.dict(graph.newContainer(items)), at: 0)
+    case .object(let index):
+      // Protocol 2 writes bytes as `_codecs.encode(text, 'latin1')`.
+      let made = source.construction(index)
+      guard case .reduce(let callable, let args) = made,
+        source.qualifiedName(callable) == "_codecs.encode",
+        let pair = source.elements(args), pair.count == 2,
+        source.string(pair[pair.startIndex + 1]) == "latin1",
+        let text = source.string(pair[pair.startIndex])
+      else { return nil }
+      var raw: [UInt8] = []
+      for scalar in text.unicodeScalars {
+        guard scalar.value < 256 else { return nil }
+        raw.append(UInt8(scalar.value))
+      }
+      return graph.add(.bytes(graph.store(raw)), at: 0)
     default: return nil
     }
   }

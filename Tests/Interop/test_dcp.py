@@ -20,7 +20,7 @@ from torch.distributed.checkpoint import FileSystemReader  # noqa: E402
 from torch.distributed.checkpoint.metadata import BytesStorageMetadata, TensorStorageMetadata  # noqa: E402
 
 DCP = os.path.join(REPO, "Tests", "Fixtures", "dcp")
-FOLDERS = ["plain", "nested", "sharded"]
+FOLDERS = ["plain", "nested", "values", "sharded"]
 
 
 def torch_listing(folder):
@@ -258,3 +258,10 @@ def test_tree_shows_the_nested_dict_torch_rebuilds(tmp_path):
     sd = torch.load(str(tmp_path / "t.pt"), weights_only=False)
     lines = ptview("tree", folder, "--depth", "1").stdout.splitlines()
     assert [line.split(":")[0] for line in lines] == list(sd.keys())
+
+
+def test_export_refuses_a_value_it_cannot_recreate(tmp_path):
+    out = tmp_path / "r.pt"
+    result = ptview("export", os.path.join(DCP, "refused"), "-o", str(out), check=False)
+    assert result.returncode == 1 and "tags" in result.stderr and not out.exists()
+    assert len(result.stderr.strip().splitlines()) == 1
