@@ -20,7 +20,8 @@ from torch.distributed.checkpoint import FileSystemReader  # noqa: E402
 from torch.distributed.checkpoint.metadata import BytesStorageMetadata, TensorStorageMetadata  # noqa: E402
 
 DCP = os.path.join(REPO, "Tests", "Fixtures", "dcp")
-FOLDERS = ["plain", "nested", "values", "sharded"]
+# dcp_ckpt is Scripts/make_fixtures.py's older single-process DCP folder.
+FOLDERS = ["plain", "nested", "values", "sharded", "../torch/dcp_ckpt"]
 
 
 def torch_listing(folder):
