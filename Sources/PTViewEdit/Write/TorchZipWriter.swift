@@ -16,10 +16,23 @@ public struct TorchZipWriter: Sendable {
     /// `length` stored bytes at `offset` of the input, converted (`--cast`). Their checksum is
     /// known only once written: the descriptor and the directory get it by `ChecksumPatch`.
     case converted(offset: Int64, length: Int64, conversion: Conversion)
+    /// Stored bytes gathered from several runs of the input (offset, length), in order, with
+    /// their CRC (a tensor assembled from the chunks of a distributed checkpoint).
+    case gathered(runs: [Run], crc32: UInt32)
     /// A record left where it is (in-place appends): only its central directory entry is
     /// written, byte for byte as the old directory had it (`directoryBytes`), pointing at the
     /// old local header. `dataOffset` is where its data starts, or -1 when not looked up.
     case kept(ZipEntry, directoryBytes: [UInt8], dataOffset: Int64)
+  }
+
+  /// A byte range of the input.
+  public struct Run: Sendable, Equatable {
+    public var offset: Int64
+    public var length: Int64
+    public init(offset: Int64, length: Int64) {
+      self.offset = offset
+      self.length = length
+    }
   }
 
   /// One written record, for the caller's verification.
@@ -114,6 +127,11 @@ public struct TorchZipWriter: Sendable {
       compressed = conversion.outputLength(length)
       uncompressed = compressed
       method = 0
+    case .gathered(let runs, let checksum):
+      crc = checksum
+      compressed = runs.reduce(0) { $0 + $1.length }
+      uncompressed = compressed
+      method = 0
     case .kept: return
     }
     let bigSize = uncompressed >= 0xFFFF_FFFF || compressed >= 0xFFFF_FFFF
@@ -146,6 +164,8 @@ public struct TorchZipWriter: Sendable {
     case .copy(let offset, let c, _, _, _): plan.copy(offset: offset, length: c)
     case .converted(let offset, let length, let conversion):
       convertedChunk = plan.convert(offset: offset, length: length, conversion)
+    case .gathered(let runs, _):
+      for run in runs { plan.copy(offset: run.offset, length: run.length) }
     case .kept: break
     }
     if !empty {

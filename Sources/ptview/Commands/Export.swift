@@ -27,6 +27,11 @@ struct Export: ParsableCommand {
       torch.save(safetensors.torch.load_file(IN), OUT) writes it; it loads with torch.load's \
       defaults (weights_only=True). With --max-shard-size it is re-sharded instead.
 
+      A torch.distributed.checkpoint folder (.metadata, .distcp files) becomes one .pt \
+      holding what dcp_to_torch_save writes: the nested dict, every tensor assembled from \
+      its chunks (copied from the files, never held in memory), and the non-tensor values \
+      when they are plain Python values (others are refused by key).
+
       --max-shard-size SIZE writes OUT as a folder: model-00001-of-0000N.safetensors files \
       filled in key order (a new shard starts when the next tensor would pass SIZE; a bigger \
       tensor gets a shard of its own) and model.safetensors.index.json, as save_pretrained \
@@ -41,6 +46,7 @@ struct Export: ParsableCommand {
         ptview export model.pt -o model.safetensors
         ptview export model.bin -o out --max-shard-size 5GB
         ptview export model.safetensors -o model.pt --json
+        ptview export ./checkpoint-dcp/ -o model.pt
 
       Exit codes: 0 written and verified; 1 refused (a dtype safetensors cannot hold, OUT \
       exists) or failed, nothing left behind; 2 IN is unreadable; 64 usage errors.
@@ -74,6 +80,10 @@ struct Export: ParsableCommand {
   }
 
   func run() throws {
+    if DistributedLoading.isDistributed(file) {
+      try exportDistributed()
+      return
+    }
     var (checkpoint, source) = try Loading.checkpoint(file)
     if !only.isEmpty {
       checkpoint.entries = checkpoint.entries.filter { entry in
@@ -104,6 +114,32 @@ struct Export: ParsableCommand {
       throw ExitCode(error.exitCode)
     }
     bar.finish()
+    printReport(report)
+  }
+
+  /// A torch.distributed.checkpoint folder to one .pt, as dcp_to_torch_save writes it.
+  func exportDistributed() throws {
+    guard maxShardSize == nil, only.isEmpty else {
+      Diagnostics.stderr(
+        "ptview: a DCP folder exports whole to one .pt (no --only, --max-shard-size)")
+      throw ExitCode(64)
+    }
+    let metadata = try DistributedLoading.open(file)
+    let report: ExportReport
+    do {
+      report = try ExportPipeline.distributedToTorch(
+        metadata: metadata, folder: file, outputPath: output, overwrite: force)
+    } catch {
+      switch error.kind {
+      case .exists: Diagnostics.stderr("ptview: \(error.message); use --force to replace it")
+      default: Diagnostics.stderr("ptview: \(error.message)")
+      }
+      throw ExitCode(error.exitCode)
+    }
+    printReport(report)
+  }
+
+  func printReport(_ report: ExportReport) {
     if json {
       Diagnostics.out(ExportOutput.json(report, input: file, output: output))
     } else {

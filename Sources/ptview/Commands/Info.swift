@@ -12,6 +12,7 @@ struct Info: ParsableCommand {
         ptview info model.pt
         ptview info model.pt --json | jq .devices
         ptview info checkpoint-500/          # every file's role and tensors
+        ptview info ./dcp-step-100/          # a torch.distributed.checkpoint folder
       """)
 
   @ArgumentParser.Argument(help: "The checkpoint file or folder.", completion: .file())
@@ -19,6 +20,12 @@ struct Info: ParsableCommand {
   @Flag(help: "Print JSON for scripts.") var json = false
 
   func run() throws {
+    if DistributedLoading.isDistributed(file) {
+      let metadata = try DistributedLoading.open(file)
+      Diagnostics.out(
+        json ? DistributedReport.infoJSON(metadata) : DistributedReport.infoText(metadata))
+      Diagnostics.finish()
+    }
     let (checkpoint, source): (Checkpoint, any ByteSource)
     switch try Loading.openFileOrFolder(file) {
     case .file(let c, let s): (checkpoint, source) = (c, s)

@@ -15,9 +15,15 @@ struct List: ParsableCommand {
       DeepSpeed checkpoint folder) or an X.index.json lists every file's tensors as one \
       checkpoint, each with its file; only the pickles are read.
 
+      A torch.distributed.checkpoint folder (.metadata and .distcp files) lists every \
+      saved key: tensors with dtype, global shape, chunk count and file, and the \
+      non-tensor values DCP saved as bytes; --json adds kind, chunks, files and \
+      stored_bytes.
+
       Examples:
         ptview ls model.pt
         ptview ls ./llama-7b/                 # every shard, with a FILE column
+        ptview ls ./step-1000/                # a DCP folder
         ptview ls model.pt --json | jq -r '.[] | select(.device != "cpu") | .key'
       """)
 
@@ -26,6 +32,15 @@ struct List: ParsableCommand {
   @Flag(help: "Print JSON for scripts.") var json = false
 
   func run() throws {
+    if DistributedLoading.isDistributed(file) {
+      let metadata = try DistributedLoading.open(file)
+      if json {
+        Diagnostics.out(DistributedReport.json(metadata))
+      } else {
+        Diagnostics.out(DistributedReport.table(metadata))
+      }
+      Diagnostics.finish()
+    }
     let entries: [TensorEntry]
     switch try Loading.openFileOrFolder(file) {
     case .file(let checkpoint, _): entries = checkpoint.entries

@@ -11,6 +11,7 @@ struct Tree: ParsableCommand {
         ptview tree model.pt --depth 2
         ptview tree model.pt --raw | less     # tensors as their rebuild calls
         ptview tree ./sharded-model/ --depth 1  # each file's tree under its name
+        ptview tree ./dcp-step-100/           # the dict dcp_to_torch_save rebuilds
       """)
 
   @ArgumentParser.Argument(help: "The checkpoint file or folder.", completion: .file())
@@ -21,6 +22,11 @@ struct Tree: ParsableCommand {
     String?
 
   func run() throws {
+    if DistributedLoading.isDistributed(file) {
+      let metadata = try DistributedLoading.open(file)
+      Diagnostics.out(DistributedReport.tree(metadata, maxDepth: depth))
+      return
+    }
     switch try Loading.openFileOrFolder(file, strict: false) {
     case .file(let checkpoint, _): try show(checkpoint)
     case .folder(let folder):

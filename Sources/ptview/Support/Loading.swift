@@ -95,7 +95,7 @@ enum FolderKind {
     if names.contains(".metadata") && names.contains(where: { $0.hasSuffix(".distcp") }) {
       return CheckpointError(
         .unsupportedFormat,
-        "this is a torch.distributed checkpoint (DCP) folder; ptview does not read it yet (torch.distributed.checkpoint.format_utils.dcp_to_torch_save converts it to one file)"
+        "this is a torch.distributed checkpoint (DCP) folder; `ptview ls` lists it and `ptview export DIR -o model.pt` converts it to one file"
       )
     }
     if let index = names.first(where: { $0.hasSuffix(".index.json") }) {

@@ -1,0 +1,220 @@
+public import PTViewCore
+import PTViewEdit
+import PTViewFiles
+import PTViewPickle
+import PTViewZip
+
+extension ExportPipeline {
+  /// Writes a torch.distributed.checkpoint folder as one torch.save zip: the nested dict
+  /// `dcp_to_torch_save` writes (keys re-nested by `planner_data`, lists where it used
+  /// integer indices), every tensor assembled from its chunks, and the non-tensor values DCP
+  /// saved as bytes when they are plain Python values (anything else is refused by key).
+  ///
+  /// Tensor bytes are never held in memory: each chunk is a torch.save archive inside a
+  /// `.distcp` file, its stored record is found, and the output record is written as runs
+  /// copied from the files (one run per contiguous stretch of the assembled tensor).
+  public static func distributedToTorch(
+    metadata: DistributedMetadata, folder: String, outputPath: String, overwrite: Bool
+  ) throws(WriteFailure) -> ExportReport {
+    if !overwrite && AtomicOutput.exists(outputPath) {
+      throw WriteFailure(kind: .exists, message: "\(outputPath) already exists")
+    }
+    func unreadable(_ file: String, _ why: String) -> WriteFailure {
+      WriteFailure(kind: .unreadable, message: "\(folder)/\(file): \(why)")
+    }
+    // The files, end to end, as one input.
+    var sources: [any ByteSource] = []
+    var bases: [String: Int64] = [:]
+    var fileSources: [String: FileSource] = [:]
+    var at: Int64 = 0
+    for name in metadata.files {
+      let source: FileSource
+      do { source = try FileSource(path: folder + "/" + name) } catch {
+        throw unreadable(name, error.message)
+      }
+      sources.append(source)
+      fileSources[name] = source
+      bases[name] = at
+      at += source.size
+    }
+    let input = ConcatenatedSource(sources)
+
+    /// The torch.save archive a storage range holds, read (pickles only).
+    func archive(_ storage: DistributedMetadata.Storage, _ fqn: String) throws(WriteFailure)
+      -> Checkpoint
+    {
+      guard let file = fileSources[storage.file] else { throw unreadable(storage.file, "missing") }
+      let slice = SliceSource(file, start: storage.offset, size: storage.length)
+      let reader = CheckpointReader(
+        decompressor: LazyLibzip(source: slice, name: storage.file))
+      do { return try reader.read(slice) } catch {
+        throw unreadable(
+          storage.file, "\(fqn): the archive at byte \(storage.offset): \(error.description)")
+      }
+    }
+
+    var graph = ValueGraph()
+    var builder = TensorNodes(graph: &graph)
+    var tree = NestedValue.dict([])
+    var tensorRecords: [(record: Int, runs: [TorchZipWriter.Run], fqn: String)] = []
+    var dataBytes: Int64 = 0
+    var tensors = 0
+    for item in metadata.items {
+      let value: ValueID
+      switch item.kind {
+      case .tensor(let dtype, let shape, let chunks):
+        let size = Int64(dtype.elementSize)
+        var pieces: [(global: Int64, source: Int64, length: Int64)] = []
+        for chunk in chunks {
+          let saved = try archive(chunk.storage, item.fqn)
+          guard let root = saved.root, let entry = saved.entries.first,
+            saved.entries.count == 1, entry.path.isEmpty, entry.tensor.node == root
+          else {
+            throw unreadable(
+              chunk.storage.file,
+              "\(item.fqn): the chunk at byte \(chunk.storage.offset) does not hold one tensor")
+          }
+          let t = entry.tensor
+          func notPlain() -> WriteFailure {
+            unreadable(
+              chunk.storage.file,
+              "\(item.fqn): the chunk at byte \(chunk.storage.offset) is not a contiguous \(dtype) tensor of shape \(chunk.sizes) in a stored record"
+            )
+          }
+          guard t.dtype == dtype, t.shape == chunk.sizes, t.isContiguous, t.layout == nil,
+            let storage = t.storage, storage.view == nil,
+            let extent = saved.storages[storage.record], !extent.compressed
+          else { throw notPlain() }
+          var dataOffset = extent.dataOffset ?? -1
+          if dataOffset < 0 {
+            let name = (saved.archiveRoot.map { $0 + "/" } ?? "") + extent.record
+            guard let zipEntry = saved.directory?.entry(named: name),
+              let header = try? ZipDirectory.localHeader(
+                of: zipEntry,
+                in: SliceSource(
+                  fileSources[chunk.storage.file]!, start: chunk.storage.offset,
+                  size: chunk.storage.length))
+            else { throw notPlain() }
+            dataOffset = header.dataOffset
+          }
+          let numel = chunk.sizes.reduce(Int64(1), &*)
+          guard t.offset >= 0, (t.offset + numel) * size <= extent.size,
+            dataOffset >= 0, dataOffset + extent.size <= chunk.storage.length
+          else {
+            throw unreadable(
+              chunk.storage.file,
+              "\(item.fqn): the chunk at byte \(chunk.storage.offset) has fewer bytes than its shape needs"
+            )
+          }
+          let start =
+            bases[chunk.storage.file]! + chunk.storage.offset + dataOffset + t.offset * size
+          let fits = DistributedAssembly.runs(
+            chunk: chunk, shape: shape, elementSize: size, sourceStart: start,
+            limit: (1 << 22) - pieces.count
+          ) { global, source, length in pieces.append((global, source, length)) }
+          guard fits else {
+            throw unreadable(chunk.storage.file, "\(item.fqn): too many pieces to assemble")
+          }
+        }
+        pieces.sort { $0.global < $1.global }
+        var runs: [TorchZipWriter.Run] = []
+        var expected: Int64 = 0
+        for piece in pieces {
+          guard piece.global == expected else {
+            throw unreadable(item.fqn, "the chunks do not tile the tensor at byte \(expected)")
+          }
+          if let last = runs.last, last.offset + last.length == piece.source {
+            runs[runs.count - 1].length += piece.length
+          } else {
+            runs.append(.init(offset: piece.source, length: piece.length))
+          }
+          expected += piece.length
+        }
+        let total = shape.reduce(Int64(1), &*) * size
+        guard expected == total else {
+          throw unreadable(item.fqn, "the chunks hold \(expected) bytes, the tensor \(total)")
+        }
+        value = builder.tensor(
+          &graph, record: tensors, dtype: dtype, shape: shape, bytes: total)
+        tensorRecords.append((tensors, runs, item.fqn))
+        tensors += 1
+        dataBytes += total
+      case .bytes(let storage):
+        let saved = try archive(storage, item.fqn)
+        guard let root = saved.root, saved.entries.isEmpty,
+          let copied = PlainValueCopy.copy(root, from: saved.graph, into: &graph)
+        else {
+          throw WriteFailure(
+            kind: .refused,
+            message:
+              "\(item.fqn) is a value DCP pickled that is not a plain Python value (ptview does not run pickles); export refuses it"
+          )
+        }
+        value = copied
+      }
+      guard tree.insert(value, at: item.path[...]) else {
+        throw unreadable(".metadata", "\(item.fqn): its path clashes with another key's")
+      }
+    }
+    let rootID = tree.build(into: &graph)
+    let pickle: [UInt8]
+    do {
+      var writer = PickleWriter(graph: graph)
+      pickle = try writer.write(rootID)
+    } catch {
+      throw WriteFailure(kind: .failed, message: "cannot write the pickle: \(error.description)")
+    }
+    let root = ArchiveNaming.root(forPath: outputPath)
+    var writer = TorchZipWriter(alignment: 64)
+    writer.add(root + "/data.pkl", .bytes(pickle))
+    writer.add(root + "/.format_version", .bytes(Array("1".utf8)))
+    writer.add(root + "/.storage_alignment", .bytes(Array("64".utf8)))
+    writer.add(root + "/byteorder", .bytes(Array("little".utf8)))
+    for record in tensorRecords {
+      var crc: UInt32 = 0
+      for run in record.runs {
+        do {
+          var position = run.offset
+          let end = run.offset + run.length
+          while position < end {
+            let n = Int(min(Int64(4 << 20), end - position))
+            let bytes = try input.readExactly(at: position, count: n)
+            crc = bytes.withUnsafeBytes { BlockChecksum.crc32($0, continuing: crc) }
+            position += Int64(n)
+          }
+        } catch {
+          throw unreadable(record.fqn, error.message)
+        }
+      }
+      writer.add(root + "/data/\(record.record)", .gathered(runs: record.runs, crc32: crc))
+    }
+    writer.add(root + "/version", .bytes(Array("3\n".utf8)))
+    writer.add(
+      root + "/.data/serialization_id", .bytes(Array(String(repeating: "0", count: 40).utf8)))
+    let plan = writer.finish()
+    do {
+      try AtomicOutput.write(plan, from: input, to: outputPath, mode: 0o644)
+    } catch {
+      throw WriteFailure(kind: .failed, message: error.message)
+    }
+    // Read back: the archive must parse and hold the planned tensors.
+    func fail(_ why: String) -> WriteFailure {
+      WriteFailure(
+        kind: .failed, message: "\(outputPath) was written but failed verification: \(why)")
+    }
+    let output: FileSource
+    do { output = try FileSource(path: outputPath) } catch {
+      throw fail("cannot be reopened: \(error.message)")
+    }
+    let written: Checkpoint
+    do {
+      written = try CheckpointReader(decompressor: LazyLibzip(path: outputPath)).read(output)
+    } catch { throw fail(error.description) }
+    guard written.entries.count == tensors else {
+      throw fail("it holds \(written.entries.count) tensors, not \(tensors)")
+    }
+    return ExportReport(
+      format: "pt", files: [.init(path: outputPath, size: output.size, tensors: tensors)],
+      tensors: tensors, dataBytes: dataBytes, leftOut: [], gathered: 0)
+  }
+}
