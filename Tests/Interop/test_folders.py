@@ -416,3 +416,11 @@ def test_safetensors_folder_remap_copies_shards_and_loads(tmp_path):
     assert refused.returncode == 1 and "not supported yet" in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1
     assert not os.path.exists(tmp_path / "c")
+
+
+def test_export_of_a_folder_is_not_yet(tmp_path):
+    for folder in (HF_ST, HF):
+        result = ptview("export", folder, "-o", str(tmp_path / "x.safetensors"), check=False)
+        assert result.returncode == 1 and "not supported yet" in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+        assert not os.path.exists(tmp_path / "x.safetensors")
