@@ -15,6 +15,10 @@ which needs `transformers` and `accelerate`):
   torch-format.md section 7), as a GPU machine writes it. A plain torch.load of a shard
   fails on CPU-only torch. transformers 5's from_pretrained loads it anyway: it passes
   map_location="cpu" (checked here, and by the interop tests).
+* hf_safetensors/: the same tiny model (seed 0) written by transformers 5's own
+  `save_pretrained(max_shard_size="12KB")`: model-0000N-of-0000M.safetensors shards and
+  model.safetensors.index.json, with the tokenizer's files. `--only hf_safetensors` writes
+  just this folder (leaving the others as they are).
 * accelerate/: a real `accelerate.Accelerator().save_state(safe_serialization=False)` of the
   tiny model with an AdamW optimizer after one step and a LambdaLR scheduler (CPU).
 * trainer/checkpoint-2/: a real transformers Trainer run of two steps on CPU
@@ -104,6 +108,16 @@ def check_loads(folder, model):
         assert torch.equal(got[k], want[k]), (folder, k)
 
 
+def make_hf_safetensors(model):
+    out = os.path.join(OUT, "hf_safetensors")
+    if os.path.isdir(out):
+        shutil.rmtree(out)
+    model.save_pretrained(out, max_shard_size="12KB")
+    assert os.path.exists(os.path.join(out, "model.safetensors.index.json")), os.listdir(out)
+    tokenizer_files(out)
+    check_loads(out, model)
+
+
 def make_accelerate(model):
     from accelerate import Accelerator
 
@@ -176,6 +190,9 @@ def make_deepspeed(model):
 
 
 def main():
+    if sys.argv[1:] == ["--only", "hf_safetensors"]:
+        make_hf_safetensors(tiny_model())
+        return
     if os.path.isdir(OUT):
         shutil.rmtree(OUT)
     os.makedirs(OUT)
@@ -183,6 +200,7 @@ def main():
     save_bin_shards(model, os.path.join(OUT, "hf_bin"))
     save_bin_shards(model, os.path.join(OUT, "hf_bin_cuda"), "cuda:0")
     check_loads(os.path.join(OUT, "hf_bin"), model)
+    make_hf_safetensors(model)
     make_deepspeed(model)
     make_accelerate(tiny_model())
     make_trainer()

@@ -57,6 +57,7 @@ public final class TensorValues: @unchecked Sendable {
       return .none("\(layout) tensor: its values are not read")
     }
     guard let storage = tensor.storage else {
+      if let start = tensor.dataOffset { return try locateRange(tensor, at: start) }
       return .none("no stored values (\(tensor.rebuild))")
     }
     let encoding: ValueEncoding
@@ -95,6 +96,37 @@ public final class TensorValues: @unchecked Sendable {
         encoding: encoding,
         bigEndian: swapsBytes(storage),
         negated: tensor.negated, conjugated: tensor.conjugated))
+  }
+
+  /// A tensor stored as one byte range of its own (safetensors: little-endian, row-major,
+  /// contiguous, starting at `start`); its elements are exactly the range's.
+  private func locateRange(_ tensor: TensorInfo, at start: Int64) throws(CheckpointError)
+    -> ValueAvailability
+  {
+    let encoding: ValueEncoding
+    switch try self.encoding(of: tensor) {
+    case .success(let found): encoding = found
+    case .failure(let reason): return .none(reason.description)
+    }
+    let record = "safetensors data"
+    guard let stride = tensor.stride else { return .none("no strides") }
+    let width = Int64(encoding.byteWidth)
+    let elements = tensor.numel
+    let (bytes, overflow) = elements.multipliedReportingOverflow(by: width)
+    guard start >= 0, start <= source.size, !overflow, bytes <= source.size - start else {
+      throw CheckpointError(
+        .malformed, record: record, offset: start,
+        "tensor data (\(elements) elements of \(width) bytes) runs past the end of the file (\(source.size) bytes)"
+      )
+    }
+    let layout = StridedLayout(shape: tensor.shape, strides: stride, offset: 0)
+    do { try layout.validate(storageElements: elements) } catch {
+      throw CheckpointError(.malformed, record: record, offset: start, error.message)
+    }
+    return .stored(
+      StoredTensor(
+        record: record, dataOffset: start, storageElements: elements, layout: layout,
+        encoding: encoding, bigEndian: false))
   }
 
   /// Whether torch.load byte-swaps this storage: only in a zip whose `byteorder` record says

@@ -158,3 +158,19 @@ def test_unreadable_file_exits_2(tmp_path):
     result = ptview("cat", str(bad), "x", check=False)
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+SAFETENSORS = os.path.join(REPO, "Tests", "Fixtures", "safetensors")
+SAFETENSORS_FILES = [os.path.join(SAFETENSORS, f) for f in sorted(os.listdir(SAFETENSORS))
+                     if f.endswith(".safetensors")]
+
+
+@pytest.mark.parametrize("path", SAFETENSORS_FILES, ids=os.path.basename)
+def test_safetensors_fixtures_print_as_load_file(path, monkeypatch):
+    """Each tensor of a safetensors file prints as str(t) of safetensors.torch.load_file's
+    tensor (float4_e2m1fn_x2 as torch prints it: its raw bytes)."""
+    from safetensors.torch import load_file
+
+    monkeypatch.setitem(globals(), "load", lambda p: load_file(p))
+    printed, refused = check_file(path)
+    assert printed == len(load_file(path)) and refused == 0

@@ -226,3 +226,75 @@ def test_truncated_storage_exits_2(tmp_path):
     result = ptview("diff", src, str(cut), check=False)
     assert result.returncode == 2, result.stdout
     assert "cut.pt" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+SAFETENSORS = os.path.join(REPO, "Tests", "Fixtures", "safetensors")
+
+
+@pytest.mark.parametrize("name", sorted(f for f in os.listdir(SAFETENSORS) if f.endswith(".safetensors")))
+def test_safetensors_file_against_a_copy(name, tmp_path):
+    """Every safetensors fixture (every dtype it holds) is identical to a copy of itself."""
+    from safetensors.torch import load_file
+
+    path = os.path.join(SAFETENSORS, name)
+    copy = tmp_path / name
+    shutil.copy(path, copy)
+    result = ptview("diff", "--json", path, str(copy), check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    got = json.loads(result.stdout)
+    assert got == {"only_a": [], "only_b": [], "changed": [], "identical": len(load_file(path))}
+
+
+@pytest.mark.parametrize("name", ["values_views.pt", "values_print.pt"])
+def test_pt_against_its_safetensors_export(name, tmp_path):
+    """A .pt (saved on the CPU) and its safetensors export: identical when torch.load and
+    load_file agree on every key (dtype, shape and values, NaN for NaN); a changed value
+    shows as values, with torch's |a - b|."""
+    from safetensors.torch import load_file, save_file
+
+    # The fixture's views and dtypes saved from the CPU (some fixtures are tagged cuda, and
+    # a device differs from safetensors' cpu by definition).
+    path = str(tmp_path / name)
+    torch.save(torch.load(os.path.join(VALUES, name), map_location="cpu", weights_only=False), path)
+    out = tmp_path / (name + ".safetensors")
+    ptview("export", path, "-o", str(out))
+    ta, tb = load(path), load_file(str(out))
+    assert sorted(ta) == sorted(tb)
+    for key in ta:
+        assert ta[key].dtype == tb[key].dtype and ta[key].shape == tb[key].shape, key
+        assert compare_values(ta[key], tb[key])[0] is False, key
+    result = ptview("diff", "--json", path, str(out), check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout) == {"only_a": [], "only_b": [], "changed": [],
+                                        "identical": len(ta)}
+    # Change one float value in the safetensors copy: diff names it, with torch's |a - b|.
+    key = next(k for k, t in tb.items() if t.dtype == torch.float32 and t.numel() > 0
+               and bool(torch.isfinite(t).all()))
+    changed = dict(tb)
+    changed[key] = tb[key].clone()
+    changed[key].view(-1)[0] += 1.5
+    moved = tmp_path / "moved.safetensors"
+    save_file(changed, str(moved))
+    result = ptview("diff", "--json", path, str(moved), check=False)
+    assert result.returncode == 1
+    rows = json.loads(result.stdout)["changed"]
+    want = (ta[key].double() - changed[key].double()).abs().max().item()
+    assert rows == [{"key": key, "changes": ["values"], "max_abs_diff": want}]
+
+
+def test_safetensors_against_torch_save_of_load_file(tmp_path):
+    """Every safetensors dtype (float8 variants, bool, complex64, float4_e2m1fn_x2 by its
+    bytes) against torch.save of what load_file returns: identical, key for key."""
+    from safetensors.torch import load_file
+
+    path = os.path.join(SAFETENSORS, "all_dtypes.safetensors")
+    tensors = load_file(path)
+    saved = tmp_path / "all_dtypes.pt"
+    torch.save(tensors, saved)
+    for key, t in torch.load(saved, map_location="cpu").items():
+        assert torch.equal(t.reshape(-1).view(torch.uint8), tensors[key].reshape(-1).view(torch.uint8)), key
+    for a, b in ((path, str(saved)), (str(saved), path)):
+        result = ptview("diff", "--json", a, b, check=False)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert json.loads(result.stdout) == {"only_a": [], "only_b": [], "changed": [],
+                                            "identical": len(tensors)}

@@ -135,3 +135,24 @@ def test_freshly_generated_files_match_torch():
         for path in fresh_cases(folder):
             problems = diff(torch_facts.facts(path), ls_json(path))
             assert problems == [], f"{os.path.basename(path)}: {problems[:5]}"
+
+
+SAFETENSORS = os.path.join(os.path.dirname(FIXTURES), "safetensors")
+
+
+@pytest.mark.parametrize("name", sorted(f for f in os.listdir(SAFETENSORS) if f.endswith(".safetensors")))
+def test_safetensors_rows_equal_load_file(name):
+    """Each tensor as safetensors.torch.load_file returns it: dtype, shape, stride (torch's,
+    float4_e2m1fn_x2 included), offset 0, nbytes, cpu, and no storage record."""
+    from safetensors.torch import load_file
+
+    path = os.path.join(SAFETENSORS, name)
+    tensors = load_file(path)
+    rows = ls_json(path)
+    assert sorted(r["key"] for r in rows) == sorted(tensors)
+    for r in rows:
+        t = tensors[r["key"]]
+        assert (r["dtype"], r["shape"], r["stride"], r["offset"], r["nbytes"]) == (
+            str(t.dtype).removeprefix("torch."), list(t.shape), list(t.stride()),
+            t.storage_offset(), t.nbytes), r
+        assert r["device"] == "cpu" and r["storage"] is None and r["requires_grad"] is False

@@ -27,14 +27,11 @@ public struct FolderLayout: Sendable {
   public enum Reading: String, Sendable {
     /// A torch.save file (zip or legacy): its pickles are read, never its tensor bytes.
     case torch
-    /// A safetensors file; not read in folders yet (see `safetensorsNotYet`).
+    /// A safetensors file: its header is read, never its data.
     case safetensors
     /// Not a checkpoint (JSON, text, tokenizer files, scripts): listed, copied by a remap.
     case other
   }
-
-  /// What `ls` and `info` say in place of a safetensors shard's tensors for now.
-  public static let safetensorsNotYet = "safetensors shards: not read yet"
 
   /// The kinds of folder recognised (a Trainer checkpoint run with DeepSpeed is both).
   public var kinds: [String]

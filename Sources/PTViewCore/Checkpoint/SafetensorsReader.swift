@@ -161,7 +161,10 @@ public enum SafetensorsReader {
     let header = try header(source)
     var entries: [TensorEntry] = []
     for item in header.entries {
-      let shape = item.shape
+      // torch's shape: for F4 the last size counts bytes (two values each), and the
+      // row-major strides are of that shape.
+      var shape = item.shape
+      if dtypes[item.code]?.bits == 4, let last = shape.indices.last { shape[last] /= 2 }
       var stride = [Int64](repeating: 1, count: shape.count)
       var running: Int64 = 1
       for i in shape.indices.reversed() {
@@ -169,12 +172,9 @@ public enum SafetensorsReader {
         running = running &* max(shape[i], 1)
       }
       let info = TensorInfo(
-        dtype: item.dtype,
-        shape: dtypes[item.code]?.bits == 4
-          ? shape.enumerated().map { $0.offset == shape.count - 1 ? $0.element / 2 : $0.element }
-          : shape,
-        stride: stride, offset: 0, device: "cpu", storage: nil,
-        requiresGrad: false, isParameter: false, layout: nil, rebuild: "safetensors", node: nil)
+        dtype: item.dtype, shape: shape, stride: stride, offset: 0, device: "cpu", storage: nil,
+        requiresGrad: false, isParameter: false, layout: nil, rebuild: "safetensors", node: nil,
+        dataOffset: header.dataStart + item.begin)
       entries.append(TensorEntry(path: [item.name], tensor: info))
     }
     return Checkpoint(

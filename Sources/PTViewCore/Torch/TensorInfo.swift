@@ -102,14 +102,16 @@ public struct TensorInfo: Sendable, Equatable {
     dtype: DType, shape: [Int64], stride: [Int64]?, offset: Int64, device: String,
     storage: StorageRef?, components: [TensorInfo] = [], requiresGrad: Bool, isParameter: Bool,
     layout: String?, rebuild: String, deviceNode: ValueID? = nil, node: ValueID? = nil,
-    quantizer: Quantizer? = nil, negated: Bool = false, conjugated: Bool = false
+    quantizer: Quantizer? = nil, negated: Bool = false, conjugated: Bool = false,
+    dataOffset: Int64? = nil
   ) {
     box = CopyOnWrite(
       Fields(
         dtype: dtype, shape: shape, stride: stride, offset: offset, device: device,
         storage: storage, components: components, requiresGrad: requiresGrad,
         isParameter: isParameter, layout: layout, rebuild: rebuild, deviceNode: deviceNode,
-        node: node, quantizer: quantizer, negated: negated, conjugated: conjugated))
+        node: node, quantizer: quantizer, negated: negated, conjugated: conjugated,
+        dataOffset: dataOffset))
   }
 
   /// The tensor's dtype.
@@ -199,6 +201,15 @@ public struct TensorInfo: Sendable, Equatable {
     set { box.write { $0.conjugated = newValue } }
   }
 
+  /// File offset of the first byte of a tensor stored as one contiguous, row-major,
+  /// little-endian byte range with no storage record (a safetensors tensor: the data
+  /// section's start plus its `data_offsets` begin); nil for tensors with a `storage`.
+  /// Kept apart from `storage` so listings of such files show no storage, as torch has none.
+  public var dataOffset: Int64? {
+    get { box.value.dataOffset }
+    set { box.write { $0.dataOffset = newValue } }
+  }
+
   public static func == (lhs: TensorInfo, rhs: TensorInfo) -> Bool {
     lhs.box.isShared(with: rhs.box) || lhs.box.value == rhs.box.value
   }
@@ -220,6 +231,7 @@ public struct TensorInfo: Sendable, Equatable {
     var quantizer: Quantizer?
     var negated: Bool
     var conjugated: Bool
+    var dataOffset: Int64?
   }
 
   /// Number of elements (product of the shape; 1 for a scalar).

@@ -27,7 +27,7 @@ struct Cat: ParsableCommand {
 
       Exit codes: 0 printed; 1 a key names no tensor, or a tensor ptview cannot print (sparse \
       and nested layouts, packed quint4x2/quint2x4, dtypes torch cannot print, tensor \
-      subclasses, safetensors files for now): one line \
+      subclasses): one line \
       each on stderr, after printing the others; 2 the input is unreadable; 64 usage errors.
       """)
 

@@ -62,10 +62,11 @@ struct Doctor: ParsableCommand {
     if report.verdict != .loads { throw ExitCode(report.verdict.rawValue) }
   }
 
-  /// Each torch file of a folder, then the index; exits with the folder's verdict.
+  /// Each torch and safetensors file of a folder, then the index; exits with the folder's
+  /// verdict.
   private func diagnose(_ folder: OpenedFolder, devices set: DeviceSet) throws -> Never {
     var reports: [DoctorReport] = []
-    for member in folder.checkpoint.members where member.file.reading == .torch {
+    for member in folder.checkpoint.members where member.file.reading != .other {
       let path = folder.path(of: member.file.name)
       var doctor = LoadDoctor(devices: set)
       doctor.decompressor = Loading.LazyLibzip(path: path)

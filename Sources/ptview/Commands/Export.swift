@@ -84,6 +84,12 @@ struct Export: ParsableCommand {
       try exportDistributed()
       return
     }
+    if Loading.folderTarget(file) != nil {
+      Diagnostics.stderr(
+        "ptview: \(file): exporting a checkpoint folder is not supported yet; export its shards one by one"
+      )
+      throw ExitCode(1)
+    }
     var (checkpoint, source) = try Loading.checkpoint(file)
     if !only.isEmpty {
       checkpoint.entries = checkpoint.entries.filter { entry in

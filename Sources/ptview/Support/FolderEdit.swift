@@ -42,6 +42,16 @@ enum FolderEdit {
       )
       throw ExitCode(1)
     }
+    // safetensors shards store no device, so a device move copies them as they are; other
+    // edits would have to rewrite them, which ptview does not do yet.
+    if members.contains(where: { $0.file.isWeights && $0.file.reading == .safetensors }),
+      !operations.allSatisfy({ if case .moveDevices = $0 { true } else { false } })
+    {
+      Diagnostics.stderr(
+        "ptview: \(folder.path): editing safetensors shards is not supported yet; only a device move (which copies them unchanged) is"
+      )
+      throw ExitCode(1)
+    }
     // Plan every file first: a refusal anywhere leaves nothing behind.
     var plans: [String: EditPlan] = [:]
     for (member, checkpoint) in folder.checkpoint.readMembers {
@@ -200,6 +210,11 @@ enum FolderEdit {
         lines.append("  \(member.file.name): written anew from the shards as written")
         objects.append(
           "{\"file\": \(JSONWriter.quoted(member.file.name)), \"action\": \"index rewritten\"}")
+      } else if member.file.reading == .safetensors {
+        lines.append("  \(member.file.name): copied unchanged (safetensors stores no devices)")
+        objects.append(
+          "{\"file\": \(JSONWriter.quoted(member.file.name)), \"action\": \"copied\", \"reason\": \"safetensors stores no devices\"}"
+        )
       } else {
         lines.append("  \(member.file.name): copied unchanged")
         objects.append(

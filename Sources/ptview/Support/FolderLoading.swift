@@ -129,7 +129,7 @@ extension Loading {
   }
 
   /// Reads one file of a folder by how the layout says to read it. The one place a new
-  /// reader plugs in (safetensors shards: read their header here).
+  /// reader plugs in.
   static func readMember(_ file: FolderLayout.File, at path: String, strict: Bool) -> MemberRead {
     var read = MemberRead()
     let source: FileSource
@@ -142,7 +142,13 @@ extension Loading {
     case .other:
       return read
     case .safetensors:
-      read.problem = FolderLayout.safetensorsNotYet
+      // Its header only: the tensors, each a byte range of the file.
+      do {
+        read.checkpoint = try SafetensorsReader.read(source)
+        read.source = source
+      } catch {
+        read.error = error
+      }
       return read
     case .torch:
       var reader = CheckpointReader(decompressor: LazyLibzip(path: path))
@@ -187,7 +193,7 @@ private final class MemberSlots: @unchecked Sendable {
 
 /// Lines on standard error about a folder that a listing alone would hide.
 enum FolderNotes {
-  /// Files not read (safetensors shards for now) and index disagreements.
+  /// Files not read and index disagreements.
   static func warn(_ folder: OpenedFolder) {
     let unread = folder.checkpoint.members.filter { $0.problem != nil && $0.file.reading != .other }
     for member in unread.prefix(4) {
