@@ -22,7 +22,7 @@ while (($#)); do
 done
 
 source Scripts/apt_packages.sh
-ensure_packages libzip-dev libncursesw5-dev pkg-config dpkg-dev binutils
+ensure_packages libzip-dev libncursesw5-dev libcurl4-openssl-dev pkg-config dpkg-dev binutils
 source Scripts/release_build.sh
 release_build
 
