@@ -66,6 +66,39 @@ def data_offsets(path: str) -> dict[str, int]:
     return offsets
 
 
+def load_on_cpu(path: str):
+    """What a user gets: torch.load on the CPU, or a TorchScript module's state_dict."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except RuntimeError as error:
+        if "TorchScript" not in str(error) and "constants.pkl" not in str(error):
+            raise
+    return torch.jit.load(path, map_location="cpu").state_dict()
+
+
+def dotted_tensors(obj, prefix="", out=None, seen=None):
+    """Dotted keys to tensors, as `ptview ls` names them (modules: their state_dict)."""
+    out = {} if out is None else out
+    seen = set() if seen is None else seen
+    if isinstance(obj, torch.Tensor):
+        out[prefix] = obj
+        return out
+    if id(obj) in seen:
+        return out
+    seen.add(id(obj))
+    if isinstance(obj, torch.nn.Module):
+        obj = obj.state_dict()
+    if isinstance(obj, dict):
+        items = obj.items()
+    elif isinstance(obj, (list, tuple)):
+        items = enumerate(obj)
+    else:
+        return out
+    for k, v in items:
+        dotted_tensors(v, f"{prefix}.{k}" if prefix else str(k), out, seen)
+    return out
+
+
 def fake_location_save(obj, path: str, location: str, **kwargs) -> None:
     """torch.save with every CPU storage tagged `location` (torch-format.md section 7)."""
     import fixture_support  # from Scripts/, shared with the fixture generator

@@ -18,7 +18,7 @@ import struct
 import warnings
 
 import pytest
-from interop_support import FIXTURES, REPO, ptview, torch
+from interop_support import FIXTURES, REPO, dotted_tensors, load_on_cpu, ptview, torch
 
 from safetensors.torch import load_file, save_file  # noqa: E402
 from huggingface_hub import split_state_dict_into_shards_factory  # noqa: E402
@@ -44,36 +44,8 @@ def inputs() -> list[str]:
     return [p for p in paths if os.path.basename(p) not in UNREAD]
 
 
-def load(path: str):
-    try:
-        return torch.load(path, map_location="cpu", weights_only=False)
-    except RuntimeError as error:
-        if "TorchScript" not in str(error) and "constants.pkl" not in str(error):
-            raise
-    return torch.jit.load(path, map_location="cpu").state_dict()
-
-
-def flatten(obj, prefix="", out=None, seen=None):
-    """Dotted keys to tensors, as `ptview ls` names them (modules: their state_dict)."""
-    out = {} if out is None else out
-    seen = set() if seen is None else seen
-    if isinstance(obj, torch.Tensor):
-        out[prefix] = obj
-        return out
-    if id(obj) in seen:
-        return out
-    seen.add(id(obj))
-    if isinstance(obj, torch.nn.Module):
-        obj = obj.state_dict()
-    if isinstance(obj, dict):
-        items = obj.items()
-    elif isinstance(obj, (list, tuple)):
-        items = enumerate(obj)
-    else:
-        return out
-    for k, v in items:
-        flatten(v, f"{prefix}.{k}" if prefix else str(k), out, seen)
-    return out
+load = load_on_cpu
+flatten = dotted_tensors
 
 
 def writable(t: "torch.Tensor") -> str | None:

@@ -10,7 +10,7 @@ import warnings
 
 import pytest
 
-from interop_support import FIXTURES, REPO, ptview, torch
+from interop_support import FIXTURES, REPO, dotted_tensors, load_on_cpu, ptview, torch
 
 VALUES = os.path.join(REPO, "Tests", "Fixtures", "values")
 VALUE_FILES = sorted(f for f in os.listdir(VALUES) if f.endswith(".pt"))
@@ -19,37 +19,8 @@ FIELDS = ["key", "count", "nan", "posinf", "neginf", "zeros", "min", "max", "mea
 warnings.filterwarnings("ignore")
 
 
-def load(path: str):
-    """What a user gets: torch.load on the CPU, or a TorchScript module's state_dict."""
-    try:
-        return torch.load(path, map_location="cpu", weights_only=False)
-    except RuntimeError as error:
-        if "TorchScript" not in str(error) and "constants.pkl" not in str(error):
-            raise
-    return torch.jit.load(path, map_location="cpu").state_dict()
-
-
-def flatten(obj, prefix="", out=None, seen=None):
-    """Dotted keys to tensors, as `ptview ls` names them."""
-    out = {} if out is None else out
-    seen = set() if seen is None else seen
-    if isinstance(obj, torch.Tensor):
-        out[prefix] = obj
-        return out
-    if id(obj) in seen:
-        return out
-    seen.add(id(obj))
-    if isinstance(obj, torch.nn.Module):
-        obj = obj.state_dict()
-    if isinstance(obj, dict):
-        items = obj.items()
-    elif isinstance(obj, (list, tuple)):
-        items = enumerate(obj)
-    else:
-        return out
-    for k, v in items:
-        flatten(v, f"{prefix}.{k}" if prefix else str(k), out, seen)
-    return out
+load = load_on_cpu
+flatten = dotted_tensors
 
 
 def as_float64(t: "torch.Tensor") -> "torch.Tensor":
