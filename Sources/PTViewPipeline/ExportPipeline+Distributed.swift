@@ -192,26 +192,11 @@ extension ExportPipeline {
     writer.add(
       root + "/.data/serialization_id", .bytes(Array(String(repeating: "0", count: 40).utf8)))
     let plan = writer.finish()
-    do {
-      try AtomicOutput.write(plan, from: input, to: outputPath, mode: 0o644)
-    } catch {
-      throw WriteFailure(kind: .failed, message: error.message)
-    }
     // Read back: the archive must parse and hold the planned tensors.
-    func fail(_ why: String) -> WriteFailure {
-      WriteFailure(
-        kind: .failed, message: "\(outputPath) was written but failed verification: \(why)")
-    }
-    let output: FileSource
-    do { output = try FileSource(path: outputPath) } catch {
-      throw fail("cannot be reopened: \(error.message)")
-    }
-    let written: Checkpoint
-    do {
-      written = try CheckpointReader(decompressor: LazyLibzip(path: outputPath)).read(output)
-    } catch { throw fail(error.description) }
+    let (written, output) = try writeAndReadBack(plan, from: input, to: outputPath, mode: 0o644)
     guard written.entries.count == tensors else {
-      throw fail("it holds \(written.entries.count) tensors, not \(tensors)")
+      throw verificationFailure(
+        outputPath, "it holds \(written.entries.count) tensors, not \(tensors)")
     }
     return ExportReport(
       format: "pt", files: [.init(path: outputPath, size: output.size, tensors: tensors)],

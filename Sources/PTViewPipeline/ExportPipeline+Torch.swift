@@ -55,34 +55,44 @@ extension ExportPipeline {
     writer.add(root + "/version", .bytes(Array("3\n".utf8)))
     writer.add(root + "/.data/serialization_id", .bytes(serializationID(header)))
     let plan = writer.finish()
-    do {
-      try AtomicOutput.write(
-        plan, from: source, to: outputPath, mode: ((source as? FileSource)?.mode ?? 0o644) & 0o666)
-    } catch {
-      throw WriteFailure(kind: .failed, message: error.message)
-    }
-    // Read back: the archive must parse and list the same keys, dtypes and shapes.
-    func fail(_ why: String) -> WriteFailure {
-      WriteFailure(
-        kind: .failed, message: "\(outputPath) was written but failed verification: \(why)")
-    }
-    let output: FileSource
-    do { output = try FileSource(path: outputPath) } catch {
-      throw fail("cannot be reopened: \(error.message)")
-    }
-    let written: Checkpoint
-    do {
-      written = try CheckpointReader(decompressor: LazyLibzip(path: outputPath)).read(output)
-    } catch { throw fail(error.description) }
+    let (written, output) = try writeAndReadBack(
+      plan, from: source, to: outputPath, mode: ((source as? FileSource)?.mode ?? 0o644) & 0o666)
+    // The archive must list the same keys, dtypes and shapes.
     let expected = checkpoint.entries.map { "\($0.key) \($0.tensor.dtype) \($0.tensor.shape)" }
     let got = written.entries.map { "\($0.key) \($0.tensor.dtype) \($0.tensor.shape)" }
     guard Set(expected) == Set(got), expected.count == got.count else {
-      throw fail("its tensors differ from the input's")
+      throw verificationFailure(outputPath, "its tensors differ from the input's")
     }
     return ExportReport(
       format: "pt", files: [.init(path: outputPath, size: output.size, tensors: entries.count)],
       tensors: entries.count, dataBytes: entries.reduce(0) { $0 + $1.end - $1.begin },
       leftOut: [], gathered: 0)
+  }
+
+  /// Writes `plan` atomically, then reads the archive back as a checkpoint: what each export
+  /// to a torch file checks its output against.
+  static func writeAndReadBack(
+    _ plan: WritePlan, from source: any ByteSource, to outputPath: String, mode: UInt32
+  ) throws(WriteFailure) -> (Checkpoint, FileSource) {
+    do {
+      try AtomicOutput.write(plan, from: source, to: outputPath, mode: mode)
+    } catch {
+      throw WriteFailure(kind: .failed, message: error.message)
+    }
+    let output: FileSource
+    do { output = try FileSource(path: outputPath) } catch {
+      throw verificationFailure(outputPath, "cannot be reopened: \(error.message)")
+    }
+    do {
+      let written = try CheckpointReader(decompressor: LazyLibzip(path: outputPath)).read(output)
+      return (written, output)
+    } catch { throw verificationFailure(outputPath, error.description) }
+  }
+
+  /// A written file that does not read back as planned.
+  static func verificationFailure(_ outputPath: String, _ why: String) -> WriteFailure {
+    WriteFailure(
+      kind: .failed, message: "\(outputPath) was written but failed verification: \(why)")
   }
 
   /// CRC-32 of `length` bytes at `offset`, read 4 MiB at a time.
