@@ -13,9 +13,7 @@ let package = Package(
   name: "ptview",
   products: [.executable(name: "ptview", targets: ["ptview"])],
   dependencies: [
-    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-    // SHA-256 and HMAC for S3's Signature V4 (docs/decisions.md: remote checkpoints).
-    .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
   ],
   targets: [
     // C libraries: a module map and a shim header each, nothing else.
@@ -43,12 +41,13 @@ let package = Package(
 
     // Adapters: the only targets that touch the operating system or a C library.
     .target(name: "PTViewZip", dependencies: ["PTViewCore", "CLibzip"], swiftSettings: strict),
-    // Checkpoints over HTTP(S) and S3: a `ByteSource` of range requests (URLSession), the AWS
-    // configuration and Signature V4. The core never learns that bytes came from afar.
+    // Checkpoints over HTTP(S) and S3: a `ByteSource` of range requests (libcurl), the AWS
+    // configuration and Signature V4 (libcrypto). The core never learns that bytes came from
+    // afar. No Foundation: it would cost every local run (docs/decisions.md).
     .target(
-      name: "PTViewRemote",
-      dependencies: ["PTViewCore", .product(name: "Crypto", package: "swift-crypto")],
-      swiftSettings: strict),
+      name: "PTViewRemote", dependencies: ["PTViewCore", "CCurlLoader"], swiftSettings: strict),
+    // libcurl and libcrypto opened with dlopen at the first remote request, never linked.
+    .target(name: "CCurlLoader"),
     .target(name: "CSystemShims"),  // copy_file_range and mallopt, which Glibc's Swift module hides
     .target(name: "CChecksum"),  // CRC-32 by carry-less multiplication, chosen at run time
     .target(

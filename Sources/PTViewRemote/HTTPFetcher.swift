@@ -1,14 +1,9 @@
-import Foundation
 public import PTViewCore
-
-#if canImport(FoundationNetworking)
-  import FoundationNetworking
-#endif
 
 /// Range requests to an `http://` or `https://` URL, with an optional bearer token.
 public struct HTTPFetcher: RangeFetcher {
   public let name: String
-  let url: URL
+  let url: String
   let token: String?
   let transport: HTTPTransport
 
@@ -16,22 +11,21 @@ public struct HTTPFetcher: RangeFetcher {
   /// - Parameter token: sent as `Authorization: Bearer` (never across a redirect to another
   ///   host).
   public init(_ text: String, token: String?, transport: HTTPTransport) throws(SourceError) {
-    guard let url = URL(string: text), url.host != nil else {
+    // libcurl sends the URL as given: one with blanks or control characters is refused here,
+    // as a URL parser would.
+    guard URLParts(text) != nil, !text.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) else {
       throw SourceError("not a valid URL")
     }
     self.name = text
-    self.url = url
+    self.url = text
     self.token = token
     self.transport = transport
   }
 
-  func request(range: String) -> URLRequest {
-    var request = URLRequest(url: url)
-    request.httpMethod = "GET"
-    request.setValue(range, forHTTPHeaderField: "Range")
+  func request(range: String) -> HTTPRequest {
     // Byte offsets must be those of the stored file, not of a compressed transfer.
-    request.setValue("identity", forHTTPHeaderField: "Accept-Encoding")
-    if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+    var request = HTTPRequest(url: url, headers: ["Range": range, "Accept-Encoding": "identity"])
+    if let token { request.headers["Authorization"] = "Bearer \(token)" }
     return request
   }
 

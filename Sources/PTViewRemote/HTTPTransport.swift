@@ -1,11 +1,23 @@
-import Dispatch
-public import Foundation
 public import PTViewCore
 public import Synchronization
 
-#if canImport(FoundationNetworking)
-  public import FoundationNetworking
+#if canImport(Glibc)
+  import Glibc
 #endif
+
+/// One GET to send: the URL (already encoded as it goes on the wire) and its header fields.
+public struct HTTPRequest: Sendable, Equatable {
+  /// An absolute `http://` or `https://` URL.
+  public var url: String
+  /// Header fields by name (`Range`, `Authorization`, ...).
+  public var headers: [String: String]
+
+  /// Creates a request.
+  public init(url: String, headers: [String: String] = [:]) {
+    self.url = url
+    self.headers = headers
+  }
+}
 
 /// One HTTP exchange: status, headers (names lowercased) and the body.
 public struct HTTPResponse: Sendable {
@@ -19,71 +31,96 @@ public struct HTTPResponse: Sendable {
   public var finalURL: String
 }
 
-/// Blocking HTTP over URLSession (libcurl on Linux): the `ByteSource` protocol is synchronous,
-/// so each request waits on a semaphore while the session's own queue does the work.
+/// A CA bundle to trust besides the system's, and the variable that named it (for messages).
+public struct CABundle: Sendable, Equatable {
+  /// `CURL_CA_BUNDLE` or `SSL_CERT_FILE`.
+  public var variable: String
+  /// A PEM file of certificates.
+  public var path: String
+
+  /// Creates a bundle setting.
+  public init(variable: String, path: String) {
+    self.variable = variable
+    self.path = path
+  }
+
+  /// The bundle the environment names: `CURL_CA_BUNDLE` first, then `SSL_CERT_FILE` (the order
+  /// of the curl command-line tool); empty values are unset.
+  public static func from(environment: [String: String]) -> CABundle? {
+    for variable in ["CURL_CA_BUNDLE", "SSL_CERT_FILE"] {
+      if let path = environment[variable], !path.isEmpty {
+        return CABundle(variable: variable, path: path)
+      }
+    }
+    return nil
+  }
+}
+
+/// Blocking HTTP GETs over libcurl, which is opened at the first request (never for a local
+/// file): the `ByteSource` protocol is synchronous, and so is `curl_easy_perform`.
 ///
-/// One session per transport keeps connections alive between range requests. HTTPS is checked
-/// against the system's certificate store (URLSession's default; nothing here turns it off).
-/// Redirects are followed, but an `Authorization` header never follows one to another host.
-public final class HTTPTransport: NSObject, URLSessionDataDelegate, @unchecked Sendable {
+/// Idle easy handles are pooled, so connections stay alive between range requests while
+/// concurrent readers each get their own. HTTPS is verified against the system's certificates
+/// (and a `CABundle`, when set; nothing here turns verification off). Redirects are followed
+/// here, not by libcurl, so that credentials (`Authorization`, `x-amz-security-token`) never
+/// follow one to another origin.
+public final class HTTPTransport: @unchecked Sendable {
   /// What the transport tells about long reads: bytes received of bytes expected.
   public typealias Progress = @Sendable (_ received: Int64, _ expected: Int64) -> Void
 
-  private struct Pending {
-    var semaphore = DispatchSemaphore(value: 0)
-    var response: HTTPURLResponse?
-    var body: [UInt8] = []
-    var error: (any Error)?
-    var refusedWholeBody = false
-    var requireRange = false
-    var progress: Progress?
-    var expected: Int64 = -1
-    var maxBytes = Int.max
-    var overflowed = false
+  /// What every request of this transport uses.
+  public struct Settings: Sendable, Equatable {
+    /// Seconds to connect, and seconds without progress before a request fails.
+    public var timeout: Double
+    /// A CA bundle trusted besides the system's.
+    public var caBundle: CABundle?
+    /// `PTVIEW_LIBCURL`: a libcurl file to open instead of `libcurl.so.4`.
+    public var library: String?
   }
 
-  private let state = Mutex<[Int: Pending]>([:])
-  private var session: URLSession!
+  /// The settings.
+  public let settings: Settings
   /// Seconds without progress before a request fails.
-  public let timeout: TimeInterval
+  public var timeout: Double { settings.timeout }
   /// Attempts per request on transient failures (5xx, 429, dropped connections, time-outs).
   public let attempts: Int
+  /// Redirects followed per request.
+  public static let maxRedirects = 10
   /// Total requests sent and body bytes received, for tests and `--verbose` counts.
   public let counters = Mutex<(requests: Int, bytes: Int64)>((0, 0))
+  private let idle = Mutex<[CurlHandle]>([])
 
-  /// Creates a transport with its own session.
-  public init(timeout: TimeInterval = 30, attempts: Int = 4) {
-    self.timeout = timeout
+  /// Creates a transport; nothing is opened until the first request.
+  public init(
+    timeout: Double = 30, attempts: Int = 4, caBundle: CABundle? = nil, library: String? = nil
+  ) {
+    self.settings = Settings(timeout: timeout, caBundle: caBundle, library: library)
     self.attempts = max(1, attempts)
-    super.init()
-    let configuration = URLSessionConfiguration.ephemeral
-    configuration.timeoutIntervalForRequest = timeout
-    configuration.timeoutIntervalForResource = 24 * 3600
-    configuration.httpMaximumConnectionsPerHost = 4
-    configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
-    configuration.urlCache = nil
-    let queue = OperationQueue()
-    queue.maxConcurrentOperationCount = 1
-    session = URLSession(configuration: configuration, delegate: self, delegateQueue: queue)
   }
 
-  deinit { session?.invalidateAndCancel() }
+  /// A transport set up from the environment: `CURL_CA_BUNDLE`/`SSL_CERT_FILE` and
+  /// `PTVIEW_LIBCURL`.
+  public convenience init(environment: [String: String]) {
+    let library = environment["PTVIEW_LIBCURL"].flatMap { $0.isEmpty ? nil : $0 }
+    self.init(caBundle: CABundle.from(environment: environment), library: library)
+  }
 
   /// Sends `request`, retrying transient failures with exponential backoff.
   /// - Parameters:
-  ///   - requireRange: cancel a 200 answer (the server ignored `Range` and is sending the whole
+  ///   - requireRange: stop a 200 answer (the server ignored `Range` and is sending the whole
   ///     file) instead of reading it; the result then has status 200 and an empty body.
-  /// - Throws: `SourceError` when no answer came after the retries.
   ///   - maxBytes: the most body bytes to accept: a server sending more than it was asked for
   ///     is cut off (a hostile server cannot make ptview buffer without end).
+  /// - Throws: `SourceError` when libcurl is missing or no answer came after the retries.
   public func send(
-    _ request: URLRequest, requireRange: Bool = false, maxBytes: Int = Int.max,
+    _ request: HTTPRequest, requireRange: Bool = false, maxBytes: Int = Int.max,
     progress: Progress? = nil
   ) throws(SourceError) -> HTTPResponse {
+    try Curl.load(library: settings.library)
     var delay = 0.25
     var lastProblem = ""
     for attempt in 1...attempts {
-      let outcome = once(
+      let outcome = following(
         request, requireRange: requireRange, maxBytes: maxBytes, progress: progress)
       switch outcome {
       case .success(let response):
@@ -98,7 +135,7 @@ public final class HTTPTransport: NSObject, URLSessionDataDelegate, @unchecked S
           throw SourceError(error.message)
         }
       }
-      Thread.sleep(forTimeInterval: delay)
+      usleep(UInt32(delay * 1_000_000))
       delay *= 2
     }
     throw SourceError(lastProblem)
@@ -109,157 +146,117 @@ public final class HTTPTransport: NSObject, URLSessionDataDelegate, @unchecked S
     status == 429 || status == 500 || status == 502 || status == 503 || status == 504
   }
 
-  private struct Failure: Error {
+  /// Whether a status is a redirect to follow.
+  static func isRedirect(status: Int) -> Bool {
+    status == 301 || status == 302 || status == 303 || status == 307 || status == 308
+  }
+
+  /// Header fields that are credentials: never sent to an origin other than the one given.
+  static let credentialHeaders: Set<String> = ["authorization", "x-amz-security-token"]
+
+  struct Failure: Error {
     var message: String
     var transient: Bool
   }
 
-  private func once(
-    _ request: URLRequest, requireRange: Bool, maxBytes: Int, progress: Progress?
+  /// One attempt: the request and the redirects it leads to, the same headers on every hop
+  /// (the range above all) except credentials once the origin changes.
+  private func following(
+    _ request: HTTPRequest, requireRange: Bool, maxBytes: Int, progress: Progress?
   ) -> Result<HTTPResponse, Failure> {
-    let task = session.dataTask(with: request)
-    let id = task.taskIdentifier
-    var pending = Pending()
-    pending.requireRange = requireRange
-    pending.progress = progress
-    pending.maxBytes = maxBytes
-    let semaphore = pending.semaphore
-    state.withLock { $0[id] = pending }
-    counters.withLock { $0.requests += 1 }
-    task.resume()
-    semaphore.wait()
-    let done = state.withLock { $0.removeValue(forKey: id) }!
-    if let http = done.response, done.refusedWholeBody {
-      return .success(
-        HTTPResponse(
-          status: http.statusCode, headers: Self.headers(http), body: [],
-          finalURL: http.url?.absoluteString ?? ""))
+    guard let origin = URLParts(request.url) else {
+      return .failure(Failure(message: "not a valid URL", transient: false))
     }
-    if done.overflowed {
+    var url = request.url
+    var headers = request.headers
+    for _ in 0...Self.maxRedirects {
+      let answer = once(
+        url: url, headers: headers, requireRange: requireRange, maxBytes: maxBytes,
+        progress: progress)
+      guard case .success(let (response, redirect)) = answer else {
+        return answer.map { $0.0 }
+      }
+      guard Self.isRedirect(status: response.status), let redirect else {
+        return .success(response)
+      }
+      guard let next = URLParts(redirect), next.scheme == "http" || next.scheme == "https"
+      else {
+        return .failure(
+          Failure(
+            message: "the server redirected to \(redirect), not an HTTP URL", transient: false))
+      }
+      if !next.sameOrigin(as: origin) {
+        headers = headers.filter { !Self.credentialHeaders.contains($0.key.lowercased()) }
+      }
+      url = redirect
+    }
+    return .failure(Failure(message: "too many redirects", transient: false))
+  }
+
+  /// One GET on a pooled handle: the response and, for a 3xx, where it points.
+  private func once(
+    url: String, headers: [String: String], requireRange: Bool, maxBytes: Int,
+    progress: Progress?
+  ) -> Result<(HTTPResponse, String?), Failure> {
+    guard let handle = idle.withLock({ $0.popLast() }) ?? CurlHandle() else {
+      return .failure(Failure(message: "libcurl could not make a handle", transient: false))
+    }
+    defer { idle.withLock { $0.append(handle) } }
+    let exchange = CurlExchange(
+      handle: handle.raw, requireRange: requireRange, maxBytes: maxBytes, progress: progress)
+    counters.withLock { $0.requests += 1 }
+    let outcome = handle.get(url: url, headers: headers, settings: settings, exchange: exchange)
+    counters.withLock { $0.bytes += Int64(exchange.body.count) }
+    let response = HTTPResponse(
+      status: exchange.status, headers: exchange.headers,
+      body: exchange.refusedWholeBody ? [] : exchange.body, finalURL: url)
+    if exchange.refusedWholeBody { return .success((response, nil)) }
+    if exchange.overflowed {
       return .failure(
         Failure(
           message: "the server sent more than the \(maxBytes) bytes asked for", transient: false))
     }
-    if let error = done.error {
-      return .failure(Self.describe(error))
+    if exchange.headersOverflowed {
+      return .failure(
+        Failure(
+          message: "the server sent more than \(CurlExchange.maxHeaderBytes) bytes of headers",
+          transient: false))
     }
-    guard let http = done.response else {
-      return .failure(Failure(message: "no HTTP response", transient: true))
+    guard outcome.code == Curl.Code.ok else {
+      return .failure(
+        Self.describe(code: outcome.code, detail: outcome.detail, bundle: settings.caBundle))
     }
-    return .success(
-      HTTPResponse(
-        status: http.statusCode, headers: Self.headers(http), body: done.body,
-        finalURL: http.url?.absoluteString ?? ""))
+    return .success((response, outcome.redirect))
   }
 
-  private static func headers(_ response: HTTPURLResponse) -> [String: String] {
-    var out: [String: String] = [:]
-    for (name, value) in response.allHeaderFields {
-      out[String(describing: name).lowercased()] = String(describing: value)
-    }
-    return out
-  }
-
-  private static func describe(_ error: any Error) -> Failure {
-    guard let url = error as? URLError else {
-      return Failure(message: "\(error)", transient: false)
-    }
-    switch url.code {
-    case .timedOut: return Failure(message: "the server did not answer in time", transient: true)
-    case .networkConnectionLost:
-      return Failure(message: "the connection was lost", transient: true)
-    case .cannotConnectToHost:
+  /// One line for a failed transfer, and whether another try may help.
+  static func describe(code: Int32, detail: String, bundle: CABundle?) -> Failure {
+    switch code {
+    case Curl.Code.timedOut:
+      return Failure(message: "the server did not answer in time", transient: true)
+    case Curl.Code.cannotConnect:
       return Failure(message: "cannot connect to the server", transient: true)
-    case .cannotFindHost, .dnsLookupFailed:
+    case Curl.Code.gotNothing, Curl.Code.sendError, Curl.Code.receiveError,
+      Curl.Code.partialFile, Curl.Code.http2, Curl.Code.http2Stream:
+      return Failure(message: "the connection was lost (\(detail))", transient: true)
+    case Curl.Code.cannotResolveHost, Curl.Code.cannotResolveProxy:
       return Failure(message: "cannot resolve the host name", transient: false)
-    case .serverCertificateUntrusted, .serverCertificateHasBadDate,
-      .serverCertificateHasUnknownRoot, .serverCertificateNotYetValid,
-      .secureConnectionFailed, .clientCertificateRejected:
+    case Curl.Code.malformedURL:
+      return Failure(message: "not a valid URL", transient: false)
+    case Curl.Code.unsupportedProtocol:
+      return Failure(message: "not an HTTP URL (\(detail))", transient: false)
+    case Curl.Code.caBundleUnreadable:
+      let named = bundle.map { " \($0.variable)=\($0.path)" } ?? ""
+      return Failure(message: "cannot read the CA bundle\(named) (\(detail))", transient: false)
+    case Curl.Code.peerVerification, Curl.Code.tlsConnect, Curl.Code.clientCertificate,
+      Curl.Code.cipher, Curl.Code.issuer, Curl.Code.pinnedKey, Curl.Code.certificateStatus:
+      let trust =
+        bundle.map { "not trusted by \($0.variable)=\($0.path) or the system" }
+        ?? "not trusted by the system? SSL_CERT_FILE=FILE.pem trusts a private CA"
       return Failure(
-        message: "the TLS connection failed (certificate not trusted by the system?)",
-        transient: false)
-    case .httpTooManyRedirects: return Failure(message: "too many redirects", transient: false)
-    case .cancelled: return Failure(message: "the request was cancelled", transient: false)
+        message: "the TLS connection failed: \(detail) (certificate \(trust))", transient: false)
     default:
-      // libcurl's other failures (an empty reply, a reset) are usually a dropped connection:
-      // worth the few bounded retries. A certificate libcurl refuses stays refused.
-      let text = url.localizedDescription
-      let tls = text.contains("SSL") || text.contains("certificate") || text.contains("TLS")
-      return Failure(message: text, transient: !tls)
+      return Failure(message: detail.isEmpty ? "libcurl error \(code)" : detail, transient: false)
     }
-  }
-
-  // MARK: - URLSessionDataDelegate
-
-  public func urlSession(
-    _ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
-    completionHandler: @escaping (URLSession.ResponseDisposition) -> Void
-  ) {
-    let http = response as? HTTPURLResponse
-    let cancel = state.withLock { all -> Bool in
-      all[dataTask.taskIdentifier]?.response = http
-      all[dataTask.taskIdentifier]?.expected = response.expectedContentLength
-      guard let pending = all[dataTask.taskIdentifier], pending.requireRange,
-        http?.statusCode == 200
-      else { return false }
-      all[dataTask.taskIdentifier]?.refusedWholeBody = true
-      return true
-    }
-    completionHandler(cancel ? .cancel : .allow)
-  }
-
-  public func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data)
-  {
-    var cut = false
-    let report = state.withLock { all -> (Progress, Int64, Int64)? in
-      guard let count = all[dataTask.taskIdentifier]?.body.count else { return nil }
-      if count + data.count > all[dataTask.taskIdentifier]!.maxBytes {
-        all[dataTask.taskIdentifier]?.overflowed = true
-        cut = true
-        return nil
-      }
-      all[dataTask.taskIdentifier]?.body.append(contentsOf: data)
-      guard let pending = all[dataTask.taskIdentifier], let progress = pending.progress else {
-        return nil
-      }
-      return (progress, Int64(pending.body.count), pending.expected)
-    }
-    if cut {
-      dataTask.cancel()
-      return
-    }
-    counters.withLock { $0.bytes += Int64(data.count) }
-    if let (progress, received, expected) = report { progress(received, expected) }
-  }
-
-  public func urlSession(
-    _ session: URLSession, task: URLSessionTask, didCompleteWithError error: (any Error)?
-  ) {
-    let semaphore = state.withLock { all -> DispatchSemaphore? in
-      if let error, all[task.taskIdentifier]?.refusedWholeBody != true {
-        all[task.taskIdentifier]?.error = error
-      }
-      return all[task.taskIdentifier]?.semaphore
-    }
-    semaphore?.signal()
-  }
-
-  public func urlSession(
-    _ session: URLSession, task: URLSessionTask,
-    willPerformHTTPRedirection response: HTTPURLResponse, newRequest request: URLRequest,
-    completionHandler: @escaping (URLRequest?) -> Void
-  ) {
-    var next = request
-    let original = task.originalRequest
-    // Keep the range; drop credentials when the redirect leaves the host that was given them.
-    if let range = original?.value(forHTTPHeaderField: "Range") {
-      next.setValue(range, forHTTPHeaderField: "Range")
-    }
-    if original?.url?.host?.lowercased() != request.url?.host?.lowercased() {
-      next.setValue(nil, forHTTPHeaderField: "Authorization")
-    } else if let auth = original?.value(forHTTPHeaderField: "Authorization") {
-      next.setValue(auth, forHTTPHeaderField: "Authorization")
-    }
-    completionHandler(next)
   }
 }

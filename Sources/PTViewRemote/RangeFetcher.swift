@@ -1,4 +1,3 @@
-import Foundation
 public import PTViewCore
 
 /// Something that fetches byte ranges of one remote object: HTTP(S) or S3.
@@ -44,7 +43,7 @@ enum RangeAnswer {
     case 416:
       // A suffix request on an empty object: nothing to send, and the size says so.
       if wanted == nil, let header = response.headers["content-range"],
-        header.trimmingCharacters(in: .whitespaces).hasSuffix("*/0")
+        header.trimmingBlanks.hasSuffix("*/0")
       {
         return ([], 0)
       }
@@ -56,7 +55,7 @@ enum RangeAnswer {
 
   /// `bytes START-END/SIZE` → (START, SIZE). `SIZE` must be known (not `*`).
   static func contentRange(_ text: String) -> (start: Int64, size: Int64)? {
-    let trimmed = text.trimmingCharacters(in: .whitespaces)
+    let trimmed = text.trimmingBlanks
     guard trimmed.lowercased().hasPrefix("bytes ") else { return nil }
     let spec = trimmed.dropFirst(6)
     guard let dash = spec.firstIndex(of: "-"), let slash = spec.firstIndex(of: "/"),
@@ -87,8 +86,8 @@ enum RangeAnswer {
 
   /// The text of the first `<name>...</name>` in `xml` (S3 error bodies), or nil.
   static func xmlElement(_ name: String, in xml: String) -> String? {
-    guard let open = xml.range(of: "<\(name)>"),
-      let close = xml.range(of: "</\(name)>", options: [], range: open.upperBound..<xml.endIndex)
+    guard let open = xml.firstRange(of: "<\(name)>"),
+      let close = xml[open.upperBound...].firstRange(of: "</\(name)>")
     else { return nil }
     let value = xml[open.upperBound..<close.lowerBound]
     return value.isEmpty ? nil : String(value.prefix(200))

@@ -42,14 +42,6 @@ public enum RemoteLocation: Sendable, Equatable {
   /// The host of an HTTP location, lowercased, without user info or port.
   public var host: String? {
     guard case .http(let text) = self else { return nil }
-    let afterScheme = text[text.index(text.firstIndex(of: ":")!, offsetBy: 3)...]
-    var authority = afterScheme.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
-    if let at = authority.lastIndex(of: "@") {
-      authority = authority[authority.index(after: at)...]
-    }
-    if authority.hasPrefix("[") {
-      return authority.prefix { $0 != "]" }.dropFirst().lowercased()
-    }
-    return authority.prefix { $0 != ":" }.lowercased()
+    return URLParts(text)?.host
   }
 }

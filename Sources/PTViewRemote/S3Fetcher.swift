@@ -1,9 +1,4 @@
-import Foundation
 public import PTViewCore
-
-#if canImport(FoundationNetworking)
-  import FoundationNetworking
-#endif
 
 /// Range requests to one S3 object, signed with Signature V4 unless anonymous.
 ///
@@ -12,7 +7,7 @@ public import PTViewCore
 /// endpoint (MinIO, Ceph, R2, a local test server) is always addressed path style.
 public struct S3Fetcher: RangeFetcher {
   public let name: String
-  let url: URL
+  let url: String
   let host: String
   let path: String
   let signer: SignatureV4?
@@ -38,40 +33,39 @@ public struct S3Fetcher: RangeFetcher {
       base = "https://\(bucket).s3.\(config.region).amazonaws.com"
       prefix = ""
     }
-    guard let url = URL(string: base + prefix + "/" + encodedKey), let host = url.host else {
+    let url = base + prefix + "/" + encodedKey
+    guard let parts = URLParts(url), parts.scheme == "http" || parts.scheme == "https",
+      !url.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F })
+    else {
       throw SourceError("cannot build a URL for \(name) from endpoint \(base)")
     }
     self.url = url
-    self.host = url.port.map { "\(host):\($0)" } ?? host
-    // The base URL's own path (an endpoint with a path prefix) belongs to the signed path too.
-    let basePath = URL(string: base)?.path ?? ""
-    self.path = (basePath == "/" ? "" : basePath) + prefix + "/" + encodedKey
+    self.host = parts.hostHeader
+    // The endpoint's own path (a path prefix) belongs to the signed path too.
+    self.path = parts.path
     self.signer = config.credentials.map { SignatureV4(credentials: $0, region: config.region) }
     self.transport = transport
   }
 
-  func request(range: String) -> URLRequest {
-    var request = URLRequest(url: url)
-    request.httpMethod = "GET"
-    request.setValue(range, forHTTPHeaderField: "Range")
-    request.setValue("identity", forHTTPHeaderField: "Accept-Encoding")
+  func request(range: String) throws(SourceError) -> HTTPRequest {
+    var request = HTTPRequest(url: url, headers: ["Range": range, "Accept-Encoding": "identity"])
     if let signer {
-      let added = signer.sign(
-        method: "GET", path: path, headers: ["host": host, "range": range], date: Date())
-      for (name, value) in added { request.setValue(value, forHTTPHeaderField: name) }
+      let added = try signer.sign(
+        method: "GET", path: path, headers: ["host": host, "range": range])
+      for (name, value) in added { request.headers[name] = value }
     }
     return request
   }
 
   public func fetchTail(_ count: Int) throws(SourceError) -> (bytes: [UInt8], size: Int64) {
     let response = try transport.send(
-      request(range: "bytes=-\(count)"), requireRange: true, maxBytes: max(count, 1 << 16))
+      try request(range: "bytes=-\(count)"), requireRange: true, maxBytes: max(count, 1 << 16))
     return try RangeAnswer.accept(response, wanted: nil)
   }
 
   public func fetch(_ range: Range<Int64>) throws(SourceError) -> [UInt8] {
     let response = try transport.send(
-      request(range: "bytes=\(range.lowerBound)-\(range.upperBound - 1)"), requireRange: true,
+      try request(range: "bytes=\(range.lowerBound)-\(range.upperBound - 1)"), requireRange: true,
       maxBytes: max(range.count, 1 << 16))
     return try RangeAnswer.accept(response, wanted: range).bytes
   }

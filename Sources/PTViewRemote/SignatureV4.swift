@@ -1,10 +1,14 @@
-import Crypto
-public import Foundation
+public import PTViewCore
+
+#if canImport(Glibc)
+  import Glibc
+#endif
 
 /// AWS Signature Version 4 for S3 requests with an unsigned-payload-free GET (empty body).
 ///
-/// The hashing and HMAC come from swift-crypto; this file only builds the canonical request
-/// and the string to sign as AWS documents them.
+/// The hashing and HMAC come from OpenSSL's libcrypto (`Hashing`, opened at the first signed
+/// request); this file only builds the canonical request and the string to sign as AWS
+/// documents them.
 public struct SignatureV4: Sendable {
   /// The credentials to sign with.
   public var credentials: AWSCredentials
@@ -29,12 +33,15 @@ public struct SignatureV4: Sendable {
   ///   - path: the request path, already URI-encoded as it goes on the wire.
   ///   - query: the raw query string (without `?`), or empty.
   ///   - headers: headers to sign besides those added here (`host` is required).
-  ///   - date: the signing time (`yyyyMMdd'T'HHmmss'Z'` is derived from it).
+  ///   - time: the signing time in seconds since 1970 (`yyyyMMdd'T'HHmmss'Z'` is derived from
+  ///     it); the clock's by default.
+  /// - Throws: `SourceError` when libcrypto cannot be opened.
   public func sign(
     method: String, path: String, query: String = "", headers: [String: String],
-    payloadHash: String = emptyPayloadHash, date: Date
-  ) -> [String: String] {
-    let stamp = Self.timestamp(date)
+    payloadHash: String = emptyPayloadHash, time: Int64 = SignatureV4.now()
+  ) throws(SourceError) -> [String: String] {
+    try Hashing.load()
+    let stamp = Self.timestamp(time)
     let day = String(stamp.prefix(8))
     var all: [String: String] = [:]
     for (name, value) in headers { all[name.lowercased()] = value }
@@ -50,10 +57,10 @@ public struct SignatureV4: Sendable {
     ].joined(separator: "\n")
     let scope = "\(day)/\(region)/\(service)/aws4_request"
     let stringToSign = [
-      "AWS4-HMAC-SHA256", stamp, scope, Self.hex(SHA256.hash(data: Data(canonical.utf8))),
+      "AWS4-HMAC-SHA256", stamp, scope, Hashing.hex(Hashing.sha256(Array(canonical.utf8))),
     ].joined(separator: "\n")
-    let signature = Self.hex(
-      Self.hmac(signingKey(day: day), Data(stringToSign.utf8)))
+    let signature = Hashing.hex(
+      Hashing.hmacSHA256(key: signingKey(day: day), Array(stringToSign.utf8)))
     var out: [String: String] = [
       "Authorization":
         "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyID)/\(scope), SignedHeaders=\(signedHeaders), Signature=\(signature)",
@@ -64,31 +71,20 @@ public struct SignatureV4: Sendable {
     return out
   }
 
-  /// The key derived for one day, region and service.
-  func signingKey(day: String) -> SymmetricKey {
-    var key = SymmetricKey(data: Data("AWS4\(credentials.secretAccessKey)".utf8))
+  /// The key derived for one day, region and service. `Hashing.load()` must have succeeded.
+  func signingKey(day: String) -> [UInt8] {
+    var key = Array("AWS4\(credentials.secretAccessKey)".utf8)
     for part in [day, region, service, "aws4_request"] {
-      key = SymmetricKey(data: Self.hmac(key, Data(part.utf8)))
+      key = Hashing.hmacSHA256(key: key, Array(part.utf8))
     }
     return key
   }
 
-  static func hmac(_ key: SymmetricKey, _ data: Data) -> Data {
-    Data(HMAC<SHA256>.authenticationCode(for: data, using: key))
-  }
+  /// The clock's time in whole seconds since 1970.
+  public static func now() -> Int64 { Int64(Glibc.time(nil)) }
 
-  static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
-    digest.map { byte in
-      let text = String(byte, radix: 16)
-      return byte < 16 ? "0" + text : text
-    }.joined()
-  }
-
-  static func hex(_ digest: SHA256.Digest) -> String { hex(Array(digest)) }
-
-  /// `20130524T000000Z` for `date` in UTC.
-  static func timestamp(_ date: Date) -> String {
-    let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
+  /// `20130524T000000Z` for `seconds` since 1970, in UTC.
+  static func timestamp(_ seconds: Int64) -> String {
     let days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
     let rest = seconds - days * 86400
     let (y, m, d) = civil(fromDays: days)
@@ -118,11 +114,37 @@ public struct SignatureV4: Sendable {
     guard !query.isEmpty else { return "" }
     return query.split(separator: "&").map { pair -> (String, String) in
       let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-      let name = String(parts[0]).removingPercentEncoding ?? String(parts[0])
-      let value =
-        parts.count > 1 ? (String(parts[1]).removingPercentEncoding ?? String(parts[1])) : ""
+      let name = percentDecoded(parts[0])
+      let value = parts.count > 1 ? percentDecoded(parts[1]) : ""
       return (uriEncode(name, keepSlash: false), uriEncode(value, keepSlash: false))
     }.sorted { $0 < $1 }.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
+  }
+
+  /// `text` with `%XX` escapes decoded; the text as it is when an escape is malformed or the
+  /// result is not UTF-8.
+  static func percentDecoded(_ text: Substring) -> String {
+    var out: [UInt8] = []
+    var bytes = text.utf8[...]
+    while let byte = bytes.popFirst() {
+      guard byte == UInt8(ascii: "%") else {
+        out.append(byte)
+        continue
+      }
+      guard let high = bytes.popFirst().flatMap(hexDigit),
+        let low = bytes.popFirst().flatMap(hexDigit)
+      else { return String(text) }
+      out.append(high << 4 | low)
+    }
+    return String(validating: out, as: UTF8.self) ?? String(text)
+  }
+
+  private static func hexDigit(_ byte: UInt8) -> UInt8? {
+    switch byte {
+    case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+    case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+    case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+    default: nil
+    }
   }
 
   /// AWS's URI encoding: unreserved characters kept, every other byte as `%XX` (upper case).

@@ -119,17 +119,66 @@ import Testing
     let aws = try S3Fetcher(
       bucket: "b", key: "dir/a b.pt", config: AWSConfig(credentials: nil, region: "eu-west-1"),
       transport: transport)
-    #expect(aws.url.absoluteString == "https://b.s3.eu-west-1.amazonaws.com/dir/a%20b.pt")
+    #expect(aws.url == "https://b.s3.eu-west-1.amazonaws.com/dir/a%20b.pt")
     let dotted = try S3Fetcher(
       bucket: "my.b", key: "k", config: AWSConfig(credentials: nil, region: "us-east-1"),
       transport: transport)
-    #expect(dotted.url.absoluteString == "https://s3.us-east-1.amazonaws.com/my.b/k")
+    #expect(dotted.url == "https://s3.us-east-1.amazonaws.com/my.b/k")
     let local = try S3Fetcher(
       bucket: "b", key: "k",
       config: AWSConfig(credentials: nil, region: "us-east-1", endpoint: "http://127.0.0.1:9000/"),
       transport: transport)
-    #expect(local.url.absoluteString == "http://127.0.0.1:9000/b/k")
+    #expect(local.url == "http://127.0.0.1:9000/b/k")
     #expect(local.host == "127.0.0.1:9000")
     #expect(local.path == "/b/k")
+    // A default port is not part of the signed Host header (libcurl leaves it out too).
+    let port80 = try S3Fetcher(
+      bucket: "b", key: "k",
+      config: AWSConfig(credentials: nil, region: "us-east-1", endpoint: "http://minio:80/base/"),
+      transport: transport)
+    #expect(port80.host == "minio")
+    #expect(port80.path == "/base/b/k")
+    #expect(throws: SourceError.self) {
+      try S3Fetcher(
+        bucket: "b", key: "k",
+        config: AWSConfig(credentials: nil, region: "us-east-1", endpoint: "http://h:port"),
+        transport: transport)
+    }
+  }
+}
+
+@Suite struct URLPartsTests {
+  @Test func parts() throws {
+    let url = try #require(URLParts("HTTPS://user:pw@Host.Example:8443/a/b%20c?x=1#f"))
+    #expect(url.scheme == "https" && url.host == "host.example" && url.port == 8443)
+    #expect(url.path == "/a/b%20c")
+    #expect(url.hostHeader == "host.example:8443")
+    let v6 = try #require(URLParts("http://[::1]:9000"))
+    #expect(v6.host == "::1" && v6.path == "" && v6.hostHeader == "[::1]:9000")
+    #expect(URLParts("https://h:443/")?.hostHeader == "h")
+    #expect(URLParts("https:///path") == nil)
+    #expect(URLParts("http://h:x/") == nil)
+    #expect(URLParts("h/x") == nil)
+  }
+
+  @Test func origins() throws {
+    let a = try #require(URLParts("https://h/x"))
+    #expect(a.sameOrigin(as: try #require(URLParts("https://H:443/y"))))
+    #expect(!a.sameOrigin(as: try #require(URLParts("http://h/x"))))
+    #expect(!a.sameOrigin(as: try #require(URLParts("https://h:8443/x"))))
+    #expect(!a.sameOrigin(as: try #require(URLParts("https://cdn.h/x"))))
+  }
+
+  @Test func caBundleFromEnvironment() {
+    #expect(CABundle.from(environment: [:]) == nil)
+    #expect(
+      CABundle.from(environment: ["SSL_CERT_FILE": "/s.pem"])
+        == CABundle(variable: "SSL_CERT_FILE", path: "/s.pem"))
+    #expect(
+      CABundle.from(environment: ["SSL_CERT_FILE": "/s.pem", "CURL_CA_BUNDLE": "/c.pem"])
+        == CABundle(variable: "CURL_CA_BUNDLE", path: "/c.pem"))
+    #expect(
+      CABundle.from(environment: ["SSL_CERT_FILE": "/s.pem", "CURL_CA_BUNDLE": ""])?.variable
+        == "SSL_CERT_FILE")
   }
 }
