@@ -1,8 +1,8 @@
 """A small HTTP server that serves files with Range support, for the remote-checkpoint tests.
 
 It counts requests and body bytes (the judge of "reads only what it needs"), and has switches
-for the behaviours ptview must cope with: a server that ignores Range, redirects, transient
-503s, and a bearer-token check. Bound to 127.0.0.1 on a free port; started and stopped by tests.
+for the behaviours ptview must cope with: a server that ignores Range, redirects (to the same
+or another host name), transient 503s, and a bearer-token check. Bound to 127.0.0.1 on a free port; started and stopped by tests.
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ class Switches:
     def __init__(self) -> None:
         self.ignore_range = False  # answer 200 with the whole file
         self.redirect = False  # /r/PATH -> 302 -> /PATH (any request under /r/)
+        self.redirect_host: str | None = None  # redirect to this host (same port) instead
         self.fail_first = 0  # answer this many requests with 503 first
         self.token: str | None = None  # require "Authorization: Bearer TOKEN"
         self.drop_first = 0  # close this many connections without answering
@@ -94,7 +95,9 @@ class Handler(BaseHTTPRequestHandler):
         path = unquote(urlsplit(self.path).path)
         if path.startswith("/r/"):
             self.send_response(302)
-            self.send_header("Location", path[2:])
+            host = s.switches.redirect_host
+            location = path[2:] if host is None else f"http://{host}:{s.server_address[1]}{path[2:]}"
+            self.send_header("Location", location)
             self.send_header("Content-Length", "0")
             self.end_headers()
             return

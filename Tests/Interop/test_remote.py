@@ -56,7 +56,8 @@ CHECKPOINTS = files("torch") + files("edit")
 HOSTILE = files("hostile")
 SECURITY = files("security/files") + files("security/extra")
 
-AWS_ENV_KEYS = [k for k in os.environ if k.startswith("AWS_")] + ["HF_TOKEN", "PTVIEW_HTTP_TOKEN"]
+AWS_ENV_KEYS = [k for k in os.environ if k.startswith("AWS_")] + [
+    "HF_TOKEN", "PTVIEW_HTTP_TOKEN", "SSL_CERT_FILE", "CURL_CA_BUNDLE", "PTVIEW_LIBCURL"]
 
 
 def run(args: list[str], cwd: str, env: dict | None = None) -> tuple[int, str, str]:
@@ -195,29 +196,101 @@ def test_http_bearer_token(fresh):
     assert code == 2 and all(entry[2] is None for entry in fresh.log)
 
 
-def test_https_certificate_not_trusted_by_the_system_is_refused(tmp_path):
-    """HTTPS is verified against the system's certificates: a self-signed one is refused,
-    at once (no retries), with one line, and no request reaches the server."""
+def test_http_redirect_to_another_host_drops_the_token(fresh):
+    """A same-host redirect keeps the token; one to another host name (localhost for
+    127.0.0.1: another origin to a client) gets the range but never the token."""
+    token = {"PTVIEW_HTTP_TOKEN": "sekrit"}
+    want = local(["ls"], "torch/sd_cpu.pt")
+    fresh.switches.redirect = True
+    assert remote(["ls"], f"{fresh.base}/r/torch/sd_cpu.pt", "sd_cpu.pt", token) == want
+    assert fresh.log and all(entry[2] == "Bearer sekrit" for entry in fresh.log), fresh.log
+    fresh.log.clear()
+    fresh.switches.redirect_host = "localhost"
+    assert remote(["ls"], f"{fresh.base}/r/torch/sd_cpu.pt", "sd_cpu.pt", token) == want
+    first = [entry for entry in fresh.log if entry[0].startswith("/r/")]
+    followed = [entry for entry in fresh.log if not entry[0].startswith("/r/")]
+    assert first and all(entry[2] == "Bearer sekrit" for entry in first), fresh.log
+    assert followed and all(entry[1] and entry[2] is None for entry in followed), fresh.log
+
+
+def test_http_without_libcurl_is_one_line_and_local_files_never_load_it(fresh):
+    """libcurl is opened at the first remote request only: a local run never maps it (the
+    dynamic loader's own trace says so), and a URL without it is one line, exit 2."""
+    code, out, err = run(["ls", f"{fresh.base}/torch/sd_cpu.pt"], cwd=REPO,
+                         env={"PTVIEW_LIBCURL": "/nonexistent/libcurl.so.4"})
+    assert code == 2 and out == "" and err.count("\n") == 1, err
+    assert "reading URLs needs libcurl (Debian: apt-get install libcurl4)" in err, err
+    assert fresh.requests == 0
+    path = os.path.join(FIXTURES, "torch", "sd_cpu.pt")
+    code, _, err = run(["ls", path], cwd=REPO, env={"LD_DEBUG": "files"})
+    assert code == 0 and "calling init" in err and "libcurl" not in err
+    code, _, err = run(["ls", f"{fresh.base}/torch/sd_cpu.pt"], cwd=REPO, env={"LD_DEBUG": "files"})
+    assert code == 0 and "libcurl" in err
+
+
+@pytest.fixture
+def tls(tmp_path):
+    """The range server over TLS with a self-signed certificate made here (openssl CLI),
+    and a second, unrelated one, for a bundle that trusts something else."""
     import ssl
 
-    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
-                    "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    def make(name: str):
+        key, cert = tmp_path / f"{name}.key", tmp_path / f"{name}.pem"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+                        "-out", str(cert), "-days", "1", "-subj", f"/CN={name}",
+                        "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+        return key, cert
+
+    key, cert = make("ptview-test")
+    _, other = make("someone-else")
     server = RangeServer(FIXTURES)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(str(cert), str(key))
     server.socket = context.wrap_socket(server.socket, server_side=True)
     server.start()
     try:
-        url = server.base.replace("http:", "https:") + "/torch/sd_cpu.pt"
-        started = time.time()
-        code, out, err = run(["ls", url], cwd=REPO)
-        assert code == 2 and out == "" and "certificate" in err and err.count("\n") == 1, err
-        assert time.time() - started < 2
-        assert server.requests == 0
+        yield {"server": server, "cert": str(cert), "other": str(other),
+               "url": server.base.replace("http:", "https:") + "/torch/sd_cpu.pt"}
     finally:
         server.stop()
+
+
+def test_https_certificate_not_trusted_by_the_system_is_refused(tls):
+    """HTTPS is verified against the system's certificates: a self-signed one is refused,
+    at once (no retries), with one line, and no request reaches the server."""
+    started = time.time()
+    code, out, err = run(["ls", tls["url"]], cwd=REPO)
+    assert code == 2 and out == "" and "certificate" in err and err.count("\n") == 1, err
+    assert "SSL_CERT_FILE" in err, err
+    assert time.time() - started < 2
+    assert tls["server"].requests == 0
+
+
+@pytest.mark.parametrize("variable", ["SSL_CERT_FILE", "CURL_CA_BUNDLE"])
+def test_https_certificate_trusted_by_a_named_bundle(tls, variable):
+    want = local(["ls"], "torch/sd_cpu.pt")
+    assert remote(["ls"], tls["url"], "sd_cpu.pt", {variable: tls["cert"]}) == want
+    assert tls["server"].requests > 0
+    # A bundle of another certificate trusts nothing here: refused, naming the variable.
+    code, out, err = run(["ls", tls["url"]], cwd=REPO, env={variable: tls["other"]})
+    assert code == 2 and out == "" and f"{variable}={tls['other']}" in err and err.count("\n") == 1, err
+
+
+def test_https_curl_ca_bundle_wins_over_ssl_cert_file(tls):
+    """As with the curl command-line tool: CURL_CA_BUNDLE first, then SSL_CERT_FILE."""
+    want = local(["ls"], "torch/sd_cpu.pt")
+    both = {"CURL_CA_BUNDLE": tls["cert"], "SSL_CERT_FILE": tls["other"]}
+    assert remote(["ls"], tls["url"], "sd_cpu.pt", both) == want
+    both = {"CURL_CA_BUNDLE": tls["other"], "SSL_CERT_FILE": tls["cert"]}
+    code, _, err = run(["ls", tls["url"]], cwd=REPO, env=both)
+    assert code == 2 and "CURL_CA_BUNDLE=" in err, err
+
+
+def test_https_unreadable_bundle_is_one_line(tls, tmp_path):
+    missing = str(tmp_path / "none.pem")
+    code, out, err = run(["ls", tls["url"]], cwd=REPO, env={"SSL_CERT_FILE": missing})
+    assert code == 2 and out == "" and err.count("\n") == 1, err
+    assert f"SSL_CERT_FILE={missing}" in err, err
 
 
 def test_http_doctor_suggests_a_name_in_the_current_folder(fresh):
