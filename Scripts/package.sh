@@ -3,8 +3,9 @@
 # (the Swift runtime linked in, so the machine it goes to needs no Swift), its man page and its
 # bash, zsh and fish completions. Depends: is computed, not written by hand: dpkg-shlibdeps
 # reads the libraries the binary links (libzip, ncursesw, libc...) and names the packages
-# that provide them, with the versions their symbols need. The version is the one
-# `ptview --version` prints. Prints the package's path.
+# that provide them, with the versions their symbols need. libcurl4 is Recommends: ptview opens
+# it with dlopen to read URLs only (no linked library, so dpkg-shlibdeps cannot see it). The
+# version is the one `ptview --version` prints. Prints the package's path.
 #
 #   bash Scripts/package.sh [--output-dir DIR]     # default: dist/
 #
@@ -22,7 +23,7 @@ while (($#)); do
 done
 
 source Scripts/apt_packages.sh
-ensure_packages libzip-dev libncursesw5-dev libcurl4-openssl-dev pkg-config dpkg-dev binutils
+ensure_packages libzip-dev libncursesw5-dev pkg-config dpkg-dev binutils
 source Scripts/release_build.sh
 release_build
 
@@ -52,6 +53,7 @@ Architecture: $arch
 Maintainer: ptview developers <ptview@users.noreply.invalid>
 Installed-Size: $(du -sk "$stage/usr" | cut -f1)
 Depends: $depends
+Recommends: libcurl4
 Section: utils
 Priority: optional
 Description: inspect and fix PyTorch checkpoints without PyTorch

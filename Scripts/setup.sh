@@ -27,11 +27,11 @@ done
 case $prefix in /*) ;; *) prefix="$(pwd)/$prefix" ;; esac
 prefix=${prefix%/}
 
-# Debian packages ptview needs to build and run (pkg-config finds libzip; the static release
-# build links libcurl for URLSession), and to use it as
+# Debian packages ptview needs to build and run (pkg-config finds libzip; libcurl4 is opened
+# only to read URLs, the build does not link it), and to use it as
 # installed: man to read its page, bash-completion to load its completion when bash starts.
 source Scripts/apt_packages.sh
-packages=(libzip-dev libncursesw5-dev libcurl4-openssl-dev pkg-config)
+packages=(libzip-dev libncursesw5-dev pkg-config libcurl4)
 $install && packages+=(man-db bash-completion)
 ensure_packages "${packages[@]}"
 

@@ -17,8 +17,10 @@ step() { echo; echo "=== $* ($(( $(date +%s) - start )) s)"; }
 
 step "system packages"
 source Scripts/apt_packages.sh
-# The last six for the install test: the man page, each shell's completion, the .deb.
-ensure_packages libzip-dev libncursesw5-dev libcurl4-openssl-dev pkg-config tmux python3-venv fonts-dejavu-core \
+# libcurl4 for the remote tests (ptview opens it for URLs; the build does not link it), openssl
+# for their certificates. The last six for the install test: the man page, each shell's
+# completion, the .deb.
+ensure_packages libzip-dev libncursesw5-dev pkg-config libcurl4 openssl tmux python3-venv fonts-dejavu-core \
   man-db bash-completion zsh fish dpkg-dev binutils
 
 step "python venv with torch"

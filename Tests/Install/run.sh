@@ -4,14 +4,15 @@
 #   Tests/Install/run.sh
 #
 # 1. `Scripts/setup.sh --no-open --prefix TMP`: the release build (shared with step 2); the
-#    installed binary needs nothing from the toolchain (/opt/swift) and prints this checkout's
-#    commit; `man` finds the page from PATH alone and renders it without a warning; the bash
+#    installed binary needs nothing from the toolchain (/opt/swift), does not link libcurl
+#    (opened for URLs only) and prints this checkout's commit; `man` finds the page from PATH alone and renders it without a warning; the bash
 #    completion, sourced into a clean bash and asked the way bash asks (COMP_WORDS, COMP_CWORD,
 #    COMP_LINE, COMP_POINT), completes verbs, flags and file names, and bash-completion's
 #    loader finds it beside the binary; zsh and fish read theirs, and fish completes with it.
 # 2. `Scripts/package.sh`: the package's binary needs only libraries from the packages its
 #    Depends: names (ldd, then dpkg -S on every library it loads: the ones it links directly
-#    from Depends itself, the rest from what those depend on), none under /opt/swift;
+#    from Depends itself, the rest from what those depend on), none under /opt/swift; it
+#    recommends libcurl4;
 #    `dpkg -i`; `ptview --version` and `ptview ls` on the example with a bare environment; man
 #    and completion from the system's folders; `dpkg --purge` leaves nothing behind. Needs
 #    root (CI is root); refuses to touch a ptview package that was installed before.
@@ -70,6 +71,9 @@ version_is_this_checkout() { # BINARY
 no_toolchain_libraries() { # BINARY
   ldd "$1" | tee "$WORK/ldd.txt"
   ! grep -q -e /opt/swift -e 'not found' "$WORK/ldd.txt"
+}
+no_libcurl() { # BINARY: libcurl is opened with dlopen for URLs only, never linked
+  ! ldd "$1" | grep -e libcurl -e libgnutls -e libkrb5 -e libldap
 }
 man_renders() { # MAN_ARGUMENTS...: renders at 80 columns, no warnings, the sections and verbs
   env -i PATH="$PATH" MANWIDTH=80 MAN_KEEP_FORMATTING= man -P cat "$@" >"$WORK/man.txt" \
@@ -155,6 +159,7 @@ check "setup.sh --no-open --prefix installs" \
 bin="$PREFIX/bin/ptview"
 check "the installed binary needs nothing from the toolchain" no_toolchain_libraries "$bin"
 check "--version names this checkout's commit" version_is_this_checkout "$bin"
+check "it does not link libcurl (opened only to read URLs)" no_libcurl "$bin"
 check "man finds the page from PATH" \
   man_finds "$PREFIX/bin:/usr/bin:/bin" "$PREFIX/share/man/man1/ptview.1"
 check "man renders it at 80 columns without warnings" \
@@ -239,6 +244,8 @@ libraries_come_from_depends() {
 }
 check "its binary needs only libraries from Depends (none from /opt/swift)" \
   libraries_come_from_depends
+check "it recommends libcurl4 (opened with dlopen for URLs)" \
+  test "$(dpkg-deb -f "$deb" Recommends)" = libcurl4
 installed_package=true
 check "dpkg -i installs it" dpkg -i "$deb"
 check "ptview --version (bare environment)" version_is_this_checkout /usr/bin/ptview
