@@ -228,6 +228,23 @@ def test_http_without_libcurl_is_one_line_and_local_files_never_load_it(fresh):
     assert code == 0 and "libcurl" in err
 
 
+def test_no_foundation_and_no_linked_libcurl():
+    """What keeps local runs fast (docs/decisions.md): no source imports Foundation or Crypto,
+    and the binary does not link libcurl (it is opened with dlopen for URLs only)."""
+    import re
+
+    pattern = re.compile(r"^\s*(@\w+\s+)*((public|package|internal|private|fileprivate)\s+)?"
+                         r"import\s+(Foundation\w*|Crypto|_CryptoExtras)\b", re.M)
+    offenders = []
+    for path in glob.glob(os.path.join(REPO, "Sources", "**", "*.swift"), recursive=True):
+        with open(path, encoding="utf-8") as f:
+            if pattern.search(f.read()):
+                offenders.append(os.path.relpath(path, REPO))
+    assert not offenders, offenders
+    needed = subprocess.run(["readelf", "-d", PTVIEW], capture_output=True, text=True, check=True).stdout
+    assert "libcurl" not in needed and "libzip" in needed, needed
+
+
 @pytest.fixture
 def tls(tmp_path):
     """The range server over TLS with a self-signed certificate made here (openssl CLI),
