@@ -37,7 +37,7 @@ extension Renderer {
   }
 
   func section(of id: ValueID) -> String? {
-    model.checkpoint?.pickles.first { $0.nodes.contains(Int(id.index)) }?.name
+    model.graphCheckpoint?.pickles.first { $0.nodes.contains(Int(id.index)) }?.name
   }
 
   mutating func graphRows(_ view: GraphView, _ gl: GraphLayout) {
@@ -79,9 +79,9 @@ extension Renderer {
     var first: [(String, Style)] = [(outline.kind(id), Theme.detailKey)]
     if outline.valid(id) {
       var offset = outline.graph.offset(of: id)
-      let section = model.checkpoint?.pickles.first { $0.nodes.contains(Int(id.index)) }
+      let section = model.graphCheckpoint?.pickles.first { $0.nodes.contains(Int(id.index)) }
       // Numbered as `ptview dis` numbers it: from the record's start inside an archive.
-      if let section, let format = model.checkpoint?.format,
+      if let section, let format = model.graphCheckpoint?.format,
         format == .zip || format == .torchScript
       {
         offset -= Int(section.fileOffset)

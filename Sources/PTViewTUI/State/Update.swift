@@ -392,7 +392,7 @@ extension Model {
   /// remap`) which storages, device arguments and code literals move. Not staged when the
   /// plan would not change.
   mutating func stage(_ scope: Scope, to device: String) {
-    guard let checkpoint else {
+    guard canPlan else {
       status = Status("No checkpoint to plan edits on.", .error)
       return
     }
@@ -408,7 +408,7 @@ extension Model {
     let operations =
       staging.operations + [.moveDevices(DeviceRules(defaultTarget: device), only: selection)]
     let planned: EditPlan
-    do { planned = try EditPlanner.plan(checkpoint, operations) } catch {
+    do { planned = try planEdits(operations) } catch {
       status = Status("Not staged: \(error.message)", .error)
       return
     }
@@ -789,8 +789,8 @@ extension Model {
   mutating func replan() {
     if staging.operations.isEmpty {
       plan = nil
-    } else if let checkpoint {
-      plan = try? EditPlanner.plan(checkpoint, staging.operations)
+    } else if canPlan {
+      plan = try? planEdits(staging.operations)
     }
     edit = EditView(tree: tree, operations: staging.operations, plan: plan)
   }
@@ -799,12 +799,12 @@ extension Model {
   /// step, `description`); a refusal goes to the status line and nothing changes.
   @discardableResult
   mutating func stageOperations(_ operations: [EditOperation], _ description: String) -> Bool {
-    guard let checkpoint else {
+    guard canPlan else {
       status = Status("No checkpoint to plan edits on.", .error)
       return false
     }
     do {
-      let planned = try EditPlanner.plan(checkpoint, operations)
+      let planned = try planEdits(operations)
       history.append((staging, description))
       staging.operations = operations
       plan = planned
@@ -826,9 +826,8 @@ extension Model {
   /// common first components (by how many tensors have them).
   func prefixChoices() -> [String] {
     var out: [String] = []
-    if let checkpoint,
-      let auto = try? EditPlanner.plan(
-        checkpoint, staging.operations + [.stripPrefix(EditOperation.autoPrefix)])
+    if canPlan,
+      let auto = try? planEdits(staging.operations + [.stripPrefix(EditOperation.autoPrefix)])
     {
       out += auto.detectedPrefixes
     }
@@ -902,7 +901,7 @@ extension Model {
         guard case .drop(let glob) = operation else { continue }
         var without = remaining
         without.remove(at: i)
-        if let checkpoint, let trial = try? EditPlanner.plan(checkpoint, without),
+        if canPlan, let trial = try? planEdits(without),
           !EditView(tree: tree, operations: without, plan: trial).dropped[Int(id)]
         {
           remaining = without
@@ -926,7 +925,7 @@ extension Model {
     // A container the planner knows is dropped by its key; the dotted containers of a flat
     // state_dict by what is under them.
     let exact = staging.operations + [.drop(key)]
-    if let checkpoint, (try? EditPlanner.plan(checkpoint, exact)) != nil {
+    if canPlan, (try? planEdits(exact)) != nil {
       stageOperations(exact, "drop \(key)")
     } else {
       stageOperations(staging.operations + [.drop(key + ".*")], "drop \(key).*")

@@ -1,0 +1,140 @@
+import Foundation
+import PTViewCore
+import PTViewEdit
+import PTViewTestSupport
+import Testing
+
+@testable import PTViewTUI
+
+/// The explorer on a folder: one tree over every shard, a FILE column, moves planned per
+/// shard, the graph of the focused tensor's shard, and a DCP folder read-only.
+@Suite("folder view")
+struct FolderViewTests {
+  static let shardNames = (1...3).map { "pytorch_model-0000\($0)-of-00003.bin" }
+
+  /// The `hf_bin_cuda` fixture as the shell hands it to the explorer.
+  static func hfFolder() throws -> FolderShards {
+    let base = "folders/hf_bin_cuda/"
+    let shards = try shardNames.map { name in
+      FolderShards.Shard(
+        name: name, checkpoint: try Fixtures.checkpoint(base + name),
+        size: Int64(try Fixtures.bytes(base + name).count))
+    }
+    var total: Int64 = 0
+    for name in try FileManager.default.contentsOfDirectory(atPath: Fixtures.path(base)) {
+      total += Int64(try Fixtures.bytes(base + name).count)
+    }
+    return FolderShards(name: "hf_bin_cuda", format: "3 shards", shards: shards, totalBytes: total)
+  }
+
+  static func hfModel(_ size: Size = .standard) throws -> Model {
+    Model(folder: try hfFolder(), path: "fixtures/hf_bin_cuda", size: size)
+  }
+
+  static func dcpModel(_ size: Size = .standard) throws -> Model {
+    let folder = Fixtures.path("dcp/sharded")
+    let bytes = try Fixtures.bytes("dcp/sharded/.metadata")
+    var sizes: [String: Int64] = [:]
+    var total: Int64 = Int64(bytes.count)
+    for file in try FileManager.default.contentsOfDirectory(atPath: folder)
+    where file.hasSuffix(".distcp") {
+      sizes[file] = Int64(try Fixtures.bytes("dcp/sharded/" + file).count)
+      total += sizes[file]!
+    }
+    let metadata = try DistributedMetadataReader.read(bytes, fileSizes: sizes)
+    return Model(
+      folder: FolderShards(name: "sharded", distributed: metadata, totalBytes: total),
+      path: "fixtures/sharded", size: size)
+  }
+
+  @Test("a sharded folder at 80 columns: the header counts every shard, FILE shows 1/3")
+  func folder80() throws {
+    Golden.check(try Self.hfModel().render(), "folder-80x24")
+  }
+
+  @Test("a sharded folder at 120 columns: FILE shows 00001-of-00003")
+  func folder120() throws {
+    Golden.check(try Self.hfModel(Size(columns: 120, rows: 30)).render(), "folder-120x30")
+  }
+
+  @Test("the header counts the tensors of all shards (tied weights once, per shard)")
+  func header() throws {
+    let folder = try Self.hfFolder()
+    let model = Model(folder: folder, path: "x/hf_bin_cuda")
+    var distinct = 0
+    for shard in folder.shards {
+      distinct += Set(shard.checkpoint.entries.compactMap(\.tensor.node)).count
+    }
+    #expect(model.header.tensors == distinct)
+    #expect(
+      model.tree.entries.count == folder.shards.reduce(0) { $0 + $1.checkpoint.entries.count })
+    #expect(model.header.fileName == "hf_bin_cuda")
+    #expect(model.header.format == "3 shards")
+  }
+
+  @Test("M plans every shard as remap FOLDER does, and the tree shows every tensor moving")
+  func moveAll() throws {
+    var model = try Self.hfModel()
+    model.press(.character("M"), .enter)
+    let folder = try Self.hfFolder()
+    var expected = 0
+    for shard in folder.shards {
+      let plan = try EditPlanner.plan(
+        shard.checkpoint, [.moveDevices(DeviceRules(defaultTarget: "cpu"), only: .all)])
+      expected += plan.edits.count
+    }
+    #expect(model.plan?.edits.count == expected)
+    #expect(model.pending.tensors == model.header.tensors)
+    #expect(model.pending.count[0] == Int32(model.tree.entries.count))
+  }
+
+  @Test("the filter works across shards")
+  func filterAcrossShards() throws {
+    var model = try Self.hfModel()
+    model.press(.character("f"))
+    _ = model.type("mlp")
+    model.press(.enter)
+    let files = Set(
+      model.rows.compactMap { model.tree.entry(of: $0)?.file })
+    #expect(files.count >= 2)
+  }
+
+  @Test("drops are refused on folders with the reason, nothing staged")
+  func dropRefused() throws {
+    var model = try Self.hfModel()
+    model.press(.character("j"), .character("j"), .character("x"))
+    #expect(model.staging.isEmpty)
+    #expect(model.status?.text.contains("not yet on folders") == true)
+  }
+
+  @Test("Tab opens the graph of the focused tensor's shard")
+  func graphOfShard() throws {
+    var model = try Self.hfModel()
+    // The first row of the last shard: ln_f.weight.
+    let e = try #require(model.tree.entries.firstIndex { $0.key == "transformer.ln_f.weight" })
+    model.reveal(model.tree.entryNode[e])
+    model.press(.tab)
+    #expect(model.graphShard == 2)
+    #expect(model.showingGraph)
+    model.press(.tab)
+    #expect(model.focusedNode == model.tree.entryNode[e])
+  }
+
+  @Test("shard names shorten to what tells them apart")
+  func shortNames() throws {
+    let folder = try Self.hfFolder()
+    #expect(folder.shortNames(width: 40) == Self.shardNames)
+    #expect(folder.shortNames(width: 28) == Self.shardNames.map { String($0.dropLast(4)) })
+    #expect(folder.shortNames(width: 14) == ["00001-of-00003", "00002-of-00003", "00003-of-00003"])
+    #expect(folder.shortNames(width: 7) == ["1/3", "2/3", "3/3"])
+  }
+
+  @Test("a DCP folder: dtype, global shape, files; read-only, and M says why")
+  func dcp() throws {
+    var model = try Self.dcpModel()
+    Golden.check(model.render(), "folder-dcp-80x24")
+    model.press(.character("M"), .enter)
+    #expect(model.staging.isEmpty)
+    #expect(model.status?.text.contains("records no devices") == true)
+  }
+}
