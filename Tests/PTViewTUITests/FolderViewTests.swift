@@ -133,8 +133,9 @@ struct FolderViewTests {
   func dcp() throws {
     var model = try Self.dcpModel()
     Golden.check(model.render(), "folder-dcp-80x24")
-    model.press(.character("M"), .enter)
+    model.press(.character("M"))
     #expect(model.staging.isEmpty)
+    #expect(model.mode == .browse)
     #expect(model.status?.text.contains("records no devices") == true)
   }
 }

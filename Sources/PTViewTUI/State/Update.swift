@@ -74,6 +74,10 @@ extension Model {
   /// Runs a tree-view action.
   public mutating func perform(_ action: Action) -> [Effect] {
     let height = layout.bodyHeight
+    if let refusal = folderRefusal(action) {
+      status = Status(refusal, .error)
+      return []
+    }
     switch action {
     case .moveDown: focus += 1
     case .moveUp: focus -= 1
@@ -782,6 +786,31 @@ extension Model {
     if base.isEmpty { return key }
     if key == base { return "" }
     return key.hasPrefix(base + ".") ? String(key.dropFirst(base.count + 1)) : nil
+  }
+
+  /// Why an edit key does nothing on this folder (a DCP folder is read-only; drops,
+  /// extracts and state_dict are not done on folders yet; safetensors shards take device
+  /// moves only), or nil.
+  func folderRefusal(_ action: Action) -> String? {
+    guard let folder else { return nil }
+    let operation: EditOperation
+    switch action {
+    case .mapSelection, .mapAll, .write:
+      operation = .moveDevices(DeviceRules(defaultTarget: "cpu"), only: .all)
+    // Key and dtype edits (the refusal is the same for all three).
+    case .stripPrefix, .rename, .cast: operation = .stripPrefix(EditOperation.autoPrefix)
+    case .drop: operation = .drop("*")
+    case .extract: operation = .extract("x")
+    case .stateDict: operation = .stateDict
+    default: return nil
+    }
+    if let readOnly = folder.readOnly {
+      return readOnly.prefix(1).uppercased() + readOnly.dropFirst() + "."
+    }
+    if let refusal = FolderShards.refusal([operation], hasSafetensors: folder.hasSafetensors) {
+      return "Not on this folder: " + refusal + "."
+    }
+    return nil
   }
 
   /// Re-plans the staged operations (after undo or a write); a plan that no longer holds is
