@@ -129,6 +129,20 @@ struct FolderViewTests {
     #expect(folder.shortNames(width: 7) == ["1/3", "2/3", "3/3"])
   }
 
+  @Test("DeepSpeed's file names shorten to the words that differ")
+  func deepSpeedNames() {
+    let names = [
+      "global_step2/mp_rank_00_model_states.pt",
+      "global_step2/zero_pp_rank_0_mp_rank_00_optim_states.pt",
+      "global_step2/zero_pp_rank_1_mp_rank_00_optim_states.pt",
+    ]
+    var folder = FolderShards(name: "ds", format: "3 files", shards: [], totalBytes: 0)
+    folder.fileNames = names
+    #expect(folder.shortNames(width: 40) == names.map { String($0.dropFirst(13).dropLast(3)) })
+    #expect(folder.shortNames(width: 16) == ["model", "zero_pp_0_optim", "zero_pp_1_optim"])
+    #expect(Set(folder.shortNames(width: 8)).count == 3)
+  }
+
   @Test("a DCP folder: dtype, global shape, files; read-only, and M says why")
   func dcp() throws {
     var model = try Self.dcpModel()

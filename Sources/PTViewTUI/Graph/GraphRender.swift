@@ -12,6 +12,14 @@ extension Renderer {
     if let row = view.focusedRow, let section = section(of: row.node) {
       x += screen.put("  " + section, x: x, y: layout.titles, style: Theme.dim)
     }
+    // A folder's graphs are one per shard: say whose this is.
+    if let folder = model.folder, let shard = model.graphShard,
+      folder.shards.indices.contains(shard)
+    {
+      x += screen.put(
+        "  in " + folder.shards[shard].name, x: x, y: layout.titles, style: Theme.dim,
+        limit: max(0, width - 1 - x))
+    }
     graphRows(view, gl)
     if let sep = gl.separator {
       screen.put(

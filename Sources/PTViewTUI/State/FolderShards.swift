@@ -221,7 +221,10 @@ public struct FolderShards: Sendable {
       }
     }
     guard let merged else {
-      throw EditRefusal("no shard of this folder is a torch file to rewrite")
+      throw EditRefusal(
+        hasSafetensors
+          ? "safetensors shards store no device (they load where from_pretrained puts them): nothing to move"
+          : "no shard of this folder is a torch file to rewrite")
     }
     return merged
   }
@@ -317,10 +320,29 @@ public struct FolderShards: Sendable {
       let short = parts.map { "\(Int($0!.index) ?? 0)/\(Int($0!.total) ?? 0)" }
       if fits(short) { return short }
     }
-    // The end of the name, where shard names differ (`…_rank_03_model_states`).
-    return stems.map { stem in
-      TextWidth.width(stem) <= width ? stem : "…" + String(stem.suffix(max(1, width - 1)))
+    // Without the folder they share (DeepSpeed's `global_step2/`) and the words every name
+    // has (`mp_rank_00_…_states`): `model`, `zero_pp_0_optim`.
+    var short = stems
+    if let slash = short.first?.lastIndex(of: "/") {
+      let folder = String(short[0][...slash])
+      if short.allSatisfy({ $0.hasPrefix(folder) }) {
+        short = short.map { String($0.dropFirst(folder.count)) }
+      }
     }
+    if fits(short) { return short }
+    let words = short.map { $0.split(whereSeparator: { $0 == "_" || $0 == "-" }).map(String.init) }
+    if words.count > 1 {
+      let common = words.dropFirst().reduce(Set(words[0])) { $0.intersection($1) }
+      let kept = words.map { $0.filter { !common.contains($0) }.joined(separator: "_") }
+      if !kept.contains(where: \.isEmpty), Set(kept).count == kept.count { short = kept }
+    }
+    if fits(short) { return short }
+    // The end of each name, else its start, whichever still tells them apart.
+    let ends = short.map { name in
+      TextWidth.width(name) <= width ? name : "…" + String(name.suffix(max(1, width - 1)))
+    }
+    if Set(ends).count == ends.count { return ends }
+    return short.map { TextWidth.truncate($0, to: width) }
   }
 
   /// `name` without its first `text`.
