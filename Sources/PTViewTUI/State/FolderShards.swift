@@ -313,6 +313,16 @@ public struct FolderShards: Sendable {
       }
     }
     if fits(stems) { return stems }
+    // Each name without its own extension (a Trainer folder: `model`, `optimizer`).
+    let own = names.map { name -> String in
+      guard let dot = name.lastIndex(of: "."), dot != name.startIndex,
+        !name[dot...].contains(" ")
+      else { return name }
+      return String(name[..<dot])
+    }
+    if Set(own).count == own.count && own.allSatisfy({ TextWidth.width($0) <= width }) {
+      return own
+    }
     let parts = stems.map(Self.shardNumber)
     if parts.allSatisfy({ $0 != nil }) {
       let long = parts.map { "\($0!.index)-of-\($0!.total)" }
