@@ -107,6 +107,33 @@ struct FolderViewTests {
     #expect(model.status?.text.contains("not yet on folders") == true)
   }
 
+  @Test("c casts every torch shard, planned as edit FOLDER --cast plans it")
+  func castFolder() throws {
+    var model = try Self.hfModel()
+    model.press(.character("c"), .enter)
+    let bf16 = try #require(DType.named("bfloat16"))
+    #expect(model.staging.operations == [.cast(bf16)])
+    let folder = try Self.hfFolder()
+    let casts = try folder.shards.reduce(0) {
+      $0 + (try EditPlanner.plan($1.checkpoint, [.cast(bf16)])).casts.count
+    }
+    #expect(model.plan?.casts.count == casts)
+    #expect(model.edit.castCount[0] == Int32(model.tree.entries.count))
+  }
+
+  @Test("safetensors shards take device moves only; the other edits say so")
+  func safetensorsRefusals() {
+    #expect(
+      FolderShards.refusal(
+        [.moveDevices(DeviceRules(defaultTarget: "cpu"), only: .all)], hasSafetensors: true)
+        == nil)
+    #expect(
+      FolderShards.refusal([.cast(DType.named("bfloat16")!)], hasSafetensors: true)?.contains(
+        "safetensors") == true)
+    #expect(
+      FolderShards.refusal([.cast(DType.named("bfloat16")!)], hasSafetensors: false) == nil)
+  }
+
   @Test("Tab opens the graph of the focused tensor's shard")
   func graphOfShard() throws {
     var model = try Self.hfModel()
