@@ -17,6 +17,7 @@ struct Explore: ParsableCommand {
       Examples:
         ptview model.pt
         ptview view model.pt --no-mouse       # select text with the mouse
+        ptview ./gpt2-sharded/                # a folder: every shard, a FILE column
         ptview model.pt | less                # not a terminal: the ls table
       """)
 
