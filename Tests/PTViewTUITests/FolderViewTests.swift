@@ -88,6 +88,22 @@ struct FolderViewTests {
     #expect(model.pending.count[0] == Int32(model.tree.entries.count))
   }
 
+  @Test("w offers FOLDER.cpu and sends the staged moves to the shell's folder writer")
+  func writeRequest() throws {
+    var model = try Self.hfModel()
+    model.press(.character("M"), .enter, .character("w"))
+    let effects = model.press(.enter)
+    #expect(effects == [.checkOutput(path: "fixtures/hf_bin_cuda.cpu")])
+    _ = model.update(.outputChecked(path: "fixtures/hf_bin_cuda.cpu", .exists))
+    let write = model.press(.character("y"))
+    guard case .write(let request) = write.first else {
+      Issue.record("no write: \(write)")
+      return
+    }
+    #expect(request.overwrite)
+    #expect(request.operations == [.moveDevices(DeviceRules(defaultTarget: "cpu"), only: .all)])
+  }
+
   @Test("the filter works across shards")
   func filterAcrossShards() throws {
     var model = try Self.hfModel()

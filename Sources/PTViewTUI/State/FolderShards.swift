@@ -169,15 +169,6 @@ public struct FolderShards: Sendable {
     return (Int(entryShard[Int(entry)]), entryLocal[Int(entry)])
   }
 
-  /// The merged index of `local` in shard `shard`.
-  public func merged(shard: Int, local: Int32) -> Int32? {
-    // Entries are merged shard after shard: the shard's first entry, plus `local`.
-    var base = 0
-    for s in 0..<shard { base += shards[s].checkpoint.entries.count }
-    let index = base + Int(local)
-    return index < entries.count ? Int32(index) : nil
-  }
-
   /// The shard's node for a merged node id.
   public func localNode(_ node: ValueID, shard: Int) -> ValueID {
     ValueID(node.index &- nodeOffset[shard])
