@@ -20,6 +20,8 @@ struct Renderer {
   let columns: Columns
   let g: Glyphs
   var screen: Screen
+  /// The FILE column's names of a folder's files, shortened to the column.
+  let fileLabels: [String]
   /// Set when a long status message uses the hint line.
   var hintsTaken = false
   var width: Int { screen.size.columns }
@@ -47,6 +49,9 @@ struct Renderer {
     // Staged casts read `f32 > bf16` in the DTYPE column: it takes the room from the keys.
     if !model.edit.castTargets.isEmpty { columns.widenDType(to: 12) }
     self.columns = columns
+    // Once per frame, not per row: a DeepSpeed folder can have hundreds of files.
+    fileLabels =
+      columns.fileWidth > 0 ? model.folder?.shortNames(width: columns.fileWidth) ?? [] : []
     g = model.settings.asciiOnly ? .ascii : .unicode
     screen = Screen(size: model.size)
   }
@@ -350,12 +355,12 @@ struct Renderer {
       TextWidth.padLeft(Format.bytes(node.bytes), to: c.bytesWidth), x: c.bytes, y: y, style: .plain
     )
     if c.barWidth > 0 { bar(node, x: c.bar, y: y) }
-    if c.fileWidth > 0, let folder = model.folder, model.nodeFile.indices.contains(Int(id)) {
+    if c.fileWidth > 0, model.folder != nil, model.nodeFile.indices.contains(Int(id)) {
       let code = model.nodeFile[Int(id)]
-      if code >= 0 && Int(code) < folder.fileNames.count {
-        let names = folder.shortNames(width: c.fileWidth)
+      if code >= 0 && Int(code) < fileLabels.count {
         screen.put(
-          TextWidth.truncate(names[Int(code)], to: c.fileWidth), x: c.file, y: y, style: Theme.dim)
+          TextWidth.truncate(fileLabels[Int(code)], to: c.fileWidth), x: c.file, y: y,
+          style: Theme.dim)
       } else if code == Tree.mixed {
         screen.put("mixed", x: c.file, y: y, style: Theme.dim, limit: c.fileWidth)
       }
