@@ -600,6 +600,9 @@ struct Renderer {
         ("storages ", Theme.fieldName),
         (t.allStorages.map { displayRecord($0.record) }.joined(separator: ", "), .plain),
       ]
+    } else if let file = entry.file, model.folder != nil {
+      // A safetensors shard's tensor: a byte range of its file.
+      storageLine += [("in ", Theme.fieldName), (file, .plain)]
     } else {
       storageLine += [("no storage", Theme.dim)]
     }
