@@ -543,6 +543,17 @@ folder_remap_and_load() {
   screen folder > "$WORK/folder.screen"
   "$PYTHON" "$HERE/folder_check.py" rows "$WORK/folder.screen" "$WORK/hf_cuda" | sed 's/^/    /'
   [[ ${PIPESTATUS[0]} == 0 ]] || return 1
+  # v reads the selected tensor from its own shard (the third holds h.1.mlp.c_proj).
+  local shard="$WORK/hf_cuda/pytorch_model-00003-of-00003.bin"
+  keys folder / h.1.mlp.c_proj.weight Enter
+  wait_for folder "match 1 of 1" || return 1
+  keys folder v
+  wait_for folder "std " || return 1
+  screen folder >"$WORK/folder.values"
+  "$PYTHON" "$HERE/values_pane.py" check "$shard" transformer.h.1.mlp.c_proj.weight \
+    "$WORK/folder.values" | sed 's/^/    /'
+  [[ ${PIPESTATUS[0]} == 0 ]] || return 1
+  keys folder v Escape
   keys folder M
   wait_for folder "▸ cpu" || return 1
   keys folder Enter
@@ -573,7 +584,7 @@ dcp_folder() {
 }
 
 check "first screen at 80x24, help, quit" first_screen
-check "a sharded folder: rows and FILE as torch lists them; M > w; from_pretrained loads it" \
+check "a sharded folder: rows and FILE as torch lists them; v from the shard; M > w; from_pretrained" \
   folder_remap_and_load
 check "a DCP folder opens read-only: chunks, files; M says why; v says not yet" dcp_folder
 check "diff view: marks, next difference, unchanged keys, quit with exit 1" diff_view
