@@ -104,6 +104,22 @@ struct FolderViewTests {
     #expect(request.operations == [.moveDevices(DeviceRules(defaultTarget: "cpu"), only: .all)])
   }
 
+  @Test("m on a subtree spread over shards moves its tensors in every shard")
+  func subtreeAcrossShards() throws {
+    var model = try Self.hfModel()
+    let h = try #require(model.tree.preorder.first { model.tree[$0].key == "transformer.h" })
+    model.reveal(h)
+    #expect(model.nodeFile[Int(h)] == Tree.mixed)
+    model.press(.character("m"), .enter)
+    #expect(model.pending.count[Int(h)] == model.tree[h].tensors)
+    #expect(model.pending.tensors == Int(model.tree[h].tensors))
+    let files = Set(
+      model.tree.subtree(h).compactMap { id in
+        model.pending.count[Int(id)] > 0 ? model.tree.entry(of: id)?.file : nil
+      })
+    #expect(files.count == 3)
+  }
+
   @Test("the filter works across shards")
   func filterAcrossShards() throws {
     var model = try Self.hfModel()
