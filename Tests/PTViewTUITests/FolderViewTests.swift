@@ -1,6 +1,7 @@
 import Foundation
 import PTViewCore
 import PTViewEdit
+import PTViewJudge
 import PTViewTestSupport
 import Testing
 
@@ -118,6 +119,24 @@ struct FolderViewTests {
         model.pending.count[Int(id)] > 0 ? model.tree.entry(of: id)?.file : nil
       })
     #expect(files.count == 3)
+  }
+
+  @Test("the folder's verdicts arrive after the first screen; the header shows them")
+  func verdicts() throws {
+    var model = try Self.hfModel(Size(columns: 120, rows: 24))
+    model.assessing = true
+    let name = "folders/hf_bin_cuda/" + Self.shardNames[0]
+    let report = SafetyScanner().scan(MemorySource(try Fixtures.bytes(name)), path: name)
+    _ = model.update(
+      .assessed(
+        AssessmentDelivery(
+          checkpoint: try Fixtures.checkpoint(name),
+          assessment: Assessment(scan: report, doctor: nil))))
+    #expect(!model.assessing)
+    #expect(model.safety.scan == .safe)
+    let header = model.render().lines[0]
+    #expect(header.contains("scan: safe"))
+    #expect(header.contains("3 shards"))
   }
 
   @Test("the filter works across shards")

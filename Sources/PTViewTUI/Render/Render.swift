@@ -127,7 +127,8 @@ struct Renderer {
     left.append(HeaderPart(forms: [[(" ptview ", Theme.headerTitle)]], gap: 0))
     step(8, false, 0, 0)
     for (text, rank) in [
-      (facts.format, 11), (Format.bytes(facts.fileSize), 7),
+      // A folder's shard count is what tells it apart from a file: it stays longer.
+      (facts.format, model.folder == nil ? 11 : 3), (Format.bytes(facts.fileSize), 7),
       ("\(facts.tensors) tensor\(facts.tensors == 1 ? "" : "s")", 4),
       (Format.count(facts.parameters) + " params", 10),
     ] {

@@ -139,7 +139,7 @@ enum Explorer {
 }
 
 /// Hands the assessment from its worker thread to the explorer's loop.
-private final class AssessmentMailbox: @unchecked Sendable {
+final class AssessmentMailbox: @unchecked Sendable {
   private var lock = pthread_mutex_t()
   private var delivery: AssessmentDelivery?
 

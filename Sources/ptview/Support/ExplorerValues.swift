@@ -21,6 +21,8 @@ final class ExplorerValues: @unchecked Sendable {
     /// The index of its first entry among the explorer's entries (shards are merged one
     /// after the other).
     var base: Int32
+    /// Its path (a folder's file), for the scan.
+    var path = ""
   }
 
   let parts: [Part]

@@ -2,6 +2,7 @@ import Dispatch
 import PTViewCore
 import PTViewCurses
 import PTViewFiles
+import PTViewJudge
 import PTViewTUI
 
 #if canImport(Glibc)
@@ -23,7 +24,10 @@ enum FolderExplorer {
       guard let source = folder.sources[member.file.name] else { continue }
       shards.append(
         FolderShards.Shard(name: member.file.name, checkpoint: checkpoint, size: member.size))
-      parts.append(ExplorerValues.Part(checkpoint: checkpoint, source: source, base: base))
+      parts.append(
+        ExplorerValues.Part(
+          checkpoint: checkpoint, source: source, base: base,
+          path: folder.path(of: member.file.name)))
       pickles.append(Explorer.pickleBytes(checkpoint, source: source))
       base += Int32(checkpoint.entries.count)
     }
@@ -34,9 +38,12 @@ enum FolderExplorer {
     let shardsView = FolderShards(
       name: name(of: folder.path), format: kind, shards: shards, totalBytes: total)
     let values = ExplorerValues(parts: parts, entryCount: shardsView.entries.count, noPart: "")
+    let toAssess = parts
+    let assessing: (@Sendable () -> AssessmentDelivery)? =
+      toAssess.isEmpty ? nil : { @Sendable in FolderExplorer.assess(toAssess) }
     try loop(
       shardsView, path: folder.path, mouse: mouse, pickles: pickles, values: values,
-      folder: folder,
+      folder: folder, assess: assessing,
       fallback: { Diagnostics.out(ListReport.table(folder.checkpoint.entries)) })
   }
 
@@ -55,14 +62,15 @@ enum FolderExplorer {
       parts: [], entryCount: view.entries.count,
       noPart: "values of DCP tensors: not yet (ptview export reads them)")
     try loop(
-      view, path: folder, mouse: mouse, pickles: [], values: values, folder: nil,
+      view, path: folder, mouse: mouse, pickles: [], values: values, folder: nil, assess: nil,
       fallback: { Diagnostics.out(DistributedReport.table(metadata)) })
   }
 
   /// The loop shared by both kinds of folder.
   private static func loop(
     _ view: FolderShards, path: String, mouse: Bool, pickles: [[String: PickleBytes]],
-    values: ExplorerValues, folder: OpenedFolder?, fallback: () -> Void
+    values: ExplorerValues, folder: OpenedFolder?,
+    assess: (@Sendable () -> AssessmentDelivery)?, fallback: () -> Void
   ) throws {
     let noColor = getenv("NO_COLOR").map { $0.pointee != 0 } ?? false
     PendingTemporary.removeNow()
@@ -79,7 +87,15 @@ enum FolderExplorer {
       folder: view, path: path, size: backend.size, asciiOnly: !Explorer.utf8Locale())
     model.shardPickles = pickles
     let valuesMailbox = values.mailbox
-    backend.inbox = { valuesMailbox.take().map { .values($0) } }
+    let mailbox = AssessmentMailbox()
+    if let assess {
+      // The scan and the doctor of every file, after the first screen, as for one file.
+      model.assessing = true
+      DispatchQueue.global().async { mailbox.put(assess()) }
+    }
+    backend.inbox = {
+      mailbox.take().map { .assessed($0) } ?? valuesMailbox.take().map { .values($0) }
+    }
     var runtime = Runtime(model: model, backend: backend)
     // A folder's writes go to `folder` (none for a read-only DCP folder).
     var effects = ExplorerEffects(
@@ -90,6 +106,41 @@ enum FolderExplorer {
     if let saved = runtime.model.saved {
       Diagnostics.out("ptview: wrote \(saved)\n")
     }
+  }
+
+  /// The folder's verdicts: the worst scan of any file, and the worst load prediction of
+  /// any torch file (a safetensors shard is not for torch.load: from_pretrained reads it).
+  static func assess(_ parts: [ExplorerValues.Part]) -> AssessmentDelivery {
+    func scanRank(_ v: SafetyVerdict?) -> Int {
+      switch v {
+      case .safe: 1
+      case .suspicious: 2
+      case .unscannable: 3
+      case .dangerous: 4
+      case nil: 0
+      }
+    }
+    func doctorRank(_ report: DoctorReport?) -> Int {
+      guard let report else { return 0 }
+      switch LoadSummary(report).outcome {
+      case .loads: return 1
+      case .fixable: return 2
+      case .needsCode: return 3
+      case .unreadable: return 4
+      }
+    }
+    var scan: SafetyReport?
+    var doctor: DoctorReport?
+    for part in parts {
+      let one = Explorer.assess(part.checkpoint, source: part.source, path: part.path)
+      if scanRank(one.scan?.verdict) > scanRank(scan?.verdict) { scan = one.scan }
+      if part.checkpoint.format != .safetensors, doctorRank(one.doctor) > doctorRank(doctor) {
+        doctor = one.doctor
+      }
+    }
+    let first = parts[0].checkpoint
+    return AssessmentDelivery(
+      checkpoint: first, assessment: Assessment(scan: scan, doctor: doctor))
   }
 
   /// The folder's own name, without its parents.
