@@ -129,3 +129,14 @@ wait_for tied "match 1 of 1"
 keys tied l l j l l
 wait_for tied "weight: *"
 shoot tied 110 32 graph-reference.png "ptview: a tied weight is a reference; Enter jumps to it"
+
+# A sharded Hugging Face folder: every shard in one tree, the FILE column, moves staged over
+# all of them.
+cp -r Tests/Fixtures/folders/hf_bin_cuda "$WORK/gpt2-sharded"
+open_explorer folder 120 30 gpt2-sharded
+keys folder M
+wait_for folder "▸ cpu"
+keys folder Enter
+wait_for folder "cuda:0 > cpu"
+keys folder j j j
+shoot folder 120 30 folder.png "ptview gpt2-sharded/: one tree over 3 shards, M staged"

@@ -346,3 +346,11 @@ struct CopyOnWrite<Value: Sendable>: Sendable {
   /// Whether both hold the same object (and so the same value, without comparing it).
   func isShared(with other: CopyOnWrite) -> Bool { object === other.object }
 }
+
+extension TensorEntry {
+  /// An entry made outside the readers (a DCP folder's tensors, described by its metadata).
+  public init(path: [String], tensor: TensorInfo, file: String?) {
+    self.init(path: path, tensor: tensor)
+    self.file = file
+  }
+}

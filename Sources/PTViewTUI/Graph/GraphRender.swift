@@ -12,6 +12,14 @@ extension Renderer {
     if let row = view.focusedRow, let section = section(of: row.node) {
       x += screen.put("  " + section, x: x, y: layout.titles, style: Theme.dim)
     }
+    // A folder's graphs are one per shard: say whose this is.
+    if let folder = model.folder, let shard = model.graphShard,
+      folder.shards.indices.contains(shard)
+    {
+      x += screen.put(
+        "  in " + folder.shards[shard].name, x: x, y: layout.titles, style: Theme.dim,
+        limit: max(0, width - 1 - x))
+    }
     graphRows(view, gl)
     if let sep = gl.separator {
       screen.put(
@@ -37,7 +45,7 @@ extension Renderer {
   }
 
   func section(of id: ValueID) -> String? {
-    model.checkpoint?.pickles.first { $0.nodes.contains(Int(id.index)) }?.name
+    model.graphCheckpoint?.pickles.first { $0.nodes.contains(Int(id.index)) }?.name
   }
 
   mutating func graphRows(_ view: GraphView, _ gl: GraphLayout) {
@@ -79,9 +87,9 @@ extension Renderer {
     var first: [(String, Style)] = [(outline.kind(id), Theme.detailKey)]
     if outline.valid(id) {
       var offset = outline.graph.offset(of: id)
-      let section = model.checkpoint?.pickles.first { $0.nodes.contains(Int(id.index)) }
+      let section = model.graphCheckpoint?.pickles.first { $0.nodes.contains(Int(id.index)) }
       // Numbered as `ptview dis` numbers it: from the record's start inside an archive.
-      if let section, let format = model.checkpoint?.format,
+      if let section, let format = model.graphCheckpoint?.format,
         format == .zip || format == .torchScript
       {
         offset -= Int(section.fileOffset)

@@ -47,6 +47,22 @@ struct GraphLayout {
 }
 
 extension Model {
+  /// The checkpoint whose graph the graph view shows: the file, or a folder's shard.
+  var graphCheckpoint: Checkpoint? {
+    if let folder {
+      guard let shard = graphShard, folder.shards.indices.contains(shard) else { return nil }
+      return folder.shards[shard].checkpoint
+    }
+    return checkpoint
+  }
+
+  /// The pickle bytes for the graph view's opcode pane.
+  var graphPickles: [String: PickleBytes] {
+    guard folder != nil else { return pickles }
+    guard let shard = graphShard, shardPickles.indices.contains(shard) else { return [:] }
+    return shardPickles[shard]
+  }
+
   /// Whether the graph view has the screen.
   public var showingGraph: Bool { graph?.active == true }
 
@@ -56,14 +72,33 @@ extension Model {
   /// `Tab` in the key view: the pickle graph, opened on the focused tensor's rebuild call (or,
   /// the first time, on the first tensor's).
   mutating func switchToGraph() {
-    guard let checkpoint, !checkpoint.pickles.isEmpty else {
+    var target: ValueID? = nil
+    if let folder {
+      // A folder has one graph per shard: the focused tensor's, else the first shard's.
+      var shard = graphShard ?? 0
+      if let id = focusedNode, tree[id].kind == .tensor, let found = folder.locate(tree[id].entry) {
+        shard = found.shard
+        target = tree.entry(of: id)?.tensor.node.map { folder.localNode($0, shard: shard) }
+      }
+      guard folder.shards.indices.contains(shard) else {
+        status = Status(
+          folder.readOnly != nil
+            ? "No pickle graph: a DCP folder's tensors are described by .metadata only."
+            : "No pickle graph in this folder.", .warning)
+        return
+      }
+      if graphShard != shard { graph = nil }
+      graphShard = shard
+    }
+    guard let checkpoint = graphCheckpoint, !checkpoint.pickles.isEmpty else {
       status = Status(
-        "No pickle graph: \(checkpoint?.format.rawValue ?? "this") files hold no pickle.",
+        "No pickle graph: \(graphCheckpoint?.format.rawValue ?? "this") files hold no pickle.",
         .warning)
       return
     }
-    var target: ValueID? = nil
-    if let id = focusedNode, tree[id].kind == .tensor, let entry = tree.entry(of: id) {
+    if folder == nil, let id = focusedNode, tree[id].kind == .tensor,
+      let entry = tree.entry(of: id)
+    {
       target = entry.tensor.node
     }
     let height = GraphLayout(layout, opcodes: graph?.pane == true).bodyHeight
@@ -81,7 +116,13 @@ extension Model {
       view.top = max(0, view.focus - height / 3)
       graph = view
     }
-    status = Status("The pickle graph: Tab returns to the keys, ? lists the keys.")
+    if let folder, let shard = graphShard {
+      status = Status(
+        "The pickle graph of \(folder.shards[shard].name): Tab returns to the keys, ? lists the keys."
+      )
+    } else {
+      status = Status("The pickle graph: Tab returns to the keys, ? lists the keys.")
+    }
     graphChanged()
   }
 
@@ -95,7 +136,11 @@ extension Model {
     // The call itself, or the call whose argument the focus is on.
     var candidates = [row.node]
     if row.parent >= 0 { candidates.append(ValueID(row.parent)) }
-    for node in candidates {
+    for local in candidates {
+      // A folder's tree names nodes shifted past the earlier shards' graphs.
+      let node =
+        folder.flatMap { f in graphShard.map { ValueID(local.index &+ f.nodeOffset[$0]) } }
+        ?? local
       if let e = tree.entries.firstIndex(where: { $0.tensor.node == node }) {
         reveal(tree.entryNode[e])
         return
@@ -393,11 +438,14 @@ extension Model {
     if view.focus < view.top + margin { view.top = view.focus - margin }
     if view.focus > view.top + height - 1 - margin { view.top = view.focus - (height - 1 - margin) }
     view.top = max(0, min(view.top, view.rows.count - height))
-    if view.pane, let row = view.focusedRow, view.opcodes?.node != row.node, let checkpoint {
+    if view.pane, let row = view.focusedRow, view.opcodes?.node != row.node,
+      let checkpoint = graphCheckpoint
+    {
       let lines = graphLayout.pane.count - 1
       var window = OpcodeWindow.make(
-        node: row.node, checkpoint: checkpoint, pickles: pickles, height: max(1, lines))
-      if let tensor = checkpoint.tensors[row.node], let storage = tensor.storage,
+        node: row.node, checkpoint: checkpoint, pickles: graphPickles, height: max(1, lines))
+      // The storage reader reads the opened file; a folder's shards leave the hex view out.
+      if folder == nil, let tensor = checkpoint.tensors[row.node], let storage = tensor.storage,
         let head = storageReader?.head(of: storage.record)
       {
         window.hex = OpcodeWindow.hexLines(Array(head.prefix(32)))
@@ -409,7 +457,7 @@ extension Model {
 
   /// Rebuilds the graph view when the safety findings arrive, keeping where it was.
   mutating func graphAssessed() {
-    guard let old = graph, let checkpoint else { return }
+    guard let old = graph, let checkpoint = graphCheckpoint else { return }
     var view = GraphView(checkpoint: checkpoint, safety: safety, target: nil)
     view.active = old.active
     view.pane = old.pane

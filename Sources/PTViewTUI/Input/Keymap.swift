@@ -170,6 +170,7 @@ public enum Keymap {
     out += "\n## Everywhere\n\n| | |\n|---|---|\n"
     for (name, text) in overlayNotes { out += "| \(name) | \(text) |\n" }
     out += KeymapGuide.details + KeymapGuide.valuesDetails
+    out += FolderGuide.markdown
     out += DiffModel.markdown
     return out
   }

@@ -20,6 +20,8 @@ struct Renderer {
   let columns: Columns
   let g: Glyphs
   var screen: Screen
+  /// The FILE column's names of a folder's files, shortened to the column.
+  let fileLabels: [String]
   /// Set when a long status message uses the hint line.
   var hintsTaken = false
   var width: Int { screen.size.columns }
@@ -39,9 +41,17 @@ struct Renderer {
       columns.key += 1
       columns.keyWidth -= 1
     }
+    // A folder's rows say which file holds each tensor.
+    if let folder = model.folder {
+      columns.addFile(
+        width: model.layout.treeWidth, longest: folder.fileNames.map(TextWidth.width).max() ?? 4)
+    }
     // Staged casts read `f32 > bf16` in the DTYPE column: it takes the room from the keys.
     if !model.edit.castTargets.isEmpty { columns.widenDType(to: 12) }
     self.columns = columns
+    // Once per frame, not per row: a DeepSpeed folder can have hundreds of files.
+    fileLabels =
+      columns.fileWidth > 0 ? model.folder?.shortNames(width: columns.fileWidth) ?? [] : []
     g = model.settings.asciiOnly ? .ascii : .unicode
     screen = Screen(size: model.size)
   }
@@ -117,7 +127,8 @@ struct Renderer {
     left.append(HeaderPart(forms: [[(" ptview ", Theme.headerTitle)]], gap: 0))
     step(8, false, 0, 0)
     for (text, rank) in [
-      (facts.format, 11), (Format.bytes(facts.fileSize), 7),
+      // A folder's shard count is what tells it apart from a file: it stays longer.
+      (facts.format, model.folder == nil ? 11 : 3), (Format.bytes(facts.fileSize), 7),
       ("\(facts.tensors) tensor\(facts.tensors == 1 ? "" : "s")", 4),
       (Format.count(facts.parameters) + " params", 10),
     ] {
@@ -214,6 +225,7 @@ struct Renderer {
     screen.put("DEVICE", x: c.device, y: y, style: Theme.titles)
     screen.put("BYTES", x: c.bytes + c.bytesWidth - 5, y: y, style: Theme.titles)
     if c.barWidth > 0 { screen.put("OF PARENT", x: c.bar, y: y, style: Theme.titles) }
+    if c.fileWidth > 0 { screen.put("FILE", x: c.file, y: y, style: Theme.titles) }
   }
 
   // MARK: Tree rows
@@ -344,11 +356,27 @@ struct Renderer {
       TextWidth.padLeft(Format.bytes(node.bytes), to: c.bytesWidth), x: c.bytes, y: y, style: .plain
     )
     if c.barWidth > 0 { bar(node, x: c.bar, y: y) }
+    if c.fileWidth > 0, model.folder != nil, model.nodeFile.indices.contains(Int(id)) {
+      let code = model.nodeFile[Int(id)]
+      if code >= 0 && Int(code) < fileLabels.count {
+        screen.put(
+          TextWidth.truncate(fileLabels[Int(code)], to: c.fileWidth), x: c.file, y: y,
+          style: Theme.dim)
+      } else if code == Tree.mixed {
+        screen.put("mixed", x: c.file, y: y, style: Theme.dim, limit: c.fileWidth)
+      }
+    }
   }
 
   /// The device column: the device, or `from > to` in the change colour when staged.
   func deviceText(_ id: Int32) -> (String, Style) {
     let node = tree[id]
+    if let folder = model.folder, folder.readOnly != nil {
+      // A DCP folder records no device: the column shows how many chunks a tensor is in.
+      let e = Int(node.entry)
+      guard node.kind == .tensor, folder.chunks.indices.contains(e) else { return ("", Theme.dim) }
+      return ("\(folder.chunks[e]) chunk" + (folder.chunks[e] == 1 ? "" : "s"), Theme.dim)
+    }
     let from = tree.deviceName(node.device) ?? (node.device == Tree.mixed ? "mixed" : "")
     let pendingCount = model.pending.count[Int(id)]
     if pendingCount > 0 {
@@ -551,16 +579,31 @@ struct Renderer {
     ]
     lines.append(shapeLine)
     var storageLine: [(String, Style)] = []
+    if let folder = model.folder, folder.readOnly != nil {
+      // A DCP tensor: its chunks and files, as .metadata lists them.
+      let e = Int(tree[id].entry)
+      let chunks = folder.chunks.indices.contains(e) ? Int(folder.chunks[e]) : 0
+      let file =
+        folder.entryFile.indices.contains(e) ? folder.fileNames[Int(folder.entryFile[e])] : ""
+      lines.append([
+        ("\(chunks) chunk\(chunks == 1 ? "" : "s") in ", Theme.fieldName), (file, .plain),
+        ("  no device recorded", Theme.dim),
+      ])
+      return lines
+    }
     if let s = t.storage {
       storageLine += [
-        ("storage ", Theme.fieldName), (s.record, .plain),
+        ("storage ", Theme.fieldName), (displayRecord(s.record), .plain),
         (" (\(Format.bytes(s.byteCount)))", Theme.dim),
       ]
     } else if !t.allStorages.isEmpty {
       storageLine += [
         ("storages ", Theme.fieldName),
-        (t.allStorages.map(\.record).joined(separator: ", "), .plain),
+        (t.allStorages.map { displayRecord($0.record) }.joined(separator: ", "), .plain),
       ]
+    } else if let file = entry.file, model.folder != nil {
+      // A safetensors shard's tensor: a byte range of its file.
+      storageLine += [("in ", Theme.fieldName), (file, .plain)]
     } else {
       storageLine += [("no storage", Theme.dim)]
     }
@@ -581,6 +624,15 @@ struct Renderer {
     }
     lines.append(storageLine)
     return lines
+  }
+
+  /// A storage record as the detail pane shows it: a folder's merged records read
+  /// `data/0 in FILE`.
+  func displayRecord(_ record: String) -> String {
+    guard model.folder != nil, let cut = record.firstIndex(of: FolderShards.separator) else {
+      return record
+    }
+    return String(record[record.index(after: cut)...]) + " in " + String(record[..<cut])
   }
 
   func sharing(entry: Int32, tensor: TensorInfo) -> [String] {

@@ -39,6 +39,22 @@ public struct HeaderFacts: Hashable, Sendable {
       format = checkpoint.format.rawValue
     }
     fileSize = checkpoint.fileSize
+    (tensors, parameters, devices) = Self.census(tree)
+  }
+
+  /// The facts of a folder: its name, what it is (`2 shards`), the bytes of all its files,
+  /// and the tensors of all its shards.
+  public init(folder: FolderShards, tree: Tree) {
+    fileName = folder.name
+    format = folder.format
+    fileSize = folder.totalBytes
+    (tensors, parameters, devices) = Self.census(tree)
+    // DCP rows have no device.
+    devices.removeAll { $0.device.isEmpty }
+  }
+
+  /// Distinct tensors, their elements, and tensors per device, most bytes first.
+  static func census(_ tree: Tree) -> (Int, Int64, [DeviceCount]) {
     // Device codes come from the tree, so each tensor costs an array index, not a hash.
     var seen: Set<Int32> = []
     seen.reserveCapacity(tree.entries.count)
@@ -57,11 +73,10 @@ public struct HeaderFacts: Hashable, Sendable {
       perDevice[code].bytes = TreeBuilder.add(perDevice[code].bytes, tree[id].bytes)
     }
     let order = tree.devices.indices.filter { perDevice[$0].tensors > 0 }
-    tensors = count
-    parameters = elements
-    devices = order.sorted { a, b in
+    let devices = order.sorted { a, b in
       perDevice[a].bytes != perDevice[b].bytes
         ? perDevice[a].bytes > perDevice[b].bytes : tree.devices[a] < tree.devices[b]
     }.map { DeviceCount(device: tree.devices[$0], tensors: perDevice[$0].tensors) }
+    return (count, elements, devices)
   }
 }

@@ -64,6 +64,9 @@ public struct Columns: Hashable, Sendable {
   /// Size bar and share, when wide enough (width 0 otherwise).
   public var bar: Int
   public var barWidth: Int
+  /// The file column of a folder's rows (width 0 for a single file).
+  public var file: Int = 0
+  public var fileWidth: Int = 0
 
   /// The columns for `width` cells.
   public init(width: Int) {
@@ -81,6 +84,28 @@ public struct Columns: Hashable, Sendable {
     device = shape + shapeWidth + gap
     bytes = device + deviceWidth + gap
     bar = bytes + bytesWidth + gap
+  }
+
+  /// Adds the FILE column of a folder (`longest`: its longest file name) at the right end:
+  /// below 160 cells it takes the size bar's room, then what it needs from the keys (which
+  /// keep at least 12 cells); the shard names are shortened to fit it.
+  public mutating func addFile(width total: Int, longest: Int) {
+    let gap = 2
+    if barWidth > 0 && total < 160 {
+      keyWidth += barWidth + gap
+      barWidth = 0
+    }
+    let want = min(longest, total >= 160 ? 32 : total >= 120 ? 22 : total >= 100 ? 14 : 8)
+    let taken = min(want + gap, keyWidth - 12)
+    guard taken > gap else { return }
+    keyWidth -= taken
+    fileWidth = taken - gap
+    dtype = key + keyWidth + gap
+    shape = dtype + dtypeWidth + gap
+    device = shape + shapeWidth + gap
+    bytes = device + deviceWidth + gap
+    file = bytes + bytesWidth + gap
+    bar = file + fileWidth + gap
   }
 
   /// Widens the dtype column to `width` cells, taking them from the key column (which keeps

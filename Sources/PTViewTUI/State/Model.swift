@@ -1,5 +1,6 @@
 public import PTViewCore
 public import PTViewEdit
+import PTViewJudge
 
 /// Settings fixed for a session.
 public struct Settings: Hashable, Sendable {
@@ -41,8 +42,18 @@ public struct Model: Sendable {
   public var staging = Staging()
   /// Staged edits as the tree sees them.
   public var pending: PendingView
-  /// The checkpoint, for planning the staged operations (nil for a model made from a tree).
+  /// The checkpoint, for planning the staged operations (nil for a model made from a tree,
+  /// and for a folder, whose shards are in `folder`).
   public internal(set) var checkpoint: Checkpoint?
+  /// The folder the tree merges, when a folder was opened: its shards, each tensor's file.
+  public internal(set) var folder: FolderShards?
+  /// Per node, for a folder: the index into `folder.fileNames` of the file all tensors below
+  /// live in, `Tree.none` or `Tree.mixed`.
+  public internal(set) var nodeFile: [Int32] = []
+  /// The shard the graph view shows (a folder's graphs are one per shard).
+  public internal(set) var graphShard: Int?
+  /// Per shard, the bytes of its pickles, for the graph view's opcode pane on a folder.
+  public var shardPickles: [[String: PickleBytes]] = []
   /// What `EditPlanner` made of `staging.operations` (nil when none are staged): the tree's
   /// renames, drops, casts and device moves are all read from it.
   public internal(set) var plan: EditPlan?
@@ -111,6 +122,47 @@ public struct Model: Sendable {
     self.checkpoint = checkpoint
   }
 
+  /// A model for the folder `folder` opened from `path`: one tree of every shard's tensors.
+  public init(folder: FolderShards, path: String, size: Size = .standard, asciiOnly: Bool = false) {
+    let tree = Tree(entries: folder.entries)
+    self.init(
+      tree: tree, header: HeaderFacts(folder: folder, tree: tree),
+      settings: Settings(inputPath: path, asciiOnly: asciiOnly), size: size)
+    self.folder = folder
+    nodeFile = Self.fileCodes(tree, folder)
+    if tree[0].children.isEmpty {
+      status = Status("No tensors in this folder.", .warning)
+    } else if let readOnly = folder.readOnly {
+      status = Status(String(readOnly.prefix(1)).uppercased() + readOnly.dropFirst() + ".", .info)
+    }
+  }
+
+  /// Per node: the file of the tensors below it, or none/mixed.
+  static func fileCodes(_ tree: Tree, _ folder: FolderShards) -> [Int32] {
+    var codes = Array(repeating: Tree.none, count: tree.count)
+    for id in tree.preorder.reversed() {
+      let node = tree[id]
+      if node.kind == .tensor, node.entry >= 0, Int(node.entry) < folder.entryFile.count {
+        codes[Int(id)] = folder.entryFile[Int(node.entry)]
+      }
+      let parent = Int(node.parent)
+      if parent >= 0, codes[Int(id)] != Tree.none {
+        codes[parent] = TreeBuilder.merge(codes[parent], codes[Int(id)])
+      }
+    }
+    return codes
+  }
+
+  /// Whether staged operations can be planned (a file or a folder is open).
+  var canPlan: Bool { checkpoint != nil || folder != nil }
+
+  /// Plans `operations` on the file, or on every shard of the folder.
+  func planEdits(_ operations: [EditOperation]) throws(EditRefusal) -> EditPlan {
+    if let folder { return try folder.plan(operations) }
+    guard let checkpoint else { throw EditRefusal("no checkpoint to plan edits on") }
+    return try EditPlanner.plan(checkpoint, operations)
+  }
+
   /// The screen layout for the current size (and the values pane, when open).
   public var layout: Layout { Layout(size, valuesPane: values.isOpen) }
 
@@ -167,6 +219,19 @@ public struct Model: Sendable {
   /// Takes the safety scan and the load prediction that arrived after the first screen:
   /// marks the tree (adding rows for findings no row shows) and keeps the focus where it was.
   mutating func receive(_ delivery: AssessmentDelivery) {
+    if folder != nil {
+      // A folder's verdicts are its worst file's (the shell picks it); the rows are not
+      // marked: `ptview scan FOLDER` lists the findings file by file.
+      safety.scan = delivery.assessment.scan?.verdict
+      safety.doctor = delivery.assessment.doctor.map(LoadSummary.init)
+      assessing = false
+      if let verdict = safety.scan, verdict != .safe, status == nil || status?.kind != .error {
+        status = Status(
+          "The scan finds \(delivery.assessment.scan?.path.split(separator: "/").last.map(String.init) ?? "a file") \(verdict.rawValue): ptview scan FOLDER lists why.",
+          verdict == .dangerous ? .error : .warning)
+      }
+      return
+    }
     var grown = tree
     let marks = SafetyMarks(
       tree: &grown, checkpoint: delivery.checkpoint, assessment: delivery.assessment)

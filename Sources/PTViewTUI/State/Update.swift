@@ -74,6 +74,10 @@ extension Model {
   /// Runs a tree-view action.
   public mutating func perform(_ action: Action) -> [Effect] {
     let height = layout.bodyHeight
+    if let refusal = folderRefusal(action) {
+      status = Status(refusal, .error)
+      return []
+    }
     switch action {
     case .moveDown: focus += 1
     case .moveUp: focus -= 1
@@ -392,7 +396,7 @@ extension Model {
   /// remap`) which storages, device arguments and code literals move. Not staged when the
   /// plan would not change.
   mutating func stage(_ scope: Scope, to device: String) {
-    guard let checkpoint else {
+    guard canPlan else {
       status = Status("No checkpoint to plan edits on.", .error)
       return
     }
@@ -408,7 +412,7 @@ extension Model {
     let operations =
       staging.operations + [.moveDevices(DeviceRules(defaultTarget: device), only: selection)]
     let planned: EditPlan
-    do { planned = try EditPlanner.plan(checkpoint, operations) } catch {
+    do { planned = try planEdits(operations) } catch {
       status = Status("Not staged: \(error.message)", .error)
       return
     }
@@ -784,13 +788,38 @@ extension Model {
     return key.hasPrefix(base + ".") ? String(key.dropFirst(base.count + 1)) : nil
   }
 
+  /// Why an edit key does nothing on this folder (a DCP folder is read-only; drops,
+  /// extracts and state_dict are not done on folders yet; safetensors shards take device
+  /// moves only), or nil.
+  func folderRefusal(_ action: Action) -> String? {
+    guard let folder else { return nil }
+    let operation: EditOperation
+    switch action {
+    case .mapSelection, .mapAll, .write:
+      operation = .moveDevices(DeviceRules(defaultTarget: "cpu"), only: .all)
+    // Key and dtype edits (the refusal is the same for all three).
+    case .stripPrefix, .rename, .cast: operation = .stripPrefix(EditOperation.autoPrefix)
+    case .drop: operation = .drop("*")
+    case .extract: operation = .extract("x")
+    case .stateDict: operation = .stateDict
+    default: return nil
+    }
+    if let readOnly = folder.readOnly {
+      return readOnly.prefix(1).uppercased() + readOnly.dropFirst() + "."
+    }
+    if let refusal = FolderShards.refusal([operation], hasSafetensors: folder.hasSafetensors) {
+      return "Not on this folder: " + refusal + "."
+    }
+    return nil
+  }
+
   /// Re-plans the staged operations (after undo or a write); a plan that no longer holds is
   /// dropped from the view rather than shown wrong.
   mutating func replan() {
     if staging.operations.isEmpty {
       plan = nil
-    } else if let checkpoint {
-      plan = try? EditPlanner.plan(checkpoint, staging.operations)
+    } else if canPlan {
+      plan = try? planEdits(staging.operations)
     }
     edit = EditView(tree: tree, operations: staging.operations, plan: plan)
   }
@@ -799,12 +828,12 @@ extension Model {
   /// step, `description`); a refusal goes to the status line and nothing changes.
   @discardableResult
   mutating func stageOperations(_ operations: [EditOperation], _ description: String) -> Bool {
-    guard let checkpoint else {
+    guard canPlan else {
       status = Status("No checkpoint to plan edits on.", .error)
       return false
     }
     do {
-      let planned = try EditPlanner.plan(checkpoint, operations)
+      let planned = try planEdits(operations)
       history.append((staging, description))
       staging.operations = operations
       plan = planned
@@ -826,9 +855,8 @@ extension Model {
   /// common first components (by how many tensors have them).
   func prefixChoices() -> [String] {
     var out: [String] = []
-    if let checkpoint,
-      let auto = try? EditPlanner.plan(
-        checkpoint, staging.operations + [.stripPrefix(EditOperation.autoPrefix)])
+    if canPlan,
+      let auto = try? planEdits(staging.operations + [.stripPrefix(EditOperation.autoPrefix)])
     {
       out += auto.detectedPrefixes
     }
@@ -902,7 +930,7 @@ extension Model {
         guard case .drop(let glob) = operation else { continue }
         var without = remaining
         without.remove(at: i)
-        if let checkpoint, let trial = try? EditPlanner.plan(checkpoint, without),
+        if canPlan, let trial = try? planEdits(without),
           !EditView(tree: tree, operations: without, plan: trial).dropped[Int(id)]
         {
           remaining = without
@@ -926,7 +954,7 @@ extension Model {
     // A container the planner knows is dropped by its key; the dotted containers of a flat
     // state_dict by what is under them.
     let exact = staging.operations + [.drop(key)]
-    if let checkpoint, (try? EditPlanner.plan(checkpoint, exact)) != nil {
+    if canPlan, (try? planEdits(exact)) != nil {
       stageOperations(exact, "drop \(key)")
     } else {
       stageOperations(staging.operations + [.drop(key + ".*")], "drop \(key).*")

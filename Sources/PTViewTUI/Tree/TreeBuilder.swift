@@ -26,6 +26,16 @@ extension Tree {
   }
 }
 
+extension Tree {
+  /// Builds the tree of tensors that come from no one pickle (a folder's merged shards, a
+  /// DCP folder's metadata): the dotted keys only.
+  public init(entries: [TensorEntry]) {
+    var builder = TreeBuilder(entries: entries)
+    builder.insertEntries()
+    self = builder.finish()
+  }
+}
+
 /// The mutable state of one build. Separate from `Tree` so that the finished tree has no
 /// lookup tables it no longer needs.
 struct TreeBuilder {

@@ -17,6 +17,7 @@ struct Explore: ParsableCommand {
       Examples:
         ptview model.pt
         ptview view model.pt --no-mouse       # select text with the mouse
+        ptview ./gpt2-sharded/                # a folder: every shard, a FILE column
         ptview model.pt | less                # not a terminal: the ls table
       """)
 
@@ -26,14 +27,27 @@ struct Explore: ParsableCommand {
   var noMouse = false
 
   func run() throws {
+    if DistributedLoading.isDistributed(file) {
+      // A torch.distributed.checkpoint folder: its .metadata, read-only.
+      let metadata = try DistributedLoading.open(file)
+      guard Diagnostics.isTerminal(1) else {
+        Diagnostics.out(DistributedReport.table(metadata))
+        return
+      }
+      try FolderExplorer.run(distributed: metadata, path: file, mouse: !noMouse)
+      return
+    }
     let (checkpoint, source): (Checkpoint, any ByteSource)
     switch try Loading.openFileOrFolder(file) {
     case .file(let c, let s): (checkpoint, source) = (c, s)
     case .folder(let folder):
-      // The explorer browses one file's object graph; a folder is shown as its merged table
-      // (with the FILE column) until the explorer learns to hold several graphs.
+      // Every file's tensors in one tree, each with its file (FILE column).
       FolderNotes.warn(folder)
-      Diagnostics.out(ListReport.table(folder.checkpoint.entries))
+      guard Diagnostics.isTerminal(1) else {
+        Diagnostics.out(ListReport.table(folder.checkpoint.entries))
+        return
+      }
+      try FolderExplorer.run(folder: folder, mouse: !noMouse)
       return
     }
     guard Diagnostics.isTerminal(1) else {

@@ -139,7 +139,7 @@ enum Explorer {
 }
 
 /// Hands the assessment from its worker thread to the explorer's loop.
-private final class AssessmentMailbox: @unchecked Sendable {
+final class AssessmentMailbox: @unchecked Sendable {
   private var lock = pthread_mutex_t()
   private var delivery: AssessmentDelivery?
 
@@ -169,18 +169,31 @@ private final class AssessmentSlots: @unchecked Sendable {
 
 /// Runs the explorer's effects: looks at output paths and calls the remap writer.
 struct ExplorerEffects: EffectRunner {
-  let checkpoint: Checkpoint
+  /// The opened file (nil when a folder is open: `folder` is written instead).
+  let checkpoint: Checkpoint?
   let inputPath: String
   /// The remote input, streamed by a write; nil for a local file (opened by path).
   let inputSource: (any ByteSource)?
   /// Reads for the values pane and the full-file check.
   let values: ExplorerValues
+  /// The folder open in the explorer, written as `ptview remap FOLDER -o OUT` writes it.
+  var folder: OpenedFolder? = nil
 
   mutating func run(_ effect: Effect, send: (Message) -> Void) {
     switch effect {
     case .checkOutput(let path):
-      send(.outputChecked(path: path, OutputCheck.status(of: path, input: inputPath)))
+      var status = OutputCheck.status(of: path, input: inputPath)
+      // A folder's output is a folder: one already there is replaced when confirmed.
+      if folder != nil, status == .isDirectory {
+        let same = OutputCheck.realPath(path).map { $0 == OutputCheck.realPath(inputPath) }
+        status = same == true ? .isInput : .exists
+      }
+      send(.outputChecked(path: path, status))
     case .write(let request):
+      if let folder {
+        send(.writeFinished(FolderExplorer.write(folder, request, send: send)))
+        return
+      }
       send(.writeFinished(write(request, send: send)))
     case .values(let request):
       values.run(request, send: send)
@@ -191,17 +204,20 @@ struct ExplorerEffects: EffectRunner {
 
   /// The plan a write carries out: the staged operations, device moves included, planned by
   /// the same planner as `ptview edit` and `ptview remap`.
-  private func plan(_ request: WriteRequest) throws(WriteFailure) -> EditPlan {
+  private func plan(_ request: WriteRequest, _ checkpoint: Checkpoint) throws(WriteFailure)
+    -> EditPlan
+  {
     try EditPipeline.plan(checkpoint, request.operations)
   }
 
   private func write(_ request: WriteRequest, send: (Message) -> Void) -> WriteResult {
-    withoutActuallyEscaping(send) { send in
+    guard let checkpoint else { return .failed("nothing to write: no file is open") }
+    return withoutActuallyEscaping(send) { send in
       let relay = ProgressRelay(send)
       do {
         let outcome = try EditPipeline.write(
           checkpoint: checkpoint, inputPath: inputPath, inputSource: inputSource,
-          plan: plan(request),
+          plan: plan(request, checkpoint),
           outputPath: request.path, overwrite: request.overwrite,
           progress: { done, total in relay.report(done, total) })
         relay.finish()
@@ -227,7 +243,7 @@ struct ExplorerEffects: EffectRunner {
 
 /// Hands writer progress to the explorer, at most once per tenth of a percent, on the thread
 /// that called the writer (the writer reports from that thread; the screen is redrawn there).
-private final class ProgressRelay: @unchecked Sendable {
+final class ProgressRelay: @unchecked Sendable {
   private var forward: ((Message) -> Void)?
   private var last: Int64 = -1
 

@@ -14,21 +14,52 @@ import PTViewValues
 /// answers to a mailbox the explorer's loop empties. Each background job has a cancellation
 /// flag, raised when the pane moves on, so a pass over a huge tensor stops within one piece.
 final class ExplorerValues: @unchecked Sendable {
-  let checkpoint: Checkpoint
-  let source: any ByteSource
-  /// The reader of the loop's thread: windows and locating (its record offsets are cached
-  /// unlocked, so background jobs only read through it, or use their own).
-  private let reader: TensorValues
+  /// One file the tensors are read from: the opened file, or a shard of a folder.
+  struct Part: @unchecked Sendable {
+    var checkpoint: Checkpoint
+    var source: any ByteSource
+    /// The index of its first entry among the explorer's entries (shards are merged one
+    /// after the other).
+    var base: Int32
+    /// Its path (a folder's file), for the scan.
+    var path = ""
+  }
+
+  let parts: [Part]
+  /// The explorer's entries, for the rows a folder has without a file to read (DCP).
+  let entryCount: Int
+  /// Why rows without a part have no values (a DCP folder), shown in the pane.
+  let noPart: String
+  /// The readers of the loop's thread, one per part: windows and locating (their record
+  /// offsets are cached unlocked, so background jobs only read through them, or use their own).
+  private let readers: [TensorValues]
   let mailbox = ValuesMailbox()
   private var inspection: CancellationFlag?
   private var check: CancellationFlag?
   /// The located tensor of the current inspection, for windows.
-  private var current: (generation: Int, entry: Int32, stored: StoredTensor)?
+  private var current: (generation: Int, entry: Int32, part: Int, stored: StoredTensor)?
 
-  init(checkpoint: Checkpoint, source: any ByteSource) {
-    self.checkpoint = checkpoint
-    self.source = source
-    reader = TensorValues(checkpoint: checkpoint, source: source)
+  convenience init(checkpoint: Checkpoint, source: any ByteSource) {
+    self.init(
+      parts: [Part(checkpoint: checkpoint, source: source, base: 0)],
+      entryCount: checkpoint.entries.count, noPart: "")
+  }
+
+  init(parts: [Part], entryCount: Int, noPart: String) {
+    self.parts = parts
+    self.entryCount = entryCount
+    self.noPart = noPart
+    readers = parts.map { TensorValues(checkpoint: $0.checkpoint, source: $0.source) }
+  }
+
+  /// The part and the local entry of explorer entry `entry`.
+  func locate(_ entry: Int32) -> (part: Int, local: Int)? {
+    guard entry >= 0 else { return nil }
+    for p in parts.indices.reversed() where parts[p].base <= entry {
+      let local = Int(entry - parts[p].base)
+      return local < parts[p].checkpoint.entries.count ? (p, local) : nil
+    }
+    return nil
   }
 
   func run(_ request: ValuesRequest, send: (Message) -> Void) {
@@ -40,7 +71,7 @@ final class ExplorerValues: @unchecked Sendable {
       inspect(generation: generation, entry: entry, window: window, bins: bins, send: send)
     case .window(let generation, let entry, let window):
       guard let current, current.generation == generation, current.entry == entry else { return }
-      send(reply(generation, read(window, of: current.stored)))
+      send(reply(generation, read(window, of: current.stored, part: current.part)))
     case .stop:
       inspection?.raise()
       inspection = nil
@@ -49,7 +80,8 @@ final class ExplorerValues: @unchecked Sendable {
       check?.raise()
       let flag = CancellationFlag()
       check = flag
-      let job = ValueCheckJob(checkpoint: checkpoint, source: source, mailbox: mailbox)
+      let job = ValueCheckJob(
+        parts: parts, entryCount: entryCount, noPart: noPart, mailbox: mailbox)
       DispatchQueue.global().async { job.run(generation: generation, cancel: flag) }
     case .stopCheck:
       check?.raise()
@@ -64,17 +96,24 @@ final class ExplorerValues: @unchecked Sendable {
   private func inspect(
     generation: Int, entry: Int32, window: [ValueRun], bins: Int, send: (Message) -> Void
   ) {
-    guard entry >= 0, Int(entry) < checkpoint.entries.count else { return }
-    let tensor = checkpoint.entries[Int(entry)].tensor
+    guard let (p, local) = locate(entry) else {
+      if entry >= 0 && Int(entry) < entryCount && !noPart.isEmpty {
+        send(reply(generation, .unavailable(noPart)))
+      }
+      return
+    }
+    let checkpoint = parts[p].checkpoint
+    let source = parts[p].source
+    let reader = readers[p]
+    let tensor = checkpoint.entries[local].tensor
     let flag = CancellationFlag()
     let mailbox = self.mailbox
     do {
       switch try reader.locate(tensor) {
       case .stored(let stored):
-        current = (generation, entry, stored)
-        send(reply(generation, read(window, of: stored)))
+        current = (generation, entry, p, stored)
+        send(reply(generation, read(window, of: stored, part: p)))
         inspection = flag
-        let reader = self.reader
         DispatchQueue.global().async {
           ExplorerValues.statistics(
             of: stored, implicitZeros: 0, reader: reader, generation: generation, bins: bins,
@@ -123,11 +162,13 @@ final class ExplorerValues: @unchecked Sendable {
   }
 
   /// The window's elements, or why they cannot be read.
-  private func read(_ window: [ValueRun], of stored: StoredTensor) -> ValuesReply.Content {
+  private func read(_ window: [ValueRun], of stored: StoredTensor, part: Int)
+    -> ValuesReply.Content
+  {
     var values: [[ElementValue]] = []
     do {
       for run in window {
-        values.append(try reader.values(of: stored, from: run.from, count: run.count))
+        values.append(try readers[part].values(of: stored, from: run.from, count: run.count))
       }
     } catch {
       return .failed(error.message)
@@ -172,71 +213,99 @@ final class ExplorerValues: @unchecked Sendable {
   }
 }
 
-/// `V`: statistics of every tensor (each storage view once), NaN and Inf per entry.
+/// `V`: statistics of every tensor (each storage view once), NaN and Inf per entry, part
+/// after part (the shards of a folder one by one, progress over all of them).
 private struct ValueCheckJob: Sendable {
-  let checkpoint: Checkpoint
-  let source: any ByteSource
+  let parts: [ExplorerValues.Part]
+  let entryCount: Int
+  let noPart: String
   let mailbox: ValuesMailbox
 
   func run(generation: Int, cancel: CancellationFlag) {
-    // A reader of its own: locating caches record offsets without a lock.
-    let reader = TensorValues(checkpoint: checkpoint, source: source)
-    var stored: [StoredTensor] = []
-    var slotOf: [Int32: Int] = [:]
-    var byNode: [Int32: Int] = [:]
     var unreadable: [Int32: String] = [:]
-    for (index, entry) in checkpoint.entries.enumerated() {
-      let e = Int32(index)
-      if let node = entry.tensor.node, let slot = byNode[node.index] {
-        slotOf[e] = slot
-        continue
-      }
-      do {
-        switch try reader.statisticsSource(entry.tensor) {
-        case .success(let source):
-          slotOf[e] = stored.count
-          if let node = entry.tensor.node { byNode[node.index] = stored.count }
-          stored.append(source.stored)
-        case .failure(let why):
-          unreadable[e] = why.description
+    // Per part: a reader of its own (locating caches record offsets without a lock), the
+    // tensors to read, and each entry's slot among them.
+    var plans: [(reader: TensorValues, stored: [StoredTensor], slotOf: [Int32: Int])] = []
+    var covered = 0
+    for part in parts {
+      let reader = TensorValues(checkpoint: part.checkpoint, source: part.source)
+      var stored: [StoredTensor] = []
+      var slotOf: [Int32: Int] = [:]
+      var byNode: [Int32: Int] = [:]
+      for (index, entry) in part.checkpoint.entries.enumerated() {
+        let e = part.base + Int32(index)
+        covered += 1
+        if let node = entry.tensor.node, let slot = byNode[node.index] {
+          slotOf[e] = slot
+          continue
         }
-      } catch {
-        unreadable[e] = error.message
+        do {
+          switch try reader.statisticsSource(entry.tensor) {
+          case .success(let source):
+            slotOf[e] = stored.count
+            if let node = entry.tensor.node { byNode[node.index] = stored.count }
+            stored.append(source.stored)
+          case .failure(let why):
+            unreadable[e] = why.description
+          }
+        } catch {
+          unreadable[e] = error.message
+        }
+      }
+      plans.append((reader, stored, slotOf))
+    }
+    if covered < entryCount && !noPart.isEmpty {
+      // Rows with no file to read (a DCP folder's tensors).
+      for e in 0..<entryCount {
+        let e32 = Int32(e)
+        if unreadable[e32] == nil && !plans.contains(where: { $0.slotOf[e32] != nil }) {
+          unreadable[e32] = noPart
+        }
       }
     }
-    let total = stored.reduce(Int64(0)) { sum, tensor in
-      let (s, overflow) = sum.addingReportingOverflow(
-        (tensor.layout.orderFree().layout.count ?? 0) * Int64(tensor.encoding.byteWidth))
-      return overflow ? .max : s
+    func bytes(_ tensors: [StoredTensor]) -> Int64 {
+      tensors.reduce(Int64(0)) { sum, tensor in
+        let (s, overflow) = sum.addingReportingOverflow(
+          (tensor.layout.orderFree().layout.count ?? 0) * Int64(tensor.encoding.byteWidth))
+        return overflow ? .max : s
+      }
     }
+    let total = plans.reduce(Int64(0)) { $0.addingSaturated(bytes($1.stored)) }
     let throttle = ProgressThrottle()
     let mailbox = self.mailbox
+    var before: Int64 = 0
+    var nonFinite: [Int32: Bool] = [:]
+    var checked = 0
     do {
-      let statistics = try reader.statistics(
-        of: stored, workers: 2,
-        progress: { done in
-          if throttle.shouldReport(done, total) {
-            mailbox.post(
-              ValuesReply(
-                generation: generation, .checkProgress(done: min(done, total), total: total)),
-              replacingProgress: true)
+      for plan in plans {
+        let offset = before
+        let statistics = try plan.reader.statistics(
+          of: plan.stored, workers: 2,
+          progress: { done in
+            let all = min(offset.addingSaturated(done), total)
+            if throttle.shouldReport(all, total) {
+              mailbox.post(
+                ValuesReply(generation: generation, .checkProgress(done: all, total: total)),
+                replacingProgress: true)
+            }
+          }, cancel: cancel)
+        guard !cancel.isRaised else { return }
+        before = before.addingSaturated(bytes(plan.stored))
+        for (entry, slot) in plan.slotOf {
+          let s = statistics[slot]
+          if s.nan > 0 {
+            nonFinite[entry] = true
+          } else if s.posinf > 0 || s.neginf > 0 {
+            nonFinite[entry] = false
           }
-        }, cancel: cancel)
-      guard !cancel.isRaised else { return }
-      var nonFinite: [Int32: Bool] = [:]
-      for (entry, slot) in slotOf {
-        let s = statistics[slot]
-        if s.nan > 0 {
-          nonFinite[entry] = true
-        } else if s.posinf > 0 || s.neginf > 0 {
-          nonFinite[entry] = false
         }
+        checked += plan.slotOf.count
       }
       mailbox.post(
         ValuesReply(
           generation: generation,
           .checked(
-            ValueCheckResult(nonFinite: nonFinite, unreadable: unreadable, checked: slotOf.count))))
+            ValueCheckResult(nonFinite: nonFinite, unreadable: unreadable, checked: checked))))
     } catch {
       guard !cancel.isRaised else { return }
       mailbox.post(ValuesReply(generation: generation, .failed(error.message)))

@@ -28,6 +28,46 @@ enum FolderEdit {
       Diagnostics.stderr("ptview: \(output) already exists; use --force to replace it")
       throw ExitCode(1)
     }
+    let bar = ProgressBar(
+      enabled: !noProgress && !json && Diagnostics.isTerminal(2), label: "writing")
+    let outcome: Outcome
+    do {
+      outcome = try write(
+        folder: folder, output: output, replace: force, operations: operations,
+        progress: { done, total in bar.update(done, total) })
+      bar.finish()
+    } catch {
+      bar.finish()
+      Diagnostics.stderr("ptview: \(error.message)")
+      throw ExitCode(error.exitCode)
+    }
+    report(
+      folder: folder, output: output, results: outcome.results, rebuilt: outcome.rebuilt,
+      json: json, verb: verb)
+  }
+
+  /// Why a folder write stopped; nothing was left at the output.
+  struct Failure: Error {
+    var message: String
+    var exitCode: Int32 = 1
+  }
+
+  /// What a folder write did: each file's report, and the index written anew (if any).
+  struct Outcome: @unchecked Sendable {
+    fileprivate var results: FolderResults
+    var rebuilt: String?
+    /// Files rewritten and verified, and files copied as they were.
+    var rewritten: Int
+    var copied: Int
+  }
+
+  /// Writes `folder` with `operations` applied to OUT (the refusals of `ptview edit` on a
+  /// folder first), as `remap`/`edit` and the explorer's `w` do. `progress` gets the bytes
+  /// done of all files, from the writer threads (it must lock what it touches).
+  static func write(
+    folder: OpenedFolder, output: String, replace: Bool, operations: [EditOperation],
+    progress: @escaping @Sendable (Int64, Int64) -> Void
+  ) throws(Failure) -> Outcome {
     let members = folder.checkpoint.members
     // Selections by key are per model, and a folder's model is spread over files: planned
     // per file they would refuse every file that lacks the key. Not yet.
@@ -37,20 +77,20 @@ enum FolderEdit {
       default: false
       }
     }) {
-      Diagnostics.stderr(
-        "ptview: \(folder.path): --drop, --keep, --extract and --from-error work on single files only (not yet on folders); edit the shards one by one"
+      throw Failure(
+        message:
+          "\(folder.path): --drop, --keep, --extract and --from-error work on single files only (not yet on folders); edit the shards one by one"
       )
-      throw ExitCode(1)
     }
     // safetensors shards store no device, so a device move copies them as they are; other
     // edits would have to rewrite them, which ptview does not do yet.
     if members.contains(where: { $0.file.isWeights && $0.file.reading == .safetensors }),
       !operations.allSatisfy({ if case .moveDevices = $0 { true } else { false } })
     {
-      Diagnostics.stderr(
-        "ptview: \(folder.path): editing safetensors shards is not supported yet; only a device move (which copies them unchanged) is"
+      throw Failure(
+        message:
+          "\(folder.path): editing safetensors shards is not supported yet; only a device move (which copies them unchanged) is"
       )
-      throw ExitCode(1)
     }
     // Plan every file first: a refusal anywhere leaves nothing behind.
     var plans: [String: EditPlan] = [:]
@@ -62,8 +102,9 @@ enum FolderEdit {
       // nothing to move: it is copied as it is.
       guard checkpoint.problem == nil else { continue }
       do { plans[member.file.name] = try EditPipeline.plan(checkpoint, operations) } catch {
-        Diagnostics.stderr("ptview: \(folder.path(of: member.file.name)): \(error.message)")
-        throw ExitCode(error.exitCode)
+        throw Failure(
+          message: "\(folder.path(of: member.file.name)): \(error.message)",
+          exitCode: error.exitCode)
       }
     }
     let temporary: String
@@ -71,13 +112,10 @@ enum FolderEdit {
       temporary = try FolderOutput.makeTemporary(near: output)
       FolderOutput.copyMode(from: folder.path, to: temporary)
     } catch {
-      Diagnostics.stderr("ptview: \(error.message)")
-      throw ExitCode(1)
+      throw Failure(message: error.message)
     }
     let total = members.reduce(Int64(0)) { $0 + $1.size }
-    let bar = ProgressBar(
-      enabled: !noProgress && !json && Diagnostics.isTerminal(2), label: "writing")
-    let progress = FolderProgress(total: total, bar: bar)
+    let progress = FolderProgress(total: total, update: progress)
     let results = FolderResults(count: members.count)
     // Subfolders first (DeepSpeed's tag folder), then the files, two at a time: one reads
     // while the other syncs, and memory stays at two files' pickles.
@@ -119,11 +157,9 @@ enum FolderEdit {
         }
       }
     }
-    bar.finish()
     if let failure = results.failure {
       FolderOutput.removeTree(temporary)
-      Diagnostics.stderr("ptview: \(failure)")
-      throw ExitCode(1)
+      throw Failure(message: failure)
     }
     if let rebuilt, results.failure == nil {
       do {
@@ -135,20 +171,19 @@ enum FolderEdit {
     }
     if let failure = results.failure {
       FolderOutput.removeTree(temporary)
-      Diagnostics.stderr("ptview: \(failure)")
-      throw ExitCode(1)
+      throw Failure(message: failure)
     }
     FolderOutput.sync(folder: temporary)
     if let sub = members.first(where: { $0.file.name.contains("/") }) {
       FolderOutput.sync(folder: temporary + "/" + sub.file.name.prefix(while: { $0 != "/" }))
     }
-    do { try FolderOutput.commit(temporary, to: output, replace: force) } catch {
+    do { try FolderOutput.commit(temporary, to: output, replace: replace) } catch {
       FolderOutput.removeTree(temporary)
-      Diagnostics.stderr("ptview: \(error.message)")
-      throw ExitCode(1)
+      throw Failure(message: error.message)
     }
-    report(
-      folder: folder, output: output, results: results, rebuilt: rebuilt, json: json, verb: verb)
+    let rewritten = members.indices.count { results.report($0) != nil }
+    return Outcome(
+      results: results, rebuilt: rebuilt, rewritten: rewritten, copied: members.count - rewritten)
   }
 
   /// The index of the shards as written, in the layout transformers writes
@@ -238,22 +273,22 @@ private final class FolderProgress: @unchecked Sendable {
   private let lock = NSLockLike()
   private var done: [Int: Int64] = [:]
   private let total: Int64
-  private let bar: ProgressBar
-  init(total: Int64, bar: ProgressBar) {
+  private let update: @Sendable (Int64, Int64) -> Void
+  init(total: Int64, update: @escaping @Sendable (Int64, Int64) -> Void) {
     self.total = total
-    self.bar = bar
+    self.update = update
   }
   func set(_ file: Int, _ bytes: Int64) {
     lock.locked { done[file] = bytes }
-    update()
+    report()
   }
   func add(_ file: Int, _ bytes: Int64) {
     lock.locked { done[file, default: 0] += bytes }
-    update()
+    report()
   }
-  private func update() {
+  private func report() {
     let sum = lock.locked { done.values.reduce(0, +) }
-    bar.update(min(sum, total), total)
+    update(min(sum, total), total)
   }
 }
 

@@ -532,7 +532,61 @@ graph_hostile() {
   [[ $(wait_exit ghostile) == 0 ]] && terminal_restored ghostile
 }
 
+folder_remap_and_load() {
+  cp -r "$ROOT/Tests/Fixtures/folders/hf_bin_cuda" "$WORK/hf_cuda"
+  start folder 200 80 "$PTVIEW" hf_cuda
+  wait_for folder "3 shards" || return 1
+  screen folder | grep -qF "FILE" || return 1
+  # Everything expanded (transformer is the first row), then the rows against torch.
+  keys folder L
+  wait_for folder "c_proj" || return 1
+  screen folder > "$WORK/folder.screen"
+  "$PYTHON" "$HERE/folder_check.py" rows "$WORK/folder.screen" "$WORK/hf_cuda" | sed 's/^/    /'
+  [[ ${PIPESTATUS[0]} == 0 ]] || return 1
+  # v reads the selected tensor from its own shard (the third holds h.1.mlp.c_proj).
+  local shard="$WORK/hf_cuda/pytorch_model-00003-of-00003.bin"
+  keys folder / h.1.mlp.c_proj.weight Enter
+  wait_for folder "match 1 of 1" || return 1
+  keys folder v
+  wait_for folder "std " || return 1
+  screen folder >"$WORK/folder.values"
+  "$PYTHON" "$HERE/values_pane.py" check "$shard" transformer.h.1.mlp.c_proj.weight \
+    "$WORK/folder.values" | sed 's/^/    /'
+  [[ ${PIPESTATUS[0]} == 0 ]] || return 1
+  keys folder v Escape
+  keys folder M
+  wait_for folder "▸ cpu" || return 1
+  keys folder Enter
+  wait_for folder "cuda:0 > cpu" || return 1
+  keys folder w
+  wait_for folder "Write to: hf_cuda.cpu" || return 1
+  keys folder Enter
+  wait_for folder "Wrote hf_cuda.cpu" 60 || return 1
+  keys folder q
+  [[ $(wait_exit folder) == 0 ]] || return 1
+  terminal_restored folder || return 1
+  diff -r "$ROOT/Tests/Fixtures/folders/hf_bin_cuda" "$WORK/hf_cuda" >/dev/null || return 1
+  "$PYTHON" "$HERE/folder_check.py" written "$WORK/hf_cuda" "$WORK/hf_cuda.cpu" | sed 's/^/    /'
+  return "${PIPESTATUS[0]}"
+}
+
+dcp_folder() {
+  cp -r "$ROOT/Tests/Fixtures/dcp/sharded" "$WORK/dcp_sharded"
+  start dcp 100 30 "$PTVIEW" dcp_sharded
+  wait_for dcp "dcp 2 files" || return 1
+  wait_for dcp "2 chunks" || return 1
+  keys dcp M
+  wait_for dcp "read-only here" || return 1
+  keys dcp v
+  wait_for dcp "not yet" || return 1
+  keys dcp q q
+  [[ $(wait_exit dcp) == 0 ]] && terminal_restored dcp
+}
+
 check "first screen at 80x24, help, quit" first_screen
+check "a sharded folder: rows and FILE as torch lists them; v from the shard; M > w; from_pretrained" \
+  folder_remap_and_load
+check "a DCP folder opens read-only: chunks, files; M says why; v says not yet" dcp_folder
 check "diff view: marks, next difference, unchanged keys, quit with exit 1" diff_view
 check "Tab: the pickle graph on the first tensor; o: opcodes equal to pickletools.dis" graph_view
 check "graph view: tied weights shown once, the reference jumps there and back" graph_tied

@@ -1,0 +1,233 @@
+import Foundation
+import PTViewCore
+import PTViewEdit
+import PTViewJudge
+import PTViewTestSupport
+import Testing
+
+@testable import PTViewTUI
+
+/// The explorer on a folder: one tree over every shard, a FILE column, moves planned per
+/// shard, the graph of the focused tensor's shard, and a DCP folder read-only.
+@Suite("folder view")
+struct FolderViewTests {
+  static let shardNames = (1...3).map { "pytorch_model-0000\($0)-of-00003.bin" }
+
+  /// The `hf_bin_cuda` fixture as the shell hands it to the explorer.
+  static func hfFolder() throws -> FolderShards {
+    let base = "folders/hf_bin_cuda/"
+    let shards = try shardNames.map { name in
+      FolderShards.Shard(
+        name: name, checkpoint: try Fixtures.checkpoint(base + name),
+        size: Int64(try Fixtures.bytes(base + name).count))
+    }
+    var total: Int64 = 0
+    for name in try FileManager.default.contentsOfDirectory(atPath: Fixtures.path(base)) {
+      total += Int64(try Fixtures.bytes(base + name).count)
+    }
+    return FolderShards(name: "hf_bin_cuda", format: "3 shards", shards: shards, totalBytes: total)
+  }
+
+  static func hfModel(_ size: Size = .standard) throws -> Model {
+    Model(folder: try hfFolder(), path: "fixtures/hf_bin_cuda", size: size)
+  }
+
+  static func dcpModel(_ size: Size = .standard) throws -> Model {
+    let folder = Fixtures.path("dcp/sharded")
+    let bytes = try Fixtures.bytes("dcp/sharded/.metadata")
+    var sizes: [String: Int64] = [:]
+    var total: Int64 = Int64(bytes.count)
+    for file in try FileManager.default.contentsOfDirectory(atPath: folder)
+    where file.hasSuffix(".distcp") {
+      sizes[file] = Int64(try Fixtures.bytes("dcp/sharded/" + file).count)
+      total += sizes[file]!
+    }
+    let metadata = try DistributedMetadataReader.read(bytes, fileSizes: sizes)
+    return Model(
+      folder: FolderShards(name: "sharded", distributed: metadata, totalBytes: total),
+      path: "fixtures/sharded", size: size)
+  }
+
+  @Test("a sharded folder at 80 columns: the header counts every shard, FILE shows 1/3")
+  func folder80() throws {
+    Golden.check(try Self.hfModel().render(), "folder-80x24")
+  }
+
+  @Test("a sharded folder at 120 columns: FILE shows 00001-of-00003")
+  func folder120() throws {
+    Golden.check(try Self.hfModel(Size(columns: 120, rows: 30)).render(), "folder-120x30")
+  }
+
+  @Test("the header counts the tensors of all shards (tied weights once, per shard)")
+  func header() throws {
+    let folder = try Self.hfFolder()
+    let model = Model(folder: folder, path: "x/hf_bin_cuda")
+    var distinct = 0
+    for shard in folder.shards {
+      distinct += Set(shard.checkpoint.entries.compactMap(\.tensor.node)).count
+    }
+    #expect(model.header.tensors == distinct)
+    #expect(
+      model.tree.entries.count == folder.shards.reduce(0) { $0 + $1.checkpoint.entries.count })
+    #expect(model.header.fileName == "hf_bin_cuda")
+    #expect(model.header.format == "3 shards")
+  }
+
+  @Test("M plans every shard as remap FOLDER does, and the tree shows every tensor moving")
+  func moveAll() throws {
+    var model = try Self.hfModel()
+    model.press(.character("M"), .enter)
+    let folder = try Self.hfFolder()
+    var expected = 0
+    for shard in folder.shards {
+      let plan = try EditPlanner.plan(
+        shard.checkpoint, [.moveDevices(DeviceRules(defaultTarget: "cpu"), only: .all)])
+      expected += plan.edits.count
+    }
+    #expect(model.plan?.edits.count == expected)
+    #expect(model.pending.tensors == model.header.tensors)
+    #expect(model.pending.count[0] == Int32(model.tree.entries.count))
+  }
+
+  @Test("w offers FOLDER.cpu and sends the staged moves to the shell's folder writer")
+  func writeRequest() throws {
+    var model = try Self.hfModel()
+    model.press(.character("M"), .enter, .character("w"))
+    let effects = model.press(.enter)
+    #expect(effects == [.checkOutput(path: "fixtures/hf_bin_cuda.cpu")])
+    _ = model.update(.outputChecked(path: "fixtures/hf_bin_cuda.cpu", .exists))
+    let write = model.press(.character("y"))
+    guard case .write(let request) = write.first else {
+      Issue.record("no write: \(write)")
+      return
+    }
+    #expect(request.overwrite)
+    #expect(request.operations == [.moveDevices(DeviceRules(defaultTarget: "cpu"), only: .all)])
+  }
+
+  @Test("m on a subtree spread over shards moves its tensors in every shard")
+  func subtreeAcrossShards() throws {
+    var model = try Self.hfModel()
+    let h = try #require(model.tree.preorder.first { model.tree[$0].key == "transformer.h" })
+    model.reveal(h)
+    #expect(model.nodeFile[Int(h)] == Tree.mixed)
+    model.press(.character("m"), .enter)
+    #expect(model.pending.count[Int(h)] == model.tree[h].tensors)
+    #expect(model.pending.tensors == Int(model.tree[h].tensors))
+    let files = Set(
+      model.tree.subtree(h).compactMap { id in
+        model.pending.count[Int(id)] > 0 ? model.tree.entry(of: id)?.file : nil
+      })
+    #expect(files.count == 3)
+  }
+
+  @Test("the folder's verdicts arrive after the first screen; the header shows them")
+  func verdicts() throws {
+    var model = try Self.hfModel(Size(columns: 120, rows: 24))
+    model.assessing = true
+    let name = "folders/hf_bin_cuda/" + Self.shardNames[0]
+    let report = SafetyScanner().scan(MemorySource(try Fixtures.bytes(name)), path: name)
+    _ = model.update(
+      .assessed(
+        AssessmentDelivery(
+          checkpoint: try Fixtures.checkpoint(name),
+          assessment: Assessment(scan: report, doctor: nil))))
+    #expect(!model.assessing)
+    #expect(model.safety.scan == .safe)
+    let header = model.render().lines[0]
+    #expect(header.contains("scan: safe"))
+    #expect(header.contains("3 shards"))
+  }
+
+  @Test("the filter works across shards")
+  func filterAcrossShards() throws {
+    var model = try Self.hfModel()
+    model.press(.character("f"))
+    _ = model.type("mlp")
+    model.press(.enter)
+    let files = Set(
+      model.rows.compactMap { model.tree.entry(of: $0)?.file })
+    #expect(files.count >= 2)
+  }
+
+  @Test("drops are refused on folders with the reason, nothing staged")
+  func dropRefused() throws {
+    var model = try Self.hfModel()
+    model.press(.character("j"), .character("j"), .character("x"))
+    #expect(model.staging.isEmpty)
+    #expect(model.status?.text.contains("not yet on folders") == true)
+  }
+
+  @Test("c casts every torch shard, planned as edit FOLDER --cast plans it")
+  func castFolder() throws {
+    var model = try Self.hfModel()
+    model.press(.character("c"), .enter)
+    let bf16 = try #require(DType.named("bfloat16"))
+    #expect(model.staging.operations == [.cast(bf16)])
+    let folder = try Self.hfFolder()
+    let casts = try folder.shards.reduce(0) {
+      $0 + (try EditPlanner.plan($1.checkpoint, [.cast(bf16)])).casts.count
+    }
+    #expect(model.plan?.casts.count == casts)
+    #expect(model.edit.castCount[0] == Int32(model.tree.entries.count))
+  }
+
+  @Test("safetensors shards take device moves only; the other edits say so")
+  func safetensorsRefusals() {
+    #expect(
+      FolderShards.refusal(
+        [.moveDevices(DeviceRules(defaultTarget: "cpu"), only: .all)], hasSafetensors: true)
+        == nil)
+    #expect(
+      FolderShards.refusal([.cast(DType.named("bfloat16")!)], hasSafetensors: true)?.contains(
+        "safetensors") == true)
+    #expect(
+      FolderShards.refusal([.cast(DType.named("bfloat16")!)], hasSafetensors: false) == nil)
+  }
+
+  @Test("Tab opens the graph of the focused tensor's shard")
+  func graphOfShard() throws {
+    var model = try Self.hfModel()
+    // The first row of the last shard: ln_f.weight.
+    let e = try #require(model.tree.entries.firstIndex { $0.key == "transformer.ln_f.weight" })
+    model.reveal(model.tree.entryNode[e])
+    model.press(.tab)
+    #expect(model.graphShard == 2)
+    #expect(model.showingGraph)
+    model.press(.tab)
+    #expect(model.focusedNode == model.tree.entryNode[e])
+  }
+
+  @Test("shard names shorten to what tells them apart")
+  func shortNames() throws {
+    let folder = try Self.hfFolder()
+    #expect(folder.shortNames(width: 40) == Self.shardNames)
+    #expect(folder.shortNames(width: 28) == Self.shardNames.map { String($0.dropLast(4)) })
+    #expect(folder.shortNames(width: 14) == ["00001-of-00003", "00002-of-00003", "00003-of-00003"])
+    #expect(folder.shortNames(width: 7) == ["1/3", "2/3", "3/3"])
+  }
+
+  @Test("DeepSpeed's file names shorten to the words that differ")
+  func deepSpeedNames() {
+    let names = [
+      "global_step2/mp_rank_00_model_states.pt",
+      "global_step2/zero_pp_rank_0_mp_rank_00_optim_states.pt",
+      "global_step2/zero_pp_rank_1_mp_rank_00_optim_states.pt",
+    ]
+    var folder = FolderShards(name: "ds", format: "3 files", shards: [], totalBytes: 0)
+    folder.fileNames = names
+    #expect(folder.shortNames(width: 40) == names.map { String($0.dropFirst(13).dropLast(3)) })
+    #expect(folder.shortNames(width: 16) == ["model", "zero_pp_0_optim", "zero_pp_1_optim"])
+    #expect(Set(folder.shortNames(width: 8)).count == 3)
+  }
+
+  @Test("a DCP folder: dtype, global shape, files; read-only, and M says why")
+  func dcp() throws {
+    var model = try Self.dcpModel()
+    Golden.check(model.render(), "folder-dcp-80x24")
+    model.press(.character("M"))
+    #expect(model.staging.isEmpty)
+    #expect(model.mode == .browse)
+    #expect(model.status?.text.contains("records no devices") == true)
+  }
+}
