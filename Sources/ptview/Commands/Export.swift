@@ -84,11 +84,14 @@ struct Export: ParsableCommand {
       try exportDistributed()
       return
     }
-    if Loading.folderTarget(file) != nil {
-      Diagnostics.stderr(
-        "ptview: \(file): exporting a checkpoint folder is not supported yet; export its shards one by one"
-      )
-      throw ExitCode(1)
+    if let target = Loading.folderTarget(file) {
+      let folder = try Loading.folder(target.folder, index: target.index)
+      let report = try FolderExport.run(
+        folder: folder, output: output, force: force,
+        maxShardSize: maxShardSize.flatMap(ShardSize.parse), only: only, json: json,
+        noProgress: noProgress)
+      printReport(report)
+      return
     }
     var (checkpoint, source) = try Loading.checkpoint(file)
     if !only.isEmpty {
