@@ -70,7 +70,7 @@ enum FolderEdit {
           scan.plannable =
             files[i].reading == .torch && checkpoint.format != .safetensors
             && checkpoint.format != .pickle && checkpoint.problem == nil
-          if files[i].isWeights {
+          if files[i].isWeights && keyEdits {
             scan.keys = checkpoint.entries.lazy.filter(\.inStateDict).map(\.key)
           }
         }
@@ -263,7 +263,7 @@ enum FolderEdit {
     for (i, member) in members.enumerated() {
       if let report = results.report(i) {
         rewritten += 1
-        let changed = report.plan.edits.count
+        let changed = report.edits
         moved += changed
         lines.append("  \(member.file.name): rewritten, \(report.verifiedTensors) tensors verified")
         objects.append(
@@ -334,7 +334,14 @@ private final class FolderProgress: @unchecked Sendable {
 /// Each file's write report, and the first failure.
 private final class FolderResults: @unchecked Sendable {
   private let lock = NSLockLike()
-  private var reports: [Int: WriteReport] = [:]
+  /// What the report needs of each torch file's write: the full `WriteReport` holds the
+  /// file's plan and rewritten pickle, which would keep every file's memory to the end.
+  struct Written {
+    var verifiedTensors: Int
+    var outputSize: Int64
+    var edits: Int
+  }
+  private var reports: [Int: Written] = [:]
   private var rewrites: [Int: SafetensorsRewrite.Outcome] = [:]
   private(set) var failure: String?
   private(set) var code: Int32 = 1
@@ -348,8 +355,13 @@ private final class FolderResults: @unchecked Sendable {
       }
     }
   }
-  func set(_ i: Int, _ report: WriteReport) { lock.locked { reports[i] = report } }
-  func report(_ i: Int) -> WriteReport? { lock.locked { reports[i] } }
+  func set(_ i: Int, _ report: WriteReport) {
+    let written = Written(
+      verifiedTensors: report.verifiedTensors, outputSize: report.outputSize,
+      edits: report.plan.edits.count)
+    lock.locked { reports[i] = written }
+  }
+  func report(_ i: Int) -> Written? { lock.locked { reports[i] } }
   func set(_ i: Int, _ outcome: SafetensorsRewrite.Outcome) {
     lock.locked { rewrites[i] = outcome }
   }
