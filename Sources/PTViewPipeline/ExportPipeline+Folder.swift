@@ -1,6 +1,7 @@
 public import PTViewCore
 import PTViewEdit
 import PTViewFiles
+import PTViewPickle
 
 /// `export FOLDER`: the state_dict a folder's weights files hold, written as one file
 /// (safetensors or torch) or as a folder of shards named and indexed as transformers'
@@ -36,75 +37,95 @@ extension ExportPipeline {
   /// save_pretrained's default `max_shard_size` ("5GB").
   public static let defaultShardLimit: Int64 = 5_000_000_000
 
-  /// The tensors of every input, in model order (file by file, each file's own order), with
-  /// the values left out. `keep` says which keys to write (`--only`).
-  static func folderTensors(_ inputs: [FolderInput], keep: (String) -> Bool)
-    throws(WriteFailure) -> (
-      tensors: [ExportTensor], inputs: [ExportInput], leftOut: [ExportPlanner.LeftOut]
-    )
-  {
+  /// What a folder export writes, gathered file by file: the tensors in model order (file by
+  /// file, each file's own order), the inputs they are read from, the values left out.
+  public struct FolderPlan: Sendable {
     var tensors: [ExportTensor] = []
-    var readers: [ExportInput] = []
+    var inputs: [ExportInput] = []
     var leftOut: [ExportPlanner.LeftOut] = []
-    var seen: [String: String] = [:]
-    for (origin, input) in inputs.enumerated() {
-      var checkpoint = input.checkpoint
-      checkpoint.entries = checkpoint.entries.filter { keep($0.key) }
-      let reader = TensorValues(checkpoint: input.checkpoint, source: input.source)
-      readers.append(ExportInput(reader: reader, source: input.source))
-      var planned: [ExportTensor]
-      if checkpoint.format == .safetensors {
-        let header: SafetensorsReader.Header
-        do { header = try SafetensorsReader.header(input.source) } catch {
-          throw WriteFailure(kind: .unreadable, message: "\(input.path): \(error.description)")
-        }
-        let wanted = Set(checkpoint.entries.map(\.key))
-        planned = header.entries.filter { wanted.contains($0.name) }.sorted {
-          ($0.begin, $0.end) < ($1.begin, $1.end)
-        }.map {
-          ExportTensor(
-            layout: .init(
-              key: $0.name, code: $0.code, shape: $0.shape, byteCount: $0.end - $0.begin),
-            bytes: .copy(offset: header.dataStart + $0.begin, length: $0.end - $0.begin))
-        }
-      } else {
-        let selection: ExportPlanner.Selection
-        do { selection = try ExportPlanner.plan(checkpoint, reader: reader) } catch {
-          throw WriteFailure(
-            kind: error.unreadable ? .unreadable : .refused,
-            message: "\(input.path): \(error.message)")
-        }
-        planned = selection.tensors
-        leftOut += selection.leftOut
-      }
-      for var tensor in planned {
-        if let other = seen.updateValue(input.path, forKey: tensor.layout.key) {
-          throw WriteFailure(
-            kind: .refused,
-            message:
-              "\(tensor.layout.key) is in both \(other) and \(input.path); one state_dict has each key once"
-          )
-        }
-        tensor.origin = origin
-        tensors.append(tensor)
-      }
-    }
-    return (tensors, readers, leftOut)
+    var files: [String: String] = [:]
+    /// An empty plan.
+    public init() {}
+    /// Tensors planned so far.
+    public var count: Int { tensors.count }
   }
 
-  /// Writes the folder's tensors as `target`: to the file `outputPath`, or into the folder
+  /// Plans the tensors of one more input (those whose key `keep` accepts). The plan keeps
+  /// the input's pickles only when a tensor must be gathered through them; otherwise just
+  /// the byte ranges, so a folder's files can be planned one at a time in bounded memory.
+  public static func plan(
+    _ input: FolderInput, into plan: inout FolderPlan, keep: (String) -> Bool
+  ) throws(WriteFailure) {
+    let origin = plan.inputs.count
+    var checkpoint = input.checkpoint
+    checkpoint.entries = checkpoint.entries.filter { keep($0.key) }
+    var planned: [ExportTensor]
+    if checkpoint.format == .safetensors {
+      let header: SafetensorsReader.Header
+      do { header = try SafetensorsReader.header(input.source) } catch {
+        throw WriteFailure(kind: .unreadable, message: "\(input.path): \(error.description)")
+      }
+      let wanted = Set(checkpoint.entries.map(\.key))
+      planned = header.entries.filter { wanted.contains($0.name) }.sorted {
+        ($0.begin, $0.end) < ($1.begin, $1.end)
+      }.map {
+        ExportTensor(
+          layout: .init(
+            key: $0.name, code: $0.code, shape: $0.shape, byteCount: $0.end - $0.begin),
+          bytes: .copy(offset: header.dataStart + $0.begin, length: $0.end - $0.begin))
+      }
+    } else {
+      let reader = TensorValues(checkpoint: input.checkpoint, source: input.source)
+      let selection: ExportPlanner.Selection
+      do { selection = try ExportPlanner.plan(checkpoint, reader: reader) } catch {
+        throw WriteFailure(
+          kind: error.unreadable ? .unreadable : .refused,
+          message: "\(input.path): \(error.message)")
+      }
+      planned = selection.tensors
+      plan.leftOut += selection.leftOut
+    }
+    let gathers = planned.contains { if case .gather = $0.bytes { true } else { false } }
+    var kept = input.checkpoint
+    if !gathers {
+      // Byte ranges need no pickle: let the graph and the tensor table go.
+      kept.graph = ValueGraph()
+      kept.tensors = TensorTable()
+      kept.entries = []
+      kept.pickles = []
+      kept.storageReferences = []
+      kept.storages = StorageExtents()
+      kept.directory = nil
+    }
+    plan.inputs.append(
+      ExportInput(
+        reader: TensorValues(checkpoint: kept, source: input.source), source: input.source))
+    for var tensor in planned {
+      if let other = plan.files.updateValue(input.path, forKey: tensor.layout.key) {
+        throw WriteFailure(
+          kind: .refused,
+          message:
+            "\(tensor.layout.key) is in both \(other) and \(input.path); one state_dict has each key once"
+        )
+      }
+      tensor.origin = origin
+      plan.tensors.append(tensor)
+    }
+  }
+
+  /// Writes the planned tensors as `target`: to the file `outputPath`, or into the folder
   /// `outputPath` (which the caller made, empty, and renames into place afterwards).
   public static func exportFolder(
-    _ inputs: [FolderInput], target: FolderTarget, outputPath: String,
-    keep: (String) -> Bool, progress: @escaping @Sendable (Int64, Int64) -> Void
+    _ plan: FolderPlan, target: FolderTarget, outputPath: String,
+    progress: @escaping @Sendable (Int64, Int64) -> Void
   ) throws(WriteFailure) -> ExportReport {
-    let (tensors, readers, leftOut) = try folderTensors(inputs, keep: keep)
+    let (tensors, readers, leftOut) = (plan.tensors, plan.inputs, plan.leftOut)
     let dataBytes = tensors.reduce(Int64(0)) { $0 + $1.layout.byteCount }
     var report = ExportReport(
       format: "safetensors", files: [], tensors: tensors.count, dataBytes: dataBytes,
       leftOut: leftOut,
       gathered: tensors.filter { if case .gather = $0.bytes { true } else { false } }.count)
-    let mode = ((inputs.first?.source as? FileSource)?.mode ?? 0o644) & 0o666
+    let mode = ((readers.first?.source as? FileSource)?.mode ?? 0o644) & 0o666
     let done = Counter()
     func write(_ group: [ExportTensor], torch: Bool, to path: String) throws(WriteFailure) {
       let before = done.value

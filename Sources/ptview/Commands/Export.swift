@@ -85,7 +85,7 @@ struct Export: ParsableCommand {
       return
     }
     if let target = Loading.folderTarget(file) {
-      let folder = try Loading.folder(target.folder, index: target.index)
+      let folder = Loading.listFolder(target.folder, index: target.index)
       let report = try FolderExport.run(
         folder: folder, output: output, force: force,
         maxShardSize: maxShardSize.flatMap(ShardSize.parse), only: only, json: json,

@@ -11,25 +11,20 @@ import PTViewPipeline
 /// written in a temporary folder beside OUT and renamed into place at the end.
 enum FolderExport {
   static func run(
-    folder: OpenedFolder, output: String, force: Bool, maxShardSize: Int64?, only: [String],
+    folder: ListedFolder, output: String, force: Bool, maxShardSize: Int64?, only: [String],
     json: Bool, noProgress: Bool
   ) throws -> ExportReport {
-    let weights = folder.checkpoint.members.filter { $0.file.isWeights && $0.checkpoint != nil }
+    let weights = folder.layout.files.filter { $0.isWeights && $0.reading != .other }
     guard !weights.isEmpty else {
       Diagnostics.stderr("ptview: \(folder.path): no weights files to export")
       throw ExitCode(1)
     }
-    let safetensors = weights.filter { $0.file.reading == .safetensors }.count
+    let safetensors = weights.filter { $0.reading == .safetensors }.count
     guard safetensors == 0 || safetensors == weights.count else {
       Diagnostics.stderr(
         "ptview: \(folder.path): holds both .bin and safetensors weights; export one index's shards (name the index file)"
       )
       throw ExitCode(1)
-    }
-    let inputs = weights.map {
-      ExportPipeline.FolderInput(
-        path: folder.path(of: $0.file.name), checkpoint: $0.checkpoint!,
-        source: folder.sources[$0.file.name]!)
     }
     let lower = output.lowercased()
     let target: ExportPipeline.FolderTarget
@@ -64,6 +59,24 @@ enum FolderExport {
       throw ExitCode(1)
     }
     let keep: (String) -> Bool = { key in only.isEmpty || only.contains { Glob.matches($0, key) } }
+    // The weights files one at a time: each one's pickles are planned and let go (kept only
+    // for views that must be gathered through them).
+    var plan = ExportPipeline.FolderPlan()
+    for file in weights {
+      let path = folder.path(of: file.name)
+      let read = Loading.readMember(file, at: path, strict: true)
+      if let error = read.error { Diagnostics.fail(path, error) }
+      guard let checkpoint = read.checkpoint, let source = read.source else {
+        Diagnostics.fail(path, CheckpointError(.io, read.problem ?? "cannot be read"))
+      }
+      do {
+        try ExportPipeline.plan(
+          .init(path: path, checkpoint: checkpoint, source: source), into: &plan, keep: keep)
+      } catch {
+        Diagnostics.stderr("ptview: \(error.message)")
+        throw ExitCode(error.exitCode)
+      }
+    }
     let bar = ProgressBar(
       enabled: !noProgress && !json && Diagnostics.isTerminal(2), label: "writing")
     func fail(_ error: WriteFailure) -> ExitCode {
@@ -74,7 +87,7 @@ enum FolderExport {
     if oneFile {
       do {
         let report = try ExportPipeline.exportFolder(
-          inputs, target: target, outputPath: output, keep: keep,
+          plan, target: target, outputPath: output,
           progress: { done, total in bar.update(done, total) })
         bar.finish()
         return report
@@ -93,7 +106,7 @@ enum FolderExport {
     var report: ExportReport
     do {
       report = try ExportPipeline.exportFolder(
-        inputs, target: target, outputPath: temporary, keep: keep,
+        plan, target: target, outputPath: temporary,
         progress: { done, total in bar.update(done, total) })
     } catch {
       FolderOutput.discard(temporary)
@@ -103,14 +116,12 @@ enum FolderExport {
     // Every other file of the top folder, byte for byte: config, tokenizer, generation
     // config. Not the input's weights or their index, nor a name the export just wrote.
     let written = Set(report.files.map { $0.path.split(separator: "/").last.map(String.init)! })
-    for member in folder.checkpoint.members
-    where !member.file.isWeights && !member.file.name.contains("/")
-      && !FolderLayout.isIndex(member.file.name) && !written.contains(member.file.name)
+    for file in folder.layout.files
+    where !file.isWeights && !file.name.contains("/") && !FolderLayout.isIndex(file.name)
+      && !written.contains(file.name)
     {
       do {
-        try FolderOutput.copy(
-          folder.path(of: member.file.name), to: temporary + "/" + member.file.name
-        ) { _ in }
+        try FolderOutput.copy(folder.path(of: file.name), to: temporary + "/" + file.name) { _ in }
       } catch {
         FolderOutput.discard(temporary)
         Diagnostics.stderr("ptview: \(error.message)")
