@@ -25,9 +25,20 @@ public enum FolderOutput {
   /// Creates `.NAME.ptview-XXXXXX` beside `destination` and registers it, so Ctrl-C or
   /// SIGTERM before `commit` removes it (and whatever the writers put in it) on the way out.
   public static func makePendingTemporary(near destination: String) throws(WriteError) -> String {
-    let temporary = try makeTemporary(near: destination)
-    PendingFolder.set(temporary)
-    return temporary
+    var trimmed = destination
+    while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
+    let parts = trimmed.split(separator: "/", omittingEmptySubsequences: false)
+    let base = String(parts.last ?? "")
+    let parent = parts.count > 1 ? parts.dropLast().joined(separator: "/") : "."
+    // Registered before it exists: a signal right after mkdir must find it.
+    for _ in 0..<100 {
+      let candidate = "\(parent.isEmpty ? "/" : parent)/.\(base).ptview-\(temporarySuffix())"
+      PendingFolder.set(candidate)
+      if mkdir(candidate, 0o700) == 0 { return candidate }
+      PendingFolder.clear()
+      if errno != EEXIST { break }
+    }
+    throw WriteError("cannot create a temporary folder beside \(destination): \(Errno.message())")
   }
 
   /// Gives `destination` the permission bits of `source` (mkdtemp makes folders 0700).
