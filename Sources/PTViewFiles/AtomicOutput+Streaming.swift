@@ -14,14 +14,24 @@ extension AtomicOutput {
   ) throws(WriteError) {
     let folder = directory(of: destination)
     let base = destination.split(separator: "/").last.map(String.init) ?? destination
-    var template = Array("\(folder)/.\(base).ptview-XXXXXX".utf8CString)
-    let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+    // The name is registered for the signal handler before the file exists (as mkstemp
+    // would, but a signal between mkstemp and the registration would leave the file).
+    var fd: Int32 = -1
+    var temporary = ""
+    for _ in 0..<100 {
+      let candidate = "\(folder)/.\(base).ptview-\(temporarySuffix())"
+      PendingTemporary.set(candidate)
+      fd = open(candidate, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+      if fd >= 0 {
+        temporary = candidate
+        break
+      }
+      PendingTemporary.clear()
+      if errno != EEXIST { break }
+    }
     guard fd >= 0 else {
       throw WriteError("cannot create a temporary file in \(folder): \(Errno.message())")
     }
-    let temporary = String(
-      decoding: template.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    PendingTemporary.set(temporary)
     var finished = false
     defer {
       if !finished {
@@ -65,4 +75,11 @@ extension AtomicOutput {
       if let failure { throw failure }
     }
   }
+}
+
+/// Six random letters and digits, as mkstemp makes them.
+func temporarySuffix() -> String {
+  let letters = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+  var generator = SystemRandomNumberGenerator()
+  return String((0..<6).map { _ in letters[Int(generator.next() % UInt64(letters.count))] })
 }

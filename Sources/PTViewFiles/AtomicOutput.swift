@@ -314,6 +314,7 @@ public enum PendingTemporary {
     for sig in [SIGINT, SIGTERM, SIGHUP] {
       signal(sig) { number in
         PendingTemporary.removeNow()
+        PendingFolder.removeNow()
         PendingAppend.undoNow()
         _exit(128 + number)
       }

@@ -12,17 +12,36 @@ public struct ExportTensor: Sendable {
     /// Gathered element by element: a view with strides or an offset, a big-endian storage,
     /// or values with torch's negative or conjugate bit set.
     case gather(StoredTensor, transform: ElementTransform)
+    /// A byte range of the input converted to another floating dtype (`edit --cast` of a
+    /// safetensors shard): read, converted and written through a bounded buffer.
+    case convert(offset: Int64, length: Int64, Conversion)
   }
 
   /// The header entry (key, dtype code, header shape, byte count).
   public var layout: SafetensorsLayout.Tensor
   /// Where the bytes come from.
   public var bytes: Bytes
+  /// Which input they come from (an index into the writer's inputs: a folder's shards).
+  public var origin: Int
 
   /// Describes a tensor to write.
-  public init(layout: SafetensorsLayout.Tensor, bytes: Bytes) {
+  public init(layout: SafetensorsLayout.Tensor, bytes: Bytes, origin: Int = 0) {
     self.layout = layout
     self.bytes = bytes
+    self.origin = origin
+  }
+}
+
+/// One input of an export: a file and the reader of its tensors' values.
+public struct ExportInput: Sendable {
+  /// Reads the tensors' values (gathered views).
+  public var reader: TensorValues
+  /// The file's bytes.
+  public var source: any ByteSource
+  /// An input.
+  public init(reader: TensorValues, source: any ByteSource) {
+    self.reader = reader
+    self.source = source
   }
 }
 

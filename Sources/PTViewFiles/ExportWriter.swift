@@ -22,6 +22,17 @@ public enum ExportWriter {
     header: [UInt8], tensors: [ExportTensor], reader: TensorValues, input: any ByteSource,
     to destination: String, mode: UInt32, progress: AtomicOutput.Progress? = nil
   ) throws(WriteError) {
+    try write(
+      header: header, tensors: tensors, inputs: [ExportInput(reader: reader, source: input)],
+      to: destination, mode: mode, progress: progress)
+  }
+
+  /// Writes `header` and `tensors`, each read from `inputs[tensor.origin]` (a folder's
+  /// shards written as one file, or re-sharded).
+  public static func write(
+    header: [UInt8], tensors: [ExportTensor], inputs: [ExportInput],
+    to destination: String, mode: UInt32, progress: AtomicOutput.Progress? = nil
+  ) throws(WriteError) {
     let total = Int64(header.count) + tensors.reduce(0) { $0 + $1.layout.byteCount }
     try AtomicOutput.writeStreaming(to: destination, mode: mode) { (fd) throws(WriteError) in
       var done: Int64 = 0
@@ -55,6 +66,11 @@ public enum ExportWriter {
         batched = 0
       }
       for tensor in tensors {
+        guard inputs.indices.contains(tensor.origin) else {
+          throw WriteError("\(tensor.layout.key): no input \(tensor.origin)")
+        }
+        let input = inputs[tensor.origin].source
+        let reader = inputs[tensor.origin].reader
         switch tensor.bytes {
         case .copy(let offset, let length) where length <= smallCopy:
           if batch == nil {
@@ -84,6 +100,22 @@ public enum ExportWriter {
             }
           }
           done += length
+        case .convert(let offset, let length, let conversion):
+          try flushBatch()
+          if buffer == nil {
+            buffer = UnsafeMutableRawPointer.allocate(byteCount: gatherBuffer, alignment: 64)
+          }
+          let written = try convert(
+            input, offset: offset, length: length, conversion, buffer: buffer!, to: fd,
+            destination: destination)
+          guard written == tensor.layout.byteCount else {
+            throw WriteError(
+              "\(tensor.layout.key): converted \(written) bytes, expected \(tensor.layout.byteCount)"
+            )
+          }
+          done += written
+          progress?(done, total)
+          startWriteback(upTo: done)
         case .gather(let stored, let transform):
           try flushBatch()
           if buffer == nil {
@@ -134,6 +166,36 @@ public enum ExportWriter {
       }
       got += n
     }
+  }
+
+  /// Converts `length` bytes at `offset` of `input` (little-endian, as safetensors stores
+  /// them) and writes the result; returns the bytes written. The buffer's first half holds
+  /// what is read, its second half what is written.
+  static func convert(
+    _ input: any ByteSource, offset: Int64, length: Int64, _ conversion: Conversion,
+    buffer: UnsafeMutableRawPointer, to fd: Int32, destination: String
+  ) throws(WriteError) -> Int64 {
+    let inWidth = conversion.inputElementSize
+    let outWidth = conversion.outputElementSize
+    let half = gatherBuffer / 2
+    let step = Int64(half / max(inWidth, outWidth) * inWidth)
+    var at: Int64 = 0
+    var written: Int64 = 0
+    while at < length {
+      let n = Int(min(step, length - at))
+      try readAll(input, at: offset + at, count: n, into: buffer)
+      let count = n / inWidth
+      let output = buffer + half
+      conversion.apply(
+        UnsafeRawBufferPointer(start: buffer, count: n),
+        into: UnsafeMutableRawBufferPointer(start: output, count: half), count: count)
+      try AtomicOutput.writeAll(
+        fd: fd, UnsafeRawBufferPointer(start: output, count: count * outWidth),
+        destination: destination)
+      written += Int64(count * outWidth)
+      at += Int64(n)
+    }
+    return written
   }
 
   /// Writes `stored`'s elements in row-major order, transformed; returns the bytes written.

@@ -22,6 +22,25 @@ public enum FolderOutput {
     return template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
   }
 
+  /// Creates `.NAME.ptview-XXXXXX` beside `destination` and registers it, so Ctrl-C or
+  /// SIGTERM before `commit` removes it (and whatever the writers put in it) on the way out.
+  public static func makePendingTemporary(near destination: String) throws(WriteError) -> String {
+    var trimmed = destination
+    while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
+    let parts = trimmed.split(separator: "/", omittingEmptySubsequences: false)
+    let base = String(parts.last ?? "")
+    let parent = parts.count > 1 ? parts.dropLast().joined(separator: "/") : "."
+    // Registered before it exists: a signal right after mkdir must find it.
+    for _ in 0..<100 {
+      let candidate = "\(parent.isEmpty ? "/" : parent)/.\(base).ptview-\(temporarySuffix())"
+      PendingFolder.set(candidate)
+      if mkdir(candidate, 0o700) == 0 { return candidate }
+      PendingFolder.clear()
+      if errno != EEXIST { break }
+    }
+    throw WriteError("cannot create a temporary folder beside \(destination): \(Errno.message())")
+  }
+
   /// Gives `destination` the permission bits of `source` (mkdtemp makes folders 0700).
   public static func copyMode(from source: String, to destination: String) {
     var info = stat()
@@ -133,15 +152,28 @@ public enum FolderOutput {
         _ = rmdir(aside)
         throw WriteError("cannot move the old \(destination) aside: \(Errno.message())")
       }
+      // From here until the new folder is in place, a signal puts the old one back.
+      PendingFolder.movedAside(aside, from: destination)
       old = aside
     }
     guard rename(temporary, destination) == 0 else {
       let reason = Errno.message()
       if let old { _ = rename(old, destination) }
+      PendingFolder.set(temporary)
       throw WriteError("cannot rename the new folder to \(destination): \(reason)")
     }
+    // The new folder is in place: what is left to clean up is the old one, if any.
+    if let old { PendingFolder.set(old) } else { PendingFolder.clear() }
     sync(folder: AtomicOutput.directory(of: destination))
     if let old { removeTree(old) }
+    PendingFolder.clear()
+  }
+
+  /// Removes a folder ptview made and everything in it (no symbolic link is followed), and
+  /// forgets it as pending.
+  public static func discard(_ path: String) {
+    removeTree(path)
+    PendingFolder.clear()
   }
 
   /// Removes a folder ptview made and everything in it (no symbolic link is followed).
@@ -153,5 +185,61 @@ public enum FolderOutput {
       if info.st_mode & S_IFMT == S_IFDIR { removeTree(full) } else { _ = unlink(full) }
     }
     _ = rmdir(path)
+  }
+}
+
+/// The temporary folder of a folder write, kept where a signal handler can reach it without
+/// allocating: Ctrl-C or SIGTERM during a folder write must leave neither it nor a partial
+/// OUT. While `commit` swaps an old OUT aside, the handler puts the old one back instead.
+public enum PendingFolder {
+  nonisolated(unsafe) private static let first = UnsafeMutablePointer<CChar>.allocate(
+    capacity: 4097)
+  nonisolated(unsafe) private static let second = UnsafeMutablePointer<CChar>.allocate(
+    capacity: 4097)
+  /// 0: nothing pending; 1: `first` is to be removed; 2: `first` (the old OUT, moved aside)
+  /// goes back to `second`, then the temporary folder is removed by the caller's order.
+  nonisolated(unsafe) private static var state: sig_atomic_t = 0
+  /// The temporary folder while state is 2.
+  nonisolated(unsafe) private static let temporary = UnsafeMutablePointer<CChar>.allocate(
+    capacity: 4097)
+
+  private static func store(_ value: String, in buffer: UnsafeMutablePointer<CChar>) {
+    let bytes = Array(value.utf8CString.prefix(4096))
+    for (i, b) in bytes.enumerated() { buffer[i] = b }
+    buffer[min(bytes.count, 4096)] = 0
+  }
+
+  /// Registers `path` as a folder to remove on a signal.
+  static func set(_ path: String) {
+    state = 0
+    store(path, in: first)
+    state = 1
+  }
+
+  /// Registers the swap in progress: `aside` is the old `destination`; the temporary folder
+  /// (registered before) is still to be removed.
+  static func movedAside(_ aside: String, from destination: String) {
+    let pending = state == 1 ? String(cString: first) : nil
+    state = 0
+    store(aside, in: first)
+    store(destination, in: second)
+    if let pending { store(pending, in: temporary) } else { temporary[0] = 0 }
+    state = 2
+  }
+
+  /// Nothing is pending any more.
+  public static func clear() { state = 0 }
+
+  /// Undoes the pending folder write, if any. Async-signal-safe: system calls only.
+  public static func removeNow() {
+    switch state {
+    case 1:
+      _ = ptv_remove_tree(first)
+    case 2:
+      _ = rename(first, second)
+      if temporary[0] != 0 { _ = ptv_remove_tree(temporary) }
+    default:
+      break
+    }
   }
 }

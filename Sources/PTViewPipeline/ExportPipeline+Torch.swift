@@ -29,6 +29,31 @@ extension ExportPipeline {
         ? ($0.begin, $0.end) < ($1.begin, $1.end)
         : Array($0.name.utf8).lexicographicallyPrecedes(Array($1.name.utf8))
     }
+    let (written, output) = try writeTorchZip(
+      entries.map {
+        TorchEntry(
+          name: $0.name, code: $0.code, dtype: $0.dtype, shape: $0.shape,
+          offset: header.dataStart + $0.begin, length: $0.end - $0.begin)
+      }, from: source, inputPath: inputPath, to: outputPath,
+      mode: ((source as? FileSource)?.mode ?? 0o644) & 0o666)
+    // The archive must list the same keys, dtypes and shapes.
+    let expected = checkpoint.entries.map { "\($0.key) \($0.tensor.dtype) \($0.tensor.shape)" }
+    let got = written.entries.map { "\($0.key) \($0.tensor.dtype) \($0.tensor.shape)" }
+    guard Set(expected) == Set(got), expected.count == got.count else {
+      throw verificationFailure(outputPath, "its tensors differ from the input's")
+    }
+    return ExportReport(
+      format: "pt", files: [.init(path: outputPath, size: output.size, tensors: entries.count)],
+      tensors: entries.count, dataBytes: entries.reduce(0) { $0 + $1.end - $1.begin },
+      leftOut: [], gathered: 0)
+  }
+
+  /// Writes `entries` (byte ranges of `source`, row-major and little-endian) as a torch.save
+  /// zip holding a plain dict, each tensor in its own storage record, and reads it back.
+  static func writeTorchZip(
+    _ entries: [TorchEntry], from source: any ByteSource, inputPath: String, to outputPath: String,
+    mode: UInt32
+  ) throws(WriteFailure) -> (Checkpoint, FileSource) {
     let root = ArchiveNaming.root(forPath: outputPath)
     let pickle: [UInt8]
     do { pickle = try TorchPickle.stateDict(entries) } catch {
@@ -40,33 +65,20 @@ extension ExportPipeline {
     writer.add(root + "/.storage_alignment", .bytes(Array("64".utf8)))
     writer.add(root + "/byteorder", .bytes(Array("little".utf8)))
     for (index, entry) in entries.enumerated() {
-      let offset = header.dataStart + entry.begin
-      let length = entry.end - entry.begin
       let crc: UInt32
-      do { crc = try checksum(source, offset: offset, length: length) } catch {
+      do { crc = try checksum(source, offset: entry.offset, length: entry.length) } catch {
         throw WriteFailure(kind: .unreadable, message: "\(inputPath): \(entry.name): \(error)")
       }
       writer.add(
         root + "/data/\(index)",
         .copy(
-          offset: offset, compressedSize: length, uncompressedSize: length, method: 0, crc32: crc)
-      )
+          offset: entry.offset, compressedSize: entry.length, uncompressedSize: entry.length,
+          method: 0, crc32: crc))
     }
     writer.add(root + "/version", .bytes(Array("3\n".utf8)))
-    writer.add(root + "/.data/serialization_id", .bytes(serializationID(header)))
+    writer.add(root + "/.data/serialization_id", .bytes(serializationID(entries)))
     let plan = writer.finish()
-    let (written, output) = try writeAndReadBack(
-      plan, from: source, to: outputPath, mode: ((source as? FileSource)?.mode ?? 0o644) & 0o666)
-    // The archive must list the same keys, dtypes and shapes.
-    let expected = checkpoint.entries.map { "\($0.key) \($0.tensor.dtype) \($0.tensor.shape)" }
-    let got = written.entries.map { "\($0.key) \($0.tensor.dtype) \($0.tensor.shape)" }
-    guard Set(expected) == Set(got), expected.count == got.count else {
-      throw verificationFailure(outputPath, "its tensors differ from the input's")
-    }
-    return ExportReport(
-      format: "pt", files: [.init(path: outputPath, size: output.size, tensors: entries.count)],
-      tensors: entries.count, dataBytes: entries.reduce(0) { $0 + $1.end - $1.begin },
-      leftOut: [], gathered: 0)
+    return try writeAndReadBack(plan, from: source, to: outputPath, mode: mode)
   }
 
   /// Writes `plan` atomically, then reads the archive back as a checkpoint: what each export
@@ -113,13 +125,13 @@ extension ExportPipeline {
 
   /// torch writes a random 20-digit id; this one is derived from the header, so the same
   /// input gives the same file.
-  static func serializationID(_ header: SafetensorsReader.Header) -> [UInt8] {
+  static func serializationID(_ entries: [TorchEntry]) -> [UInt8] {
     var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-    for entry in header.entries {
+    for entry in entries {
       for byte in entry.name.utf8 {
         hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3
       }
-      hash = (hash ^ UInt64(bitPattern: entry.end)) &* 0x100_0000_01B3
+      hash = (hash ^ UInt64(bitPattern: entry.offset + entry.length)) &* 0x100_0000_01B3
     }
     var digits = ""
     var h = hash
@@ -131,10 +143,22 @@ extension ExportPipeline {
   }
 }
 
+/// One tensor of a torch file to write: a contiguous little-endian byte range of the input.
+struct TorchEntry {
+  var name: String
+  /// The safetensors dtype code (`F4` halves the last size).
+  var code: String
+  var dtype: DType
+  /// The shape as a safetensors header writes it.
+  var shape: [Int64]
+  var offset: Int64
+  var length: Int64
+}
+
 /// The pickle torch.save writes for a dict of tensors, built as a value graph and written by
 /// ptview's own protocol-2 writer (weights_only opcodes only).
 enum TorchPickle {
-  static func stateDict(_ entries: [SafetensorsReader.Entry]) throws(PickleWriter.WriteError)
+  static func stateDict(_ entries: [TorchEntry]) throws(PickleWriter.WriteError)
     -> [UInt8]
   {
     var graph = ValueGraph()
@@ -159,7 +183,7 @@ enum TorchPickle {
         stride[i] = running
         running = running &* max(shape[i], 1)
       }
-      let bytes = entry.end - entry.begin
+      let bytes = entry.length
       let typed = dtype.storageClass
       let storageClass: ValueID
       if let typed {

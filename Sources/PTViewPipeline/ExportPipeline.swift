@@ -202,6 +202,13 @@ public enum ExportPipeline {
   static func verify(
     _ path: String, header: [UInt8], tensors: [ExportTensor], input: any ByteSource
   ) throws(WriteFailure) -> Int64 {
+    try verify(path, header: header, tensors: tensors, inputs: [input])
+  }
+
+  /// `verify`, each tensor compared with `inputs[tensor.origin]`.
+  static func verify(
+    _ path: String, header: [UInt8], tensors: [ExportTensor], inputs: [any ByteSource]
+  ) throws(WriteFailure) -> Int64 {
     func fail(_ why: String) -> WriteFailure {
       WriteFailure(kind: .failed, message: "\(path) was written but failed verification: \(why)")
     }
@@ -237,7 +244,7 @@ public enum ExportPipeline {
             (from + length - n, parsed.dataStart + offset + length - n, n),
           ]
         for (a, b, count) in places {
-          let x = try? input.readExactly(at: a, count: Int(count))
+          let x = try? inputs[tensor.origin].readExactly(at: a, count: Int(count))
           let y = try? output.readExactly(at: b, count: Int(count))
           guard x != nil, x == y else { throw fail("\(layout.key): bytes differ from the input") }
         }

@@ -18,4 +18,9 @@ void ptv_tune_malloc(void);
 /// the final fsync. A hint only: callers ignore failures (some filesystems lack it).
 int ptv_start_writeback(int fd, off_t offset, off_t length);
 
+/// Removes the folder `path` and what it holds (two levels of subfolders; symbolic links are
+/// removed, never followed), with system calls only, so a signal handler may call it.
+/// Retries while other threads still create files in it. Returns 0, or -1 when it stays.
+int ptv_remove_tree(const char *path);
+
 #endif

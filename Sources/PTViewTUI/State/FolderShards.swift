@@ -242,7 +242,7 @@ public struct FolderShards: Sendable {
     }
     if hasSafetensors && !operations.allSatisfy(\.isDeviceMove) {
       return
-        "editing safetensors shards is not supported yet (being built); only a device move, which copies them unchanged, is"
+        "the explorer stages only device moves on safetensors shards; cast or rename them with ptview edit FOLDER -o OUT"
     }
     return nil
   }

@@ -25,6 +25,13 @@ struct EditCommand: ParsableCommand {
         ptview edit big.pt --strip-prefix auto --in-place
         ptview edit big.pt --in-place --compact --to cpu
         ptview edit ./sharded/ --cast bf16 -o ./sharded-bf16/   # index rewritten
+        ptview edit ./st-shards/ --strip-prefix model. --drop 'lm_head*' -o ./out/
+
+      A folder (.bin or safetensors shards and their index) is edited as one model: key \
+      rules must match somewhere in it, each shard gets the edits that touch its keys, \
+      safetensors shards are rewritten as safetensors, the index is written anew and the \
+      other files are copied, all in a temporary folder renamed into place at the end. \
+      --extract, --state-dict and --from-error are for single files.
 
       --in-place appends the changed records and a new directory to zip and TorchScript \
       files instead of copying them (`ptview repair` undoes an interrupted append); --cast \

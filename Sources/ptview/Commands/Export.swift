@@ -11,6 +11,7 @@ struct Export: ParsableCommand {
     usage: """
       ptview export <file> -o <out> [--force] [--only <glob> ...] [--json]
       ptview export <file> -o <folder> --max-shard-size <size> [<options>]
+      ptview export <folder> -o <out> [--max-shard-size <size>] [<options>]
       """,
     discussion: """
       A .pt/.pth/.bin/.ckpt file (zip, legacy or TorchScript) becomes a .safetensors file \
@@ -38,6 +39,16 @@ struct Export: ParsableCommand {
       does; one shard is model.safetensors without an index. SIZE is bytes or a number with \
       KB/MB/GB/TB (powers of 1000) or KiB/MiB/GiB/TiB (powers of 1024).
 
+      A checkpoint folder (Hugging Face shards and their index, a Trainer folder) is \
+      exported as the one state_dict its weights files hold. OUT ending in .safetensors, \
+      .pt, .pth, .bin or .ckpt is one file. Any other OUT is a new folder in the other \
+      format: .bin shards become model.safetensors or model-0000N-of-0000M.safetensors \
+      with model.safetensors.index.json, safetensors shards become pytorch_model.bin or \
+      pytorch_model-0000N-of-0000M.bin with pytorch_model.bin.index.json, split at 5GB as \
+      save_pretrained splits (--max-shard-size sets another size); config, tokenizer and \
+      other files are copied byte for byte. The folder is written in a temporary folder \
+      beside OUT and renamed into place; Ctrl-C leaves nothing.
+
       Each file is written to a temporary file, synced and renamed, then read back: its \
       header must list exactly the planned tensors at the planned offsets, and the first and \
       last 4 KiB of each copied tensor must equal the input's.
@@ -47,12 +58,16 @@ struct Export: ParsableCommand {
         ptview export model.bin -o out --max-shard-size 5GB
         ptview export model.safetensors -o model.pt --json
         ptview export ./checkpoint-dcp/ -o model.pt
+        ptview export ./llama-bin/ -o ./llama-st/ --max-shard-size 2GB
+        ptview export ./llama-st/ -o model.pt
 
       Exit codes: 0 written and verified; 1 refused (a dtype safetensors cannot hold, OUT \
       exists) or failed, nothing left behind; 2 IN is unreadable; 64 usage errors.
       """)
 
-  @ArgumentParser.Argument(help: "The checkpoint or safetensors file to read.", completion: .file())
+  @ArgumentParser.Argument(
+    help: "The checkpoint or safetensors file, or checkpoint folder, to read.",
+    completion: .file())
   var file: String
   @Option(
     name: [.short, .customLong("output")],
@@ -84,11 +99,14 @@ struct Export: ParsableCommand {
       try exportDistributed()
       return
     }
-    if Loading.folderTarget(file) != nil {
-      Diagnostics.stderr(
-        "ptview: \(file): exporting a checkpoint folder is not supported yet; export its shards one by one"
-      )
-      throw ExitCode(1)
+    if let target = Loading.folderTarget(file) {
+      let folder = Loading.listFolder(target.folder, index: target.index)
+      let report = try FolderExport.run(
+        folder: folder, output: output, force: force,
+        maxShardSize: maxShardSize.flatMap(ShardSize.parse), only: only, json: json,
+        noProgress: noProgress)
+      printReport(report)
+      return
     }
     var (checkpoint, source) = try Loading.checkpoint(file)
     if !only.isEmpty {

@@ -34,8 +34,9 @@ struct Remap: ParsableCommand {
       A folder (a Hugging Face sharded model, a Trainer, accelerate or DeepSpeed folder) is \
       written whole to the new folder OUT: every torch file rewritten as above, two at a time, \
       every other file (index, config, tokenizer) copied byte for byte, all in a temporary \
-      folder beside OUT renamed into place at the end. safetensors shards are copied \
-      unchanged: the format stores no device.
+      folder beside OUT renamed into place at the end (Ctrl-C leaves nothing). Files are \
+      read two at a time, so memory holds two files' pickles, not the folder's. \
+      safetensors shards are copied unchanged: the format stores no device.
 
       Examples:
         ptview remap gpu.pt --to cpu -o cpu.pt

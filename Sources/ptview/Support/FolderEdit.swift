@@ -15,8 +15,21 @@ import PTViewZip
 /// tokenizer) copied byte for byte, all into a temporary folder beside OUT that is renamed
 /// into place only when everything is written and synced.
 enum FolderEdit {
+  /// What the first pass learned of one file; its pickles are not kept.
+  struct Scanned: Sendable {
+    var size: Int64 = 0
+    /// Whether it reads as a checkpoint (torch or safetensors).
+    var readable = false
+    /// Whether it is a torch file with tensors a plan applies to.
+    var plannable = false
+    /// Its state_dict keys (weights files).
+    var keys: [String] = []
+    /// Why a weights file cannot be read.
+    var error: CheckpointError?
+  }
+
   static func run(
-    folder: OpenedFolder, output: String, force: Bool, json: Bool, noProgress: Bool, verb: String,
+    folder: ListedFolder, output: String, force: Bool, json: Bool, noProgress: Bool, verb: String,
     operations: [EditOperation]
   ) throws {
     if AtomicOutput.sameFile(folder.path, output) {
@@ -43,7 +56,7 @@ enum FolderEdit {
     }
     report(
       folder: folder, output: output, results: outcome.results, rebuilt: outcome.rebuilt,
-      json: json, verb: verb)
+      json: json, verb: verb, keyPlan: outcome.keyPlan)
   }
 
   /// Why a folder write stopped; nothing was left at the output.
@@ -56,6 +69,7 @@ enum FolderEdit {
   struct Outcome: @unchecked Sendable {
     fileprivate var results: FolderResults
     var rebuilt: String?
+    var keyPlan: FolderKeyPlan?
     /// Files rewritten and verified, and files copied as they were.
     var rewritten: Int
     var copied: Int
@@ -65,88 +79,135 @@ enum FolderEdit {
   /// folder first), as `remap`/`edit` and the explorer's `w` do. `progress` gets the bytes
   /// done of all files, from the writer threads (it must lock what it touches).
   static func write(
-    folder: OpenedFolder, output: String, replace: Bool, operations: [EditOperation],
-    progress: @escaping @Sendable (Int64, Int64) -> Void
+    folder: ListedFolder, output: String, replace: Bool, operations: [EditOperation],
+    progress update: @escaping @Sendable (Int64, Int64) -> Void
   ) throws(Failure) -> Outcome {
-    let members = folder.checkpoint.members
-    // Selections by key are per model, and a folder's model is spread over files: planned
-    // per file they would refuse every file that lacks the key. Not yet.
+    let files = folder.layout.files
+    // Choosing a new root is per file (each shard's pickle has its own); not yet on folders.
     if operations.contains(where: {
       switch $0 {
-      case .drop, .keep, .extract, .fromError: true
+      case .extract, .stateDict, .fromError: true
       default: false
       }
     }) {
       throw Failure(
         message:
-          "\(folder.path): --drop, --keep, --extract and --from-error work on single files only (not yet on folders); edit the shards one by one"
+          "\(folder.path): --extract, --state-dict and --from-error work on single files only (not yet on folders); edit the shards one by one"
       )
     }
-    // safetensors shards store no device, so a device move copies them as they are; other
-    // edits would have to rewrite them, which ptview does not do yet.
-    if members.contains(where: { $0.file.isWeights && $0.file.reading == .safetensors }),
-      !operations.allSatisfy({ if case .moveDevices = $0 { true } else { false } })
-    {
-      throw Failure(
-        message:
-          "\(folder.path): editing safetensors shards is not supported yet; only a device move (which copies them unchanged) is"
-      )
-    }
-    // Plan every file first: a refusal anywhere leaves nothing behind.
-    var plans: [String: EditPlan] = [:]
-    for (member, checkpoint) in folder.checkpoint.readMembers {
-      guard member.file.reading == .torch,
-        checkpoint.format != .safetensors && checkpoint.format != .pickle
-      else { continue }
-      // A file whose tensors could not be interpreted (a pickled TrainingArguments) holds
-      // nothing to move: it is copied as it is.
-      guard checkpoint.problem == nil else { continue }
-      do { plans[member.file.name] = try EditPipeline.plan(checkpoint, operations) } catch {
-        throw Failure(
-          message: "\(folder.path(of: member.file.name)): \(error.message)",
-          exitCode: error.exitCode)
+    let ordered = FolderKeyPlan.ordered(operations)
+    let keyEdits = FolderKeyPlan.changesKeys(ordered)
+    var lastCast: DType?
+    for case .cast(let dtype) in ordered { lastCast = dtype }
+    let castTarget = lastCast
+    // First pass, two files at a time: read each file's pickles for its keys and whether it
+    // reads at all, then let them go. Memory holds two files' pickles, never the folder's.
+    let scans = Slots<Scanned>(count: files.count, empty: Scanned())
+    DispatchQueue.concurrentPerform(iterations: 2) { worker in
+      for i in stride(from: worker, to: files.count, by: 2) {
+        let read = Loading.readMember(files[i], at: folder.path(of: files[i].name), strict: true)
+        var scan = Scanned(size: read.size, readable: read.checkpoint != nil)
+        if let checkpoint = read.checkpoint {
+          scan.plannable =
+            files[i].reading == .torch && checkpoint.format != .safetensors
+            && checkpoint.format != .pickle && checkpoint.problem == nil
+          if files[i].isWeights && keyEdits {
+            scan.keys = checkpoint.entries.lazy.filter(\.inStateDict).map(\.key)
+          }
+        }
+        if files[i].isWeights { scan.error = read.error }
+        scans.set(i, scan)
       }
+    }
+    let scanned = (0..<files.count).map { scans.get($0) }
+    for (file, scan) in zip(files, scanned) {
+      if let error = scan.error {
+        throw Failure(message: "\(folder.path(of: file.name)): \(error)")
+      }
+    }
+    // Key edits are planned over the model the folder holds, then handed to each file.
+    var keyPlan: FolderKeyPlan?
+    if keyEdits {
+      let keys = zip(files, scanned).filter { $0.0.isWeights }.flatMap { $0.1.keys }
+      do { keyPlan = try FolderKeyPlan.plan(keys: keys, ordered) } catch {
+        throw Failure(message: "\(folder.path): \(error.message)")
+      }
+    }
+    // safetensors shards store no device: a device move alone copies them; key edits and
+    // casts rewrite them.
+    let rewritesSafetensors = keyEdits || castTarget != nil
+    let planned = keyPlan
+    let operationsFor: @Sendable (Int) -> [EditOperation] = { i in
+      planned?.operations(forFile: scanned[i].keys, weights: files[i].isWeights, ordered)
+        ?? ordered
     }
     let temporary: String
     do {
-      temporary = try FolderOutput.makeTemporary(near: output)
+      temporary = try FolderOutput.makePendingTemporary(near: output)
       FolderOutput.copyMode(from: folder.path, to: temporary)
     } catch {
       throw Failure(message: error.message)
     }
-    let total = members.reduce(Int64(0)) { $0 + $1.size }
-    let progress = FolderProgress(total: total, update: progress)
-    let results = FolderResults(count: members.count)
+    let total = scanned.reduce(Int64(0)) { $0 + $1.size }
+    let progress = FolderProgress(total: total, update: update)
+    let results = FolderResults(count: files.count)
     // Subfolders first (DeepSpeed's tag folder), then the files, two at a time: one reads
     // while the other syncs, and memory stays at two files' pickles.
-    for member in members where member.file.name.contains("/") {
-      let sub = String(member.file.name.prefix(while: { $0 != "/" }))
+    for file in files where file.name.contains("/") {
+      let sub = String(file.name.prefix(while: { $0 != "/" }))
       do { try FolderOutput.makeFolder(temporary + "/" + sub) } catch {
         results.fail(error.message)
       }
     }
-    let planned = plans
     // Edits that rename, drop or cast tensors make the index stale: it is written anew from
     // the shards as written. A device move leaves keys and sizes alone: the index is copied.
     let rebuilt: String? =
       operations.allSatisfy({ if case .moveDevices = $0 { true } else { false } })
-      ? nil : folder.checkpoint.index?.name
+      ? nil : folder.index?.name
+    let outputKey = planned?.outputKey
+    // Second pass: each file read again, planned, written and let go.
     DispatchQueue.concurrentPerform(iterations: 2) { worker in
-      for i in stride(from: worker, to: members.count, by: 2) where !results.failed {
-        let member = members[i]
-        let source = folder.path(of: member.file.name)
-        let destination = temporary + "/" + member.file.name
-        if member.file.name == rebuilt { continue }
-        if let plan = planned[member.file.name], let checkpoint = member.checkpoint {
+      for i in stride(from: worker, to: files.count, by: 2) where !results.failed {
+        let file = files[i]
+        let source = folder.path(of: file.name)
+        let destination = temporary + "/" + file.name
+        if file.name == rebuilt { continue }
+        let safetensors =
+          rewritesSafetensors && file.isWeights && file.reading == .safetensors
+          && scanned[i].readable
+        let mine = scanned[i].plannable ? operationsFor(i) : []
+        if safetensors || !mine.isEmpty {
+          let read = Loading.readMember(file, at: source, strict: true)
+          guard let checkpoint = read.checkpoint, let input = read.source else {
+            results.fail("\(source): \(read.error?.description ?? "cannot be read again")")
+            continue
+          }
+          if safetensors {
+            do {
+              let outcome = try SafetensorsRewrite.write(
+                checkpoint: checkpoint, source: input, inputPath: source,
+                outputPath: destination,
+                outputKey: { outputKey == nil ? $0 : outputKey![$0] }, cast: castTarget,
+                progress: { done, _ in progress.set(i, done) })
+              progress.set(i, scanned[i].size)
+              results.set(i, outcome)
+            } catch {
+              results.fail((error as? WriteFailure)?.message ?? "\(error)")
+            }
+            continue
+          }
           do {
+            let plan = try EditPipeline.plan(checkpoint, mine)
             let outcome = try EditPipeline.write(
               checkpoint: checkpoint, inputPath: source, plan: plan, outputPath: destination,
               overwrite: false,
               progress: { done, _ in progress.set(i, done) })
-            progress.set(i, member.size)
+            progress.set(i, scanned[i].size)
             results.set(i, outcome.report)
           } catch {
-            results.fail((error as? WriteFailure)?.message ?? "\(error)")
+            let failure = error as? WriteFailure
+            results.fail(
+              "\(source): \(failure?.message ?? "\(error)")", code: failure?.exitCode ?? 1)
           }
         } else {
           do {
@@ -158,48 +219,51 @@ enum FolderEdit {
       }
     }
     if let failure = results.failure {
-      FolderOutput.removeTree(temporary)
-      throw Failure(message: failure)
+      FolderOutput.discard(temporary)
+      throw Failure(message: failure, exitCode: results.code)
     }
-    if let rebuilt, results.failure == nil {
+    if let rebuilt {
       do {
-        let text = try rebuiltIndex(folder: folder, temporary: temporary)
+        let text = try rebuiltIndex(folder: folder, scanned: scanned, temporary: temporary)
         try FolderOutput.write(Array(text.utf8), to: temporary + "/" + rebuilt)
       } catch {
-        results.fail("\(error)")
+        FolderOutput.discard(temporary)
+        throw Failure(message: error.message)
       }
     }
-    if let failure = results.failure {
-      FolderOutput.removeTree(temporary)
-      throw Failure(message: failure)
-    }
     FolderOutput.sync(folder: temporary)
-    if let sub = members.first(where: { $0.file.name.contains("/") }) {
-      FolderOutput.sync(folder: temporary + "/" + sub.file.name.prefix(while: { $0 != "/" }))
+    if let sub = files.first(where: { $0.name.contains("/") }) {
+      FolderOutput.sync(folder: temporary + "/" + sub.name.prefix(while: { $0 != "/" }))
     }
     do { try FolderOutput.commit(temporary, to: output, replace: replace) } catch {
-      FolderOutput.removeTree(temporary)
+      FolderOutput.discard(temporary)
       throw Failure(message: error.message)
     }
-    let rewritten = members.indices.count { results.report($0) != nil }
+    let rewritten = files.indices.count { results.report($0) != nil || results.rewrite($0) != nil }
+    let copied = files.count - rewritten - (rebuilt == nil ? 0 : 1)
     return Outcome(
-      results: results, rebuilt: rebuilt, rewritten: rewritten, copied: members.count - rewritten)
+      results: results, rebuilt: rebuilt, keyPlan: keyPlan, rewritten: rewritten, copied: copied)
   }
 
   /// The index of the shards as written, in the layout transformers writes
   /// (`metadata.total_size`, then `weight_map` sorted by key, two-space indents).
-  private static func rebuiltIndex(folder: OpenedFolder, temporary: String) throws(WriteError)
-    -> String
+  private static func rebuiltIndex(folder: ListedFolder, scanned: [Scanned], temporary: String)
+    throws(WriteError) -> String
   {
     var map: [(String, String)] = []
     var total: Int64 = 0
-    for member in folder.checkpoint.members where member.file.isWeights {
-      guard member.checkpoint != nil else { continue }
+    for (file, scan) in zip(folder.layout.files, scanned) where file.isWeights && scan.readable {
+      let member = (file: file, size: scan.size)
       let path = temporary + "/" + member.file.name
       let checkpoint: Checkpoint
       do {
         let source = try FileSource(path: path)
-        checkpoint = try CheckpointReader(decompressor: Loading.LazyLibzip(path: path)).read(source)
+        if member.file.reading == .safetensors {
+          checkpoint = try SafetensorsReader.read(source)
+        } else {
+          checkpoint = try CheckpointReader(decompressor: Loading.LazyLibzip(path: path)).read(
+            source)
+        }
       } catch {
         throw WriteError("cannot read back \(path) to write the index: \(error)")
       }
@@ -224,10 +288,10 @@ enum FolderEdit {
   }
 
   private static func report(
-    folder: OpenedFolder, output: String, results: FolderResults, rebuilt: String?, json: Bool,
-    verb: String
+    folder: ListedFolder, output: String, results: FolderResults, rebuilt: String?, json: Bool,
+    verb: String, keyPlan: FolderKeyPlan?
   ) {
-    let members = folder.checkpoint.members
+    let members = folder.layout.files.map { (file: $0, size: Int64(0)) }
     var rewritten = 0
     var moved = 0
     var lines: [String] = []
@@ -235,11 +299,19 @@ enum FolderEdit {
     for (i, member) in members.enumerated() {
       if let report = results.report(i) {
         rewritten += 1
-        let changed = report.plan.edits.count
+        let changed = report.edits
         moved += changed
         lines.append("  \(member.file.name): rewritten, \(report.verifiedTensors) tensors verified")
         objects.append(
           "{\"file\": \(JSONWriter.quoted(member.file.name)), \"action\": \"rewritten\", \"output_size\": \(report.outputSize), \"verified_tensors\": \(report.verifiedTensors)}"
+        )
+      } else if let outcome = results.rewrite(i) {
+        rewritten += 1
+        lines.append(
+          "  \(member.file.name): rewritten, \(outcome.tensors) tensors verified"
+            + (outcome.cast > 0 ? ", \(outcome.cast) cast" : ""))
+        objects.append(
+          "{\"file\": \(JSONWriter.quoted(member.file.name)), \"action\": \"rewritten\", \"output_size\": \(outcome.size), \"verified_tensors\": \(outcome.tensors), \"cast_tensors\": \(outcome.cast)}"
         )
       } else if member.file.name == rebuilt {
         lines.append("  \(member.file.name): written anew from the shards as written")
@@ -262,8 +334,11 @@ enum FolderEdit {
           + objects.joined(separator: ",\n  ") + "\n]}\n")
     } else {
       Diagnostics.out(
-        "wrote \(output): \(rewritten) checkpoint file\(rewritten == 1 ? "" : "s") rewritten and verified, \(members.count - rewritten) copied unchanged\n"
-          + lines.joined(separator: "\n") + "\n")
+        "wrote \(output): \(rewritten) checkpoint file\(rewritten == 1 ? "" : "s") rewritten and verified, \(members.count - rewritten - (rebuilt == nil ? 0 : 1)) copied unchanged\(rebuilt == nil ? "" : ", the index written anew")\n"
+          + lines.joined(separator: "\n") + "\n"
+          + (keyPlan.map {
+            "  keys: \($0.renamed.count) renamed, \($0.dropped.count) dropped (over the whole folder)\n"
+          } ?? ""))
     }
   }
 }
@@ -295,12 +370,38 @@ private final class FolderProgress: @unchecked Sendable {
 /// Each file's write report, and the first failure.
 private final class FolderResults: @unchecked Sendable {
   private let lock = NSLockLike()
-  private var reports: [Int: WriteReport] = [:]
+  /// What the report needs of each torch file's write: the full `WriteReport` holds the
+  /// file's plan and rewritten pickle, which would keep every file's memory to the end.
+  struct Written {
+    var verifiedTensors: Int
+    var outputSize: Int64
+    var edits: Int
+  }
+  private var reports: [Int: Written] = [:]
+  private var rewrites: [Int: SafetensorsRewrite.Outcome] = [:]
   private(set) var failure: String?
+  private(set) var code: Int32 = 1
   init(count: Int) {}
   var failed: Bool { lock.locked { failure != nil } }
-  func set(_ i: Int, _ report: WriteReport) { lock.locked { reports[i] = report } }
-  func report(_ i: Int) -> WriteReport? { lock.locked { reports[i] } }
+  func fail(_ message: String, code: Int32) {
+    lock.locked {
+      if failure == nil {
+        failure = message
+        self.code = code
+      }
+    }
+  }
+  func set(_ i: Int, _ report: WriteReport) {
+    let written = Written(
+      verifiedTensors: report.verifiedTensors, outputSize: report.outputSize,
+      edits: report.plan.edits.count)
+    lock.locked { reports[i] = written }
+  }
+  func report(_ i: Int) -> Written? { lock.locked { reports[i] } }
+  func set(_ i: Int, _ outcome: SafetensorsRewrite.Outcome) {
+    lock.locked { rewrites[i] = outcome }
+  }
+  func rewrite(_ i: Int) -> SafetensorsRewrite.Outcome? { lock.locked { rewrites[i] } }
   func fail(_ message: String) { lock.locked { if failure == nil { failure = message } } }
 }
 
@@ -314,4 +415,13 @@ private final class NSLockLike: @unchecked Sendable {
     defer { pthread_mutex_unlock(&mutex) }
     return body()
   }
+}
+
+/// One value per file, each written by one worker.
+final class Slots<Value>: @unchecked Sendable {
+  private var values: [Value]
+  private let lock = NSLockLike()
+  init(count: Int, empty: Value) { values = Array(repeating: empty, count: count) }
+  func set(_ i: Int, _ value: Value) { lock.locked { values[i] = value } }
+  func get(_ i: Int) -> Value { lock.locked { values[i] } }
 }

@@ -157,6 +157,8 @@ enum FolderExplorer {
       return .failed("That is the input folder, which ptview never changes: choose another path.")
     }
     let box = WriteBox()
+    let listed = ListedFolder(
+      path: folder.path, layout: folder.checkpoint.layout, index: folder.checkpoint.index)
     let operations = request.operations
     let output = request.path
     let replace = request.overwrite
@@ -165,7 +167,7 @@ enum FolderExplorer {
       do throws(FolderEdit.Failure) {
         result = .success(
           try FolderEdit.write(
-            folder: folder, output: output, replace: replace, operations: operations,
+            folder: listed, output: output, replace: replace, operations: operations,
             progress: { done, total in box.progress(done, total) }))
       } catch {
         result = .failure(error)

@@ -11,6 +11,17 @@ enum Opened {
   case folder(OpenedFolder)
 }
 
+/// A folder as listed: its files and their roles, and the index, none of them read yet.
+struct ListedFolder {
+  /// The folder's path as given (without a trailing slash).
+  var path: String
+  var layout: FolderLayout
+  var index: ShardIndex?
+
+  /// The path of a member.
+  func path(of name: String) -> String { path + "/" + name }
+}
+
 /// A folder as read: the merged view and a source for every file read as a checkpoint.
 struct OpenedFolder {
   /// The folder's path as given (without a trailing slash).
@@ -56,12 +67,10 @@ extension Loading {
     return .file(checkpoint, source)
   }
 
-  /// Reads a checkpoint folder: lists it, reads the index, then every torch file's pickles
-  /// (two at a time; never a tensor's bytes). A weights file that cannot be read ends the
-  /// command with its one-line error, as a single file would; other files keep their problem.
-  static func folder(_ path: String, index indexName: String?, strict: Bool = true) throws
-    -> OpenedFolder
-  {
+  /// Lists a checkpoint folder and reads its index, reading no other file: what a folder
+  /// write starts from (it reads the files one at a time), and what `folder` reads from.
+  /// Exits 2 with a one-line reason when it is no checkpoint folder.
+  static func listFolder(_ path: String, index indexName: String?) -> ListedFolder {
     guard let top = Folder.list(path) else {
       Diagnostics.fail(path, CheckpointError(.io, "cannot list the folder"))
     }
@@ -92,6 +101,17 @@ extension Loading {
       Diagnostics.fail(
         path, CheckpointError(.io, "is a directory with no checkpoint files or shard index"))
     }
+    return ListedFolder(path: path, layout: layout, index: index)
+  }
+
+  /// Reads a checkpoint folder: lists it, reads the index, then every torch file's pickles
+  /// (two at a time; never a tensor's bytes). A weights file that cannot be read ends the
+  /// command with its one-line error, as a single file would; other files keep their problem.
+  static func folder(_ path: String, index indexName: String?, strict: Bool = true) throws
+    -> OpenedFolder
+  {
+    let listed = listFolder(path, index: indexName)
+    let (layout, index) = (listed.layout, listed.index)
     let files = layout.files
     let slots = MemberSlots(count: files.count)
     DispatchQueue.concurrentPerform(iterations: 2) { worker in

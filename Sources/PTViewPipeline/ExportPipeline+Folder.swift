@@ -1,0 +1,229 @@
+public import PTViewCore
+import PTViewEdit
+import PTViewFiles
+import PTViewPickle
+
+/// `export FOLDER`: the state_dict a folder's weights files hold, written as one file
+/// (safetensors or torch) or as a folder of shards named and indexed as transformers'
+/// `save_pretrained` names them. Each tensor is copied from the shard it lives in (or
+/// gathered, for views), never loaded whole.
+extension ExportPipeline {
+  /// One weights file of the folder.
+  public struct FolderInput: Sendable {
+    /// Its path (for messages).
+    public var path: String
+    /// Its tensors.
+    public var checkpoint: Checkpoint
+    /// Its bytes.
+    public var source: any ByteSource
+    /// An input.
+    public init(path: String, checkpoint: Checkpoint, source: any ByteSource) {
+      self.path = path
+      self.checkpoint = checkpoint
+      self.source = source
+    }
+  }
+
+  /// What is written.
+  public enum FolderTarget: Sendable {
+    case safetensorsFile
+    case torchFile
+    /// `model.safetensors` or `model-0000N-of-0000M.safetensors` and the index.
+    case safetensorsShards(limit: Int64)
+    /// `pytorch_model.bin` or `pytorch_model-0000N-of-0000M.bin` and the index.
+    case torchShards(limit: Int64)
+  }
+
+  /// save_pretrained's default `max_shard_size` ("5GB").
+  public static let defaultShardLimit: Int64 = 5_000_000_000
+
+  /// What a folder export writes, gathered file by file: the tensors in model order (file by
+  /// file, each file's own order), the inputs they are read from, the values left out.
+  public struct FolderPlan: Sendable {
+    var tensors: [ExportTensor] = []
+    var inputs: [ExportInput] = []
+    var leftOut: [ExportPlanner.LeftOut] = []
+    var files: [String: String] = [:]
+    /// An empty plan.
+    public init() {}
+    /// Tensors planned so far.
+    public var count: Int { tensors.count }
+  }
+
+  /// Plans the tensors of one more input (those whose key `keep` accepts). The plan keeps
+  /// the input's pickles only when a tensor must be gathered through them; otherwise just
+  /// the byte ranges, so a folder's files can be planned one at a time in bounded memory.
+  public static func plan(
+    _ input: FolderInput, into plan: inout FolderPlan, keep: (String) -> Bool
+  ) throws(WriteFailure) {
+    let origin = plan.inputs.count
+    var checkpoint = input.checkpoint
+    checkpoint.entries = checkpoint.entries.filter { keep($0.key) }
+    var planned: [ExportTensor]
+    if checkpoint.format == .safetensors {
+      let header: SafetensorsReader.Header
+      do { header = try SafetensorsReader.header(input.source) } catch {
+        throw WriteFailure(kind: .unreadable, message: "\(input.path): \(error.description)")
+      }
+      let wanted = Set(checkpoint.entries.map(\.key))
+      planned = header.entries.filter { wanted.contains($0.name) }.sorted {
+        ($0.begin, $0.end) < ($1.begin, $1.end)
+      }.map {
+        ExportTensor(
+          layout: .init(
+            key: $0.name, code: $0.code, shape: $0.shape, byteCount: $0.end - $0.begin),
+          bytes: .copy(offset: header.dataStart + $0.begin, length: $0.end - $0.begin))
+      }
+    } else {
+      let reader = TensorValues(checkpoint: input.checkpoint, source: input.source)
+      let selection: ExportPlanner.Selection
+      do { selection = try ExportPlanner.plan(checkpoint, reader: reader) } catch {
+        throw WriteFailure(
+          kind: error.unreadable ? .unreadable : .refused,
+          message: "\(input.path): \(error.message)")
+      }
+      planned = selection.tensors
+      plan.leftOut += selection.leftOut
+    }
+    let gathers = planned.contains { if case .gather = $0.bytes { true } else { false } }
+    var kept = input.checkpoint
+    if !gathers {
+      // Byte ranges need no pickle: let the graph and the tensor table go.
+      kept.graph = ValueGraph()
+      kept.tensors = TensorTable()
+      kept.entries = []
+      kept.pickles = []
+      kept.storageReferences = []
+      kept.storages = StorageExtents()
+      kept.directory = nil
+    }
+    plan.inputs.append(
+      ExportInput(
+        reader: TensorValues(checkpoint: kept, source: input.source), source: input.source))
+    for var tensor in planned {
+      if let other = plan.files.updateValue(input.path, forKey: tensor.layout.key) {
+        throw WriteFailure(
+          kind: .refused,
+          message:
+            "\(tensor.layout.key) is in both \(other) and \(input.path); one state_dict has each key once"
+        )
+      }
+      tensor.origin = origin
+      plan.tensors.append(tensor)
+    }
+  }
+
+  /// Writes the planned tensors as `target`: to the file `outputPath`, or into the folder
+  /// `outputPath` (which the caller made, empty, and renames into place afterwards).
+  public static func exportFolder(
+    _ plan: FolderPlan, target: FolderTarget, outputPath: String,
+    progress: @escaping @Sendable (Int64, Int64) -> Void
+  ) throws(WriteFailure) -> ExportReport {
+    let (tensors, readers, leftOut) = (plan.tensors, plan.inputs, plan.leftOut)
+    let dataBytes = tensors.reduce(Int64(0)) { $0 + $1.layout.byteCount }
+    var report = ExportReport(
+      format: "safetensors", files: [], tensors: tensors.count, dataBytes: dataBytes,
+      leftOut: leftOut,
+      gathered: tensors.filter { if case .gather = $0.bytes { true } else { false } }.count)
+    let mode = ((readers.first?.source as? FileSource)?.mode ?? 0o644) & 0o666
+    let done = Counter()
+    func write(_ group: [ExportTensor], torch: Bool, to path: String) throws(WriteFailure) {
+      let before = done.value
+      if torch {
+        report.files.append(try writeTorchFile(group, readers: readers, to: path, mode: mode))
+      } else {
+        let ordered = order(group)
+        let header = SafetensorsLayout.header(ordered.map(\.layout), metadata: [("format", "pt")])
+        do {
+          try ExportWriter.write(
+            header: header, tensors: ordered, inputs: readers, to: path, mode: mode
+          ) { written, _ in progress(min(dataBytes, before + written), dataBytes) }
+        } catch {
+          throw WriteFailure(kind: .failed, message: error.message)
+        }
+        let size = try verify(
+          path, header: header, tensors: ordered, inputs: readers.map(\.source))
+        report.files.append(.init(path: path, size: size, tensors: ordered.count))
+      }
+      done.value = before + group.reduce(0) { $0 + $1.layout.byteCount }
+      progress(done.value, dataBytes)
+    }
+    switch target {
+    case .safetensorsFile:
+      try write(tensors, torch: false, to: outputPath)
+    case .torchFile:
+      report.format = "pt"
+      try write(tensors, torch: true, to: outputPath)
+    case .safetensorsShards(let limit), .torchShards(let limit):
+      let torch: Bool
+      if case .torchShards = target { torch = true } else { torch = false }
+      if torch { report.format = "pt" }
+      var groups = ShardPlan.split(tensors.map(\.layout.byteCount), limit: limit)
+      if groups.isEmpty { groups = [[]] }
+      var weightMap: [(key: String, file: String)] = []
+      for (n, group) in groups.enumerated() {
+        let name =
+          torch ? torchShardName(n, of: groups.count) : ShardPlan.fileName(n, of: groups.count)
+        try write(group.map { tensors[$0] }, torch: torch, to: outputPath + "/" + name)
+        for i in group { weightMap.append((tensors[i].layout.key, name)) }
+      }
+      if groups.count > 1 {
+        let text = ShardPlan.indexJSON(totalSize: dataBytes, weightMap: weightMap)
+        let path = outputPath + "/" + (torch ? torchIndexName : ShardPlan.indexName)
+        do { try AtomicOutput.writeBytes(Array(text.utf8), to: path, mode: 0o644) } catch {
+          throw WriteFailure(kind: .failed, message: error.message)
+        }
+        report.files.append(.init(path: path, size: Int64(text.utf8.count), tensors: 0))
+      }
+    }
+    return report
+  }
+
+  /// The index `save_pretrained(safe_serialization=False)` writes beside its shards.
+  public static let torchIndexName = "pytorch_model.bin.index.json"
+
+  /// `pytorch_model-00001-of-00002.bin`; one shard is `pytorch_model.bin`.
+  public static func torchShardName(_ index: Int, of count: Int) -> String {
+    guard count > 1 else { return "pytorch_model.bin" }
+    func pad5(_ n: Int) -> String {
+      let text = String(n)
+      return String(repeating: "0", count: max(0, 5 - text.count)) + text
+    }
+    return "pytorch_model-\(pad5(index + 1))-of-\(pad5(count)).bin"
+  }
+
+  /// Writes `tensors` (byte ranges of their inputs) as one torch.save zip and reads it back.
+  /// Views that would have to be gathered are refused by key (not yet).
+  static func writeTorchFile(
+    _ tensors: [ExportTensor], readers: [ExportInput], to path: String, mode: UInt32
+  ) throws(WriteFailure) -> ExportReport.File {
+    let joined = ConcatenatedSource(readers.map { $0.source })
+    var entries: [TorchEntry] = []
+    for tensor in tensors {
+      guard case .copy(let offset, let length) = tensor.bytes else {
+        throw WriteFailure(
+          kind: .refused,
+          message:
+            "\(tensor.layout.key): a view with strides (or big-endian bytes); writing it into a torch file is not supported yet"
+        )
+      }
+      let layout = tensor.layout
+      guard let dtype = SafetensorsReader.dtype(code: layout.code)?.dtype else {
+        throw WriteFailure(
+          kind: .refused, message: "\(layout.key): no torch dtype for \(layout.code)")
+      }
+      entries.append(
+        TorchEntry(
+          name: layout.key, code: layout.code, dtype: dtype, shape: layout.shape,
+          offset: joined.starts[tensor.origin] + offset, length: length))
+    }
+    let (written, output) = try writeTorchZip(
+      entries, from: joined, inputPath: path, to: path, mode: mode)
+    guard written.entries.count == entries.count,
+      Set(written.entries.map { $0.key }) == Set(entries.map { $0.name })
+    else {
+      throw verificationFailure(path, "its tensors differ from the input's")
+    }
+    return .init(path: path, size: output.size, tensors: entries.count)
+  }
+}
