@@ -44,6 +44,8 @@ struct Cat: ParsableCommand {
     }
   }
 
+  @OptionGroup var remote: RemoteOptions
+
   func run() throws {
     let (checkpoint, source) = try Loading.checkpoint(file)
     let reader = TensorValues(checkpoint: checkpoint, source: source)

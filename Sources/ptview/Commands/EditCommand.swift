@@ -127,6 +127,8 @@ struct EditCommand: ParsableCommand {
     }
   }
 
+  @OptionGroup var remote: RemoteOptions
+
   func run() throws {
     var operations: [EditOperation] = []
     if let extract { operations.append(.extract(extract)) }

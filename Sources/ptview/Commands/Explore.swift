@@ -25,6 +25,8 @@ struct Explore: ParsableCommand {
   @Flag(name: .customLong("no-mouse"), help: "Leave the mouse to the terminal (text selection).")
   var noMouse = false
 
+  @OptionGroup var remote: RemoteOptions
+
   func run() throws {
     let (checkpoint, source): (Checkpoint, any ByteSource)
     switch try Loading.openFileOrFolder(file) {

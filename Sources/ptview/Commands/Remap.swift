@@ -91,6 +91,8 @@ struct Remap: ParsableCommand {
     }
   }
 
+  @OptionGroup var remote: RemoteOptions
+
   func run() throws {
     let rules = try DeviceMoveOptions.rules(to: to, maps: maps, custom: customDevice)
     try EditRun.run(
