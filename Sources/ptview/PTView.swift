@@ -50,6 +50,10 @@ struct PTView: ParsableCommand {
     guard leading > 0, leading < arguments.count else { return arguments }
     let verbs = Set(configuration.subcommands.map { $0._commandName })
     let verb = arguments[leading]
+    // The top level's own help and version never read a file: the flag has nothing to do.
+    if ["-h", "--help", "help", "--version"].contains(verb) {
+      return Array(arguments.dropFirst(leading))
+    }
     guard verbs.contains(verb) else { return arguments }
     return [verb] + arguments.prefix(leading) + arguments.dropFirst(leading + 1)
   }
