@@ -1,9 +1,11 @@
 // libFuzzer entry point for the pickle VM, the container parsers, the edit planner and the
-// rewriter, the safety scan and the load doctor. Built by Fuzz/run.sh with
+// rewriter, the safety scan and the load doctor, cat's printer, diff's value comparison, the
+// export planner and the safetensors reader. Built by Fuzz/run.sh with
 // `swiftc -sanitize=fuzzer,address`; every input must decode or fail with an error value,
 // never trap, hang or exhaust memory.
 import PTViewCore
 import PTViewEdit
+import PTViewFiles
 import PTViewJudge
 import PTViewPickle
 
@@ -46,6 +48,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
   if let checkpoint = try? reader.read(MemorySource(bytes)) {
     _ = ListReport.json(checkpoint.entries)
     _ = InfoReport(checkpoint).text
+    fuzzValueReaders(checkpoint, bytes)
     if checkpoint.format == .zip || checkpoint.format == .legacy
       || checkpoint.format == .torchScript
     {
@@ -56,8 +59,47 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
       }
     }
   }
+  fuzzSafetensors(bytes)
   // The safety scan and the load doctor read the same hostile bytes.
   _ = SafetyScanner().scan(MemorySource(bytes), path: "fuzz.pt")
   _ = LoadDoctor().diagnose(MemorySource(bytes), path: "fuzz.pt")
   return 0
+}
+
+/// Tensors the value readers below are given: a hostile file may claim any shape, and reading
+/// 10^12 legitimate elements (an expanded tensor over one stored element) is slow, not wrong.
+let fuzzElementLimit: Int64 = 1 << 16
+
+/// `cat`, `diff` and `export` over a decoded checkpoint, their values read from the same
+/// hostile bytes: the printer (every layout it accepts, summaries included), the streamed
+/// value comparison against a copy whose bytes differ, and the export planner.
+func fuzzValueReaders(_ checkpoint: Checkpoint, _ bytes: [UInt8]) {
+  let reader = TensorValues(checkpoint: checkpoint, source: MemorySource(bytes))
+  let small = checkpoint.entries.filter { entry in
+    var count: Int64 = 1
+    for size in entry.tensor.shape {
+      guard size >= 0 else { return false }
+      let (product, overflow) = count.multipliedReportingOverflow(by: size)
+      if overflow || product > fuzzElementLimit { return false }
+      count = product
+    }
+    return true
+  }
+  for entry in small.prefix(64) { _ = try? reader.text(of: entry.tensor) }
+  // The same tensors read from bytes that differ (every byte's low bit flipped in the second
+  // half), so comparisons find changes, NaNs and differing bit patterns.
+  var changed = bytes
+  for index in (changed.count / 2)..<changed.count { changed[index] ^= 1 }
+  let other = TensorValues(checkpoint: checkpoint, source: MemorySource(changed))
+  var report = DiffReport(a: Array(small.prefix(64)), b: Array(small.prefix(64)))
+  var diff = ValueDiff(a: reader, b: other)
+  diff.workers = 1
+  _ = try? diff.fill(&report)
+  _ = try? ExportPlanner.plan(checkpoint, reader: reader)
+}
+
+/// The safetensors header parser and reader on their own, whatever the first bytes say.
+func fuzzSafetensors(_ bytes: [UInt8]) {
+  _ = try? SafetensorsReader.header(MemorySource(bytes))
+  _ = try? SafetensorsReader.read(MemorySource(bytes))
 }

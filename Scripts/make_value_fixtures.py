@@ -284,6 +284,51 @@ def make_layouts() -> None:
     torch.save(d, out("values_layouts.pt"))
 
 
+def make_sparse() -> None:
+    """Sparse tensors of every layout torch saves (for `ptview cat`, which prints them as
+    str(t) does): COO coalesced and not, hybrid, CSR, CSC, BSR, BSC, batched CSR; float,
+    integer, bool and complex values; int32 compressed indices; nnz=0; a summarised values
+    tensor; a sparse Parameter with requires_grad (a plain tensor's flag is not saved)."""
+    torch.manual_seed(31)
+    s = OrderedDict()
+    dense = torch.randn(4, 6)
+    dense[dense.abs() < 0.7] = 0
+    s["coo"] = dense.to_sparse().coalesce()
+    i = torch.tensor([[2, 0, 2], [1, 1, 1]])
+    s["coo_uncoalesced"] = torch.sparse_coo_tensor(i, torch.tensor([1.5, -2.5, 4.0]), (3, 3))
+    s["coo_hybrid"] = torch.randn(5, 3).to_sparse(1).coalesce()
+    s["coo_int32"] = (dense * 10).int().to_sparse()
+    s["coo_bool"] = (dense != 0).to_sparse()
+    s["coo_float16"] = dense.half().to_sparse()
+    s["coo_float64"] = dense.double().to_sparse() * 1e-9
+    s["coo_complex64"] = torch.randn(3, 3, dtype=torch.complex64).to_sparse()
+    s["coo_complex128"] = torch.randn(3, 3, dtype=torch.complex128).to_sparse()
+    s["coo_empty"] = torch.sparse_coo_tensor(
+        torch.zeros(2, 0, dtype=torch.long), torch.zeros(0), (4, 4)).coalesce()
+    s["coo_3d"] = (torch.randn(3, 4, 5) * (torch.rand(3, 4, 5) > 0.6)).to_sparse()
+    big = torch.zeros(40, 50)
+    big.view(-1)[torch.randperm(2000)[:1200]] = torch.randn(1200)
+    s["coo_summarised"] = big.to_sparse()
+    s["csr"] = dense.to_sparse_csr()
+    s["csr_int64"] = (dense * 100).long().to_sparse_csr()
+    s["csr_int32_indices"] = torch.sparse_csr_tensor(
+        torch.tensor([0, 1, 2], dtype=torch.int32), torch.tensor([0, 1], dtype=torch.int32),
+        torch.tensor([1.0, 2.0]), (2, 2))
+    s["csr_empty"] = torch.zeros(3, 4).to_sparse_csr()
+    s["csr_batched"] = torch.stack([dense, dense.flip(0)]).to_sparse_csr()
+    s["csr_complex"] = torch.randn(3, 4, dtype=torch.complex64).to_sparse_csr()
+    s["csc"] = dense.to_sparse_csc()
+    s["csc_bool"] = (dense > 0).to_sparse_csc()
+    s["bsr"] = dense.to_sparse_bsr((2, 2))
+    s["bsr_int16"] = (dense * 10).short().to_sparse_bsr((2, 3))
+    s["bsc"] = dense.to_sparse_bsc((2, 3))
+    s["bsc_float64"] = dense.double().to_sparse_bsc((4, 2))
+    s["param_coo"] = nn.Parameter(dense.to_sparse())
+    s["param_csr_frozen"] = nn.Parameter(dense.to_sparse_csr(), requires_grad=False)
+    s["coo_requires_grad"] = dense.to_sparse().requires_grad_()
+    torch.save(s, out("values_sparse.pt"))
+
+
 def make_print() -> None:
     """Tensors whose print takes each of torch's layouts (for `ptview cat`): integer-valued,
     fixed and scientific floats, tiny and huge magnitudes, NaN/Inf among them, summaries of
@@ -323,7 +368,7 @@ def make_print() -> None:
 
 STEPS = {f.__name__.removeprefix("make_"): f for f in (
     make_dtypes, make_views, make_bigendian, make_legacy, make_torchscript, make_quantized, make_pane,
-    make_layouts, make_print)}
+    make_layouts, make_sparse, make_print)}
 
 
 def main() -> None:

@@ -42,6 +42,14 @@ public enum AtomicOutput {
     return x.st_dev == y.st_dev && x.st_ino == y.st_ino
   }
 
+  /// How many hard links name the file at `path` (1 for most files; nil when it cannot be
+  /// stat'ed). Writing into the file itself changes what every link shows.
+  public static func linkCount(_ path: String) -> Int? {
+    var info = stat()
+    guard stat(path, &info) == 0 else { return nil }
+    return Int(info.st_nlink)
+  }
+
   /// Writes `plan` to `destination`, copying input ranges from `input`: a local file through
   /// the kernel, any other source (a remote object) streamed through a bounded buffer, in
   /// plan order, each input byte read once.

@@ -5,7 +5,7 @@ import PTViewValues
 public enum TensorText: Sendable, Equatable {
   /// `str(t)` for the tensor `torch.load(FILE, map_location="cpu")` returns.
   case text(String)
-  /// The tensor cannot be printed here, and why (a sparse layout, a dtype torch cannot print).
+  /// The tensor cannot be printed here, and why (a nested tensor, a dtype torch cannot print).
   case none(String)
 }
 
@@ -16,26 +16,22 @@ extension TensorValues {
   /// - Throws: `CheckpointError` naming the record and byte offset when values that should be
   ///   in the file are not (as `locate` and `values(of:from:count:)`).
   public func text(of tensor: TensorInfo) throws(CheckpointError) -> TensorText {
-    if let layout = tensor.layout {
-      return .none("a \(layout) tensor; ptview prints only strided tensors")
-    }
     if let subclass = subclassName(of: tensor) {
       return .none("an instance of \(subclass), a tensor subclass torch prints its own way")
+    }
+    if let name = tensor.layout {
+      guard let layout = SparseLayout(rawValue: name) else {
+        return .none("a \(name) tensor; ptview prints strided and sparse tensors only")
+      }
+      return try sparseText(of: tensor, layout: layout)
     }
     let name = tensor.dtype.name
     guard let dtype = PrintDType(torchName: name) else {
       return .none("torch cannot print \(name) tensors (it has no element formatting for them)")
     }
-    // The printer traps on sizes no tensor can have; a hostile file may claim them.
-    var elements = 1
-    for size in tensor.shape {
-      let (product, overflow) = elements.multipliedReportingOverflow(by: Int(size))
-      guard size >= 0, !overflow else {
-        return .none("its shape \(tensor.shape) has no element count (negative or overflowing)")
-      }
-      elements = product
+    guard let shape = printableShape(tensor.shape) else {
+      return .none("its shape \(tensor.shape) has no element count (negative or overflowing)")
     }
-    let shape = tensor.shape.map { Int($0) }
     // A meta tensor stays on `meta` whatever map_location says: torch prints its size only.
     if tensor.storage == nil && tensor.device == "meta" {
       let printed = PrintedTensor(
@@ -68,6 +64,60 @@ extension TensorValues {
       }
     }
     return .text(text)
+  }
+
+  /// `str(t)` of a sparse tensor: its component tensors (indices and values) each printed in
+  /// full or summarised on its own terms, as torch does, reading only what shows.
+  private func sparseText(of tensor: TensorInfo, layout: SparseLayout) throws(CheckpointError)
+    -> TensorText
+  {
+    let names = layout.componentNames
+    guard tensor.components.count == names.count, tensor.components.allSatisfy({ $0.layout == nil })
+    else {
+      return .none("a \(layout.rawValue) tensor without its \(names.joined(separator: ", "))")
+    }
+    guard let shape = printableShape(tensor.shape) else {
+      return .none("its shape \(tensor.shape) has no element count (negative or overflowing)")
+    }
+    var printed: [PrintedTensor] = []
+    var stored: [StoredTensor] = []
+    for (name, component) in zip(names, tensor.components) {
+      guard let dtype = PrintDType(torchName: component.dtype.name), dtype.kind != .quantized,
+        component.dtype.name != "float4_e2m1fn_x2"
+      else { return .none("torch cannot print its \(name) (\(component.dtype.name))") }
+      guard let componentShape = printableShape(component.shape) else {
+        return .none("its \(name) shape \(component.shape) has no element count")
+      }
+      switch try locate(component) {
+      case .stored(let found): stored.append(found)
+      case .none(let reason): return .none("its \(name): \(reason)")
+      }
+      printed.append(PrintedTensor(dtype: dtype, shape: componentShape))
+    }
+    let sparse = PrintedSparseTensor(
+      layout: layout, shape: shape, components: printed, requiresGrad: tensor.requiresGrad,
+      isParameter: tensor.isParameter)
+    var windows = stored.map { ShownWindow(count: Int($0.layout.count ?? 0)) }
+    let text = try TensorPrinter.sparseString(sparse) {
+      (component: Int, index: Int) throws(CheckpointError) in
+      try windows[component].element(index) { (from: Int, count: Int) throws(CheckpointError) in
+        try values(of: stored[component], from: Int64(from), count: count)
+      }
+    }
+    return .text(text)
+  }
+
+  /// `shape` as the printer takes it; nil for sizes no tensor can have (negative, or more
+  /// elements than an `Int` counts), which a hostile file may claim and the printer traps on.
+  private func printableShape(_ shape: [Int64]) -> [Int]? {
+    var elements = 1
+    for size in shape {
+      guard size >= 0, size <= Int64(Int.max) else { return nil }
+      let (product, overflow) = elements.multipliedReportingOverflow(by: Int(size))
+      guard !overflow else { return nil }
+      elements = product
+    }
+    return shape.map { Int($0) }
   }
 
   /// The class of a tensor rebuilt by `_rebuild_from_type_v2` as something other than a plain

@@ -1,4 +1,3 @@
-import Dispatch
 public import PTViewCore
 public import PTViewValues
 
@@ -294,22 +293,17 @@ public final class TensorValues: @unchecked Sendable {
   // MARK: - Statistics
 
   /// Statistics of each tensor, computed on every core: each tensor's elements are split
-  /// into jobs, jobs run on a few worker threads with a piece buffer each, and each tensor's
-  /// parts are merged in job order (so the result does not depend on scheduling).
+  /// into jobs (`ParallelJobs`), each job run with a piece buffer of its own on a few worker
+  /// threads, and each tensor's parts are merged in job order (so the result does not depend
+  /// on scheduling).
   /// `progress(bytesDone)` is called from worker threads, never concurrently. Raising `cancel`
   /// stops every worker at its next piece; the call then throws `TensorValues.cancelled`.
   public func statistics(
     of tensors: [StoredTensor], workers: Int = 2,
     progress: (@Sendable (Int64) -> Void)? = nil, cancel: CancellationFlag? = nil
   ) throws(CheckpointError) -> [ValueStatistics] {
-    struct Job {
-      var tensor: Int
-      var from: Int64
-      var to: Int64
-    }
     var plans: [(layout: StridedLayout, multiplicity: Int64)] = []
-    var jobs: [Job] = []
-    for (index, stored) in tensors.enumerated() {
+    for stored in tensors {
       var plan = (layout: stored.layout, multiplicity: Int64(1))
       if case .quantized(let d) = stored.encoding, d.axis != nil {
         // Per-channel values depend on each element's index: keep the logical order.
@@ -324,48 +318,27 @@ public final class TensorValues: @unchecked Sendable {
         )
       }
       plans.append(plan)
-      var from: Int64 = 0
-      repeat {
-        let to = min(count, from + Self.jobElements)
-        jobs.append(Job(tensor: index, from: from, to: to))
-        from = to
-      } while from < count
     }
-    let results = UnsafeMutableBufferPointer<Result<ValueStatistics, CheckpointError>>.allocate(
-      capacity: jobs.count)
-    results.initialize(repeating: .success(ValueStatistics()))
-    defer {
-      _ = results.deinitialize()
-      results.deallocate()
-    }
-    let shared = StatisticsRun(jobCount: jobs.count, progress: progress)
-    let work = { (worker: Int) in
+    let parallel = ParallelJobs(
+      counts: plans.map { $0.layout.count ?? 0 }, size: Self.jobElements)
+    let results = parallel.run(workers: workers, empty: ValueStatistics(), progress: progress) {
+      job, report in
+      let stored = tensors[job.item]
       let buffer = UnsafeMutablePointer<Double>.allocate(capacity: 2 * Self.blockElements)
       defer { buffer.deallocate() }
-      while let index = shared.nextJob() {
-        let job = jobs[index]
-        let stored = tensors[job.tensor]
-        results[index] = Result { () throws(CheckpointError) in
-          try self.statistics(
-            of: stored, layout: plans[job.tensor].layout, from: job.from, to: job.to,
-            buffer: buffer
-          ) { bytes throws(CheckpointError) in
-            if let cancel, cancel.isRaised { throw TensorValues.cancelled(stored) }
-            shared.report(bytes)
-          }
+      return Result { () throws(CheckpointError) in
+        try self.statistics(
+          of: stored, layout: plans[job.item].layout, from: job.from, to: job.to, buffer: buffer
+        ) { bytes throws(CheckpointError) in
+          if let cancel, cancel.isRaised { throw TensorValues.cancelled(stored) }
+          report(bytes)
         }
-        if case .failure = results[index] { shared.stop() }
       }
     }
-    let threads = max(1, min(workers, jobs.count))
-    withoutActuallyEscaping(work) { work in
-      let box = WorkBox(work)
-      DispatchQueue.concurrentPerform(iterations: threads) { box.work($0) }
-    }
     var out = [ValueStatistics](repeating: ValueStatistics(), count: tensors.count)
-    for (index, job) in jobs.enumerated() {
-      switch results[index] {
-      case .success(let part): out[job.tensor].merge(part)
+    for (job, result) in zip(parallel.jobs, results) {
+      switch result {
+      case .success(let part): out[job.item].merge(part)
       case .failure(let error): throw error
       }
     }
@@ -422,52 +395,6 @@ public final class TensorValues: @unchecked Sendable {
     }
     return statistics
   }
-}
-
-/// The state the statistics workers share: the next job, a stop flag, progress.
-private final class StatisticsRun: @unchecked Sendable {
-  private var lock = pthread_mutex_t()
-  private var next = 0
-  private let jobCount: Int
-  private var stopped = false
-  private var done: Int64 = 0
-  private let progress: (@Sendable (Int64) -> Void)?
-
-  init(jobCount: Int, progress: (@Sendable (Int64) -> Void)?) {
-    self.jobCount = jobCount
-    self.progress = progress
-    pthread_mutex_init(&lock, nil)
-  }
-
-  deinit { pthread_mutex_destroy(&lock) }
-
-  func nextJob() -> Int? {
-    pthread_mutex_lock(&lock)
-    defer { pthread_mutex_unlock(&lock) }
-    guard !stopped, next < jobCount else { return nil }
-    next += 1
-    return next - 1
-  }
-
-  func stop() {
-    pthread_mutex_lock(&lock)
-    stopped = true
-    pthread_mutex_unlock(&lock)
-  }
-
-  func report(_ bytes: Int64) {
-    guard let progress else { return }
-    pthread_mutex_lock(&lock)
-    done += bytes
-    progress(done)
-    pthread_mutex_unlock(&lock)
-  }
-}
-
-/// Carries the worker closure into `concurrentPerform`.
-private final class WorkBox: @unchecked Sendable {
-  let work: (Int) -> Void
-  init(_ work: @escaping (Int) -> Void) { self.work = work }
 }
 
 extension ElementValue {

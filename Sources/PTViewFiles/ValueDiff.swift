@@ -1,4 +1,3 @@
-import Dispatch
 public import PTViewCore
 import PTViewValues
 
@@ -51,58 +50,36 @@ public struct ValueDiff {
         }
       }
     }
-    // Jobs of at most `jobElements` elements, shared by two workers (the reads are preads
-    // and the comparisons pure, so threads need no more than a job counter); each row's parts
-    // merge by max, so the result does not depend on the scheduling.
-    struct Job {
-      var pair: Int
-      var from: Int64
-      var to: Int64
-    }
-    var jobs: [Job] = []
+    // Jobs of at most `jobElements` elements on `workers` threads; each row's parts merge by
+    // max, so the result does not depend on the scheduling.
     var total: Int64 = 0
-    for (index, pair) in pairs.enumerated() {
+    for pair in pairs {
       let count = pair.a.layout.count ?? 0
       let width = Int64(pair.a.encoding.byteWidth + pair.b.encoding.byteWidth)
       total = total.addingSaturated(count.multipliedReportingOverflow(by: width).partialValue)
-      var from: Int64 = 0
-      repeat {
-        let to = min(count, from + jobElements)
-        jobs.append(Job(pair: index, from: from, to: to))
-        from = to
-      } while from < count
     }
-    let shared = DiffRun(jobCount: jobs.count, total: total, progress: progress)
-    let results = UnsafeMutableBufferPointer<Result<ValueComparison, ComparisonFailure>>
-      .allocate(capacity: jobs.count)
-    results.initialize(repeating: .success(ValueComparison()))
-    defer {
-      _ = results.deinitialize()
-      results.deallocate()
-    }
-    let work = { (_: Int) in
-      while let index = shared.nextJob() {
-        let job = jobs[index]
-        let pair = pairs[job.pair]
-        var reported: Int64 = 0
-        results[index] = Result { () throws(ComparisonFailure) in
-          try a.compare(pair.a, with: pair.b, in: b, from: job.from, to: job.to) { done in
-            shared.report(done - reported)
-            reported = done
-          }
+    let parallel = ParallelJobs(
+      counts: pairs.map { $0.a.layout.count ?? 0 }, size: jobElements)
+    // Progress never passes 100% (the estimate counts elements, the reads whole pieces).
+    let estimate = total
+    var bytes: (@Sendable (Int64) -> Void)?
+    if let progress { bytes = { done in progress(min(done, estimate), estimate) } }
+    let (a, b) = (self.a, self.b)
+    let results = parallel.run(workers: workers, empty: ValueComparison(), progress: bytes) {
+      job, report in
+      let pair = pairs[job.item]
+      var reported: Int64 = 0
+      return Result { () throws(ComparisonFailure) in
+        try a.compare(pair.a, with: pair.b, in: b, from: job.from, to: job.to) { done in
+          report(done - reported)
+          reported = done
         }
-        if case .failure = results[index] { shared.stop() }
       }
     }
-    let threads = max(1, min(workers, jobs.count))
-    withoutActuallyEscaping(work) { work in
-      let box = DiffWorkBox(work)
-      DispatchQueue.concurrentPerform(iterations: threads) { box.work($0) }
-    }
     var outcomes = [ValueComparison](repeating: ValueComparison(), count: pairs.count)
-    for (index, job) in jobs.enumerated() {
-      switch results[index] {
-      case .success(let part): outcomes[job.pair].merge(part)
+    for (job, result) in zip(parallel.jobs, results) {
+      switch result {
+      case .success(let part): outcomes[job.item].merge(part)
       case .failure(let error): throw error
       }
     }
@@ -162,52 +139,4 @@ public struct ValueDiff {
     rawB.dtype = bits
     return try compareLocated(rawA, rawB)
   }
-}
-
-/// The state the comparison workers share: the next job, a stop flag, bytes done.
-private final class DiffRun: @unchecked Sendable {
-  private var lock = pthread_mutex_t()
-  private var next = 0
-  private let jobCount: Int
-  private var stopped = false
-  private var bytes: Int64 = 0
-  private let total: Int64
-  private let progress: (@Sendable (Int64, Int64) -> Void)?
-
-  init(jobCount: Int, total: Int64, progress: (@Sendable (Int64, Int64) -> Void)?) {
-    self.jobCount = jobCount
-    self.total = total
-    self.progress = progress
-    pthread_mutex_init(&lock, nil)
-  }
-
-  deinit { pthread_mutex_destroy(&lock) }
-
-  func nextJob() -> Int? {
-    pthread_mutex_lock(&lock)
-    defer { pthread_mutex_unlock(&lock) }
-    guard !stopped, next < jobCount else { return nil }
-    next += 1
-    return next - 1
-  }
-
-  func stop() {
-    pthread_mutex_lock(&lock)
-    stopped = true
-    pthread_mutex_unlock(&lock)
-  }
-
-  /// Adds bytes read and reports the total so far (calls never overlap; never past 100%).
-  func report(_ more: Int64) {
-    pthread_mutex_lock(&lock)
-    bytes += more
-    progress?(min(bytes, total), total)
-    pthread_mutex_unlock(&lock)
-  }
-}
-
-/// Carries the worker closure into `concurrentPerform`.
-private final class DiffWorkBox: @unchecked Sendable {
-  let work: (Int) -> Void
-  init(_ work: @escaping (Int) -> Void) { self.work = work }
 }

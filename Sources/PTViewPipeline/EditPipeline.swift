@@ -90,10 +90,13 @@ public enum EditPipeline {
   ///   - appendInPlace: when writing the input file itself, append the changed records and a
   ///     new directory after its end instead of rewriting it (zip and TorchScript archives;
   ///     anything else, and casts, are rewritten whole).
+  ///   - appendToLinks: append even when the input has other hard links (which all change);
+  ///     otherwise such an append is refused.
   public static func write(
     checkpoint: Checkpoint, inputPath: String, inputSource: (any ByteSource)? = nil,
     plan: EditPlan, outputPath: String,
     overwrite: Bool, allowInPlace: Bool = false, appendInPlace: Bool = false,
+    appendToLinks: Bool = false,
     progress: @escaping @Sendable (_ done: Int64, _ total: Int64) -> Void
   ) throws(WriteFailure) -> WriteOutcome {
     let isInput = inputSource == nil && AtomicOutput.sameFile(inputPath, outputPath)
@@ -107,6 +110,15 @@ public enum EditPipeline {
         if let why = CheckpointRewriter.appendRefusal(checkpoint, plan.edits) {
           inPlace = .rewritten(reason: why)
         } else {
+          // An append writes into the file's inode, so every hard link to it changes too (a
+          // rename would change this name only): only when asked.
+          if !appendToLinks, let links = AtomicOutput.linkCount(inputPath), links > 1 {
+            throw WriteFailure(
+              kind: .refused,
+              message:
+                "\(inputPath) has \(links) hard links and an in-place append changes every one;"
+                + " add --hard-links to do so, or --compact to rewrite this name only")
+          }
           return try append(checkpoint: checkpoint, path: inputPath, plan: plan)
         }
       }

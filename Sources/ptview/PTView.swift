@@ -20,7 +20,7 @@ struct PTView: ParsableCommand {
         ptview ls s3://bucket/model.pt        # remote: reads only what it needs
 
       A FILE may be an http://, https:// or s3:// URL (README: remote files); \
-      --no-sign-request sends S3 requests unsigned.
+      --no-sign-request (an option of every verb) sends S3 requests unsigned.
 
       Exit codes: 0 success, 1 refused or failed to write, 2 unreadable input, 3 and 4 \
       verdicts of doctor and scan, 64 usage errors.
@@ -38,13 +38,23 @@ struct PTView: ParsableCommand {
   static func main() {
     PendingTemporary.installSignalCleanup()
     MemoryTuning.apply()
-    // `--no-sign-request` (as the AWS CLI spells it) may stand anywhere: it applies to every
-    // verb that reads an s3:// location, so it is taken out before the verbs parse.
-    var arguments = Array(CommandLine.arguments.dropFirst())
-    if let at = arguments.firstIndex(of: "--no-sign-request") {
-      arguments.remove(at: at)
-      Loading.anonymous = true
+    main(verbFirst(Array(CommandLine.arguments.dropFirst())))
+  }
+
+  /// `--no-sign-request` is each verb's option (RemoteOptions), but it has always been accepted
+  /// before the verb too (`ptview --no-sign-request ls s3://...`, as the AWS CLI puts its
+  /// global options): there it moves behind the verb, where the verb parses it.
+  static func verbFirst(_ arguments: [String]) -> [String] {
+    let flag = "--no-sign-request"
+    let leading = arguments.prefix { $0 == flag }.count
+    guard leading > 0, leading < arguments.count else { return arguments }
+    let verbs = Set(configuration.subcommands.map { $0._commandName })
+    let verb = arguments[leading]
+    // The top level's own help and version never read a file: the flag has nothing to do.
+    if ["-h", "--help", "help", "--version"].contains(verb) {
+      return Array(arguments.dropFirst(leading))
     }
-    main(arguments)
+    guard verbs.contains(verb) else { return arguments }
+    return [verb] + arguments.prefix(leading) + arguments.dropFirst(leading + 1)
   }
 }

@@ -405,3 +405,33 @@ def test_an_edit_that_changes_nothing_writes_nothing(tmp_path):
     once = read(path)
     assert "needed no change" in ptview("remap", path, "--in-place", "--to", "cpu").stdout
     assert read(path) == once
+
+
+def test_hard_linked_file_is_not_appended_to_unless_asked(tmp_path):
+    """An append writes into the inode, so every hard link would change: refused with one line
+    (nothing written) unless --hard-links; --compact renames a new file over this name only,
+    leaving the other link's bytes as they were."""
+    src = os.path.join(FIXTURES, "sd_cuda0.pt")
+    path = copy(src, tmp_path)
+    other = str(tmp_path / "other_link.pt")
+    os.link(path, other)
+    before = read(path)
+    for verb in (["remap", "--to", "cpu"], ["edit", "--to", "cpu"]):
+        result = ptview(verb[0], path, "--in-place", *verb[1:], check=False)
+        assert result.returncode == 1 and result.stdout == "", result.stdout
+        assert result.stderr.count("\n") == 1 and "hard links" in result.stderr, result.stderr
+        assert "--hard-links" in result.stderr
+        assert read(path) == before and read(other) == before
+    compact = ptview("remap", path, "--in-place", "--compact", "--to", "cpu", "--json")
+    assert json.loads(compact.stdout)["in_place"]["mode"] != "append"
+    assert read(other) == before and os.stat(path).st_ino != os.stat(other).st_ino
+    assert_torch_equal(path, src, "zip")
+    # Asked for: the append goes through, and both names show it.
+    path2 = copy(src, tmp_path, "again.pt")
+    other2 = str(tmp_path / "again_link.pt")
+    os.link(path2, other2)
+    report = json.loads(ptview("remap", path2, "--in-place", "--hard-links", "--to", "cpu",
+                               "--json").stdout)
+    assert report["in_place"]["mode"] == "append"
+    assert read(other2) == read(path2) and read(path2)[: len(before)] == before
+    assert_torch_equal(other2, src, "zip")

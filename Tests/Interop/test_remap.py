@@ -21,6 +21,7 @@ import subprocess
 import tempfile
 import warnings
 import zipfile
+from collections import OrderedDict
 
 import pytest
 
@@ -313,3 +314,55 @@ def test_remap_repairs_what_torch_refuses(name, tmp_path):
     ptview("remap", src, "--to", "cpu", "-o", out)
     after = load_in_subprocess(f"import torch; torch.load({out!r}); print('ok')")
     assert after.returncode == 0, after.stderr[-2000:]
+
+
+def _device_tensor(values, device: str):
+    """A tensor that pickles as torch pickles xla/maia/mtia tensors:
+    _rebuild_device_tensor_from_cpu_tensor(cpu_tensor, dtype, device, requires_grad)."""
+    import fixture_models
+
+    t = values.as_subclass(fixture_models.DeviceTaggedTensor)
+    t.fake_device = device
+    return t
+
+
+def _locations(path: str) -> dict[str, list[str]]:
+    """Per key, the locations of the storages torch reads for it (components included)."""
+    from torch_facts import facts
+
+    out = {}
+    for e in facts(path):
+        out[e["key"]] = [s["device"] for s in e.get("storages") or []] or [e["device"]]
+    return out
+
+
+@pytest.mark.parametrize("tag,rule,loaded_with", [
+    # cpu -> cuda:0: torch.load(map_location={'cpu': 'cuda:0'}) moves the inner storage, then
+    # the tensor goes to its own device argument; torch.save writes its data as self.cpu().
+    ("cpu", "cpu=cuda:0", {"cuda:0": "cpu"}),
+    # cuda:0 -> cpu: the device argument follows the rule too, so everything is on the CPU.
+    ("cuda:0", "cuda:0=cpu", None),
+    # cuda:0 -> cuda:1: the inner storage goes to cpu, where torch.save would put it.
+    ("cuda:0", "cuda:0=cuda:1", {"cuda:1": "cpu"}),
+])
+def test_device_tensor_inner_storage_follows_torch(tmp_path, tag, rule, loaded_with):
+    """A device tensor's inner CPU storage is not a location torch keeps: after torch.load with
+    map_location the tensor is on (the mapped) device argument, and torch.save writes the data
+    as `self.cpu()` again. ptview's remap output says what such a save would: the inner
+    storage at cpu, never at the GPU target; plain tensors move as the rule says."""
+    src = str(tmp_path / "device.pt")
+    device_arg = "cuda:0"
+    fake_location_save(OrderedDict(dev=_device_tensor(torch.arange(4.0), device_arg),
+                                   plain=torch.ones(3)), src, tag)
+    out = str(tmp_path / "out.pt")
+    ptview("remap", src, "--map", rule, "-o", out)
+    frm, to = rule.split("=")
+    locations = _locations(out)
+    assert locations["plain"] == [to]
+    assert locations["dev"] == ["cpu"], locations
+    # torch: the source mapped as the rule says, then what a load of the output gives.
+    mapped = {frm: to if to == "cpu" else "cpu", **({} if to == "cpu" else {device_arg: "cpu"})}
+    want = torch.load(src, map_location=mapped, weights_only=False)
+    got = torch.load(out, map_location=loaded_with, weights_only=False) if loaded_with else \
+        torch.load(out, weights_only=False)
+    assert same_value(dict(got), dict(want))

@@ -437,6 +437,16 @@ def test_s3_wrong_secret_is_refused(s3):
     assert code == 2 and out == "" and "HTTP 403" in err and err.count("\n") == 1, err
 
 
+def test_no_sign_request_is_in_every_verbs_help():
+    """A real option of each verb that reads a path, not only of the top-level help."""
+    dump = json.loads(run(["--experimental-dump-help"], cwd=REPO)[1])
+    verbs = [c["commandName"] for c in dump["command"]["subcommands"] if c["commandName"] != "help"]
+    assert len(verbs) >= 14
+    for verb in verbs:
+        code, out, _ = run(["help", verb], cwd=REPO)
+        assert code == 0 and "--no-sign-request" in out, verb
+
+
 def test_s3_missing_key(s3):
     code, _, err = run(["ls", "s3://ckpts/torch/none.pt"], cwd=REPO, env=s3_env(s3))
     assert code == 2 and "HTTP 404" in err, err
@@ -451,9 +461,13 @@ def test_s3_anonymous_requests_carry_no_signature(fresh, tmp_path):
     assert remote(["ls"], url, "sd_cpu.pt", signed) == want
     assert fresh.log and all(entry[2].startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/") for entry in fresh.log)
     fresh.log.clear()
-    assert remote(["--no-sign-request", "ls"], url, "sd_cpu.pt", signed) == want
-    assert fresh.log and all(entry[2] is None for entry in fresh.log)
-    fresh.log.clear()
+    # The flag before the verb (as the AWS CLI puts it) and as the verb's own option.
+    for verb in (["--no-sign-request", "ls"], ["ls", "--no-sign-request"],
+                 ["stats", "--no-sign-request"]):
+        mine = want if verb[0] != "stats" else local(["stats"], "torch/sd_cpu.pt")
+        assert remote(verb, url, "sd_cpu.pt", signed) == mine, verb
+        assert fresh.log and all(entry[2] is None for entry in fresh.log), verb
+        fresh.log.clear()
     nothing = {"AWS_ENDPOINT_URL": fresh.base, "HOME": str(tmp_path)}
     assert remote(["ls"], url, "sd_cpu.pt", nothing) == want
     assert fresh.log and all(entry[2] is None for entry in fresh.log)

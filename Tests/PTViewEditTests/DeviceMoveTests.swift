@@ -102,6 +102,19 @@ import Testing
     #expect(!back.edits.contains { if case .setDeviceArgument = $0 { true } else { false } })
   }
 
+  @Test("a device tensor's inner storage never goes to a GPU target: torch.save writes it at cpu")
+  func deviceTensorInnerStorage() throws {
+    let checkpoint = try Fixtures.fullCheckpoint("torch/device_from_cpu.pt")
+    let record = { (key: String) in
+      checkpoint.entries.first { $0.key == key }?.tensor.storage?.record
+    }
+    let inner = try #require(record("xla_like"))
+    let plain = try #require(record("plain"))
+    let plan = RemapPlanner.plan(checkpoint, rules: Self.to("cuda:0"))
+    #expect(plan.moves.map(\.record) == [plain])
+    #expect(!plan.moves.contains { $0.record == inner })
+  }
+
   @Test("moves of every tensor take TorchScript code literals along, as one rule set")
   func codeRules() throws {
     let checkpoint = try Fixtures.fullCheckpoint("edit/ts_device_cuda0.pt")

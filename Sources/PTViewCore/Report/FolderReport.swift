@@ -112,14 +112,8 @@ public struct FolderReport: Sendable {
           f.tensors.map { "\($0) tensors" } ?? (f.problem ?? ""),
         ]
       }, rightAligned: [3])
-    out += "devices:\n"
-    out += Table.render(
-      devices.map { ["  " + $0.0, "\($0.1.tensors) tensors", Format.bytes($0.1.bytes)] },
-      rightAligned: [1, 2])
-    out += "dtypes:\n"
-    out += Table.render(
-      dtypes.map { ["  " + $0.0, "\($0.1.tensors) tensors", Format.bytes($0.1.bytes)] },
-      rightAligned: [1, 2])
+    out += InfoReport.Tally.table("devices", devices)
+    out += InfoReport.Tally.table("dtypes", dtypes)
     if let index {
       let total = index.totalSize.map { ", total_size \($0)" } ?? ""
       out +=
@@ -132,22 +126,12 @@ public struct FolderReport: Sendable {
       }
     }
     if let converter { out += "converter: \(converter)\n" }
-    if !notes.isEmpty {
-      out += "notes:\n"
-      for n in notes { out += "  - \(n)\n" }
-    }
-    return out
+    return out + InfoReport.Tally.notes(notes)
   }
 
   /// JSON for scripts.
   public var json: String {
     func q(_ s: String?) -> String { s.map(JSONWriter.quoted) ?? "null" }
-    func tallies(_ list: [(String, InfoReport.Tally)]) -> String {
-      "{"
-        + list.map {
-          "\(JSONWriter.quoted($0.0)): {\"tensors\": \($0.1.tensors), \"bytes\": \($0.1.bytes)}"
-        }.joined(separator: ", ") + "}"
-    }
     var fields: [String] = []
     fields.append("\"format\": \"folder\"")
     fields.append("\"folder\": \(q(path))")
@@ -162,8 +146,8 @@ public struct FolderReport: Sendable {
     fields.append("\"distinct_tensors\": \(distinctTensors)")
     fields.append("\"parameters\": \(parameters)")
     fields.append("\"storage_bytes\": \(storageBytes)")
-    fields.append("\"devices\": \(tallies(devices))")
-    fields.append("\"dtypes\": \(tallies(dtypes))")
+    fields.append("\"devices\": \(InfoReport.Tally.json(devices))")
+    fields.append("\"dtypes\": \(InfoReport.Tally.json(dtypes))")
     if let index {
       let found = findings.map {
         "{\"kind\": \(q($0.kind.rawValue)), \"key\": \(q($0.key)), \"shard\": \(q($0.shard)), \"message\": \(q($0.message))}"
@@ -179,12 +163,5 @@ public struct FolderReport: Sendable {
     fields.append("\"converter\": \(q(converter))")
     fields.append("\"notes\": [" + notes.map(JSONWriter.quoted).joined(separator: ", ") + "]")
     return "{\n  " + fields.joined(separator: ",\n  ") + "\n}\n"
-  }
-}
-
-extension InfoReport.Tally {
-  mutating func add(_ other: InfoReport.Tally) {
-    tensors += other.tensors
-    bytes = bytes.addingSaturated(other.bytes)
   }
 }

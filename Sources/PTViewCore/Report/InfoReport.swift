@@ -124,14 +124,8 @@ public struct InfoReport: Sendable {
     ])
     rows.append(["elements", "\(Format.count(parameters)) (\(parameters))"])
     var out = Table.render(rows.map { [$0[0] + ":", $0[1]] })
-    out += "devices:\n"
-    out += Table.render(
-      devices.map { ["  " + $0.0, "\($0.1.tensors) tensors", Format.bytes($0.1.bytes)] },
-      rightAligned: [1, 2])
-    out += "dtypes:\n"
-    out += Table.render(
-      dtypes.map { ["  " + $0.0, "\($0.1.tensors) tensors", Format.bytes($0.1.bytes)] },
-      rightAligned: [1, 2])
+    out += InfoReport.Tally.table("devices", devices)
+    out += InfoReport.Tally.table("dtypes", dtypes)
     out += "globals:\n"
     for g in globals { out += "  \(g)\n" }
     if let appends {
@@ -146,23 +140,13 @@ public struct InfoReport: Sendable {
         out += "  and \(appends.superseded.count - shown.count) more superseded records\n"
       }
     }
-    if !notes.isEmpty {
-      out += "notes:\n"
-      for n in notes { out += "  - \(n)\n" }
-    }
-    return out
+    return out + InfoReport.Tally.notes(notes)
   }
 
   /// JSON for scripts.
   public var json: String {
     func q(_ s: String?) -> String { s.map(JSONWriter.quoted) ?? "null" }
     func n(_ v: Int?) -> String { v.map(String.init) ?? "null" }
-    func tallies(_ list: [(String, Tally)]) -> String {
-      "{"
-        + list.map {
-          "\(JSONWriter.quoted($0.0)): {\"tensors\": \($0.1.tensors), \"bytes\": \($0.1.bytes)}"
-        }.joined(separator: ", ") + "}"
-    }
     var fields: [String] = []
     fields.append("\"format\": \(q(format))")
     fields.append("\"root\": \(q(root))")
@@ -178,8 +162,8 @@ public struct InfoReport: Sendable {
     fields.append("\"tensors\": \(tensorPaths)")
     fields.append("\"distinct_tensors\": \(distinctTensors)")
     fields.append("\"parameters\": \(parameters)")
-    fields.append("\"devices\": \(tallies(devices))")
-    fields.append("\"dtypes\": \(tallies(dtypes))")
+    fields.append("\"devices\": \(InfoReport.Tally.json(devices))")
+    fields.append("\"dtypes\": \(InfoReport.Tally.json(dtypes))")
     fields.append("\"globals\": [" + globals.map(JSONWriter.quoted).joined(separator: ", ") + "]")
     fields.append("\"notes\": [" + notes.map(JSONWriter.quoted).joined(separator: ", ") + "]")
     if let appends {

@@ -77,6 +77,15 @@ public enum RemapPlanner {
     for entry in checkpoint.entries {
       for storage in entry.tensor.allStorages { readers[storage.record, default: []].append(entry) }
     }
+    // Records only device tensors read (`_rebuild_device_tensor_from_cpu_tensor`: xla, maia,
+    // mtia). torch.load moves such a record with map_location, but the tensor then goes to its
+    // device argument (`data.to(device)`), and torch.save writes its data as `self.cpu()`
+    // again: the record's location never matters after a load, and a save always says cpu.
+    // So a rule matching one sends it to cpu (where torch would put it), never elsewhere.
+    let deviceOnly = Set(
+      readers.filter { _, users in
+        users.allSatisfy { $0.tensor.rebuild == "_rebuild_device_tensor_from_cpu_tensor" }
+      }.keys)
     // Where the moves so far put each record and device argument (moved ones only).
     var location: [String: String] = [:]
     var argument: [ValueID: String] = [:]
@@ -97,7 +106,12 @@ public enum RemapPlanner {
         guard seen.insert(ref.record).inserted else { continue }
         let users = readers[ref.record] ?? []
         guard !restricted || users.contains(where: selected) else { continue }
-        guard let target = rules.target(for: location[ref.record] ?? ref.location) else { continue }
+        let current = location[ref.record] ?? ref.location
+        guard var target = rules.target(for: current) else { continue }
+        if deviceOnly.contains(ref.record) {
+          guard current != "cpu" else { continue }
+          target = "cpu"
+        }
         movedNow[ref.record] = target
         if restricted {
           let others = users.filter { !selected($0) }.map(\.key)

@@ -86,7 +86,7 @@ public enum TensorPrinter {
   }
 
   /// torch's `_tensor_str`: the bracketed values, indented for a prefix `indent` wide.
-  private static func values<Failure: Error>(
+  static func values<Failure: Error>(
     _ tensor: PrintedTensor, count: Int, indent: Int,
     element: (Int) throws(Failure) -> ElementValue
   ) throws(Failure) -> String {
@@ -136,7 +136,11 @@ public enum TensorPrinter {
   /// torch's `_add_suffixes`: each suffix follows `, ` on the last line, or starts a new line
   /// indented under the values when the line would pass the line width. The measure is torch's
   /// own: the last line's length plus 2 (one more for a text without a newline).
-  static func addSuffixes(_ text: String, _ suffixes: [String], indent: Int) -> String {
+  /// `forceNewline` (torch's, for COO tensors) starts the first suffix on a new line whatever
+  /// room is left.
+  static func addSuffixes(
+    _ text: String, _ suffixes: [String], indent: Int, forceNewline: Bool = false
+  ) -> String {
     var result = text
     let bytes = Array(text.utf8)
     var lastLineLength: Int
@@ -145,9 +149,11 @@ public enum TensorPrinter {
     } else {
       lastLineLength = bytes.count + 2
     }
+    var forceNewline = forceNewline
     for suffix in suffixes {
       let length = suffix.utf8.count
-      if lastLineLength + length + 2 > lineWidth {
+      if forceNewline || lastLineLength + length + 2 > lineWidth {
+        forceNewline = false
         result += ",\n" + String(repeating: " ", count: indent) + suffix
         lastLineLength = indent + length
       } else {
@@ -164,7 +170,7 @@ public enum TensorPrinter {
     return "(" + shape.map(String.init).joined(separator: ", ") + ")"
   }
 
-  private static func elementCount(_ shape: [Int]) -> Int {
+  static func elementCount(_ shape: [Int]) -> Int {
     var count = 1
     for size in shape {
       precondition(size >= 0, "TensorPrinter: negative size in \(shape)")

@@ -15,8 +15,9 @@ struct Cat: ParsableCommand {
       PyTorch's print(t) does with its default print options, for the tensor \
       torch.load(FILE, map_location="cpu") returns: the same summary past 1,000 elements, \
       precision, alignment and wrapping, `dtype=`, `Parameter containing:` and quantization \
-      suffixes. Only the elements the print shows are read, so a huge tensor costs a few \
-      hundred small reads.
+      suffixes. Sparse tensors (COO, CSR, CSC, BSR, BSC) print as torch prints them: their \
+      index and value tensors, size, nnz and layout. Only the elements the print shows are \
+      read, so a huge tensor costs a few hundred small reads.
 
       With several keys or --only, each tensor follows a `KEY:` line, with a blank line \
       between tensors.
@@ -25,8 +26,8 @@ struct Cat: ParsableCommand {
         ptview cat model.pt fc.bias
         ptview cat model.pt --only 'encoder.*.bias'
 
-      Exit codes: 0 printed; 1 a key names no tensor, or a tensor ptview cannot print (sparse \
-      and nested layouts, packed quint4x2/quint2x4, dtypes torch cannot print, tensor \
+      Exit codes: 0 printed; 1 a key names no tensor, or a tensor ptview cannot print (nested \
+      tensors, packed quint4x2/quint2x4, dtypes torch cannot print, tensor \
       subclasses): one line \
       each on stderr, after printing the others; 2 the input is unreadable; 64 usage errors.
       """)
@@ -42,6 +43,8 @@ struct Cat: ParsableCommand {
       throw ValidationError("name a tensor: ptview cat FILE KEY (ptview ls FILE lists them)")
     }
   }
+
+  @OptionGroup var remote: RemoteOptions
 
   func run() throws {
     let (checkpoint, source) = try Loading.checkpoint(file)

@@ -11,6 +11,7 @@ import PTViewValues
 struct Diff: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Compare the tensors of two checkpoints, values included.",
+    usage: "ptview diff <a> <b> [--json] [<options>]",
     discussion: """
       Lists the keys only in A, only in B, and for keys in both what changed: dtype, shape, \
       device (where the file puts the tensor) and values, with the largest absolute \
@@ -39,6 +40,8 @@ struct Diff: ParsableCommand {
   @Flag(help: "Never show a progress bar.") var noProgress = false
   @Flag(name: .customLong("no-mouse"), help: "Leave the mouse to the terminal (text selection).")
   var noMouse = false
+
+  @OptionGroup var remote: RemoteOptions
 
   func run() throws {
     let (left, leftSource) = try Loading.checkpoint(a)

@@ -9,6 +9,7 @@ struct Disassemble: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "dis",
     abstract: "Disassemble a pickle exactly as `python3 -m pickletools` prints it.",
+    usage: "ptview dis <file> [--record <record>] [--indent <indent>] [<options>]",
     discussion: """
       Shows data.pkl by default; all five pickles for a legacy file (offsets are file \
       offsets there, as pickletools gives when reading one open file). A damaged pickle is \
@@ -25,6 +26,8 @@ struct Disassemble: ParsableCommand {
   @Option(help: "A record name relative to the archive root (e.g. constants.pkl).") var record:
     String?
   @Option(help: "Blanks per MARK level.") var indent = 4
+
+  @OptionGroup var remote: RemoteOptions
 
   func run() throws {
     if record == nil, try disassembleRaw() { return }

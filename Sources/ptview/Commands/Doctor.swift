@@ -41,6 +41,8 @@ struct Doctor: ParsableCommand {
   var devices: [String] = []
   @Flag(help: "Print JSON for scripts.") var json = false
 
+  @OptionGroup var remote: RemoteOptions
+
   func run() throws {
     var set = DeviceSet()
     for d in devices where !set.add(d) {

@@ -35,7 +35,9 @@ struct EditCommand: ParsableCommand {
 
       --in-place appends the changed records and a new directory to zip and TorchScript \
       files instead of copying them (`ptview repair` undoes an interrupted append); --cast \
-      and legacy files, and --compact, rewrite FILE whole through a temporary file.
+      and legacy files, and --compact, rewrite FILE whole through a temporary file. An \
+      append to a FILE with other hard links would change them all: it is refused unless \
+      --hard-links (--compact changes this name only).
 
       Exit codes: 0 written and verified; 1 refused or failed (nothing written); \
       2 FILE is unreadable; 64 usage errors.
@@ -55,6 +57,11 @@ struct EditCommand: ParsableCommand {
       "With --in-place: rewrite FILE whole in torch's own layout (temporary file and rename), leaving out records earlier in-place edits superseded."
   )
   var compact = false
+  @Flag(
+    help:
+      "With --in-place: append even when FILE has other hard links (every link changes); without it that append is refused."
+  )
+  var hardLinks = false
   @Flag(help: "Replace OUT if it exists.") var force = false
   @Option(
     help: ArgumentHelp(
@@ -134,6 +141,8 @@ struct EditCommand: ParsableCommand {
     }
   }
 
+  @OptionGroup var remote: RemoteOptions
+
   func run() throws {
     var operations: [EditOperation] = []
     if let extract { operations.append(.extract(extract)) }
@@ -174,6 +183,7 @@ struct EditCommand: ParsableCommand {
     }
     try EditRun.run(
       file: file, output: inPlace ? file : output!, inPlace: inPlace, compact: compact,
+      hardLinks: hardLinks,
       force: force,
       json: json,
       noProgress: noProgress, verb: "edit", operations: operations)

@@ -26,6 +26,8 @@ struct Explore: ParsableCommand {
   @Flag(name: .customLong("no-mouse"), help: "Leave the mouse to the terminal (text selection).")
   var noMouse = false
 
+  @OptionGroup var remote: RemoteOptions
+
   func run() throws {
     if DistributedLoading.isDistributed(file) {
       // A torch.distributed.checkpoint folder: its .metadata, read-only.

@@ -94,6 +94,8 @@ struct Export: ParsableCommand {
     }
   }
 
+  @OptionGroup var remote: RemoteOptions
+
   func run() throws {
     if DistributedLoading.isDistributed(file) {
       try exportDistributed()

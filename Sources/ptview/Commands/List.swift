@@ -31,6 +31,8 @@ struct List: ParsableCommand {
   var file: String
   @Flag(help: "Print JSON for scripts.") var json = false
 
+  @OptionGroup var remote: RemoteOptions
+
   func run() throws {
     if DistributedLoading.isDistributed(file) {
       let metadata = try DistributedLoading.open(file)

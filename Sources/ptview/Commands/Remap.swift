@@ -29,7 +29,9 @@ struct Remap: ParsableCommand {
       where they are, still aligned; nothing before the old end is written), synced, read back \
       and verified, and truncated away again if anything fails. `ptview repair FILE` undoes an \
       append a crash interrupted. --compact (with --in-place) rewrites FILE whole in torch's \
-      own layout instead, leaving out superseded records; legacy files are always rewritten.
+      own layout instead, leaving out superseded records; legacy files are always rewritten. \
+      An append to a FILE with other hard links would change them all: it is refused unless \
+      --hard-links (--compact changes this name only).
 
       A folder (a Hugging Face sharded model, a Trainer, accelerate or DeepSpeed folder) is \
       written whole to the new folder OUT: every torch file rewritten as above, two at a time, \
@@ -63,6 +65,11 @@ struct Remap: ParsableCommand {
       "With --in-place: rewrite FILE whole in torch's own layout (temporary file and rename), leaving out records earlier in-place edits superseded."
   )
   var compact = false
+  @Flag(
+    help:
+      "With --in-place: append even when FILE has other hard links (every link changes); without it that append is refused."
+  )
+  var hardLinks = false
   @Option(help: "Move every storage not already there to DEVICE (e.g. cpu).") var to: String?
   @Option(name: .customLong("map"), help: "A FROM=TO location rule (repeatable; first match wins).")
   var maps: [String] = []
@@ -92,10 +99,13 @@ struct Remap: ParsableCommand {
     }
   }
 
+  @OptionGroup var remote: RemoteOptions
+
   func run() throws {
     let rules = try DeviceMoveOptions.rules(to: to, maps: maps, custom: customDevice)
     try EditRun.run(
       file: file, output: inPlace ? file : output!, inPlace: inPlace, compact: compact,
+      hardLinks: hardLinks,
       force: force, json: json, noProgress: noProgress, verb: "remap",
       operations: [.moveDevices(rules, only: TensorSelection(only: only))])
   }

@@ -30,6 +30,8 @@ struct Repair: ParsableCommand {
   @Flag(help: "Say what would be done; change nothing.") var dryRun = false
   @Flag(help: "Print the result as JSON.") var json = false
 
+  @OptionGroup var remote: RemoteOptions
+
   func run() throws {
     if RemoteLocation.isRemote(file) && !dryRun {
       Diagnostics.stderr("ptview: \(file): repair changes a local file; this one is remote")

@@ -38,6 +38,8 @@ struct Scan: ParsableCommand {
       order, and where it stopped (for differential tests against CPython).
       """) var vmTrace = false
 
+  @OptionGroup var remote: RemoteOptions
+
   func run() throws {
     if vmTrace {
       for path in expand(files) {

@@ -8,6 +8,7 @@ import PTViewValues
 struct Stats: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Count NaN/Inf/zeros and compute min/max/mean/std of every tensor's values.",
+    usage: "ptview stats <file> [--only <only> ...] [--json] [<options>]",
     discussion: """
       Reads each tensor's values from its storage record (streamed, a few hundred KB at a \
       time, on every core; nothing is executed) and prints, per tensor: count (elements), \
@@ -46,6 +47,8 @@ struct Stats: ParsableCommand {
   var only: [String] = []
   @Flag(help: "Print JSON for scripts.") var json = false
   @Flag(help: "Never show a progress bar.") var noProgress = false
+
+  @OptionGroup var remote: RemoteOptions
 
   func run() throws {
     // One part per file: a folder's files are read one after the other, each through its own

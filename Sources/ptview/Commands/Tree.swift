@@ -6,6 +6,7 @@ import PTViewPickle
 struct Tree: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Print the object graph as indented text; shared objects shown once.",
+    usage: "ptview tree <file> [--depth <depth>] [--raw] [<options>]",
     discussion: """
       Examples:
         ptview tree model.pt --depth 2
@@ -20,6 +21,8 @@ struct Tree: ParsableCommand {
   @Flag(help: "Show tensor rebuild calls as calls, not one-line summaries.") var raw = false
   @Option(help: "The pickle to show (e.g. constants.pkl; default: the main one).") var record:
     String?
+
+  @OptionGroup var remote: RemoteOptions
 
   func run() throws {
     if DistributedLoading.isDistributed(file) {

@@ -24,8 +24,8 @@ enum DeviceMoveOptions {
 /// Runs the edit pipeline for a command: read, plan, write, verify, report.
 enum EditRun {
   static func run(
-    file: String, output: String, inPlace: Bool, compact: Bool = false, force: Bool, json: Bool,
-    noProgress: Bool,
+    file: String, output: String, inPlace: Bool, compact: Bool = false, hardLinks: Bool = false,
+    force: Bool, json: Bool, noProgress: Bool,
     verb: String, operations: [EditOperation]
   ) throws {
     if inPlace && RemoteLocation.isRemote(file) {
@@ -60,6 +60,7 @@ enum EditRun {
         checkpoint: checkpoint, inputPath: file,
         inputSource: source is FileSource ? nil : source, plan: plan, outputPath: output,
         overwrite: force || inPlace, allowInPlace: inPlace, appendInPlace: inPlace && !compact,
+        appendToLinks: hardLinks,
         progress: { done, total in bar.update(done, total) })
     } catch {
       bar.finish()
