@@ -144,6 +144,9 @@ def test_scan_judges_every_distcp_archive(name):
         assert by_name[n]["format"] == "DCP .distcp file"
         assert by_name[n]["verdict"] == "safe", by_name[n]
     assert report["exit_code"] == code
+    # .metadata needs DCP's dataclasses (dcp.load uses pickle.load): suspicious, with a note.
+    meta = by_name[".metadata"]
+    assert meta["verdict"] == "suspicious" and any("DCP's own metadata types" in n for n in meta["notes"])
 
 
 def test_scan_flags_a_pickled_value_that_calls_os_system():
@@ -159,7 +162,7 @@ def test_scan_flags_a_metadata_that_calls_os_system():
     code, report = scan(os.path.join(HOSTILE, "evil_metadata"))
     assert code == 4
     meta = [f for f in report["files"] if f["path"].endswith(".metadata")][0]
-    assert meta["verdict"] == "dangerous"
+    assert meta["verdict"] == "dangerous" and not any("DCP" in n for n in meta["notes"])
 
 
 def test_scan_of_a_deepspeed_folder_is_clean_and_notes_text_files():

@@ -71,7 +71,16 @@ struct Scan: ParsableCommand {
           continue
         }
       }
-      reports.append(scan(path))
+      var report = scan(path)
+      if path.hasSuffix("/.metadata"), report.verdict == .suspicious,
+        DistributedLoading.isDistributed(String(path.dropLast("/.metadata".count))),
+        report.findings.allSatisfy({ Self.isDistributedClass($0.global) })
+      {
+        report.notes.append(
+          "the .metadata of a DCP folder: dcp.load reads it with pickle.load (no allowlist); the classes named are DCP's own metadata types"
+        )
+      }
+      reports.append(report)
     }
     let verdict = SafetyReport.combined(reports)
     if json {
@@ -92,6 +101,14 @@ struct Scan: ParsableCommand {
     paths.flatMap {
       RemoteLocation.isRemote($0) ? [$0] : Folder.regularFiles(under: $0) ?? [$0]
     }
+  }
+
+  /// Whether a global is one DCP's `.metadata` pickle names (its dataclasses, the storage
+  /// info, the path it was saved to).
+  static func isDistributedClass(_ global: String?) -> Bool {
+    guard let global else { return false }
+    return global.hasPrefix("torch.distributed.checkpoint.") || global.hasPrefix("pathlib.")
+      || global == "torch.Size"
   }
 
   /// The folder and name of a `.distcp` file inside a DCP folder, or nil.
