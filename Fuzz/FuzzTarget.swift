@@ -1,6 +1,6 @@
 // libFuzzer entry point for the pickle VM, the container parsers, the edit planner and the
 // rewriter, the safety scan and the load doctor, cat's printer, diff's value comparison, the
-// export planner and the safetensors reader. Built by Fuzz/run.sh with
+// export planner, the safetensors reader and the DCP `.metadata` reader. Built by Fuzz/run.sh with
 // `swiftc -sanitize=fuzzer,address`; every input must decode or fail with an error value,
 // never trap, hang or exhaust memory.
 import PTViewCore
@@ -60,6 +60,18 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     }
   }
   fuzzSafetensors(bytes)
+  // A DCP `.metadata`: every byte range checked against files of these sizes, then the
+  // reports that walk the result (listing, info, the tree torch would rebuild).
+  let fileSizes: [String: Int64] = [
+    "__0_0.distcp": 4096, "__1_0.distcp": 1 << 20, "__0_1.distcp": 0,
+  ]
+  if let metadata = try? DistributedMetadataReader.read(bytes, fileSizes: fileSizes) {
+    _ = DistributedReport.json(metadata)
+    _ = DistributedReport.table(metadata)
+    _ = DistributedReport.infoText(metadata)
+    _ = DistributedReport.tree(metadata, maxDepth: nil)
+    _ = metadata.files
+  }
   // The safety scan and the load doctor read the same hostile bytes.
   _ = SafetyScanner().scan(MemorySource(bytes), path: "fuzz.pt")
   _ = LoadDoctor().diagnose(MemorySource(bytes), path: "fuzz.pt")

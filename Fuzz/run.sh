@@ -49,6 +49,11 @@ find Tests/Fixtures/pickles Tests/Fixtures/hostile Tests/Fixtures/torch Tests/Fi
   Tests/Fixtures/safetensors Fuzz/crashers -type f -size -64k \
   \( -name '*.pkl' -o -name '*.pt' -o -name '*.bin' -o -name '*.safetensors' -o -name 'crash-*' \) \
   -exec cp {} "$out/corpus/" \; 2>/dev/null || true
+# DCP `.metadata` pickles (all named alike, so each gets its own seed name).
+i=0
+for m in Tests/Fixtures/dcp/*/.metadata Tests/Fixtures/dcp_hostile/*/.metadata; do
+  [ -f "$m" ] && cp "$m" "$out/corpus/dcp-metadata-$i" && i=$((i + 1))
+done
 
 "$out/fuzz-ptview" "$out/corpus" -max_total_time="$seconds" -max_len=65536 -timeout=10 \
   -rss_limit_mb=2048 -artifact_prefix="$out/artifacts/" -print_final_stats=1 2>&1 | tail -15

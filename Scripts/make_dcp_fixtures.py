@@ -2,10 +2,19 @@
 torch: a plain state_dict, a nested optimizer-like dict with non-tensor values, and a model
 sharded over two gloo ranks (DTensor, so tensors are saved in several chunks and files).
 
+Hostile folders go to Tests/Fixtures/dcp_hostile (doctor and scan judge them): files missing
+or cut short, chunks overlapping, a dtype the bytes do not match, a pickled value zeroed, and
+two whose pickles would call os.system if loaded (a pickled value, and .metadata itself);
+one more holds a pickled tuple whose tensor is tagged cuda:0 (remap). Nothing here is ever
+unpickled: the os.system pickles are written by pickling an object whose __reduce__ names
+it, which does not call it.
+
 Run with the torch venv: python Scripts/make_dcp_fixtures.py
 """
 
+import dataclasses
 import os
+import pickle
 import shutil
 import sys
 import tempfile
@@ -16,7 +25,11 @@ import torch.distributed as dist
 import torch.distributed.checkpoint as dcp
 import torch.multiprocessing as mp
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Fixtures", "dcp")
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.join(HERE, "..", "Tests", "Fixtures", "dcp")
+HOSTILE = os.path.join(HERE, "..", "Tests", "Fixtures", "dcp_hostile")
+sys.path.insert(0, HERE)
+import fixture_support as fs  # noqa: E402
 warnings.filterwarnings("ignore")
 
 
@@ -112,6 +125,92 @@ def sharded():
     mp.spawn(sharded_worker, args=(2, path, port), nprocs=2, join=True)
 
 
+class CallsSystem:
+    """Pickles as `os.system(...)`: what a malicious pickled value looks like. Pickling it
+    only names os.system; the command would run only if someone unpickled the result."""
+
+    def __reduce__(self):
+        return (os.system, ("echo the DCP hostile fixture was unpickled",))
+
+
+def hostile_copy(name, source):
+    path = os.path.join(HOSTILE, name)
+    shutil.rmtree(path, ignore_errors=True)
+    shutil.copytree(os.path.join(ROOT, source), path)
+    return path
+
+
+def rewrite_metadata(path, change):
+    meta_path = os.path.join(path, ".metadata")
+    with open(meta_path, "rb") as f:
+        meta = pickle.load(f)  # our own fixture's metadata, just written by dcp.save
+    change(meta)
+    with open(meta_path, "wb") as f:
+        pickle.dump(meta, f)
+
+
+def storage_of(path, fqn):
+    with open(os.path.join(path, ".metadata"), "rb") as f:
+        meta = pickle.load(f)
+    return [info for index, info in meta.storage_data.items() if index.fqn == fqn][0]
+
+
+def hostile():
+    os.makedirs(HOSTILE, exist_ok=True)
+    # A rank's file is gone.
+    os.remove(os.path.join(hostile_copy("missing_file", "sharded"), "__1_0.distcp"))
+    # A rank's file is cut short: its chunks lie past the end.
+    cut = os.path.join(hostile_copy("truncated", "sharded"), "__1_0.distcp")
+    with open(cut, "r+b") as f:
+        f.truncate(100)
+
+    # Two chunks of w claim the same rows (and the rows 3..5 are nobody's).
+    def overlap(meta):
+        chunks = meta.state_dict_metadata["w"].chunks
+        moved = chunks[1].offsets
+        chunks[1].offsets = torch.Size([2, 0])
+        meta.storage_data = {
+            (dataclasses.replace(k, offset=torch.Size([2, 0])) if k.fqn == "w" and k.offset == moved else k): v
+            for k, v in meta.storage_data.items()
+        }
+
+    rewrite_metadata(hostile_copy("overlap", "sharded"), overlap)
+
+    # The metadata says int64, the chunks hold int32.
+    def wrong_dtype(meta):
+        props = meta.state_dict_metadata["ints"].properties
+        meta.state_dict_metadata["ints"].properties = dataclasses.replace(props, dtype=torch.int64)
+
+    rewrite_metadata(hostile_copy("wrong_dtype", "sharded"), wrong_dtype)
+    # A pickled value's bytes are zeroed: its archive no longer reads.
+    path = hostile_copy("zeroed_value", "nested")
+    info = storage_of(path, "note")
+    with open(os.path.join(path, info.relative_path), "r+b") as f:
+        f.seek(info.offset)
+        f.write(b"\0" * info.length)
+    # A pickled value that would call os.system.
+    dcp.save({"w": torch.ones(2), "hook": CallsSystem()}, checkpoint_id=fresh_hostile("evil_value"))
+    # .metadata itself would call os.system.
+    path = hostile_copy("evil_metadata", "plain")
+    with open(os.path.join(path, ".metadata"), "wb") as f:
+        pickle.dump(CallsSystem(), f, protocol=2)
+    # A pickled tuple holding a tensor saved on cuda:0 (tagged so: no GPU here). Only that
+    # tensor's storage is tagged; DCP's own tensor chunks stay cpu as DCP writes them.
+    t = torch.arange(3.0)
+    ptr = t.untyped_storage().data_ptr()
+    fs._LOC["fn"] = lambda st: fs.fresh("cuda:0") if st.data_ptr() == ptr else None
+    try:
+        dcp.save({"w": torch.zeros(2), "pair": (t, 7)}, checkpoint_id=fresh_hostile("cuda_value"))
+    finally:
+        fs._LOC["fn"] = None
+
+
+def fresh_hostile(name):
+    path = os.path.join(HOSTILE, name)
+    shutil.rmtree(path, ignore_errors=True)
+    return path
+
+
 if __name__ == "__main__":
     os.makedirs(ROOT, exist_ok=True)
     plain()
@@ -119,5 +218,6 @@ if __name__ == "__main__":
     values()
     refused()
     sharded()
+    hostile()
     for name in sorted(os.listdir(ROOT)):
         print(name, sorted(os.listdir(os.path.join(ROOT, name))))

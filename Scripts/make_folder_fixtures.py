@@ -149,6 +149,47 @@ def make_trainer():
         shutil.copytree(os.path.join(tmp, "checkpoint-2"), dest)
 
 
+# DeepSpeed copies its converter script into every checkpoint folder (executable, with a
+# shebang): a Python program, not a pickle. This stand-in has the same shape (our own text):
+# it is what `ptview scan` must report as a script torch.load never reads.
+ZERO_TO_FP32 = """#!/usr/bin/env python
+
+# Stand-in for the converter DeepSpeed copies beside its checkpoints: it gathers the ZeRO
+# partitions of the fp32 master weights into one state_dict.
+# Usage: python zero_to_fp32.py . pytorch_model.bin
+
+import argparse
+import glob
+import os
+
+import torch
+
+
+def partitions(folder, tag):
+    pattern = os.path.join(folder, tag, "*_optim_states.pt")
+    return sorted(glob.glob(pattern))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("checkpoint_dir")
+    parser.add_argument("output_file")
+    parser.add_argument("-t", "--tag", default=None)
+    args = parser.parse_args()
+    tag = args.tag
+    if tag is None:
+        with open(os.path.join(args.checkpoint_dir, "latest")) as f:
+            tag = f.read().strip()
+    states = [torch.load(p, map_location="cpu", weights_only=False) for p in partitions(args.checkpoint_dir, tag)]
+    flat = torch.cat([s["optimizer_state_dict"]["single_partition_of_fp32_groups"][0] for s in states])
+    torch.save({"flat_fp32": flat}, args.output_file)
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
 def make_deepspeed(model):
     """DeepSpeed's dictionaries, shaped by hand (see the module docstring)."""
     out = os.path.join(OUT, "deepspeed")
@@ -157,7 +198,8 @@ def make_deepspeed(model):
     with open(os.path.join(out, "latest"), "w") as f:
         f.write(tag)
     with open(os.path.join(out, "zero_to_fp32.py"), "w") as f:
-        f.write("# stand-in for DeepSpeed's converter script, which DeepSpeed copies here\n")
+        f.write(ZERO_TO_FP32)
+    os.chmod(os.path.join(out, "zero_to_fp32.py"), 0o755)
     ds_config = {"train_micro_batch_size_per_gpu": 2, "zero_optimization": {"stage": 2}, "bf16": {"enabled": True}}
     sd = {k: v.to(torch.bfloat16) for k, v in model.state_dict().items()}
     params = [n for n, _ in model.named_parameters()]

@@ -1,6 +1,6 @@
 public import PTViewCore
-import PTViewEdit
-import PTViewFiles
+public import PTViewEdit
+public import PTViewFiles
 import PTViewPickle
 import PTViewZip
 
@@ -19,6 +19,34 @@ extension ExportPipeline {
     if !overwrite && AtomicOutput.exists(outputPath) {
       throw WriteFailure(kind: .exists, message: "\(outputPath) already exists")
     }
+    let archive = try distributedArchive(
+      metadata: metadata, folder: folder, root: ArchiveNaming.root(forPath: outputPath),
+      mode: .export)
+    // Read back: the archive must parse and hold the planned tensors.
+    let (written, output) = try writeAndReadBack(
+      archive.plan, from: archive.input, to: outputPath, mode: 0o644)
+    guard written.entries.count == archive.tensors else {
+      throw verificationFailure(
+        outputPath, "it holds \(written.entries.count) tensors, not \(archive.tensors)")
+    }
+    return ExportReport(
+      format: "pt", files: [.init(path: outputPath, size: output.size, tensors: archive.tensors)],
+      tensors: archive.tensors, dataBytes: archive.dataBytes, leftOut: [], gathered: 0)
+  }
+
+  /// Lays out the torch.save zip `dcp_to_torch_save` would write for a DCP folder as a plan
+  /// over the folder's `.distcp` files end to end (`input`): pickles and headers are new
+  /// bytes, every tensor record is runs copied from the chunks. Both `export` (which writes
+  /// it) and the value readers (which read it in place through `PlanSource`) use it, so
+  /// stats, cat and diff see exactly the tensors export writes.
+  ///
+  /// In `.export` mode record checksums are computed (every tensor byte is read once) and a
+  /// bytes item that is not a plain Python value is refused. In `.view` mode checksums are
+  /// left 0 (nothing reads them back) and such an item becomes None, its key listed in
+  /// `replaced`: the view only needs the tensors.
+  public static func distributedArchive(
+    metadata: DistributedMetadata, folder: String, root: String, mode: DistributedArchive.Mode
+  ) throws(WriteFailure) -> DistributedArchive {
     func unreadable(_ file: String, _ why: String) -> WriteFailure {
       WriteFailure(kind: .unreadable, message: "\(folder)/\(file): \(why)")
     }
@@ -59,6 +87,7 @@ extension ExportPipeline {
     var tensorRecords: [(record: Int, runs: [TorchZipWriter.Run], fqn: String)] = []
     var dataBytes: Int64 = 0
     var tensors = 0
+    var replaced: [String] = []
     for item in metadata.items {
       let value: ValueID
       switch item.kind {
@@ -141,16 +170,20 @@ extension ExportPipeline {
         dataBytes += total
       case .bytes(let storage):
         let saved = try archive(storage, item.fqn)
-        guard let root = saved.root, saved.entries.isEmpty,
+        if let root = saved.root, saved.entries.isEmpty,
           let copied = PlainValueCopy.copy(root, from: saved.graph, into: &graph)
-        else {
+        {
+          value = copied
+        } else if mode == .view {
+          value = graph.add(.none, at: 0)
+          replaced.append(item.fqn)
+        } else {
           throw WriteFailure(
             kind: .refused,
             message:
               "\(item.fqn) is a value DCP pickled that is not a plain Python value (ptview does not run pickles); export refuses it"
           )
         }
-        value = copied
       }
       guard tree.insert(value, at: item.path[...]) else {
         throw unreadable(".metadata", "\(item.fqn): its path clashes with another key's")
@@ -164,7 +197,6 @@ extension ExportPipeline {
     } catch {
       throw WriteFailure(kind: .failed, message: "cannot write the pickle: \(error.description)")
     }
-    let root = ArchiveNaming.root(forPath: outputPath)
     var writer = TorchZipWriter(alignment: 64)
     writer.add(root + "/data.pkl", .bytes(pickle))
     writer.add(root + "/.format_version", .bytes(Array("1".utf8)))
@@ -172,7 +204,7 @@ extension ExportPipeline {
     writer.add(root + "/byteorder", .bytes(Array("little".utf8)))
     for record in tensorRecords {
       var crc: UInt32 = 0
-      for run in record.runs {
+      for run in record.runs where mode == .export {
         do {
           var position = run.offset
           let end = run.offset + run.length
@@ -191,15 +223,33 @@ extension ExportPipeline {
     writer.add(root + "/version", .bytes(Array("3\n".utf8)))
     writer.add(
       root + "/.data/serialization_id", .bytes(Array(String(repeating: "0", count: 40).utf8)))
-    let plan = writer.finish()
-    // Read back: the archive must parse and hold the planned tensors.
-    let (written, output) = try writeAndReadBack(plan, from: input, to: outputPath, mode: 0o644)
-    guard written.entries.count == tensors else {
-      throw verificationFailure(
-        outputPath, "it holds \(written.entries.count) tensors, not \(tensors)")
-    }
-    return ExportReport(
-      format: "pt", files: [.init(path: outputPath, size: output.size, tensors: tensors)],
-      tensors: tensors, dataBytes: dataBytes, leftOut: [], gathered: 0)
+    return DistributedArchive(
+      plan: writer.finish(), input: input, tensors: tensors, dataBytes: dataBytes,
+      replaced: replaced)
   }
+}
+
+/// The torch.save archive of a DCP folder, planned but not written (see
+/// `ExportPipeline.distributedArchive`).
+public struct DistributedArchive: Sendable {
+  /// What the plan is for.
+  public enum Mode: Sendable, Equatable {
+    /// Written by export: checksums computed, non-plain values refused.
+    case export
+    /// Read in place: checksums 0, non-plain values replaced by None.
+    case view
+  }
+  /// The archive, as literal bytes and runs of `input`.
+  public var plan: WritePlan
+  /// The folder's `.distcp` files end to end (sorted by name).
+  public var input: ConcatenatedSource
+  /// Tensor records.
+  public var tensors: Int
+  /// Their bytes.
+  public var dataBytes: Int64
+  /// Keys of pickled values that are not plain Python values, left None (`.view` only).
+  public var replaced: [String]
+
+  /// The archive as a file to read: what `CheckpointReader` and `TensorValues` take.
+  public var source: PlanSource { PlanSource(plan, over: input) }
 }

@@ -60,6 +60,9 @@ public struct DistributedMetadata: Sendable, Equatable {
   /// The items, in the order of `state_dict_metadata`.
   public var items: [Item]
 
+  /// Metadata of `items` (a subset, to check or assemble keys one at a time).
+  public init(items: [Item]) { self.items = items }
+
   /// Every file the items name, sorted.
   public var files: [String] {
     var names = Set<String>()

@@ -19,12 +19,16 @@ struct Cat: ParsableCommand {
       index and value tensors, size, nnz and layout. Only the elements the print shows are \
       read, so a huge tensor costs a few hundred small reads.
 
+      A torch.distributed.checkpoint folder prints its tensors as the file \
+      dcp_to_torch_save writes holds them, assembled from their chunks.
+
       With several keys or --only, each tensor follows a `KEY:` line, with a blank line \
       between tensors.
 
       Examples:
         ptview cat model.pt fc.bias
         ptview cat model.pt --only 'encoder.*.bias'
+        ptview cat ./dcp-step-100/ model.fc.weight   # a DCP folder
 
       Exit codes: 0 printed; 1 a key names no tensor, or a tensor ptview cannot print (nested \
       tensors, packed quint4x2/quint2x4, dtypes torch cannot print, tensor \
@@ -32,7 +36,8 @@ struct Cat: ParsableCommand {
       each on stderr, after printing the others; 2 the input is unreadable; 64 usage errors.
       """)
 
-  @ArgumentParser.Argument(help: "The checkpoint file.", completion: .file()) var file: String
+  @ArgumentParser.Argument(help: "The checkpoint file or DCP folder.", completion: .file())
+  var file: String
   @ArgumentParser.Argument(help: "Dotted keys of tensors, as `ptview ls` prints them.")
   var keys: [String] = []
   @Option(help: "Also every tensor whose key matches GLOB (`*` crosses dots; repeatable).")
@@ -47,7 +52,7 @@ struct Cat: ParsableCommand {
   @OptionGroup var remote: RemoteOptions
 
   func run() throws {
-    let (checkpoint, source) = try Loading.checkpoint(file)
+    let (checkpoint, source) = try Loading.values(file)
     let reader = TensorValues(checkpoint: checkpoint, source: source)
     var byKey: [String: TensorInfo] = [:]
     for entry in checkpoint.entries where byKey[entry.key] == nil {

@@ -21,7 +21,8 @@ struct Diff: ParsableCommand {
       sparse and nested ones by their parts (a change has no max |a-b|). \
       NaN equals NaN at the same place; NaN against a number is a change whose max |a-b| is \
       nan (null in JSON). Files in different containers (zip, legacy) with the same tensors \
-      are identical. Only tensors are compared.
+      are identical. Only tensors are compared. A torch.distributed.checkpoint folder is \
+      compared as the file dcp_to_torch_save writes (chunks assembled, keys nested).
 
       On a terminal the differences open in the explorer (? lists its keys); --json or a \
       pipe prints text. --json prints {"only_a": [...], "only_b": [...], "changed": [{"key", \
@@ -30,6 +31,7 @@ struct Diff: ParsableCommand {
       Examples:
         ptview diff before.pt after.pt
         ptview diff a.pt b.pt --json | jq -r '.changed[].key'
+        ptview diff ./dcp-step-100/ model.pt   # a DCP folder against a file
 
       Exit codes: 0 identical; 1 different; 2 an input is unreadable; 64 usage errors.
       """)
@@ -44,8 +46,8 @@ struct Diff: ParsableCommand {
   @OptionGroup var remote: RemoteOptions
 
   func run() throws {
-    let (left, leftSource) = try Loading.checkpoint(a)
-    let (right, rightSource) = try Loading.checkpoint(b)
+    let (left, leftSource) = try Loading.values(a)
+    let (right, rightSource) = try Loading.values(b)
     var report = DiffReport(a: left.entries, b: right.entries)
     let readA = TensorValues(checkpoint: left, source: leftSource)
     let readB = TensorValues(checkpoint: right, source: rightSource)

@@ -3,6 +3,7 @@ import PTViewCore
 import PTViewEdit
 import PTViewFiles
 import PTViewJudge
+import PTViewPipeline
 import PTViewZip
 
 /// `ptview doctor`: predicts what a plain `torch.load` does with a file (issue 5).
@@ -25,10 +26,17 @@ struct Doctor: ParsableCommand {
         ptview doctor model.pt --device cuda:1   # a machine with GPUs 0 and 1
         ptview doctor model.pt --json | jq -r .remap
         ptview doctor ./sharded-model/        # every file, and the index
+        ptview doctor ./dcp-step-100/         # a torch.distributed.checkpoint folder
 
       A folder (or X.index.json) is judged file by file; the verdict is the worst of its \
       files (4, then 2, then 3), and the index is checked against the shards: a shard it \
       names that is missing makes the folder unreadable (2); keys it misplaces are listed.
+
+      A torch.distributed.checkpoint folder is judged as dcp.load reads it: every file \
+      .metadata names present, every byte range inside its file, chunks tiling each tensor \
+      with no overlap or gap, each chunk one tensor of the recorded dtype and shape, each \
+      pickled value readable. Each problem is one line with its file and byte offset; the \
+      verdict is 0 or 2.
       """)
 
   @ArgumentParser.Argument(help: "The checkpoint file or folder.", completion: .file())
@@ -48,6 +56,7 @@ struct Doctor: ParsableCommand {
     for d in devices where !set.add(d) {
       throw ValidationError("unknown device '\(d)' (use cpu, cuda, cuda:N, xpu:N or mps)")
     }
+    if DistributedLoading.isDistributed(file) { try diagnoseDistributed() }
     if let target = Loading.folderTarget(file) {
       let folder = try Loading.folder(target.folder, index: target.index, strict: false)
       try diagnose(folder, devices: set)
@@ -62,6 +71,62 @@ struct Doctor: ParsableCommand {
       Diagnostics.stderr("ptview: \(file): \(report.unreadableReason ?? "unreadable")")
     }
     if report.verdict != .loads { throw ExitCode(report.verdict.rawValue) }
+  }
+
+  /// A torch.distributed.checkpoint folder, judged as dcp.load reads it: the metadata (every
+  /// file present, ranges inside them, chunks tiling each tensor), then every chunk and
+  /// pickled value opened. Exits 0 (loads) or 2 (unreadable, each problem on one line).
+  private func diagnoseDistributed() throws -> Never {
+    var folder = file
+    while folder.count > 1 && folder.hasSuffix("/") { folder.removeLast() }
+    var problems: [DistributedChecks.Problem] = []
+    var notes: [String] = []
+    var summary = "DCP folder"
+    do {
+      let metadata = try DistributedLoading.read(folder)
+      problems = DistributedChecks.problems(metadata, folder: folder)
+      let tensors = metadata.items.filter { if case .tensor = $0.kind { true } else { false } }
+      let chunks = tensors.reduce(0) {
+        if case .tensor(_, _, let c) = $1.kind { $0 + c.count } else { $0 }
+      }
+      func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
+      summary =
+        "DCP folder: \(count(metadata.items.count, "key")) (\(count(tensors.count, "tensor")) in \(count(chunks, "chunk")), \(count(metadata.items.count - tensors.count, "pickled value"))) in \(count(metadata.files.count, "file"))"
+      for value in DistributedChecks.valueDevices(metadata, folder: folder)
+      where value.devices != ["cpu"] {
+        notes.append(
+          "\(value.fqn) (\(value.file) @ byte \(value.offset)) is a pickled value holding tensors on \(value.devices.joined(separator: ", ")); dcp.load restores them there (plain torch.load, no map_location)"
+        )
+      }
+    } catch {
+      var message = error.error.description
+      if message.hasPrefix(".metadata: ") { message.removeFirst(".metadata: ".count) }
+      problems = [.init(file: ".metadata", message: message)]
+    }
+    let verdict: DoctorReport.Verdict = problems.isEmpty ? .loads : .unreadable
+    if json {
+      var out = "{\"path\": \(JSONWriter.quoted(folder)), \"format\": \"dcp\", "
+      out += "\"verdict\": \"\(verdict)\", \"exit_code\": \(verdict.rawValue), \"problems\": ["
+      out += problems.map {
+        "{\"file\": \(JSONWriter.quoted($0.file)), \"message\": \(JSONWriter.quoted($0.message))}"
+      }.joined(separator: ", ")
+      out += "], \"notes\": [" + notes.map(JSONWriter.quoted).joined(separator: ", ") + "]}\n"
+      Diagnostics.out(out)
+    } else {
+      var out = "\(folder): \(summary)\n"
+      for p in problems { out += "- \(p.file): \(p.message)\n" }
+      for n in notes { out += "  note: \(n)\n" }
+      out +=
+        problems.isEmpty
+        ? "loads: every chunk and value is where .metadata says, and whole\n"
+        : "unreadable: \(problems.count) problem\(problems.count == 1 ? "" : "s"); dcp.load fails\n"
+      Diagnostics.out(out)
+      if let first = problems.first {
+        Diagnostics.stderr("ptview: \(folder)/\(first.file): \(first.message)")
+      }
+    }
+    if verdict != .loads { throw ExitCode(verdict.rawValue) }
+    Diagnostics.finish()
   }
 
   /// Each torch and safetensors file of a folder, then the index; exits with the folder's

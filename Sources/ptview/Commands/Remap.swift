@@ -2,6 +2,7 @@ import ArgumentParser
 import PTViewCore
 import PTViewEdit
 import PTViewJudge
+import PTViewPipeline
 
 /// `ptview remap`: rewrite storage locations and write a file a plain `torch.load` accepts.
 struct Remap: ParsableCommand {
@@ -40,14 +41,21 @@ struct Remap: ParsableCommand {
       read two at a time, so memory holds two files' pickles, not the folder's. \
       safetensors shards are copied unchanged: the format stores no device.
 
+      A torch.distributed.checkpoint folder records no device for its tensors (DCP saves \
+      them from the CPU and loads them with map_location="cpu"): remap says "nothing to \
+      remap" and exits 0, writing nothing. Only a pickled value (a tuple or object \
+      holding tensors) keeps its tensors' devices; when the rules would move one, remap \
+      names it and refuses (exit 1): ptview does not rewrite .distcp files yet.
+
       Examples:
         ptview remap gpu.pt --to cpu -o cpu.pt
         ptview remap ./llama-sharded/ --to cpu -o ./llama-cpu/
         ptview remap model.pt --map 'cuda:*=cpu' --only 'encoder.*' -o enc_cpu.pt
         ptview remap big.pt --in-place --to cpu
         ptview remap big.pt --in-place --compact --to cpu
+        ptview remap ./dcp-step-100/ --to cpu -o x   # says what records a device
 
-      Exit codes: 0 written and verified; 1 refused or failed (nothing left behind); \
+      Exit codes: 0 written and verified (a DCP folder: nothing to remap); 1 refused or failed (nothing left behind); \
       2 FILE is unreadable; 64 usage errors.
       """)
 
@@ -103,10 +111,42 @@ struct Remap: ParsableCommand {
 
   func run() throws {
     let rules = try DeviceMoveOptions.rules(to: to, maps: maps, custom: customDevice)
+    if DistributedLoading.isDistributed(file) { try remapDistributed(rules) }
     try EditRun.run(
       file: file, output: inPlace ? file : output!, inPlace: inPlace, compact: compact,
       hardLinks: hardLinks,
       force: force, json: json, noProgress: noProgress, verb: "remap",
       operations: [.moveDevices(rules, only: TensorSelection(only: only))])
+  }
+
+  /// A torch.distributed.checkpoint folder. Its tensors record no device: DCP moves them to
+  /// the CPU before writing and loads them with map_location="cpu", and `.metadata` has no
+  /// device field. Only pickled values (loaded with a plain torch.load) can hold tensors
+  /// with a location. When the rules move none of those, there is nothing to do (exit 0);
+  /// otherwise the values are named and the command refuses (exit 1): rewriting them means
+  /// rewriting `.distcp` files and the byte ranges `.metadata` pickles, which ptview does
+  /// not do yet.
+  private func remapDistributed(_ rules: DeviceRules) throws -> Never {
+    var folder = file
+    while folder.count > 1 && folder.hasSuffix("/") { folder.removeLast() }
+    let metadata = try DistributedLoading.open(folder)
+    let moved = DistributedChecks.valueDevices(metadata, folder: folder).filter { value in
+      value.devices.contains { location in
+        rules.target(for: location).map { $0 != location } ?? false
+      }
+    }
+    guard let first = moved.first else {
+      let why =
+        "nothing to remap: a DCP folder's tensors record no device (dcp.load reads them with map_location=\"cpu\") and no pickled value holds a tensor the rules move; nothing written"
+      Diagnostics.out(
+        json
+          ? "{\"input\": \(JSONWriter.quoted(folder)), \"written\": false, \"reason\": \(JSONWriter.quoted(why))}\n"
+          : "\(folder): \(why)\n")
+      Diagnostics.finish()
+    }
+    Diagnostics.stderr(
+      "ptview: \(folder): not yet: \(first.fqn) (\(first.file) @ byte \(first.offset)) is a pickled value holding tensors on \(first.devices.joined(separator: ", "))\(moved.count > 1 ? " (and \(moved.count - 1) more)" : ""); ptview cannot rewrite .distcp files and their .metadata ranges yet"
+    )
+    throw ExitCode(1)
   }
 }

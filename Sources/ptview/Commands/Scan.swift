@@ -16,7 +16,11 @@ struct Scan: ParsableCommand {
       enough to know; never reported as safe). Containers are recognised by content: bare pickles, \
       several pickles in a row, torch zip/legacy/tar files, nested zips, numpy .npy/.npz. \
       A directory is scanned recursively: every regular file inside it is scanned (symbolic links \
-      are not followed).
+      are not followed). In a torch.distributed.checkpoint folder, .metadata is scanned as \
+      a pickle and each .distcp file as the torch.save archives at the byte ranges \
+      .metadata names (pickled values and tensor chunks). Text files beside checkpoints \
+      (DeepSpeed's `latest`, `zero_to_fp32.py`) are reported safe with a note: torch.load \
+      never reads them.
 
       Exit codes: 0 safe, 3 suspicious, 4 dangerous, 2 unscannable or unreadable; for several \
       files, the most severe (dangerous, then unscannable, then suspicious).
@@ -24,6 +28,7 @@ struct Scan: ParsableCommand {
       Examples:
         ptview scan model.pt
         ptview scan ~/Downloads/checkpoints   # every file below it
+        ptview scan ./dcp-step-100/           # .metadata and every .distcp archive
         ptview scan --json *.pt | jq -r '.files[] | select(.exit_code != 0) | .path'
       """)
 
@@ -56,8 +61,28 @@ struct Scan: ParsableCommand {
       return
     }
     var reports: [SafetyReport] = []
+    // DCP folders' metadata, read once per folder (nil: not readable, scan files whole).
+    var distributed: [String: DistributedMetadata?] = [:]
     for path in expand(files) {
-      reports.append(scan(path))
+      if let (folder, name) = Self.distcpMember(path) {
+        if distributed[folder] == nil {
+          distributed[folder] = .some(try? DistributedLoading.read(folder))
+        }
+        if let metadata = distributed[folder]!, metadata.files.contains(name) {
+          reports.append(scanDistributed(path, name: name, metadata: metadata))
+          continue
+        }
+      }
+      var report = scan(path)
+      if path.hasSuffix("/.metadata"), report.verdict == .suspicious,
+        DistributedLoading.isDistributed(String(path.dropLast("/.metadata".count))),
+        report.findings.allSatisfy({ Self.isDistributedClass($0.global) })
+      {
+        report.notes.append(
+          "the .metadata of a DCP folder: dcp.load reads it with pickle.load (no allowlist); the classes named are DCP's own metadata types"
+        )
+      }
+      reports.append(report)
     }
     let verdict = SafetyReport.combined(reports)
     if json {
@@ -78,6 +103,80 @@ struct Scan: ParsableCommand {
     paths.flatMap {
       RemoteLocation.isRemote($0) ? [$0] : Folder.regularFiles(under: $0) ?? [$0]
     }
+  }
+
+  /// Whether a global is one DCP's `.metadata` pickle names (its dataclasses, the storage
+  /// info, the path it was saved to).
+  static func isDistributedClass(_ global: String?) -> Bool {
+    guard let global else { return false }
+    return global.hasPrefix("torch.distributed.checkpoint.") || global.hasPrefix("pathlib.")
+      || global == "torch.Size"
+  }
+
+  /// The folder and name of a `.distcp` file inside a DCP folder, or nil.
+  static func distcpMember(_ path: String) -> (String, String)? {
+    guard path.hasSuffix(".distcp"), let slash = path.lastIndex(of: "/") else { return nil }
+    let folder = String(path[..<slash])
+    guard DistributedLoading.isDistributed(folder) else { return nil }
+    return (folder, String(path[path.index(after: slash)...]))
+  }
+
+  /// A `.distcp` file scanned as what DCP reads from it: the torch.save archive at each byte
+  /// range `.metadata` names (pickled values and tensor chunks), one verdict for the file.
+  /// Offsets in findings are file offsets; locations name the key and the archive's start.
+  func scanDistributed(_ path: String, name: String, metadata: DistributedMetadata)
+    -> SafetyReport
+  {
+    var ranges: [(fqn: String, storage: DistributedMetadata.Storage, value: Bool)] = []
+    for item in metadata.items {
+      switch item.kind {
+      case .bytes(let s) where s.file == name: ranges.append((item.fqn, s, true))
+      case .tensor(_, _, let chunks):
+        for c in chunks where c.storage.file == name { ranges.append((item.fqn, c.storage, false)) }
+      default: break
+      }
+    }
+    ranges.sort { $0.storage.offset < $1.storage.offset }
+    let source: FileSource
+    do { source = try FileSource(path: path) } catch { return scan(path) }
+    var verdict = SafetyVerdict.safe
+    var findings: [SafetyFinding] = []
+    var pickles: [String] = []
+    var omitted = 0
+    var covered: Int64 = 0
+    var end: Int64 = 0
+    for range in ranges {
+      let s = range.storage
+      covered += max(0, s.offset + s.length - max(s.offset, end))
+      end = max(end, s.offset + s.length)
+      let slice = SliceSource(source, start: s.offset, size: s.length)
+      var scanner = SafetyScanner()
+      scanner.useDangerList = !noDangerList
+      scanner.decompressor = Loading.LazyLibzip(source: slice, name: path)
+      scanner.makeDecompressor = { bytes throws(CheckpointError) in
+        try LibzipArchive(bytes: bytes)
+      }
+      let report = scanner.scan(slice, path: path)
+      verdict = .worst(verdict, report.verdict)
+      let place = "\(range.fqn) @ byte \(s.offset)"
+      pickles += report.pickles.map { "\(place): \($0)" }
+      omitted += report.omittedFindings
+      for var finding in report.findings {
+        finding.location = "\(place): \(finding.location)"
+        if finding.offsetIsInFile { finding.offset += s.offset }
+        findings.append(finding)
+      }
+    }
+    let values = ranges.filter(\.value).count
+    var notes = [
+      "\(ranges.count) torch.save archive\(ranges.count == 1 ? "" : "s") at the ranges .metadata gives (\(values) pickled value\(values == 1 ? "" : "s"), \(ranges.count - values) tensor chunk\(ranges.count - values == 1 ? "" : "s"))"
+    ]
+    if covered < source.size {
+      notes.append("\(source.size - covered) bytes lie outside every range: DCP never reads them")
+    }
+    return SafetyReport(
+      path: path, verdict: verdict, format: "DCP .distcp file", pickles: pickles,
+      findings: findings, notes: notes, omittedFindings: omitted)
   }
 
   func scan(_ path: String) -> SafetyReport {
@@ -119,6 +218,14 @@ struct Scan: ParsableCommand {
     scanner.useDangerList = !noDangerList
     scanner.decompressor = Loading.decompressor(path, source)
     scanner.makeDecompressor = { bytes throws(CheckpointError) in try LibzipArchive(bytes: bytes) }
-    return scanner.scan(source, path: path)
+    let report = scanner.scan(source, path: path)
+    // Text beside checkpoints (DeepSpeed's `latest`, scripts): torch.load never reads it.
+    if PlainTextFile.qualifies(report), source.size <= PlainTextFile.maxSize,
+      let bytes = try? source.readExactly(at: 0, count: Int(source.size)),
+      let kind = PlainTextFile.kind(of: bytes, name: path)
+    {
+      return PlainTextFile.report(path: path, kind: kind)
+    }
+    return report
   }
 }

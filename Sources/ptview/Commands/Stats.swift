@@ -26,6 +26,10 @@ struct Stats: ParsableCommand {
       nothing with) report their \
       count and null for everything else; the table says why.
 
+      A torch.distributed.checkpoint folder is read as the file dcp_to_torch_save writes: \
+      each tensor assembled from its chunks (read by byte range, never whole), keys nested \
+      as torch nests them.
+
       --json prints one array, one object per tensor path (as `ls --json`), with the fields \
       key, count, nan, posinf, neginf, zeros, min, max, mean, std; absent statistics are null \
       (no finite value: min, max, mean, std; fewer than two: std).
@@ -34,6 +38,7 @@ struct Stats: ParsableCommand {
         ptview stats model.pt
         ptview stats model.pt --only 'encoder.*.weight'
         ptview stats ./sharded-model/          # every shard's tensors
+        ptview stats ./dcp-step-100/           # a DCP folder, chunks assembled
         ptview stats model.pt --json | jq '.[] | select(.nan > 0) | .key'
 
       Exit codes: 0 done (also when tensors hold NaN or Inf); 2 the input is unreadable (a \
@@ -54,14 +59,11 @@ struct Stats: ParsableCommand {
     // One part per file: a folder's files are read one after the other, each through its own
     // source (its storages' offsets are its own), into one table.
     var parts: [(checkpoint: Checkpoint, source: any ByteSource, path: String)] = []
-    switch try Loading.openFileOrFolder(file) {
-    case .file(let checkpoint, let source): parts = [(checkpoint, source, file)]
-    case .folder(let folder):
-      FolderNotes.warn(folder)
-      for (member, checkpoint) in folder.checkpoint.readMembers {
-        guard let source = folder.sources[member.file.name] else { continue }
-        parts.append((checkpoint, source, folder.path(of: member.file.name)))
-      }
+    if DistributedLoading.isDistributed(file) {
+      let (checkpoint, source) = try DistributedLoading.values(file)
+      parts = [(checkpoint, source, file)]
+    } else {
+      try openParts(&parts)
     }
     var rows: [Row] = []
     var reasons: [String: String] = [:]
@@ -144,6 +146,21 @@ struct Stats: ParsableCommand {
       Diagnostics.out(StatsReport.table(rows, statistics, reasons: reasons))
     }
     Diagnostics.finish()
+  }
+
+  /// The parts of a file or a folder (one per file).
+  func openParts(_ parts: inout [(checkpoint: Checkpoint, source: any ByteSource, path: String)])
+    throws
+  {
+    switch try Loading.openFileOrFolder(file) {
+    case .file(let checkpoint, let source): parts = [(checkpoint, source, file)]
+    case .folder(let folder):
+      FolderNotes.warn(folder)
+      for (member, checkpoint) in folder.checkpoint.readMembers {
+        guard let source = folder.sources[member.file.name] else { continue }
+        parts.append((checkpoint, source, folder.path(of: member.file.name)))
+      }
+    }
   }
 
   /// The tensors of one file, read through its own source.

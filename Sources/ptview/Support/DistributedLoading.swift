@@ -1,5 +1,7 @@
+import ArgumentParser
 import PTViewCore
 import PTViewFiles
+import PTViewPipeline
 
 /// Opens torch.distributed.checkpoint (DCP) folders: a `.metadata` pickle and `.distcp` files.
 enum DistributedLoading {
@@ -15,6 +17,17 @@ enum DistributedLoading {
   static func open(_ path: String) throws -> DistributedMetadata {
     var folder = path
     while folder.count > 1 && folder.hasSuffix("/") { folder.removeLast() }
+    do { return try read(folder) } catch { Diagnostics.fail(error.path, error.error) }
+  }
+
+  /// A failure to read a DCP folder's metadata, with the path it concerns.
+  struct Failure: Error {
+    var path: String
+    var error: CheckpointError
+  }
+
+  /// The folder's `.metadata`, checked against the sizes of its `.distcp` files.
+  static func read(_ folder: String) throws(Failure) -> DistributedMetadata {
     let names = Folder.list(folder) ?? []
     var sizes: [String: Int64] = [:]
     for name in names where name.hasSuffix(".distcp") {
@@ -29,11 +42,43 @@ enum DistributedLoading {
       let bytes = try source.readExactly(at: 0, count: Int(source.size))
       return try DistributedMetadataReader.read(bytes, fileSizes: sizes)
     } catch let error as CheckpointError {
-      Diagnostics.fail(folder, error)
+      throw Failure(path: folder, error: error)
     } catch let error as SourceError {
-      Diagnostics.fail(metadataPath, CheckpointError(.io, error.message))
+      throw Failure(path: metadataPath, error: CheckpointError(.io, error.message))
     } catch {
-      Diagnostics.fail(metadataPath, CheckpointError(.io, "\(error)"))
+      throw Failure(path: metadataPath, error: CheckpointError(.io, "\(error)"))
+    }
+  }
+}
+
+extension DistributedLoading {
+  /// The DCP folder at `path` read in place as the torch.save archive `dcp_to_torch_save`
+  /// would write (tensors assembled from their chunks by byte range, keys nested as torch
+  /// nests them), for the verbs that read values; exits 2 when it cannot be read. Pickled
+  /// values that are not plain Python values stand as None; a note names them.
+  static func values(_ path: String) throws -> (Checkpoint, any ByteSource) {
+    var folder = path
+    while folder.count > 1 && folder.hasSuffix("/") { folder.removeLast() }
+    let metadata = try open(folder)
+    let archive: DistributedArchive
+    do {
+      archive = try ExportPipeline.distributedArchive(
+        metadata: metadata, folder: folder, root: "archive", mode: .view)
+    } catch {
+      Diagnostics.stderr("ptview: \(error.message)")
+      throw ExitCode(2)
+    }
+    if !archive.replaced.isEmpty {
+      let names = archive.replaced.prefix(5).joined(separator: ", ")
+      Diagnostics.stderr(
+        "ptview: \(folder): note: \(archive.replaced.count) pickled value\(archive.replaced.count == 1 ? "" : "s") (\(names)\(archive.replaced.count > 5 ? ", ..." : "")) not rebuilt; tensors inside them are not read"
+      )
+    }
+    let source = archive.source
+    do {
+      return (try CheckpointReader().read(source), source)
+    } catch {
+      Diagnostics.fail(folder, error)
     }
   }
 }

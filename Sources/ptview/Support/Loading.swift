@@ -72,6 +72,13 @@ enum Loading {
     }
   }
 
+  /// Reads the checkpoint at `path` for its values: a file as `checkpoint` does, a DCP
+  /// folder as the archive dcp_to_torch_save would write (`DistributedLoading.values`).
+  static func values(_ path: String) throws -> (Checkpoint, any ByteSource) {
+    if DistributedLoading.isDistributed(path) { return try DistributedLoading.values(path) }
+    return try checkpoint(path)
+  }
+
   /// The process environment as a dictionary.
   static func environment() -> [String: String] {
     var out: [String: String] = [:]
@@ -95,7 +102,7 @@ enum FolderKind {
     if names.contains(".metadata") && names.contains(where: { $0.hasSuffix(".distcp") }) {
       return CheckpointError(
         .unsupportedFormat,
-        "this is a torch.distributed checkpoint (DCP) folder; `ptview ls` lists it and `ptview export DIR -o model.pt` converts it to one file"
+        "this is a torch.distributed checkpoint (DCP) folder: ls, info, tree, stats, cat, diff, doctor and scan read it; `ptview export DIR -o model.pt` converts it to one file for the other verbs"
       )
     }
     if let index = names.first(where: { $0.hasSuffix(".index.json") }) {

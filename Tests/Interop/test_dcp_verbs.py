@@ -1,0 +1,225 @@
+"""torch.distributed.checkpoint folders in stats, cat, diff, doctor, scan and remap, judged by
+torch: values against what dcp_to_torch_save writes (read back with torch.load), verdicts
+against the fixtures' known damage (Scripts/make_dcp_fixtures.py writes them all with real
+dcp.save; the hostile ones are damaged copies or pickles that name os.system)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import pytest
+
+from interop_support import REPO, ptview, torch
+from test_stats import FIELDS, check
+
+import torch.distributed.checkpoint as dcp  # noqa: E402
+from torch.distributed.checkpoint.format_utils import dcp_to_torch_save  # noqa: E402
+
+DCP = os.path.join(REPO, "Tests", "Fixtures", "dcp")
+HOSTILE = os.path.join(REPO, "Tests", "Fixtures", "dcp_hostile")
+FOLDERS = ["plain", "nested", "values", "sharded", "../torch/dcp_ckpt"]
+DEEPSPEED = os.path.join(REPO, "Tests", "Fixtures", "folders", "deepspeed")
+
+
+def torch_save_of(name, tmp_path):
+    out = tmp_path / (os.path.basename(name) + ".pt")
+    dcp_to_torch_save(os.path.join(DCP, name), str(out))
+    return str(out)
+
+
+@pytest.mark.parametrize("name", FOLDERS)
+def test_stats_equal_torch_on_dcp_to_torch_save(name, tmp_path):
+    saved = torch_save_of(name, tmp_path)
+    rows = json.loads(ptview("stats", "--json", os.path.join(DCP, name)).stdout)
+    assert rows and all(list(r) == FIELDS for r in rows)
+    # Every tensor torch's file holds is a row, and every row agrees with torch.
+    from interop_support import dotted_tensors, load_on_cpu
+
+    assert sorted(r["key"] for r in rows) == sorted(dotted_tensors(load_on_cpu(saved)))
+    assert check(saved, rows) == len(rows)
+
+
+@pytest.mark.parametrize("name", FOLDERS)
+def test_cat_equals_str_of_every_tensor(name, tmp_path):
+    from interop_support import dotted_tensors, load_on_cpu
+
+    saved = torch_save_of(name, tmp_path)
+    tensors = dotted_tensors(load_on_cpu(saved))
+    for key, t in tensors.items():
+        result = ptview("cat", os.path.join(DCP, name), key, check=False)
+        assert result.returncode == 0, (key, result.stderr)
+        assert result.stdout == str(t) + "\n", key
+
+
+@pytest.mark.parametrize("name", FOLDERS)
+def test_diff_against_its_own_torch_save_is_identical(name, tmp_path):
+    saved = torch_save_of(name, tmp_path)
+    folder = os.path.join(DCP, name)
+    for a, b in ((folder, saved), (saved, folder), (folder, folder)):
+        result = ptview("diff", "--json", a, b, check=False)
+        assert result.returncode == 0, result.stdout + result.stderr
+        report = json.loads(result.stdout)
+        assert report["only_a"] == [] and report["only_b"] == [] and report["changed"] == []
+
+
+def test_diff_names_the_keys_a_modified_save_changed(tmp_path):
+    # Load the sharded fixture with torch, change two tensors, save it as DCP again.
+    saved = torch_save_of("sharded", tmp_path)
+    sd = torch.load(saved, weights_only=False)
+    sd["w"][2, 1] += 1.0
+    sd["ints"] = sd["ints"] * 2
+    del sd["rep"]
+    changed = tmp_path / "changed"
+    dcp.save(sd, checkpoint_id=str(changed), no_dist=True)
+    result = ptview("diff", "--json", os.path.join(DCP, "sharded"), str(changed), check=False)
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    assert report["only_a"] == ["rep"] and report["only_b"] == []
+    assert sorted(c["key"] for c in report["changed"]) == ["ints", "w"]
+    by_key = {c["key"]: c for c in report["changed"]}
+    want = float((sd["w"].double() - torch.load(saved)["w"].double()).abs().max())
+    assert by_key["w"]["max_abs_diff"] == want
+
+
+@pytest.mark.parametrize("name", FOLDERS)
+def test_doctor_passes_real_folders(name):
+    result = ptview("doctor", "--json", os.path.join(DCP, name), check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert report["format"] == "dcp" and report["problems"] == []
+
+
+@pytest.mark.parametrize(
+    "name,file,words",
+    [
+        ("missing_file", ".metadata", "__1_0.distcp, which is not in the folder"),
+        ("truncated", ".metadata", "outside __1_0.distcp"),
+        ("overlap", ".metadata", "overlap"),
+        ("wrong_dtype", "__", "not a contiguous int64 tensor"),
+        ("zeroed_value", "__0_0.distcp", "note"),
+    ],
+)
+def test_doctor_names_damage_with_file_and_offset(name, file, words):
+    result = ptview("doctor", "--json", os.path.join(HOSTILE, name), check=False)
+    assert result.returncode == 2, result.stdout + result.stderr
+    problems = json.loads(result.stdout)["problems"]
+    assert problems, result.stdout
+    for p in problems:
+        assert "\n" not in p["message"] and "byte" in p["message"], p
+    assert any(p["file"].startswith(file) and words in p["message"] for p in problems), problems
+    # The text form: one line per problem, the verdict last.
+    text = ptview("doctor", os.path.join(HOSTILE, name), check=False)
+    assert text.returncode == 2 and text.stdout.splitlines()[-1].startswith("unreadable")
+
+
+def test_doctor_lists_every_broken_key_not_only_the_first(tmp_path):
+    folder = tmp_path / "two"
+    shutil.copytree(os.path.join(DCP, "nested"), folder)
+    import pickle
+
+    meta = pickle.loads((folder / ".metadata").read_bytes())
+    infos = [info for index, info in meta.storage_data.items() if index.fqn in ("note", "epoch")]
+    path = folder / infos[0].relative_path
+    data = bytearray(path.read_bytes())
+    for info in infos:
+        data[info.offset:info.offset + info.length] = b"\0" * info.length
+    path.write_bytes(bytes(data))
+    problems = json.loads(ptview("doctor", "--json", str(folder), check=False).stdout)["problems"]
+    assert sorted(p["message"].split(":")[0] for p in problems) == ["epoch", "note"]
+
+
+def scan(path):
+    result = ptview("scan", "--json", path, check=False)
+    return result.returncode, json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("name", ["plain", "nested", "values", "sharded"])
+def test_scan_judges_every_distcp_archive(name):
+    code, report = scan(os.path.join(DCP, name))
+    by_name = {os.path.basename(f["path"]): f for f in report["files"]}
+    distcp = [n for n in by_name if n.endswith(".distcp")]
+    assert distcp and ".metadata" in by_name
+    for n in distcp:
+        assert by_name[n]["format"] == "DCP .distcp file"
+        assert by_name[n]["verdict"] == "safe", by_name[n]
+    assert report["exit_code"] == code
+    # .metadata needs DCP's dataclasses (dcp.load uses pickle.load): suspicious, with a note.
+    meta = by_name[".metadata"]
+    assert meta["verdict"] == "suspicious" and any("DCP's own metadata types" in n for n in meta["notes"])
+
+
+def test_scan_flags_a_pickled_value_that_calls_os_system():
+    code, report = scan(os.path.join(HOSTILE, "evil_value"))
+    assert code == 4 and report["verdict"] == "dangerous"
+    distcp = [f for f in report["files"] if f["path"].endswith(".distcp")][0]
+    assert distcp["verdict"] == "dangerous"
+    hits = [f for f in distcp["findings"] if f.get("global") == "posix.system" or "system" in json.dumps(f)]
+    assert hits and all(h["location"].startswith("hook @ byte ") for h in hits)
+
+
+def test_scan_flags_a_metadata_that_calls_os_system():
+    code, report = scan(os.path.join(HOSTILE, "evil_metadata"))
+    assert code == 4
+    meta = [f for f in report["files"] if f["path"].endswith(".metadata")][0]
+    assert meta["verdict"] == "dangerous" and not any("DCP" in n for n in meta["notes"])
+
+
+def test_scan_of_a_deepspeed_folder_is_clean_and_notes_text_files():
+    code, report = scan(DEEPSPEED)
+    assert code == 0, report
+    by_name = {os.path.basename(f["path"]): f for f in report["files"]}
+    assert by_name["latest"]["verdict"] == "safe" and by_name["latest"]["notes"]
+    assert by_name["zero_to_fp32.py"]["format"].startswith("Python script")
+    assert "latest" in by_name and by_name["latest"]["format"].startswith("text file")
+
+
+def test_scan_still_flags_a_malicious_deepspeed_model_states(tmp_path):
+    import pickle
+
+    folder = tmp_path / "ds"
+    shutil.copytree(DEEPSPEED, folder)
+
+    class CallsSystem:
+        def __reduce__(self):
+            return (os.system, ("echo scanned fixture was unpickled",))
+
+    target = folder / "global_step2" / "mp_rank_00_model_states.pt"
+    target.write_bytes(pickle.dumps({"module": CallsSystem()}, protocol=2))
+    code, report = scan(str(folder))
+    assert code == 4
+    by_name = {os.path.basename(f["path"]): f for f in report["files"]}
+    assert by_name["mp_rank_00_model_states.pt"]["verdict"] == "dangerous"
+    assert by_name["latest"]["verdict"] == "safe"
+
+
+def test_a_protocol_0_pickle_is_not_mistaken_for_text(tmp_path):
+    path = tmp_path / "latest"
+    path.write_bytes(b"cos\nsystem\n(S'echo x'\ntR.")
+    code, report = scan(str(path))
+    assert code == 4 and report["files"][0]["verdict"] == "dangerous"
+
+
+def test_remap_of_a_folder_without_devices_has_nothing_to_do(tmp_path):
+    out = tmp_path / "out"
+    result = ptview("remap", os.path.join(DCP, "sharded"), "--to", "cpu", "-o", str(out), check=False)
+    assert result.returncode == 0, result.stderr
+    assert "nothing to remap" in result.stdout and len(result.stdout.splitlines()) == 1
+    assert not out.exists()
+
+
+def test_remap_names_a_pickled_value_holding_cuda_tensors(tmp_path):
+    folder = os.path.join(HOSTILE, "cuda_value")
+    # What torch records: the tuple's tensor is tagged cuda:0 (dcp.load would restore it there).
+    meta = dcp.FileSystemReader(folder).read_metadata()
+    info = [v for k, v in meta.storage_data.items() if k.fqn == "pair"][0]
+    with open(os.path.join(folder, info.relative_path), "rb") as f:
+        f.seek(info.offset)
+        assert b"cuda:0" in f.read(info.length)
+    result = ptview("remap", folder, "--to", "cpu", "-o", str(tmp_path / "o"), check=False)
+    assert result.returncode == 1
+    line = result.stderr.strip()
+    assert "\n" not in line and "pair" in line and "cuda:0" in line and "byte" in line
+    # Rules that leave cuda:0 where it is have nothing to do.
+    result = ptview("remap", folder, "--map", "cpu=cpu", "-o", str(tmp_path / "o"), check=False)
+    assert result.returncode == 0 and "nothing to remap" in result.stdout
