@@ -7,6 +7,7 @@ import PTViewValues
 /// `ptview stats`: per-tensor value statistics, read from the storage records.
 struct Stats: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "stats",
     abstract: "Count NaN/Inf/zeros and compute min/max/mean/std of every tensor's values.",
     discussion: """
       Reads each tensor's values from its storage record (streamed, a few hundred KB at a \
