@@ -188,7 +188,9 @@ def main() -> None:
     # file, and a folder remap against copying the folder and syncing it.
     sharded = os.path.join(bench, "sharded_cuda0")
     one = os.path.join(bench, "sharded_one_cuda0.pt")
-    if not (os.path.isdir(sharded) and os.path.exists(one)):
+    many_sharded = os.path.join(bench, "sharded_many_cuda0")
+    many_one = os.path.join(bench, "sharded_many_one_cuda0.pt")
+    if not all(os.path.exists(p) for p in (sharded, one, many_sharded, many_one)):
         subprocess.run([python, os.path.join(REPO, "Scripts", "make_sharded_bench.py"), bench], check=True)
     out_folder = os.path.join(out_dir, "sharded_out")
 
@@ -199,6 +201,11 @@ def main() -> None:
     results["list_sharded"] = series("list sharded", {
         "ptview ls --json FOLDER": ([ptview, "ls", "--json", sharded], None),
         "ptview ls --json ONE FILE": ([ptview, "ls", "--json", one], None),
+    }, args.runs)
+    # 20,000 small tensors in 5 shards: all pickle work, where a folder's own overheads show.
+    results["list_sharded_many"] = series("list sharded many", {
+        "ptview ls --json FOLDER": ([ptview, "ls", "--json", many_sharded], None),
+        "ptview ls --json ONE FILE": ([ptview, "ls", "--json", many_one], None),
     }, args.runs)
     results["remap_sharded"] = series("remap sharded", {
         "ptview remap FOLDER --to cpu": ([ptview, "remap", sharded, "--to", "cpu", "-o", out_folder, "--force",
@@ -299,6 +306,13 @@ def write_report(path: str, r: dict, runs: int, big: str, many: str) -> None:
             f"| ls of a 1 GB sharded folder (5 .bin shards + index) | {ls_[lf]['median']*1000:.0f} ms, "
             f"{ls_[lf]['peak_mib']:.0f} MiB | ls of the same tensors in one file {ls_[lo]['median']*1000:.0f} ms | "
             f"{ls_[lf]['median'] / ls_[lo]['median']:.2f}x of one file | the per-file speed of ls |")
+        if "list_sharded_many" in r:
+            lm = r["list_sharded_many"]
+            lines.append(
+                f"| ls of a folder of 20,000 tensors (5 .bin shards + index) | {lm[lf]['median']*1000:.0f} ms, "
+                f"{lm[lf]['peak_mib']:.0f} MiB | ls of the same tensors in one file {lm[lo]['median']*1000:.0f} ms, "
+                f"{lm[lo]['peak_mib']:.0f} MiB | {lm[lf]['median'] / lm[lo]['median']:.2f}x of one file | "
+                "the per-file speed of ls |")
         lines.append(
             f"| remap the 1 GB sharded folder to cpu (synced) | {rs[fr]['median']:.2f} s, {rs[fr]['peak_mib']:.0f} MiB | "
             f"cp -r + sync {rs[fc]['median']:.2f} s | {rs[fr]['median'] / rs[fc]['median']:.2f}x of cp -r + sync | "

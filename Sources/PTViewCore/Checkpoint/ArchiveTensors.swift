@@ -297,9 +297,7 @@ struct NumberedRecords: Sendable {
     let limit = max(1024, 4 * entries.count)
     slots.reserveCapacity(entries.count)
     for i in entries.indices {
-      let name = entries[i].name.utf8
-      guard name.count > prefix.count, name.starts(with: prefix),
-        let n = StorageExtents.number(name.dropFirst(prefix.count)), n < limit
+      guard let n = StorageExtents.number(in: entries[i].name, after: prefix), n < limit
       else { continue }
       if n >= slots.count {
         slots += [Int32](repeating: -1, count: max(n + 1 - slots.count, slots.count))

@@ -94,6 +94,18 @@ public struct Checkpoint: Sendable {
   /// before it). Nil for files never appended to.
   public var appendedAt: Int64?
 
+  /// Drops what only the graph's readers need (the graph, the tensor table, the storage
+  /// references, the zip directory, TorchScript's classes), keeping the rows, the pickles'
+  /// places, the storages and the notes. A folder listing keeps this much of each shard, so it
+  /// never holds every shard's graph at once.
+  public mutating func dropGraph() {
+    graph = ValueGraph()
+    tensors = [:]
+    storageReferences = []
+    directory = nil
+    scriptClasses = [:]
+  }
+
   /// Number of distinct storages referenced by tensors.
   public var referencedStorageKeys: Set<String> {
     var keys: Set<String> = []

@@ -105,7 +105,7 @@ public struct CheckpointReader: Sendable {
     let root = String(first.name[..<slash])
     var notes: [String] = []
     let folder = Array((root + "/").utf8)
-    let stray = directory.entries.filter { !$0.name.utf8.starts(with: folder) }
+    let stray = directory.entries.filter { !StorageExtents.hasPrefix($0.name, bytes: folder) }
     if !stray.isEmpty {
       notes.append(
         "\(stray.count) record(s) outside the root folder '\(root)/' (e.g. \(stray[0].name)); torch.load refuses such archives"

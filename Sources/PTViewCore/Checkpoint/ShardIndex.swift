@@ -22,7 +22,12 @@ public struct ShardIndex: Sendable, Equatable {
   public var shards: [String] {
     var seen: Set<String> = []
     var out: [String] = []
-    for (_, shard) in weightMap where seen.insert(shard).inserted { out.append(shard) }
+    var last: String?
+    // Keys come in runs per shard: comparing with the previous shard is cheaper than hashing.
+    for (_, shard) in weightMap where shard != last {
+      last = shard
+      if seen.insert(shard).inserted { out.append(shard) }
+    }
     return out
   }
 
@@ -40,11 +45,17 @@ public struct ShardIndex: Sendable, Equatable {
     var map: [(key: String, shard: String)] = []
     map.reserveCapacity(members.count)
     var checked: Set<String> = []
+    var last: String?
     for (key, value) in members {
       guard let shard = value.stringValue else {
         throw CheckpointError(
           .malformed, record: name, "weight_map[\(JSONWriter.quoted(key))] is not a file name")
       }
+      if shard == last {
+        map.append((key, shard))
+        continue
+      }
+      last = shard
       // A shard is a file beside the index: a path that leaves the folder is refused, so a
       // hostile index cannot make ptview read (or a remap write) anywhere else.
       guard checked.contains(shard) || isPlainFileName(shard) else {
@@ -137,8 +148,10 @@ extension ShardIndex {
         ))
     }
     var absent: [(key: String, shard: String)] = []
+    var run: (shard: String, keys: Set<String>?)?
     for (key, shard) in weightMap {
-      guard let keys = holdings[shard], !keys.contains(key) else { continue }
+      if run?.shard != shard { run = (shard, holdings[shard]) }
+      guard let keys = run?.keys, !keys.contains(key) else { continue }
       absent.append((key, shard))
     }
     if !absent.isEmpty {

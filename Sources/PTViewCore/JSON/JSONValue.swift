@@ -171,6 +171,18 @@ public struct JSONParser {
 
   private mutating func string() throws(JSONError) -> String {
     i += 1  // opening quote
+    // Most strings (every key of a shard index) hold no escape: find the closing quote and
+    // take the bytes in one piece. Anything else is read byte by byte below.
+    var end = i
+    while end < bytes.count, bytes[end] != 0x22, bytes[end] != 0x5C, bytes[end] >= 0x20 {
+      end += 1
+    }
+    if end < bytes.count, bytes[end] == 0x22 {
+      let start = i
+      i = end + 1  // where the byte-by-byte reading reports invalid UTF-8 too
+      guard let s = UTF8Text.string(bytes[start..<end]) else { throw fail("invalid UTF-8") }
+      return s
+    }
     var out: [UInt8] = []
     while i < bytes.count {
       let b = bytes[i]

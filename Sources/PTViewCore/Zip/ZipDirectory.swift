@@ -154,7 +154,7 @@ public struct ZipDirectory: Sendable {
       }
       let flags = UInt16(cd.u16(p + 8))
       var rawName: [UInt8]? = nil
-      var name = String(validating: nameBytes, as: UTF8.self) ?? ""
+      var name = UTF8Text.string(nameBytes) ?? ""
       if name.utf8.count != nameBytes.count {
         rawName = Array(nameBytes)
         name = String(decoding: nameBytes.map { $0 < 0x80 ? $0 : UInt8(ascii: "?") }, as: UTF8.self)

@@ -9,6 +9,7 @@ import PTViewFiles
 /// `ptview cat`: a tensor's values, printed as `print(t)` prints them in PyTorch.
 struct Cat: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "cat",
     abstract: "Print tensors exactly as print(t) does in PyTorch.",
     discussion: """
       Prints the tensor at KEY (the dotted key `ptview ls` shows) character for character as \

@@ -10,6 +10,7 @@ import PTViewValues
 /// `ptview diff`: which tensors two checkpoints hold differently.
 struct Diff: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "diff",
     abstract: "Compare the tensors of two checkpoints, values included.",
     usage: "ptview diff <a> <b> [--json] [<options>]",
     discussion: """

@@ -9,6 +9,7 @@ import PTViewZip
 /// `ptview doctor`: predicts what a plain `torch.load` does with a file (issue 5).
 struct Doctor: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "doctor",
     abstract: "Predict whether a plain torch.load(FILE) works here; print the fix.",
     discussion: """
       Predicts torch.load(FILE) with PyTorch's defaults since 2.6 (weights_only=True, the \

@@ -7,6 +7,7 @@ import PTViewPipeline
 /// `ptview export`: a checkpoint's tensors to safetensors, or safetensors to a torch.save file.
 struct Export: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "export",
     abstract: "Convert a checkpoint's tensors to safetensors, or safetensors to .pt.",
     usage: """
       ptview export <file> -o <out> [--force] [--only <glob> ...] [--json]

@@ -5,6 +5,7 @@ import PTViewFiles
 /// `ptview info`: the checkpoint as a whole.
 struct Info: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "info",
     abstract:
       "Summarise a checkpoint: format, protocol, records, totals, devices, dtypes, globals.",
     discussion: """

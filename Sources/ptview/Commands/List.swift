@@ -43,18 +43,23 @@ struct List: ParsableCommand {
       }
       Diagnostics.finish()
     }
+    let opened = try Loading.openFileOrFolder(file, rowsOnly: true)
     let entries: [TensorEntry]
-    switch try Loading.openFileOrFolder(file) {
+    switch opened {
     case .file(let checkpoint, _): entries = checkpoint.entries
     case .folder(let folder):
       entries = folder.checkpoint.entries
       FolderNotes.warn(folder)
     }
-    if json {
-      ListReport.json(entries) { Diagnostics.write(fd: 1, $0) }
-    } else {
-      Diagnostics.out(ListReport.table(entries))
+    // The checkpoint lives until the process exits: freeing its graph and tables first (tens
+    // of thousands of arrays and strings) cost more than writing the rows.
+    withExtendedLifetime(opened) {
+      if json {
+        ListReport.json(entries) { Diagnostics.write(fd: 1, $0) }
+      } else {
+        Diagnostics.out(ListReport.table(entries))
+      }
+      Diagnostics.finish()
     }
-    Diagnostics.finish()
   }
 }

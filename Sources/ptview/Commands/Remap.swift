@@ -7,6 +7,7 @@ import PTViewPipeline
 /// `ptview remap`: rewrite storage locations and write a file a plain `torch.load` accepts.
 struct Remap: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "remap",
     abstract: "Move tensors to another device and write a file a plain torch.load accepts.",
     usage: """
       ptview remap <file> (-o <out> | --in-place) --to <device> [<options>]

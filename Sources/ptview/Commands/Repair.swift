@@ -6,6 +6,7 @@ import PTViewRemote
 /// `ptview repair`: undo an in-place append that did not finish.
 struct Repair: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "repair",
     abstract: "Undo an in-place edit that was interrupted while appending to FILE.",
     discussion: """
       `ptview remap FILE --in-place` and `ptview edit FILE --in-place` append the changed \

@@ -9,6 +9,7 @@ import PTViewZip
 /// `ptview scan`: safety verdicts for pickles (issue 5).
 struct Scan: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "scan",
     abstract: "Flag files whose pickles would run code when loaded.",
     discussion: """
       Verdicts: safe (plain data only), suspicious (needs classes or functions beyond plain data), \

@@ -7,6 +7,7 @@ import PTViewValues
 /// `ptview stats`: per-tensor value statistics, read from the storage records.
 struct Stats: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "stats",
     abstract: "Count NaN/Inf/zeros and compute min/max/mean/std of every tensor's values.",
     usage: "ptview stats <file> [--only <only> ...] [--json] [<options>]",
     discussion: """

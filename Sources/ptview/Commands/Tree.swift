@@ -5,6 +5,7 @@ import PTViewPickle
 /// `ptview tree`: the object graph as indented text.
 struct Tree: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "tree",
     abstract: "Print the object graph as indented text; shared objects shown once.",
     usage: "ptview tree <file> [--depth <depth>] [--raw] [<options>]",
     discussion: """

@@ -58,10 +58,14 @@ extension Loading {
     return (folder.isEmpty ? "/" : folder, name)
   }
 
-  /// Opens `path` as a file or a folder, or exits 2 with a one-line reason.
-  static func openFileOrFolder(_ path: String, strict: Bool = true) throws -> Opened {
+  /// Opens `path` as a file or a folder, or exits 2 with a one-line reason. `rowsOnly`: the
+  /// verb reads only the tensor rows, so a folder's shards drop their graphs once read.
+  static func openFileOrFolder(_ path: String, strict: Bool = true, rowsOnly: Bool = false)
+    throws -> Opened
+  {
     if let target = folderTarget(path) {
-      return .folder(try folder(target.folder, index: target.index, strict: strict))
+      return .folder(
+        try folder(target.folder, index: target.index, strict: strict, rowsOnly: rowsOnly))
     }
     let (checkpoint, source) = try checkpoint(path, strict: strict)
     return .file(checkpoint, source)
@@ -107,20 +111,30 @@ extension Loading {
   /// Reads a checkpoint folder: lists it, reads the index, then every torch file's pickles
   /// (two at a time; never a tensor's bytes). A weights file that cannot be read ends the
   /// command with its one-line error, as a single file would; other files keep their problem.
-  static func folder(_ path: String, index indexName: String?, strict: Bool = true) throws
-    -> OpenedFolder
-  {
+  /// `rowsOnly`: each file keeps its tensor rows but drops its graph as soon as it is read
+  /// (`Checkpoint.dropGraph`), so memory holds at most two graphs, not one per shard.
+  static func folder(
+    _ path: String, index indexName: String?, strict: Bool = true, rowsOnly: Bool = false
+  ) throws -> OpenedFolder {
     let listed = listFolder(path, index: indexName)
     let (layout, index) = (listed.layout, listed.index)
     let files = layout.files
     let slots = MemberSlots(count: files.count)
-    DispatchQueue.concurrentPerform(iterations: 2) { worker in
-      var i = worker
-      while i < files.count {
-        slots.set(i, readMember(files[i], at: path + "/" + files[i].name, strict: strict))
-        i += 2
+    // Two workers take the next unread file as they finish one. Not a concurrentPerform: a
+    // file's own reading splits over two cores (directory beside pickle, interpretation beside
+    // the walk), which a nested concurrentPerform would run on one; this way the last shard,
+    // read while the other worker has nothing left, still gets both cores.
+    let work = { @Sendable in
+      while let i = slots.claim() {
+        var read = readMember(files[i], at: path + "/" + files[i].name, strict: strict)
+        if rowsOnly { read.checkpoint?.dropGraph() }
+        slots.set(i, read)
       }
     }
+    let group = DispatchGroup()
+    DispatchQueue.global().async(group: group, execute: work)
+    work()
+    group.wait()
     var members: [ShardedCheckpoint.Member] = []
     var sources: [String: FileSource] = [:]
     for (i, file) in files.enumerated() {
@@ -205,8 +219,17 @@ extension Loading {
 /// Results of the member reads, one slot per file, each written by one worker.
 private final class MemberSlots: @unchecked Sendable {
   private var slots: [Loading.MemberRead]
+  private var claimed = 0
   private let lock = DispatchQueue(label: "ptview.folder.slots")
   init(count: Int) { slots = Array(repeating: Loading.MemberRead(), count: count) }
+  /// The next file no worker has taken, or nil when all are taken.
+  func claim() -> Int? {
+    lock.sync {
+      guard claimed < slots.count else { return nil }
+      claimed += 1
+      return claimed - 1
+    }
+  }
   func set(_ i: Int, _ value: Loading.MemberRead) { lock.sync { slots[i] = value } }
   func get(_ i: Int) -> Loading.MemberRead { lock.sync { slots[i] } }
 }
