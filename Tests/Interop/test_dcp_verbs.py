@@ -144,9 +144,31 @@ def test_scan_judges_every_distcp_archive(name):
         assert by_name[n]["format"] == "DCP .distcp file"
         assert by_name[n]["verdict"] == "safe", by_name[n]
     assert report["exit_code"] == code
-    # .metadata needs DCP's dataclasses (dcp.load uses pickle.load): suspicious, with a note.
+    # .metadata names only DCP's dataclasses (dcp.load uses pickle.load): safe by content,
+    # with a note saying so.
     meta = by_name[".metadata"]
-    assert meta["verdict"] == "suspicious" and any("DCP's own metadata types" in n for n in meta["notes"])
+    assert meta["verdict"] == "safe" and any("DCP's own metadata types" in n for n in meta["notes"])
+
+
+def test_scan_keeps_a_metadata_with_another_class_suspicious(tmp_path):
+    # Only DCP's own types make a .metadata safe: one more class (harmless here, but not
+    # what torch writes) keeps the verdict suspicious, with no DCP note.
+    import fractions
+    import pickle
+    import shutil
+
+    folder = tmp_path / "dcp"
+    shutil.copytree(os.path.join(DCP, "plain"), folder)
+    with open(folder / ".metadata", "rb") as f:
+        metadata = pickle.load(f)  # a fixture torch wrote
+    metadata.planner_data = {"ratio": fractions.Fraction(1, 3)}
+    with open(folder / ".metadata", "wb") as f:
+        pickle.dump(metadata, f)
+    code, report = scan(str(folder))
+    meta = [f for f in report["files"] if f["path"].endswith(".metadata")][0]
+    assert code == 3 and meta["verdict"] == "suspicious", meta
+    assert any(f.get("global") == "fractions.Fraction" for f in meta["findings"])
+    assert not any("DCP's own metadata types" in n for n in meta["notes"])
 
 
 def test_scan_flags_a_pickled_value_that_calls_os_system():
