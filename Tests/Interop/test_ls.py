@@ -67,7 +67,7 @@ def test_fixture_listing_matches_torch(path):
 ])
 def test_unsupported_formats_are_named(name, words):
     # ls reads DCP folders now (test_dcp.py); the verbs that do not still name them.
-    verb = "stats" if name == "dcp_ckpt" else "ls"
+    verb = "dis" if name == "dcp_ckpt" else "ls"
     result = ptview(verb, os.path.join(FIXTURES, name), check=False)
     assert result.returncode == 2
     assert words in result.stderr and result.stderr.count("\n") == 1, result.stderr
