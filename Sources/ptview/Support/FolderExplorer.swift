@@ -60,7 +60,9 @@ enum FolderExplorer {
     let view = FolderShards(name: name(of: folder), distributed: metadata, totalBytes: total)
     let values = ExplorerValues(
       parts: [], entryCount: view.entries.count,
-      noPart: "values of DCP tensors: not yet (ptview export reads them)")
+      noPart:
+        "values of DCP tensors: not in the explorer yet; ptview stats DIR and cat DIR KEY read them"
+    )
     try loop(
       view, path: folder, mouse: mouse, pickles: [], values: values, folder: nil, assess: nil,
       fallback: { Diagnostics.out(DistributedReport.table(metadata)) })
