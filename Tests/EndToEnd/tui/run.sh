@@ -578,7 +578,7 @@ dcp_folder() {
   keys dcp M
   wait_for dcp "read-only here" || return 1
   keys dcp v
-  wait_for dcp "not yet" || return 1
+  wait_for dcp "not in the explorer yet" || return 1
   keys dcp q q
   [[ $(wait_exit dcp) == 0 ]] && terminal_restored dcp
 }
@@ -586,7 +586,7 @@ dcp_folder() {
 check "first screen at 80x24, help, quit" first_screen
 check "a sharded folder: rows and FILE as torch lists them; v from the shard; M > w; from_pretrained" \
   folder_remap_and_load
-check "a DCP folder opens read-only: chunks, files; M says why; v says not yet" dcp_folder
+check "a DCP folder opens read-only: chunks, files; M says why; v points at stats and cat" dcp_folder
 check "diff view: marks, next difference, unchanged keys, quit with exit 1" diff_view
 check "Tab: the pickle graph on the first tensor; o: opcodes equal to pickletools.dis" graph_view
 check "graph view: tied weights shown once, the reference jumps there and back" graph_tied
