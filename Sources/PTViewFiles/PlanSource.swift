@@ -9,24 +9,17 @@ public import PTViewEdit
 public struct PlanSource: ByteSource {
   /// The plan's chunks and where each starts in the virtual file.
   let chunks: [WritePlan.Chunk]
-  let starts: [Int64]
+  let segments: SegmentStarts
   /// What copied chunks read from.
   public let input: any ByteSource
-  public let size: Int64
+  public var size: Int64 { segments.total }
 
   /// Reads `plan` over `input`. Converted chunks (`--cast`) are not readable here: a read
   /// that reaches one fails.
   public init(_ plan: WritePlan, over input: any ByteSource) {
     self.chunks = plan.chunks
     self.input = input
-    var starts: [Int64] = []
-    var at: Int64 = 0
-    for chunk in plan.chunks {
-      starts.append(at)
-      at += chunk.length
-    }
-    self.starts = starts
-    self.size = at
+    self.segments = SegmentStarts(lengths: plan.chunks.lazy.map(\.length))
   }
 
   public func read(at offset: Int64, count: Int) throws(SourceError) -> [UInt8] {
@@ -35,14 +28,8 @@ public struct PlanSource: ByteSource {
     out.reserveCapacity(Int(min(Int64(count), max(0, size - offset))))
     var at = offset
     while out.count < count && at < size {
-      // The last chunk starting at or before `at`.
-      var low = 0
-      var high = chunks.count - 1
-      while low < high {
-        let mid = (low + high + 1) / 2
-        if starts[mid] <= at { low = mid } else { high = mid - 1 }
-      }
-      let local = at - starts[low]
+      let low = segments.segment(at: at)
+      let local = at - segments.starts[low]
       let want = Int(min(Int64(count - out.count), chunks[low].length - local))
       if want <= 0 { break }
       switch chunks[low] {
