@@ -40,9 +40,8 @@ public enum SafetensorsRewrite {
       guard let key = outputKey(entry.name) else { continue }
       let offset = header.dataStart + entry.begin
       let length = entry.end - entry.begin
-      if let cast, cast != entry.dtype, EditOperation.isFloating(entry.dtype),
-        let conversion = Conversion(from: entry.dtype, to: cast, bigEndian: false),
-        let code = SafetensorsReader.code(forTorchName: cast.name)
+      if let (cast, code) = SafetensorsEditPlan.castTarget(entry.dtype, to: cast),
+        let conversion = Conversion(from: entry.dtype, to: cast, bigEndian: false)
       {
         let elements = length / Int64(max(1, entry.dtype.elementSize))
         tensors.append(

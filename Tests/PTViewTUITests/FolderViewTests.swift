@@ -150,12 +150,16 @@ struct FolderViewTests {
     #expect(files.count >= 2)
   }
 
-  @Test("drops are refused on folders with the reason, nothing staged")
-  func dropRefused() throws {
+  @Test("x drops a key of one shard; the other shards are planned without it, as edit FOLDER")
+  func dropOneShard() throws {
     var model = try Self.hfModel()
-    model.press(.character("j"), .character("j"), .character("x"))
-    #expect(model.staging.isEmpty)
-    #expect(model.status?.text.contains("not yet on folders") == true)
+    model.press(.character("/"))
+    _ = model.type("ln_f.bias")
+    model.press(.enter, .character("x"))
+    #expect(model.staging.operations == [.drop("transformer.ln_f.bias")])
+    #expect(model.plan?.dropped == ["transformer.ln_f.bias"])
+    let e = try #require(model.tree.entries.firstIndex { $0.key == "transformer.ln_f.bias" })
+    #expect(model.edit.dropped[Int(model.tree.entryNode[e])])
   }
 
   @Test("c casts every torch shard, planned as edit FOLDER --cast plans it")
@@ -172,17 +176,72 @@ struct FolderViewTests {
     #expect(model.edit.castCount[0] == Int32(model.tree.entries.count))
   }
 
-  @Test("safetensors shards take device moves only; the other edits say so")
-  func safetensorsRefusals() {
-    #expect(
-      FolderShards.refusal(
-        [.moveDevices(DeviceRules(defaultTarget: "cpu"), only: .all)], hasSafetensors: true)
-        == nil)
-    #expect(
-      FolderShards.refusal([.cast(DType.named("bfloat16")!)], hasSafetensors: true)?.contains(
-        "safetensors") == true)
-    #expect(
-      FolderShards.refusal([.cast(DType.named("bfloat16")!)], hasSafetensors: false) == nil)
+  /// The `hf_safetensors` fixture (transformers' own save_pretrained) as the shell hands it.
+  static func safetensorsFolder() throws -> FolderShards {
+    let base = "folders/hf_safetensors/"
+    let shards = try (1...3).map { n in
+      let name = "model-0000\(n)-of-00003.safetensors"
+      let bytes = try Fixtures.bytes(base + name)
+      return FolderShards.Shard(
+        name: name, checkpoint: try SafetensorsReader.read(MemorySource(bytes)),
+        size: Int64(bytes.count))
+    }
+    return FolderShards(name: "hf_safetensors", format: "3 shards", shards: shards, totalBytes: 0)
+  }
+
+  @Test("extract and state_dict are refused on folders; key edits, drops and casts are not")
+  func folderRefusals() {
+    #expect(FolderShards.refusal([.extract("model")])?.contains("not yet on folders") == true)
+    #expect(FolderShards.refusal([.stateDict]) != nil)
+    #expect(FolderShards.refusal([.cast(DType.named("bfloat16")!), .drop("x")]) == nil)
+  }
+
+  @Test("c and P on safetensors shards: every float tensor cast, keys planned over the folder")
+  func safetensorsCastAndStrip() throws {
+    let folder = try Self.safetensorsFolder()
+    var model = Model(folder: folder, path: "fixtures/hf_safetensors")
+    model.press(.character("c"), .enter)
+    let bf16 = try #require(DType.named("bfloat16"))
+    #expect(model.staging.operations == [.cast(bf16)])
+    let floats = folder.entries.count {
+      $0.tensor.dtype != bf16 && EditOperation.isFloating($0.tensor.dtype)
+    }
+    #expect(floats > 0)
+    #expect(model.plan?.casts.count == floats)
+    #expect(model.edit.castCount[0] == Int32(floats))
+    #expect(model.edit.bytesSaved > 0)
+    // strip `transformer.`: the prefix only some keys have (lm_head is tied and not saved).
+    let strip = try #require(model.prefixChoices().first { $0 == "transformer." })
+    let keys = folder.shards.flatMap { $0.checkpoint.entries.map(\.key) }
+    let keyPlan = try FolderKeyPlan.plan(keys: keys, [.stripPrefix(strip)])
+    let staged = model.stageOperations(model.staging.operations + [.stripPrefix(strip)], "strip")
+    #expect(staged)
+    let renamed = Dictionary(
+      uniqueKeysWithValues: (model.plan?.renamed ?? []).map { ($0.from, $0.to) })
+    #expect(renamed == Dictionary(uniqueKeysWithValues: keyPlan.renamed.map { ($0.from, $0.to) }))
+    #expect(!renamed.isEmpty)
+    let e = try #require(model.tree.entries.firstIndex { $0.key == "transformer.ln_f.weight" })
+    let node = model.tree.entryNode[e]
+    #expect(model.plannedKey(node) == "ln_f.weight")
+    #expect(model.edit.castCount[Int(node)] == 1)
+  }
+
+  @Test("a rename on safetensors shards that matches no key is refused with the folder's words")
+  func safetensorsRenameRefused() throws {
+    var model = Model(folder: try Self.safetensorsFolder(), path: "fixtures/hf_safetensors")
+    let ok = model.stageOperations(
+      [.rename(try KeyPattern.parse("nothere.=x."))], "rename")
+    #expect(!ok)
+    #expect(model.status?.text.contains("no key starts with it") == true)
+    #expect(model.staging.isEmpty)
+  }
+
+  @Test("M alone on safetensors shards: nothing to move, and it says why")
+  func safetensorsMoveOnly() throws {
+    var model = Model(folder: try Self.safetensorsFolder(), path: "fixtures/hf_safetensors")
+    model.press(.character("M"), .enter)
+    #expect(model.staging.isEmpty)
+    #expect(model.status?.text.contains("store no device") == true)
   }
 
   @Test("Tab opens the graph of the focused tensor's shard")

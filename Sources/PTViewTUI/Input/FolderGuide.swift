@@ -30,10 +30,12 @@ enum FolderGuide {
     FOLDER -o OUT` does: every torch file rewritten and verified, every other file (index,
     config, tokenizer, safetensors shards, which store no device) copied byte for byte,
     into a temporary folder renamed into place once all of it is written. An existing
-    output folder is replaced only after `y`. Renames (`P`, `r`) and casts (`c`) work on
-    folders of torch files, as `ptview edit FOLDER` does (the index is then written anew);
-    drops, extracts and `S` are single-file edits, and safetensors shards take device moves
-    only for now: those keys say so in the status line.
+    output folder is replaced only after `y`. Renames (`P`, `r`), drops (`x`) and casts
+    (`c`) work on torch and safetensors shards alike, planned and written as `ptview edit
+    FOLDER` does: key edits are checked once over the keys of the whole model (a rename or
+    drop that matches keys of one shard leaves the others alone), safetensors shards are
+    rewritten with their new keys and cast tensors, and the index is written anew. Extracts
+    and `S` are single-file edits: those keys say so in the status line.
 
     A torch.distributed.checkpoint folder opens read-only: each row shows the dtype, the
     global shape, the number of chunks (in the DEVICE column: DCP's `.metadata` records no

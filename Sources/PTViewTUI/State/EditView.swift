@@ -179,8 +179,11 @@ public struct EditView: Sendable {
     // Bottom up: a container is left out when everything in it is, and counts its casts.
     for id in tree.preorder.reversed() {
       let node = tree[id]
+      // A safetensors shard's tensors have no storage record: its plan names them by file
+      // and key.
       if node.kind == .tensor, let entry = tree.entry(of: id),
-        let record = entry.tensor.storage?.record ?? entry.tensor.allStorages.first?.record,
+        let record = entry.tensor.storage?.record ?? entry.tensor.allStorages.first?.record
+          ?? entry.file.map({ SafetensorsEditPlan.record(file: $0, key: entry.key) }),
         let to = castTo[record]
       {
         let name = to.shortName

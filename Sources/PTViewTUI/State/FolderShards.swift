@@ -21,12 +21,16 @@ public struct FolderShards: Sendable {
     public var checkpoint: Checkpoint
     /// Its size in bytes.
     public var size: Int64
+    /// Whether its tensors are part of the model's state_dict (a shard or the weights
+    /// file; not an optimizer or RNG file): key edits are planned over these files' keys.
+    public var isWeights: Bool
 
     /// Creates a shard.
-    public init(name: String, checkpoint: Checkpoint, size: Int64) {
+    public init(name: String, checkpoint: Checkpoint, size: Int64, isWeights: Bool = true) {
       self.name = name
       self.checkpoint = checkpoint
       self.size = size
+      self.isWeights = isWeights
     }
   }
 
@@ -141,6 +145,17 @@ public struct FolderShards: Sendable {
       "a torch.distributed.checkpoint folder is read-only here: its .metadata records no devices to remap"
   }
 
+  /// The merged entry of each of `keys` (-1 for a key no row has): how the values of a DCP
+  /// folder, read from its assembled archive (in torch's nesting order, not the
+  /// `.metadata`'s), find their rows. Matched by key, never by position.
+  public func entries(forKeys keys: [String]) -> [Int32] {
+    var row: [String: Int32] = [:]
+    for (i, entry) in entries.enumerated() where row[entry.key] == nil {
+      row[entry.key] = Int32(i)
+    }
+    return keys.map { row[$0] ?? -1 }
+  }
+
   /// `tensor` with its storage records prefixed and its nodes shifted.
   static func shifted(_ tensor: TensorInfo, prefix: String, by offset: Int32) -> TensorInfo {
     var out = tensor
@@ -176,21 +191,41 @@ public struct FolderShards: Sendable {
 
   // MARK: Planning
 
-  /// Plans `operations` as `ptview edit FOLDER` / `ptview remap FOLDER` would: every torch
-  /// shard on its own, with the refusals of the folder writer; the plans merged so that
-  /// their records and nodes name the merged entries.
+  /// Plans `operations` as `ptview edit FOLDER` / `ptview remap FOLDER` write them
+  /// (`FolderEdit.write`): key edits checked once over the keys of every weights file
+  /// (`FolderKeyPlan`), then each torch shard planned with the edits that touch its own
+  /// keys, and each safetensors shard with its keys and casts (`SafetensorsEditPlan`); the
+  /// plans merged so that their records and nodes name the merged entries.
   public func plan(_ operations: [EditOperation]) throws(EditRefusal) -> EditPlan {
     if let readOnly { throw EditRefusal(readOnly) }
-    if let refusal = Self.refusal(operations, hasSafetensors: hasSafetensors) {
-      throw EditRefusal(refusal)
+    if let refusal = Self.refusal(operations) { throw EditRefusal(refusal) }
+    let ordered = FolderKeyPlan.ordered(operations)
+    let keyEdits = FolderKeyPlan.changesKeys(ordered)
+    func keys(_ shard: Shard) -> [String] {
+      guard keyEdits, shard.isWeights else { return [] }
+      return shard.checkpoint.entries.filter(\.inStateDict).map(\.key)
     }
+    var keyPlan: FolderKeyPlan?
+    if keyEdits { keyPlan = try FolderKeyPlan.plan(keys: shards.flatMap(keys), ordered) }
     var merged: EditPlan?
-    for (s, shard) in shards.enumerated() where Self.isPlanned(shard.checkpoint) {
+    for (s, shard) in shards.enumerated() {
       var plan: EditPlan
-      do { plan = try EditPlanner.plan(shard.checkpoint, operations) } catch {
-        throw EditRefusal("\(shard.name): \(error.message)")
+      if Self.isPlanned(shard.checkpoint) {
+        let mine =
+          keyPlan?.operations(forFile: keys(shard), weights: shard.isWeights, ordered) ?? ordered
+        if mine.isEmpty { continue }
+        do { plan = try EditPlanner.plan(shard.checkpoint, mine) } catch {
+          throw EditRefusal("\(shard.name): \(error.message)")
+        }
+        plan = shifted(plan, shard: s)
+      } else if shard.checkpoint.format == .safetensors, shard.isWeights,
+        let one = SafetensorsEditPlan.plan(
+          shard.checkpoint, file: shard.name, keyPlan: keyPlan, operations: ordered)
+      {
+        plan = one
+      } else {
+        continue
       }
-      plan = shifted(plan, shard: s)
       if var sum = merged {
         sum.edits += plan.edits
         sum.remap.edits += plan.remap.edits
@@ -229,20 +264,16 @@ public struct FolderShards: Sendable {
 
   var hasSafetensors: Bool { shards.contains { $0.checkpoint.format == .safetensors } }
 
-  /// Why the folder writer refuses `operations`, or nil: the same rules as `FolderEdit`.
-  public static func refusal(_ operations: [EditOperation], hasSafetensors: Bool) -> String? {
+  /// Why the folder writer refuses `operations`, or nil: the same rules as `FolderEdit`
+  /// (a new root is chosen per file's pickle: not on folders).
+  public static func refusal(_ operations: [EditOperation]) -> String? {
     if operations.contains(where: {
       switch $0 {
-      case .drop, .keep, .extract, .fromError, .stateDict: true
+      case .extract, .fromError, .stateDict: true
       default: false
       }
     }) {
-      return
-        "drop, keep, extract and state_dict work on single files only (not yet on folders)"
-    }
-    if hasSafetensors && !operations.allSatisfy(\.isDeviceMove) {
-      return
-        "the explorer stages only device moves on safetensors shards; cast or rename them with ptview edit FOLDER -o OUT"
+      return "extract and state_dict work on single files only (not yet on folders)"
     }
     return nil
   }

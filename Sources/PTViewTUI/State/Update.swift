@@ -788,9 +788,8 @@ extension Model {
     return key.hasPrefix(base + ".") ? String(key.dropFirst(base.count + 1)) : nil
   }
 
-  /// Why an edit key does nothing on this folder (a DCP folder is read-only; drops,
-  /// extracts and state_dict are not done on folders yet; safetensors shards take device
-  /// moves only), or nil.
+  /// Why an edit key does nothing on this folder (a DCP folder is read-only; extracts and
+  /// state_dict are not done on folders yet), or nil.
   func folderRefusal(_ action: Action) -> String? {
     guard let folder else { return nil }
     let operation: EditOperation
@@ -807,7 +806,7 @@ extension Model {
     if let readOnly = folder.readOnly {
       return readOnly.prefix(1).uppercased() + readOnly.dropFirst() + "."
     }
-    if let refusal = FolderShards.refusal([operation], hasSafetensors: folder.hasSafetensors) {
+    if let refusal = FolderShards.refusal([operation]) {
       return "Not on this folder: " + refusal + "."
     }
     return nil

@@ -97,9 +97,7 @@ enum FolderEdit {
     }
     let ordered = FolderKeyPlan.ordered(operations)
     let keyEdits = FolderKeyPlan.changesKeys(ordered)
-    var lastCast: DType?
-    for case .cast(let dtype) in ordered { lastCast = dtype }
-    let castTarget = lastCast
+    let castTarget = SafetensorsEditPlan.cast(in: ordered)
     // First pass, two files at a time: read each file's pickles for its keys and whether it
     // reads at all, then let them go. Memory holds two files' pickles, never the folder's.
     let scans = Slots<Scanned>(count: files.count, empty: Scanned())

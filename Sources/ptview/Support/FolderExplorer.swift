@@ -23,7 +23,9 @@ enum FolderExplorer {
     for (member, checkpoint) in folder.checkpoint.readMembers {
       guard let source = folder.sources[member.file.name] else { continue }
       shards.append(
-        FolderShards.Shard(name: member.file.name, checkpoint: checkpoint, size: member.size))
+        FolderShards.Shard(
+          name: member.file.name, checkpoint: checkpoint, size: member.size,
+          isWeights: member.file.isWeights))
       parts.append(
         ExplorerValues.Part(
           checkpoint: checkpoint, source: source, base: base,

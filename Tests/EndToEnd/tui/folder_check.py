@@ -10,6 +10,17 @@
                                           transformers' from_pretrained(OUT) holds the same
                                           weights
 
+    folder_check.py safetensors ORIGINAL OUT CLI PREFIX DTYPE
+                                          OUT, written by the explorer's c > P > w on the
+                                          safetensors shards of ORIGINAL: each shard read by
+                                          safetensors.load_file holds the original's tensors
+                                          with PREFIX stripped from their keys and the floating
+                                          ones cast by torch to DTYPE; the index maps the new
+                                          keys; the other files are byte copies; every file
+                                          equals CLI's (`ptview edit ORIGINAL --cast DTYPE
+                                          --strip-prefix PREFIX -o CLI`); from_pretrained(OUT)
+                                          holds the same weights
+
 Expected values come from torch and transformers, never from ptview."""
 import json
 import sys
@@ -121,6 +132,73 @@ def check_written(original, out):
     print(f"torch.load of each shard and from_pretrained ({checked} weights) equal the original")
 
 
+def check_safetensors(original, out, cli, prefix, dtype_name):
+    from safetensors.torch import load_file
+
+    original, out, cli = Path(original), Path(out), Path(cli)
+    dtype = getattr(torch, dtype_name)
+    index_name = "model.safetensors.index.json"
+    names = sorted(p.name for p in original.iterdir())
+    if sorted(p.name for p in out.iterdir()) != names:
+        sys.exit(f"{out} holds other files than {original}")
+    weight_map = json.loads((original / index_name).read_text())["weight_map"]
+    expected_map = {}
+    expected_all = {}
+    for shard in sorted(set(weight_map.values())):
+        before = load_file(original / shard)
+        written = load_file(out / shard)
+        expected = {}
+        for key, tensor in before.items():
+            new = key[len(prefix):] if key.startswith(prefix) else key
+            expected[new] = tensor.to(dtype) if tensor.is_floating_point() else tensor
+            expected_map[new] = shard
+        if set(written) != set(expected):
+            sys.exit(f"{shard}: keys {sorted(written)[:4]} are not {sorted(expected)[:4]}")
+        for key, tensor in expected.items():
+            got = written[key]
+            if got.dtype != tensor.dtype or got.shape != tensor.shape:
+                sys.exit(f"{shard}: {key} is {got.dtype} {tuple(got.shape)}")
+            if not torch.equal(got.view(torch.uint8) if got.numel() else got,
+                               tensor.view(torch.uint8) if tensor.numel() else tensor):
+                sys.exit(f"{shard}: {key} differs from torch's cast")
+        expected_all.update(expected)
+    index = json.loads((out / index_name).read_text())
+    if index["weight_map"] != expected_map:
+        sys.exit("the index does not map the new keys to their shards")
+    for name in names:
+        if name.endswith(".safetensors") or name == index_name:
+            continue
+        if (out / name).read_bytes() != (original / name).read_bytes():
+            sys.exit(f"{name} is not a byte copy")
+    if sorted(p.name for p in cli.iterdir()) != names:
+        sys.exit(f"{cli} holds other files")
+    for name in names:
+        if (out / name).read_bytes() != (cli / name).read_bytes():
+            sys.exit(f"{name}: the explorer wrote other bytes than ptview edit")
+    from transformers import AutoModelForCausalLM
+    from transformers.utils import logging
+
+    logging.disable_progress_bar()
+    logging.set_verbosity_error()
+    model = AutoModelForCausalLM.from_pretrained(str(out))
+    loaded = model.state_dict()
+    checked = 0
+    for key, tensor in expected_all.items():
+        full = key if key in loaded else prefix + key
+        if full not in loaded:
+            sys.exit(f"from_pretrained: no {key}")
+        if not torch.equal(loaded[full], tensor.to(loaded[full].dtype)):
+            sys.exit(f"from_pretrained: {full} differs")
+        checked += 1
+    print(f"load_file of each shard equals torch's {dtype_name} cast, {len(expected_map)} keys "
+          f"without {prefix}; same bytes as ptview edit; from_pretrained: {checked} weights")
+
+
 if __name__ == "__main__":
-    mode, a, b = sys.argv[1:4]
-    check_rows(a, b) if mode == "rows" else check_written(a, b)
+    mode = sys.argv[1]
+    if mode == "rows":
+        check_rows(*sys.argv[2:4])
+    elif mode == "written":
+        check_written(*sys.argv[2:4])
+    else:
+        check_safetensors(*sys.argv[2:7])

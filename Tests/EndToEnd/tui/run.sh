@@ -570,6 +570,37 @@ folder_remap_and_load() {
   return "${PIPESTATUS[0]}"
 }
 
+# c > P > w on a folder of safetensors shards: the cast and the stripped prefix are planned
+# over the whole folder and written by the folder writer, exactly as `ptview edit` writes them.
+safetensors_folder_edit() {
+  cp -r "$ROOT/Tests/Fixtures/folders/hf_safetensors" "$WORK/hf_st"
+  start stfolder 120 40 "$PTVIEW" hf_st
+  wait_for stfolder "3 shards" || return 1
+  keys stfolder c
+  wait_for stfolder "Cast floating tensors to" || return 1
+  keys stfolder Enter
+  wait_for stfolder "f32 > bf16" || return 1
+  keys stfolder P
+  wait_for stfolder "Strip from every key" || return 1
+  wait_for stfolder "▸ transformer." || return 1
+  keys stfolder Enter
+  wait_for stfolder "transformer -> (stripped)" || return 1
+  wait_for stfolder "2 edits" || return 1
+  keys stfolder w
+  wait_for stfolder "Write to: hf_st.edited" || return 1
+  keys stfolder Enter
+  wait_for stfolder "Wrote hf_st.edited" 60 || return 1
+  keys stfolder q
+  [[ $(wait_exit stfolder) == 0 ]] || return 1
+  terminal_restored stfolder || return 1
+  diff -r "$ROOT/Tests/Fixtures/folders/hf_safetensors" "$WORK/hf_st" >/dev/null || return 1
+  "$PTVIEW" edit "$WORK/hf_st" --cast bf16 --strip-prefix transformer. -o "$WORK/hf_st.cli" \
+    >/dev/null || return 1
+  "$PYTHON" "$HERE/folder_check.py" safetensors "$WORK/hf_st" "$WORK/hf_st.edited" \
+    "$WORK/hf_st.cli" transformer. bfloat16 | sed 's/^/    /'
+  return "${PIPESTATUS[0]}"
+}
+
 dcp_folder() {
   cp -r "$ROOT/Tests/Fixtures/dcp/sharded" "$WORK/dcp_sharded"
   start dcp 100 30 "$PTVIEW" dcp_sharded
@@ -586,6 +617,8 @@ dcp_folder() {
 check "first screen at 80x24, help, quit" first_screen
 check "a sharded folder: rows and FILE as torch lists them; v from the shard; M > w; from_pretrained" \
   folder_remap_and_load
+check "safetensors shards: c > P > w casts and strips as ptview edit does; load_file, from_pretrained" \
+  safetensors_folder_edit
 check "a DCP folder opens read-only: chunks, files; M says why; v points at stats and cat" dcp_folder
 check "diff view: marks, next difference, unchanged keys, quit with exit 1" diff_view
 check "Tab: the pickle graph on the first tensor; o: opcodes equal to pickletools.dis" graph_view
