@@ -208,19 +208,6 @@ extension Renderer {
       ("Enter", onReference ? "jump" : "open"), ("Bksp", "back"), ("/", "search"),
       ("o", view.pane ? "close opcodes" : "opcodes"), ("?", "help"), ("q", "quit"),
     ]
-    var chosen = items
-    func widthOf(_ list: [(String, String)]) -> Int {
-      list.reduce(0) { $0 + TextWidth.width($1.0) + TextWidth.width($1.1) + 3 }
-    }
-    while widthOf(chosen) > width - 1 && chosen.count > 2 {
-      let removable = chosen.indices.last { chosen[$0].0 != "?" && chosen[$0].0 != "q" } ?? 0
-      chosen.remove(at: removable)
-    }
-    var x = 1
-    for (key, text) in chosen {
-      x += screen.put(key, x: x, y: layout.hints, style: Theme.hintKey)
-      x += screen.put(
-        " " + text + "  ", x: x, y: layout.hints, style: Theme.hintText, limit: width - x)
-    }
+    hintLine(items, y: layout.hints)
   }
 }

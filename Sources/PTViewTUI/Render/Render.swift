@@ -908,7 +908,12 @@ struct Renderer {
         ("q", "tree"),
       ]
     }
-    // Drop hints from the middle when narrow, but always keep `? help` and `q quit`.
+    hintLine(items, y: y)
+  }
+
+  /// Draws `items` (key, what it does) on row `y`; when they do not fit, hints are dropped
+  /// from the end, but `? help` and `q quit` always stay. The tree and the graph share it.
+  mutating func hintLine(_ items: [(String, String)], y: Int) {
     var chosen = items
     func widthOf(_ list: [(String, String)]) -> Int {
       list.reduce(0) { $0 + TextWidth.width($1.0) + TextWidth.width($1.1) + 3 }

@@ -36,10 +36,14 @@ cp "$ROOT/Tests/Fixtures/edit/ts_device_cuda0.pt" "$WORK/script.pt"
 cp "$ROOT/Tests/Fixtures/diff/base.pt" "$WORK/base.pt"
 cp "$ROOT/Tests/Fixtures/diff/changed.pt" "$WORK/changed.pt"
 
+# The session the running scenario started last: a failed scenario prints its screen.
+LAST_SESSION=""
+
 # start NAME COLUMNS ROWS COMMAND: a detached session running COMMAND, then a status file.
 start() {
   local name=$1 columns=$2 rows=$3
   shift 3
+  LAST_SESSION=$name
   rm -f "$WORK/$name.exit" "$WORK/$name.stty"
   "${TMUX_CMD[@]}" new-session -d -s "$name" -x "$columns" -y "$rows" \
     -e LANG=C.UTF-8 -e LC_ALL=C.UTF-8 -e TERM=xterm-256color -c "$WORK" \
@@ -86,21 +90,32 @@ terminal_restored() {
   grep -qE '(^| )icanon( |$)' "$WORK/$1.stty" && grep -qE '(^| )echo( |$)' "$WORK/$1.stty"
 }
 
+# check TITLE FUNCTION: runs a scenario; when it fails, the last screen of its session is
+# printed (a failed grep or exit status says nothing of its own).
 check() {
   local name=$1
   shift
+  LAST_SESSION=""
   if "$@"; then
     echo "ok - $name"
     passed=$((passed + 1))
   else
     echo "not ok - $name"
+    if [[ -n $LAST_SESSION ]]; then
+      echo "    last screen of session $LAST_SESSION:"
+      screen "$LAST_SESSION" 2>&1 | sed 's/^/    | /'
+      [[ -s "$WORK/$LAST_SESSION.exit" ]] &&
+        echo "    exit status: $(cat "$WORK/$LAST_SESSION.exit")"
+    fi
     failed=$((failed + 1))
   fi
 }
 
 first_screen() {
   start first 80 24 "$PTVIEW" model.pt
-  wait_for first "layers.0 … layers.5" || return 1
+  # The first scenario of the run starts the binary cold (page cache, dynamic loader): it
+  # gets longer than the others for its first screen.
+  wait_for first "layers.0 … layers.5" 45 || return 1
   screen first | grep -qF "cuda:0 ×401" || return 1
   screen first | grep -qF "▾ model" || return 1
   screen first | grep -qF "? help" || return 1
