@@ -101,7 +101,9 @@ let package = Package(
     .testTarget(name: "PTViewFilesTests", dependencies: ["PTViewFiles", "PTViewTestSupport"]),
     .testTarget(
       name: "PTViewTUITests",
-      dependencies: ["PTViewTUI", "PTViewFiles", "PTViewValues", "PTViewTestSupport"],
+      dependencies: [
+        "PTViewTUI", "PTViewFiles", "PTViewValues", "PTViewPipeline", "PTViewTestSupport",
+      ],
       exclude: ["Goldens"]),
     .testTarget(name: "PTViewCursesTests", dependencies: ["PTViewCurses", "PTViewTestSupport"]),
     .testTarget(name: "ptviewTests", dependencies: ["PTViewTestSupport"]),

@@ -1,7 +1,9 @@
 import Foundation
 import PTViewCore
 import PTViewEdit
+import PTViewFiles
 import PTViewJudge
+import PTViewPipeline
 import PTViewTestSupport
 import Testing
 
@@ -32,20 +34,50 @@ struct FolderViewTests {
     Model(folder: try hfFolder(), path: "fixtures/hf_bin_cuda", size: size)
   }
 
-  static func dcpModel(_ size: Size = .standard) throws -> Model {
-    let folder = Fixtures.path("dcp/sharded")
-    let bytes = try Fixtures.bytes("dcp/sharded/.metadata")
+  static func dcpMetadata(_ name: String) throws -> (DistributedMetadata, total: Int64) {
+    let folder = Fixtures.path("dcp/" + name)
+    let bytes = try Fixtures.bytes("dcp/\(name)/.metadata")
     var sizes: [String: Int64] = [:]
     var total: Int64 = Int64(bytes.count)
     for file in try FileManager.default.contentsOfDirectory(atPath: folder)
     where file.hasSuffix(".distcp") {
-      sizes[file] = Int64(try Fixtures.bytes("dcp/sharded/" + file).count)
+      sizes[file] = Int64(try Fixtures.bytes("dcp/\(name)/" + file).count)
       total += sizes[file]!
     }
-    let metadata = try DistributedMetadataReader.read(bytes, fileSizes: sizes)
+    return (try DistributedMetadataReader.read(bytes, fileSizes: sizes), total)
+  }
+
+  static func dcpModel(_ size: Size = .standard, name: String = "sharded") throws -> Model {
+    let (metadata, total) = try dcpMetadata(name)
     return Model(
-      folder: FolderShards(name: "sharded", distributed: metadata, totalBytes: total),
-      path: "fixtures/sharded", size: size)
+      folder: FolderShards(name: name, distributed: metadata, totalBytes: total),
+      path: "fixtures/" + name, size: size)
+  }
+
+  /// The values side of the shell for a DCP folder: the folder assembled in place as `ptview
+  /// stats DIR` reads it, its entries matched to the rows by key (`entries(forKeys:)`).
+  /// `reversed` turns the archive's entries around: the fixtures' archives happen to list
+  /// the tensors in row order, which a match by position would get right by chance.
+  static func dcpValues(_ model: Model, name: String, reversed: Bool = true) throws
+    -> ValuesShell
+  {
+    let (metadata, _) = try dcpMetadata(name)
+    let archive = try ExportPipeline.distributedArchive(
+      metadata: metadata, folder: Fixtures.path("dcp/" + name), root: "archive", mode: .view)
+    var checkpoint = try CheckpointReader().read(archive.source)
+    if reversed { checkpoint.entries.reverse() }
+    let rows = try #require(model.folder).entries(forKeys: checkpoint.entries.map(\.key))
+    return ValuesShell(checkpoint: checkpoint, source: archive.source, rows: rows)
+  }
+
+  /// Sends the shell's answers to `effects` (and to what they lead to).
+  static func deliver(_ model: inout Model, _ shell: ValuesShell, _ effects: [Effect]) throws {
+    var pending = effects
+    while !pending.isEmpty {
+      let answers = try shell.answers(pending)
+      pending = []
+      for message in answers { pending += model.update(message) }
+    }
   }
 
   @Test("a sharded folder at 80 columns: the header counts every shard, FILE shows 1/3")
@@ -278,6 +310,37 @@ struct FolderViewTests {
     #expect(folder.shortNames(width: 40) == names.map { String($0.dropFirst(13).dropLast(3)) })
     #expect(folder.shortNames(width: 16) == ["model", "zero_pp_0_optim", "zero_pp_1_optim"])
     #expect(Set(folder.shortNames(width: 8)).count == 3)
+  }
+
+  @Test("DCP rows find their values by key, whatever the assembled archive's order")
+  func dcpKeyMatch() throws {
+    let model = try Self.dcpModel(name: "nested")
+    let shell = try Self.dcpValues(model, name: "nested")
+    let rows = try #require(shell.rows)
+    let entries = model.tree.entries
+    // Every row has its tensor, and each is matched by its key, not its position.
+    #expect(Set(rows.filter { $0 >= 0 }).count == entries.count)
+    for (i, row) in rows.enumerated() where row >= 0 {
+      #expect(entries[Int(row)].key == shell.checkpoint.entries[i].key)
+    }
+    #expect(rows.enumerated().contains { $0.element != Int32($0.offset) })
+  }
+
+  @Test("v on a DCP folder's row: the values of the assembled tensor, as for one file")
+  func dcpValuesPane() throws {
+    var model = try Self.dcpModel(name: "nested")
+    let shell = try Self.dcpValues(model, name: "nested")
+    try Self.deliver(&model, shell, model.update(.key(.character("v"))))
+    var steps = 0
+    while model.focusedKey != "half" && steps < 20 {
+      try Self.deliver(&model, shell, model.update(.key(.down)))
+      steps += 1
+    }
+    #expect(model.focusedKey == "half")
+    Golden.check(model.render(), "folder-dcp-values-half")
+    try Self.deliver(&model, shell, model.update(.key(.escape)))
+    try Self.deliver(&model, shell, model.update(.key(.character("V"))))
+    #expect(model.status?.text.contains("no NaN or Inf in 5 tensors") == true)
   }
 
   @Test("a DCP folder: dtype, global shape, files; read-only, and M says why")

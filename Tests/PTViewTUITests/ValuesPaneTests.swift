@@ -11,12 +11,30 @@ import Testing
 struct ValuesShell {
   let checkpoint: Checkpoint
   let reader: TensorValues
+  /// Per entry of `checkpoint`, the explorer's entry (a DCP folder's rows, matched by key
+  /// as the shell matches them); nil when they are the same.
+  var rows: [Int32]? = nil
 
   init(_ fixture: String) throws {
     checkpoint = try Fixtures.checkpoint(fixture)
     reader = TensorValues(
       checkpoint: checkpoint, source: try FileSource(path: Fixtures.path(fixture)))
   }
+
+  init(checkpoint: Checkpoint, source: any ByteSource, rows: [Int32]) {
+    self.checkpoint = checkpoint
+    reader = TensorValues(checkpoint: checkpoint, source: source)
+    self.rows = rows
+  }
+
+  /// The checkpoint's entry for the explorer's `entry`.
+  func local(_ entry: Int32) -> Int? {
+    guard let rows else { return Int(entry) }
+    return rows.firstIndex(of: entry)
+  }
+
+  /// The explorer's entry for the checkpoint's entry `i`.
+  func row(_ i: Int) -> Int32 { rows?[i] ?? Int32(i) }
 
   /// The answers to `effects`, in order (background answers included, as if they had come).
   func answers(_ effects: [Effect]) throws -> [Message] {
@@ -33,7 +51,10 @@ struct ValuesShell {
     }
     switch request {
     case .inspect(let generation, let entry, let window, let bins):
-      let tensor = checkpoint.entries[Int(entry)].tensor
+      guard let local = local(entry) else {
+        return [reply(generation, .unavailable("no tensor has this key"))]
+      }
+      let tensor = checkpoint.entries[local].tensor
       var out: [Message] = []
       let stored: StoredTensor
       var implicitZeros: Int64 = 0
@@ -62,7 +83,8 @@ struct ValuesShell {
       }
       return out
     case .window(let generation, let entry, let window):
-      guard case .stored(let stored) = try reader.locate(checkpoint.entries[Int(entry)].tensor)
+      guard let local = local(entry),
+        case .stored(let stored) = try reader.locate(checkpoint.entries[local].tensor)
       else { return [] }
       return [reply(generation, try self.window(window, stored))]
     case .checkAll(let generation):
@@ -75,12 +97,12 @@ struct ValuesShell {
           checked += 1
           let s = try reader.statistics(of: [stored])[0]
           if s.nan > 0 {
-            nonFinite[Int32(i)] = true
+            nonFinite[row(i)] = true
           } else if s.posinf + s.neginf > 0 {
-            nonFinite[Int32(i)] = false
+            nonFinite[row(i)] = false
           }
         case .none(let why):
-          unreadable[Int32(i)] = why
+          unreadable[row(i)] = why
         }
       }
       return [

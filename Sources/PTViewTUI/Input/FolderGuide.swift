@@ -39,8 +39,9 @@ enum FolderGuide {
 
     A torch.distributed.checkpoint folder opens read-only: each row shows the dtype, the
     global shape, the number of chunks (in the DEVICE column: DCP's `.metadata` records no
-    devices) and the files holding them. Edit keys say why they do not apply; `v` says its
-    values are not read here yet (`ptview export` assembles them).
+    devices) and the files holding them. Edit keys say why they do not apply. `v` and `V`
+    read its values as `ptview stats DIR` and `cat DIR KEY` do: each tensor assembled from
+    its chunks by byte range, read only when asked for.
 
     """
 }

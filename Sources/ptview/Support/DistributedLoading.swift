@@ -60,25 +60,54 @@ extension DistributedLoading {
     var folder = path
     while folder.count > 1 && folder.hasSuffix("/") { folder.removeLast() }
     let metadata = try open(folder)
+    switch assembled(metadata, folder: folder) {
+    case .success(let read):
+      if let note = read.note { Diagnostics.stderr("ptview: \(folder): note: \(note)") }
+      return (read.checkpoint, read.source)
+    case .failure(let failure):
+      Diagnostics.stderr("ptview: \(failure.message)")
+      throw ExitCode(2)
+    }
+  }
+
+  /// The DCP folder's tensors as `values` reads them, or why they cannot be (a message for
+  /// the explorer, which stays open on the folder's metadata).
+  struct Assembled {
+    var checkpoint: Checkpoint
+    var source: any ByteSource
+    /// Names the pickled values that stand as None, when some do.
+    var note: String?
+  }
+
+  /// A failure to assemble the archive, as one line.
+  struct AssemblyFailure: Error {
+    var message: String
+  }
+
+  /// `metadata`'s folder assembled in place (nothing is read but the `.metadata` and the
+  /// pickled values: tensor bytes are read when asked for).
+  static func assembled(_ metadata: DistributedMetadata, folder: String)
+    -> Result<Assembled, AssemblyFailure>
+  {
     let archive: DistributedArchive
     do {
       archive = try ExportPipeline.distributedArchive(
         metadata: metadata, folder: folder, root: "archive", mode: .view)
     } catch {
-      Diagnostics.stderr("ptview: \(error.message)")
-      throw ExitCode(2)
+      return .failure(AssemblyFailure(message: error.message))
     }
+    var note: String?
     if !archive.replaced.isEmpty {
       let names = archive.replaced.prefix(5).joined(separator: ", ")
-      Diagnostics.stderr(
-        "ptview: \(folder): note: \(archive.replaced.count) pickled value\(archive.replaced.count == 1 ? "" : "s") (\(names)\(archive.replaced.count > 5 ? ", ..." : "")) not rebuilt; tensors inside them are not read"
-      )
+      note =
+        "\(archive.replaced.count) pickled value\(archive.replaced.count == 1 ? "" : "s") (\(names)\(archive.replaced.count > 5 ? ", ..." : "")) not rebuilt; tensors inside them are not read"
     }
     let source = archive.source
     do {
-      return (try CheckpointReader().read(source), source)
+      return .success(
+        Assembled(checkpoint: try CheckpointReader().read(source), source: source, note: note))
     } catch {
-      Diagnostics.fail(folder, error)
+      return .failure(AssemblyFailure(message: "\(folder): \(error.description)"))
     }
   }
 }

@@ -23,6 +23,16 @@ final class ExplorerValues: @unchecked Sendable {
     var base: Int32
     /// Its path (a folder's file), for the scan.
     var path = ""
+    /// Per entry of `checkpoint`, the explorer's entry it is (-1: none), when they are not
+    /// the run from `base` on: a DCP folder's rows follow its `.metadata`, the assembled
+    /// archive nests its tensors as torch does, so the two are matched by key.
+    var explorerEntries: [Int32]? = nil
+
+    /// The explorer's entry of `local` (-1 when it has none).
+    func explorerEntry(_ local: Int) -> Int32 {
+      if let explorerEntries { return local < explorerEntries.count ? explorerEntries[local] : -1 }
+      return base + Int32(local)
+    }
   }
 
   let parts: [Part]
@@ -36,6 +46,9 @@ final class ExplorerValues: @unchecked Sendable {
   let mailbox = ValuesMailbox()
   private var inspection: CancellationFlag?
   private var check: CancellationFlag?
+  /// Explorer entry -> part and local entry, for parts matched by key (nil: every part is
+  /// a run of entries from its `base`).
+  private let mapped: [Int32: (part: Int, local: Int)]?
   /// The located tensor of the current inspection, for windows.
   private var current: (generation: Int, entry: Int32, part: Int, stored: StoredTensor)?
 
@@ -50,11 +63,24 @@ final class ExplorerValues: @unchecked Sendable {
     self.entryCount = entryCount
     self.noPart = noPart
     readers = parts.map { TensorValues(checkpoint: $0.checkpoint, source: $0.source) }
+    if parts.contains(where: { $0.explorerEntries != nil }) {
+      var map: [Int32: (part: Int, local: Int)] = [:]
+      for (p, part) in parts.enumerated() {
+        for local in part.checkpoint.entries.indices {
+          let e = part.explorerEntry(local)
+          if e >= 0, map[e] == nil { map[e] = (p, local) }
+        }
+      }
+      mapped = map
+    } else {
+      mapped = nil
+    }
   }
 
   /// The part and the local entry of explorer entry `entry`.
   func locate(_ entry: Int32) -> (part: Int, local: Int)? {
     guard entry >= 0 else { return nil }
+    if let mapped { return mapped[entry] }
     for p in parts.indices.reversed() where parts[p].base <= entry {
       let local = Int(entry - parts[p].base)
       return local < parts[p].checkpoint.entries.count ? (p, local) : nil
@@ -233,7 +259,8 @@ private struct ValueCheckJob: Sendable {
       var slotOf: [Int32: Int] = [:]
       var byNode: [Int32: Int] = [:]
       for (index, entry) in part.checkpoint.entries.enumerated() {
-        let e = part.base + Int32(index)
+        let e = part.explorerEntry(index)
+        guard e >= 0 else { continue }
         covered += 1
         if let node = entry.tensor.node, let slot = byNode[node.index] {
           slotOf[e] = slot

@@ -60,14 +60,36 @@ enum FolderExplorer {
       }
     }
     let view = FolderShards(name: name(of: folder), distributed: metadata, totalBytes: total)
-    let values = ExplorerValues(
-      parts: [], entryCount: view.entries.count,
-      noPart:
-        "values of DCP tensors: not in the explorer yet; ptview stats DIR and cat DIR KEY read them"
-    )
+    let values = distributedValues(view, metadata: metadata, folder: folder)
     try loop(
       view, path: folder, mouse: mouse, pickles: [], values: values, folder: nil, assess: nil,
       fallback: { Diagnostics.out(DistributedReport.table(metadata)) })
+  }
+
+  /// The values of a DCP folder's rows: the folder assembled in place as `ptview stats DIR`
+  /// and `cat DIR KEY` read it (chunks by byte range, nothing read until asked). The
+  /// archive nests the tensors as torch does, in another order than the `.metadata` rows:
+  /// each of its entries is matched to its row by key. A folder that cannot be assembled
+  /// still opens; its pane says why.
+  static func distributedValues(
+    _ view: FolderShards, metadata: DistributedMetadata, folder: String
+  ) -> ExplorerValues {
+    let read: DistributedLoading.Assembled
+    switch DistributedLoading.assembled(metadata, folder: folder) {
+    case .success(let assembled): read = assembled
+    case .failure(let failure):
+      return ExplorerValues(
+        parts: [], entryCount: view.entries.count,
+        noPart: "values of this DCP folder cannot be read: " + failure.message)
+    }
+    let rows = view.entries(forKeys: read.checkpoint.entries.map(\.key))
+    let part = ExplorerValues.Part(
+      checkpoint: read.checkpoint, source: read.source, base: 0, path: folder,
+      explorerEntries: rows)
+    return ExplorerValues(
+      parts: [part], entryCount: view.entries.count,
+      noPart: read.note.map { "not rebuilt here: " + $0 }
+        ?? "no tensor of the assembled folder has this key")
   }
 
   /// The loop shared by both kinds of folder.

@@ -623,9 +623,21 @@ dcp_folder() {
   wait_for dcp "2 chunks" || return 1
   keys dcp M
   wait_for dcp "read-only here" || return 1
-  keys dcp v
-  wait_for dcp "not in the explorer yet" || return 1
-  keys dcp q q
+  # v: the values of `cols` (saved in two chunks, split by column), assembled as stats and
+  # cat read them, against torch's own dcp_to_torch_save of the folder.
+  keys dcp j v
+  wait_for dcp "values · cols" || return 1
+  wait_for dcp "std " || return 1
+  screen dcp >"$WORK/dcp.values"
+  "$PYTHON" -c 'import sys
+from torch.distributed.checkpoint.format_utils import dcp_to_torch_save
+dcp_to_torch_save(sys.argv[1], sys.argv[2])' "$WORK/dcp_sharded" "$WORK/dcp_sharded.pt" || return 1
+  "$PYTHON" "$HERE/values_pane.py" check "$WORK/dcp_sharded.pt" cols "$WORK/dcp.values" |
+    sed 's/^/    /'
+  [[ ${PIPESTATUS[0]} == 0 ]] || return 1
+  keys dcp Escape V
+  wait_for dcp "no NaN or Inf in 5 tensors" || return 1
+  keys dcp q
   [[ $(wait_exit dcp) == 0 ]] && terminal_restored dcp
 }
 
@@ -634,7 +646,8 @@ check "a sharded folder: rows and FILE as torch lists them; v from the shard; M 
   folder_remap_and_load
 check "safetensors shards: c > P > w casts and strips as ptview edit does; load_file, from_pretrained" \
   safetensors_folder_edit
-check "a DCP folder opens read-only: chunks, files; M says why; v points at stats and cat" dcp_folder
+check "a DCP folder opens read-only: chunks, files; M says why; v and V read its values as torch does" \
+  dcp_folder
 check "diff view: marks, next difference, unchanged keys, quit with exit 1" diff_view
 check "Tab: the pickle graph on the first tensor; o: opcodes equal to pickletools.dis" graph_view
 check "graph view: tied weights shown once, the reference jumps there and back" graph_tied
