@@ -171,6 +171,47 @@ struct FolderViewTests {
     #expect(header.contains("3 shards"))
   }
 
+  @Test("a file the scan flags: its rows carry the mark; the status and the pane name it")
+  func flaggedShard() throws {
+    // hf_bin_cuda with its second shard swapped for a state_dict whose pickle calls exec.
+    let base = "folders/hf_bin_cuda/"
+    let bad = "security/files/fk_injected_exec_state_dict.pt"
+    let files = [
+      (Self.shardNames[0], base + Self.shardNames[0]), ("injected.bin", bad),
+      (Self.shardNames[2], base + Self.shardNames[2]),
+    ]
+    var shards: [FolderShards.Shard] = []
+    var scans: [Assessment?] = []
+    for (name, path) in files {
+      let bytes = try Fixtures.bytes(path)
+      shards.append(
+        FolderShards.Shard(
+          name: name, checkpoint: try Fixtures.checkpoint(path), size: Int64(bytes.count)))
+      scans.append(
+        Assessment(scan: SafetyScanner().scan(MemorySource(bytes), path: name), doctor: nil))
+    }
+    let folder = FolderShards(name: "mixed", format: "3 files", shards: shards, totalBytes: 0)
+    var model = Model(folder: folder, path: "x/mixed", size: Size(columns: 100, rows: 30))
+    model.assessing = true
+    _ = model.update(
+      .assessed(
+        AssessmentDelivery(
+          checkpoint: shards[0].checkpoint,
+          assessment: Assessment(scan: scans[1]?.scan, doctor: nil), shards: scans)))
+    #expect(model.safety.scan == .dangerous)
+    #expect(model.safety.flaggedShards.map(\.name) == ["injected.bin"])
+    #expect(model.status?.text.contains("injected.bin dangerous") == true)
+    // Every tensor row of the flagged file is marked, no other.
+    for id in model.tree.preorder where model.tree[id].kind == .tensor {
+      let file = model.tree.entry(of: id)?.file
+      #expect((model.safety.level(of: id) == .dangerous) == (file == "injected.bin"))
+    }
+    Golden.check(model.render(), "folder-flagged-shard")
+    model.press(.character("!"))
+    #expect(model.tree.entry(of: try #require(model.focusedNode))?.file == "injected.bin")
+    Golden.check(model.render(), "folder-flagged-shard-jump")
+  }
+
   @Test("the filter works across shards")
   func filterAcrossShards() throws {
     var model = try Self.hfModel()

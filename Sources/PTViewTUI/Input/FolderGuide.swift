@@ -11,8 +11,11 @@ enum FolderGuide {
     `zero_pp_rank_*_optim_states.pt`), or a torch.distributed.checkpoint folder (`.metadata`
     and `.distcp` files). The tree holds the tensors of every file; the header shows the
     folder's name, how many shards or files, the bytes of all its files, and the tensors and
-    devices of all of them. The scan and load verdicts are the worst file's (`ptview scan
-    FOLDER` lists the findings file by file).
+    devices of all of them. The scan and load verdicts are the worst file's. Each file is
+    scanned on its own, after the first screen: every row of a file with findings carries
+    its mark (`?` suspicious, `!` dangerous), the status line names the file, the pane of a
+    marked row names the file and what the scan found, and `!` goes to the first row of
+    each flagged file (`ptview scan FOLDER` lists the findings file by file).
 
     The FILE column says which file holds each tensor (`mixed` on a row whose tensors are
     in several). Names are shortened to what tells them apart where the column is narrow:

@@ -75,13 +75,17 @@ public enum Effect: Hashable, Sendable {
 public final class AssessmentDelivery: Hashable, Sendable {
   /// The checkpoint the explorer shows.
   public let checkpoint: Checkpoint
-  /// What the scan and the doctor said.
+  /// What the scan and the doctor said (a folder: its worst file's verdicts).
   public let assessment: Assessment
+  /// A folder's: each shard's own assessment, in the order of `FolderShards.shards` (nil
+  /// where a shard was not assessed).
+  public let shards: [Assessment?]?
 
   /// Wraps an assessment of `checkpoint`.
-  public init(checkpoint: Checkpoint, assessment: Assessment) {
+  public init(checkpoint: Checkpoint, assessment: Assessment, shards: [Assessment?]? = nil) {
     self.checkpoint = checkpoint
     self.assessment = assessment
+    self.shards = shards
   }
 
   public static func == (a: AssessmentDelivery, b: AssessmentDelivery) -> Bool { a === b }

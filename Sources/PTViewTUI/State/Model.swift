@@ -219,16 +219,16 @@ public struct Model: Sendable {
   /// Takes the safety scan and the load prediction that arrived after the first screen:
   /// marks the tree (adding rows for findings no row shows) and keeps the focus where it was.
   mutating func receive(_ delivery: AssessmentDelivery) {
-    if folder != nil {
-      // A folder's verdicts are its worst file's (the shell picks it); the rows are not
-      // marked: `ptview scan FOLDER` lists the findings file by file.
-      safety.scan = delivery.assessment.scan?.verdict
-      safety.doctor = delivery.assessment.doctor.map(LoadSummary.init)
+    if let folder {
+      // Each shard was scanned on its own: the rows of a shard with findings carry its
+      // mark, and the status names the shard. The doctor's verdict is the worst file's.
+      safety = SafetyMarks(
+        folder: folder, tree: tree,
+        scans: delivery.shards?.map { $0?.scan } ?? [delivery.assessment.scan],
+        doctor: delivery.assessment.doctor.map(LoadSummary.init))
       assessing = false
-      if let verdict = safety.scan, verdict != .safe, status == nil || status?.kind != .error {
-        status = Status(
-          "The scan finds \(delivery.assessment.scan?.path.split(separator: "/").last.map(String.init) ?? "a file") \(verdict.rawValue): ptview scan FOLDER lists why.",
-          verdict == .dangerous ? .error : .warning)
+      if let warning = safety.folderStatus, status == nil || status?.kind != .error {
+        status = warning
       }
       return
     }

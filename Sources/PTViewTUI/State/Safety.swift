@@ -198,8 +198,11 @@ public struct SafetyMarks: Sendable {
   var byNode: [Int32: [Int]] = [:]
   /// Nodes with findings of their own, in display order (what `!` visits).
   public internal(set) var flagged: [Int32] = []
-  /// For the rows made for findings that no row of the file's object shows: what they are.
+  /// For the rows made for findings that no row of the file's object shows: what they are
+  /// (on a folder: the shard whose findings mark the row).
   var notes: [Int32: String] = [:]
+  /// On a folder: the shards the scan flags, in folder order, with their marks.
+  public internal(set) var flaggedShards: [(name: String, verdict: SafetyVerdict)] = []
 
   /// No assessment: no marks, no verdicts.
   public init() {}
@@ -402,6 +405,83 @@ public struct SafetyMarks: Sendable {
 }
 
 extension SafetyMarks {
+  /// The marks of a folder: each shard was scanned on its own (`scans`, in the order of
+  /// `folder.shards`); every tensor row of a shard with findings carries that shard's mark
+  /// (`?` or `!`), its pane names the shard and the worst finding, and `!` visits the first
+  /// row of each flagged shard. The findings keep no graph node: they were found on the
+  /// shard's own parse, not on the merged tree, and the graph view must not place them.
+  init(folder: FolderShards, tree: Tree, scans: [SafetyReport?], doctor: LoadSummary?) {
+    own = Array(repeating: .none, count: tree.count)
+    below = own
+    self.doctor = doctor
+    var worst: SafetyVerdict?
+    func rank(_ v: SafetyVerdict?) -> Int { v.map { $0.severity + 1 } ?? 0 }
+    // Per shard: its level and its findings (indices into `findings`), most severe first.
+    var shardLevel = Array(repeating: Level.none, count: folder.shards.count)
+    var shardFindings = Array(repeating: [Int](), count: folder.shards.count)
+    for (s, report) in scans.enumerated() where s < folder.shards.count {
+      guard let report else { continue }
+      if rank(report.verdict) > rank(worst) { worst = report.verdict }
+      let level = Level(report.verdict)
+      guard level != .none else { continue }
+      shardLevel[s] = level
+      var found = report.findings.filter { $0.verdict != .safe }
+      found.sort { Level($0.verdict) > Level($1.verdict) }
+      if found.isEmpty {
+        // An unscannable shard has no finding to show: its verdict stands for one.
+        found = [
+          SafetyFinding(
+            verdict: report.verdict, kind: .unparsable, location: folder.shards[s].name,
+            offset: 0, offsetIsInFile: true, global: nil, rendering: nil,
+            detail: "the scan could not check all of this file", node: nil)
+        ]
+      }
+      for var finding in found {
+        finding.node = nil
+        shardFindings[s].append(findings.count)
+        findings.append(finding)
+      }
+    }
+    scan = worst
+    var first = Array(repeating: Int32(-1), count: folder.shards.count)
+    for id in tree.preorder where tree[id].kind == .tensor {
+      guard let place = folder.locate(tree[id].entry), shardLevel[place.shard] != .none else {
+        continue
+      }
+      own[Int(id)] = shardLevel[place.shard]
+      byNode[id] = shardFindings[place.shard]
+      let f = findings[shardFindings[place.shard][0]]
+      notes[id] = "in \(folder.shards[place.shard].name): \(f.global ?? f.verdict.rawValue)"
+      if first[place.shard] < 0 { first[place.shard] = id }
+    }
+    for id in tree.preorder.reversed() {
+      below[Int(id)] = max(below[Int(id)], own[Int(id)])
+      let parent = tree[id].parent
+      if parent >= 0 { below[Int(parent)] = max(below[Int(parent)], below[Int(id)]) }
+    }
+    flagged = tree.preorder.filter { id in first.contains(id) }
+    flaggedShards = scans.indices.compactMap { s in
+      guard s < folder.shards.count, shardLevel[s] != .none, let verdict = scans[s]?.verdict
+      else { return nil }
+      return (folder.shards[s].name, verdict)
+    }
+  }
+
+  /// What the status line says when a folder's verdicts arrive: which shards the scan
+  /// flags, or nothing.
+  var folderStatus: Status? {
+    // The first of the most severe shards, in folder order.
+    guard let scan, scan != .safe,
+      let worst = flaggedShards.first(where: { $0.verdict == scan }) ?? flaggedShards.first
+    else { return nil }
+    let others = flaggedShards.count - 1
+    let mark = Level(worst.verdict) == .dangerous ? "!" : "?"
+    var text = "The scan finds \(worst.name) \(worst.verdict.rawValue)"
+    if others > 0 { text += " (and \(others) more file\(others == 1 ? "" : "s"))" }
+    text += ": its rows are marked \(mark), ! goes to each; ptview scan FOLDER lists why."
+    return Status(text, Level(worst.verdict) == .dangerous ? .error : .warning)
+  }
+
   /// What the status line says when the file opens: the danger, prominently, or nothing.
   var openingStatus: Status? {
     guard let scan, scan != .safe else { return nil }

@@ -134,8 +134,9 @@ enum FolderExplorer {
     }
   }
 
-  /// The folder's verdicts: the worst scan of any file, and the worst load prediction of
-  /// any torch file (a safetensors shard is not for torch.load: from_pretrained reads it).
+  /// The folder's verdicts: each file's own (the rows of a file with findings are marked),
+  /// the worst scan of any file, and the worst load prediction of any torch file (a
+  /// safetensors shard is not for torch.load: from_pretrained reads it).
   static func assess(_ parts: [ExplorerValues.Part]) -> AssessmentDelivery {
     func scanRank(_ v: SafetyVerdict?) -> Int {
       switch v {
@@ -157,8 +158,10 @@ enum FolderExplorer {
     }
     var scan: SafetyReport?
     var doctor: DoctorReport?
+    var shards: [Assessment?] = []
     for part in parts {
       let one = Explorer.assess(part.checkpoint, source: part.source, path: part.path)
+      shards.append(one)
       if scanRank(one.scan?.verdict) > scanRank(scan?.verdict) { scan = one.scan }
       if part.checkpoint.format != .safetensors, doctorRank(one.doctor) > doctorRank(doctor) {
         doctor = one.doctor
@@ -166,7 +169,7 @@ enum FolderExplorer {
     }
     let first = parts[0].checkpoint
     return AssessmentDelivery(
-      checkpoint: first, assessment: Assessment(scan: scan, doctor: doctor))
+      checkpoint: first, assessment: Assessment(scan: scan, doctor: doctor), shards: shards)
   }
 
   /// The folder's own name, without its parents.
