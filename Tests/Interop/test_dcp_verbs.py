@@ -18,7 +18,8 @@ from torch.distributed.checkpoint.format_utils import dcp_to_torch_save  # noqa:
 
 DCP = os.path.join(REPO, "Tests", "Fixtures", "dcp")
 HOSTILE = os.path.join(REPO, "Tests", "Fixtures", "dcp_hostile")
-FOLDERS = ["plain", "nested", "values", "sharded", "../torch/dcp_ckpt"]
+# tensor_values: tensors inside pickled tuples, named as in a single file (opt.0.buf).
+FOLDERS = ["plain", "nested", "values", "sharded", "tensor_values", "../torch/dcp_ckpt"]
 DEEPSPEED = os.path.join(REPO, "Tests", "Fixtures", "folders", "deepspeed")
 
 
