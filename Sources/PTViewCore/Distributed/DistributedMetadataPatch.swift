@@ -80,7 +80,7 @@ public enum DistributedMetadataPatch {
       if let f = frame, start >= f.end { closeFrame(&out) }
       switch instruction.opcode {
       case .frame:
-        guard case .int(let length) = instruction.argument else { break }
+        guard case .int(let length) = instruction.argument, values[start] == nil else { break }
         out.append(contentsOf: bytes[start..<instruction.end])
         frame = (out.count - 8, instruction.end + Int(length), length)
         continue

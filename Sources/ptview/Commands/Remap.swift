@@ -43,10 +43,13 @@ struct Remap: ParsableCommand {
       safetensors shards are copied unchanged: the format stores no device.
 
       A torch.distributed.checkpoint folder records no device for its tensors (DCP saves \
-      them from the CPU and loads them with map_location="cpu"): remap says "nothing to \
-      remap" and exits 0, writing nothing. Only a pickled value (a tuple or object \
-      holding tensors) keeps its tensors' devices; when the rules would move one, remap \
-      names it and refuses (exit 1): ptview does not rewrite .distcp files yet.
+      them from the CPU and loads them with map_location="cpu"). Only a pickled value (a \
+      tuple holding tensors, saved whole) keeps its tensors' devices. When the rules move \
+      none, remap says "nothing to remap" and exits 0, writing nothing. Otherwise OUT is \
+      written as a new DCP folder: each such value rewritten as a .pt file is, the later \
+      byte ranges of its .distcp file shifted, .metadata patched (only those offsets and \
+      lengths change), every other file copied; --only matches the value's tensors as \
+      stats names them (pair.0). --in-place is refused for a DCP folder.
 
       Examples:
         ptview remap gpu.pt --to cpu -o cpu.pt
@@ -54,9 +57,9 @@ struct Remap: ParsableCommand {
         ptview remap model.pt --map 'cuda:*=cpu' --only 'encoder.*' -o enc_cpu.pt
         ptview remap big.pt --in-place --to cpu
         ptview remap big.pt --in-place --compact --to cpu
-        ptview remap ./dcp-step-100/ --to cpu -o x   # says what records a device
+        ptview remap ./dcp-step-100/ --to cpu -o ./dcp-cpu/
 
-      Exit codes: 0 written and verified (a DCP folder: nothing to remap); 1 refused or failed (nothing left behind); \
+      Exit codes: 0 written and verified (or a DCP folder with nothing to remap); 1 refused or failed (nothing left behind); \
       2 FILE is unreadable; 64 usage errors.
       """)
 
