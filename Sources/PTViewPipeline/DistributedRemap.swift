@@ -37,7 +37,7 @@ public enum DistributedRemap {
     /// `.distcp` files rewritten; every other file was copied.
     public var rewrittenFiles: [String]
     public var copiedFiles: [String]
-    /// `storage_data` integers patched in `.metadata`.
+    /// `storage_data` entries whose range changed in `.metadata`.
     public var patchedRanges: Int
   }
 
@@ -255,7 +255,7 @@ public enum DistributedRemap {
         }
         values[at] = value
       }
-      patched += 1
+      if place != entry.storage { patched += 1 }
     }
     let newMetadata: [UInt8]
     do { newMetadata = try DistributedMetadataPatch.patch(metadataBytes, values) } catch {

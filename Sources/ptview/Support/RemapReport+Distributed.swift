@@ -16,7 +16,7 @@ extension RemapReport {
       )
     }
     lines.append(
-      "  rewritten \(report.rewrittenFiles.joined(separator: ", ")); .metadata: \(report.patchedRanges) range\(report.patchedRanges == 1 ? "" : "s") updated; \(report.copiedFiles.count) file\(report.copiedFiles.count == 1 ? "" : "s") copied unchanged"
+      "  rewritten \(report.rewrittenFiles.joined(separator: ", ")); .metadata: \(report.patchedRanges) range\(report.patchedRanges == 1 ? "" : "s") moved; other files copied: \(report.copiedFiles.isEmpty ? "none" : report.copiedFiles.joined(separator: ", "))"
     )
     lines.append("  verified: .metadata reads back with the moved ranges; every value reads back")
     return lines.joined(separator: "\n") + "\n"
