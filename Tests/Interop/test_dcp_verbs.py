@@ -395,3 +395,22 @@ def test_remap_dcp_leaves_values_the_rules_do_not_move(tmp_path):
     result = ptview("remap", folder, "--map", "cpu=cpu", "-o", str(tmp_path / "o"), check=False)
     assert result.returncode == 0 and "nothing to remap" in result.stdout
     assert not (tmp_path / "o").exists()
+
+
+def test_remap_dcp_hostile_ranges_give_one_line_with_file_and_offset(tmp_path):
+    # A range past the end of its file (the file cut short): .metadata's own offset.
+    folder = tmp_path / "cut"
+    shutil.copytree(os.path.join(HOSTILE, "cuda_values"), folder)
+    os.truncate(folder / "__0_0.distcp", 9000)
+    out = tmp_path / "out"
+    result = ptview("remap", str(folder), "--to", "cpu", "-o", str(out), check=False)
+    line = result.stderr.strip()
+    assert result.returncode == 2 and "\n" not in line
+    assert ".metadata" in line and "byte" in line and "__0_0.distcp" in line
+    # A value whose bytes are not an archive: its file and the range's offset.
+    result = ptview("remap", os.path.join(HOSTILE, "zeroed_value"), "--to", "cpu", "-o", str(out), check=False)
+    info = [v for k, v in dcp.FileSystemReader(os.path.join(HOSTILE, "zeroed_value")).read_metadata().storage_data.items() if k.fqn == "note"][0]
+    line = result.stderr.strip()
+    assert result.returncode == 2 and "\n" not in line
+    assert "__0_0.distcp" in line and f"byte {info.offset}" in line
+    assert not out.exists()
