@@ -1,11 +1,14 @@
 """Writes small torch.distributed.checkpoint (DCP) folders under Tests/Fixtures/dcp with real
-torch: a plain state_dict, a nested optimizer-like dict with non-tensor values, and a model
-sharded over two gloo ranks (DTensor, so tensors are saved in several chunks and files).
+torch: a plain state_dict, a nested optimizer-like dict with non-tensor values, tuples DCP
+pickles whole with their tensors (tensor_values), and a model sharded over two gloo ranks
+(DTensor, so tensors are saved in several chunks and files). Every folder is saved by a
+relative path with a pinned save id, so `.metadata` records nothing of this machine and a
+rerun writes the same bytes.
 
 Hostile folders go to Tests/Fixtures/dcp_hostile (doctor and scan judge them): files missing
 or cut short, chunks overlapping, a dtype the bytes do not match, a pickled value zeroed, and
 two whose pickles would call os.system if loaded (a pickled value, and .metadata itself);
-one more holds a pickled tuple whose tensor is tagged cuda:0 (remap). Nothing here is ever
+two more hold pickled tuples whose tensors are tagged cuda:0 / cuda:1 (remap). Nothing here is ever
 unpickled: the os.system pickles are written by pickling an object whose __reduce__ names
 it, which does not call it.
 
