@@ -72,6 +72,18 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     _ = DistributedReport.tree(metadata, maxDepth: nil)
     _ = metadata.files
   }
+  // remap's patch of the ranges: every integer moved far (changing its width), the
+  // result read again; hostile pickles give errors, never a crash.
+  if let entries = try? DistributedMetadataPatch.entries(bytes) {
+    var values: [Int: Int64] = [:]
+    for entry in entries {
+      values[entry.offsetAt] = entry.storage.offset &+ 70_000
+      values[entry.lengthAt] = entry.storage.length &* 3
+    }
+    if let patched = try? DistributedMetadataPatch.patch(bytes, values) {
+      _ = try? DistributedMetadataPatch.entries(patched)
+    }
+  }
   // The safety scan and the load doctor read the same hostile bytes.
   _ = SafetyScanner().scan(MemorySource(bytes), path: "fuzz.pt")
   _ = LoadDoctor().diagnose(MemorySource(bytes), path: "fuzz.pt")

@@ -1,11 +1,14 @@
 """Writes small torch.distributed.checkpoint (DCP) folders under Tests/Fixtures/dcp with real
-torch: a plain state_dict, a nested optimizer-like dict with non-tensor values, and a model
-sharded over two gloo ranks (DTensor, so tensors are saved in several chunks and files).
+torch: a plain state_dict, a nested optimizer-like dict with non-tensor values, tuples DCP
+pickles whole with their tensors (tensor_values), and a model sharded over two gloo ranks
+(DTensor, so tensors are saved in several chunks and files). Every folder is saved by a
+relative path with a pinned save id, so `.metadata` records nothing of this machine and a
+rerun writes the same bytes.
 
 Hostile folders go to Tests/Fixtures/dcp_hostile (doctor and scan judge them): files missing
 or cut short, chunks overlapping, a dtype the bytes do not match, a pickled value zeroed, and
 two whose pickles would call os.system if loaded (a pickled value, and .metadata itself);
-one more holds a pickled tuple whose tensor is tagged cuda:0 (remap). Nothing here is ever
+two more hold pickled tuples whose tensors are tagged cuda:0 / cuda:1 (remap). Nothing here is ever
 unpickled: the os.system pickles are written by pickling an object whose __reduce__ names
 it, which does not call it.
 
@@ -26,17 +29,19 @@ import torch.distributed.checkpoint as dcp
 import torch.multiprocessing as mp
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.join(HERE, "..", "Tests", "Fixtures", "dcp")
-HOSTILE = os.path.join(HERE, "..", "Tests", "Fixtures", "dcp_hostile")
+ROOT = os.path.normpath(os.path.join(HERE, "..", "Tests", "Fixtures", "dcp"))
+HOSTILE = os.path.normpath(os.path.join(HERE, "..", "Tests", "Fixtures", "dcp_hostile"))
 sys.path.insert(0, HERE)
 import fixture_support as fs  # noqa: E402
 warnings.filterwarnings("ignore")
 
 
 def fresh(name):
-    path = os.path.join(ROOT, name)
-    shutil.rmtree(path, ignore_errors=True)
-    return path
+    """A new, empty fixture folder, as the relative path dcp.save gets. The generator runs
+    with ROOT as its working directory (see __main__), so `.metadata` records
+    StorageMeta.checkpoint_id as this relative path, never the generating machine's."""
+    shutil.rmtree(os.path.join(ROOT, name), ignore_errors=True)
+    return name
 
 
 def plain():
@@ -83,12 +88,34 @@ def values():
     dcp.save(sd, checkpoint_id=fresh("values"))
 
 
+def tensor_values():
+    # Tuples are leaves to DCP's flattening: each is torch.save'd whole as a pickled value,
+    # tensors and all (stats and cat read them; dcp_to_torch_save loads them as they are).
+    g = torch.Generator().manual_seed(4)
+    base = torch.arange(6.0)
+    sd = {
+        "w": torch.randn(2, 3, generator=g),
+        "opt": ({"step": 3, "buf": torch.randn(2, 2, generator=g)}, [torch.randn(3, generator=g), 1]),
+        "pair": (torch.arange(3, dtype=torch.int16), 7),
+        "views": (base, base[2:5]),
+    }
+    dcp.save(sd, checkpoint_id=fresh("tensor_values"))
+
+
 def refused():
     # A set is not a value export re-creates: it is refused by key.
     dcp.save({"w": torch.ones(2), "tags": {1, 2}}, checkpoint_id=fresh("refused"))
 
 
+def pin_save_id():
+    """The save id is a random uuid4: pin it, so a rerun writes the same bytes."""
+    import torch.distributed.checkpoint.filesystem as dcp_fs
+
+    dcp_fs._generate_uuid = lambda: "00000000-0000-4000-8000-000000000000"
+
+
 def sharded_worker(rank, world, path, port):
+    pin_save_id()  # spawned ranks import this module afresh
     os.environ["MASTER_ADDR"] = "127.0.0.1"
     os.environ["MASTER_PORT"] = str(port)
     dist.init_process_group("gloo", rank=rank, world_size=world)
@@ -203,19 +230,36 @@ def hostile():
         dcp.save({"w": torch.zeros(2), "pair": (t, 7)}, checkpoint_id=fresh_hostile("cuda_value"))
     finally:
         fs._LOC["fn"] = None
+    # Two pickled values on cuda:0 and cuda:1 followed by tensors in the same file (DCP writes
+    # pickled values first): remap rewrites them, and "many" (24 storages, 3 bytes shorter
+    # each once on cpu) changes length, so every later range in the file moves.
+    many = tuple(torch.full((2,), float(i)) for i in range(24))
+    pair = (torch.arange(3.0), 7)
+    gpu = {many[i].untyped_storage().data_ptr(): "cuda:1" for i in range(24)}
+    gpu[pair[0].untyped_storage().data_ptr()] = "cuda:0"
+    fs._LOC["fn"] = lambda st: fs.fresh(gpu[st.data_ptr()]) if st.data_ptr() in gpu else None
+    try:
+        sd = {"pair": pair, "many": many, "w": torch.arange(4.0), "b": torch.ones(2, 2)}
+        dcp.save(sd, checkpoint_id=fresh_hostile("cuda_values"))
+    finally:
+        fs._LOC["fn"] = None
 
 
 def fresh_hostile(name):
-    path = os.path.join(HOSTILE, name)
-    shutil.rmtree(path, ignore_errors=True)
-    return path
+    """As `fresh`, under dcp_hostile (relative to ROOT, the working directory)."""
+    shutil.rmtree(os.path.join(HOSTILE, name), ignore_errors=True)
+    return os.path.join("..", "dcp_hostile", name)
 
 
 if __name__ == "__main__":
     os.makedirs(ROOT, exist_ok=True)
+    os.makedirs(HOSTILE, exist_ok=True)
+    os.chdir(ROOT)  # fixtures are saved by relative path (see fresh)
+    pin_save_id()
     plain()
     nested()
     values()
+    tensor_values()
     refused()
     sharded()
     hostile()

@@ -507,7 +507,14 @@ def make_other_formats():
         gen = dcp_fs._generate_uuid  # the save id is a random uuid4: pin it so reruns are byte-identical
         dcp_fs._generate_uuid = lambda: "00000000-0000-4000-8000-000000000000"
         try:
-            dcp.save({"model": tiny_sd(12)}, checkpoint_id=d)
+            # Saved by relative path from its parent: .metadata records checkpoint_id as given,
+            # so an absolute path would embed the generating machine's folder.
+            here = os.getcwd()
+            os.chdir(os.path.dirname(d))
+            try:
+                dcp.save({"model": tiny_sd(12)}, checkpoint_id=os.path.basename(d))
+            finally:
+                os.chdir(here)
         finally:
             dcp_fs._generate_uuid = gen
         add("dcp_ckpt", "dcp", "torch.distributed.checkpoint.save, single process, no process group: .metadata (protocol-4 "

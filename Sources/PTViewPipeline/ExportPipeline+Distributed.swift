@@ -8,7 +8,8 @@ extension ExportPipeline {
   /// Writes a torch.distributed.checkpoint folder as one torch.save zip: the nested dict
   /// `dcp_to_torch_save` writes (keys re-nested by `planner_data`, lists where it used
   /// integer indices), every tensor assembled from its chunks, and the non-tensor values DCP
-  /// saved as bytes when they are plain Python values (anything else is refused by key).
+  /// saved as bytes when they are plain Python values or containers of tensors (tuples DCP
+  /// pickles whole; see `DistributedValueCopy`); anything else is refused by key.
   ///
   /// Tensor bytes are never held in memory: each chunk is a torch.save archive inside a
   /// `.distcp` file, its stored record is found, and the output record is written as runs
@@ -40,8 +41,12 @@ extension ExportPipeline {
   /// it) and the value readers (which read it in place through `PlanSource`) use it, so
   /// stats, cat and diff see exactly the tensors export writes.
   ///
+  /// A pickled value's tensors are copied with it: each storage they read becomes a record
+  /// of the archive, one run of the value's own record, so stats and cat read them through
+  /// the same reader as any file's tensors, named by their path (`opt.0.buf`).
+  ///
   /// In `.export` mode record checksums are computed (every tensor byte is read once) and a
-  /// bytes item that is not a plain Python value is refused. In `.view` mode checksums are
+  /// bytes item that `DistributedValueCopy` cannot copy is refused. In `.view` mode checksums are
   /// left 0 (nothing reads them back) and such an item becomes None, its key listed in
   /// `replaced`: the view only needs the tensors.
   public static func distributedArchive(
@@ -81,12 +86,30 @@ extension ExportPipeline {
       }
     }
 
+    /// Where a stored (uncompressed) record's bytes start in its storage range.
+    func dataOffset(
+      of extent: Checkpoint.StorageExtent, in saved: Checkpoint,
+      _ storage: DistributedMetadata.Storage
+    ) -> Int64? {
+      guard !extent.compressed else { return nil }
+      if let known = extent.dataOffset, known >= 0 { return known }
+      let name = (saved.archiveRoot.map { $0 + "/" } ?? "") + extent.record
+      guard let zipEntry = saved.directory?.entry(named: name),
+        let file = fileSources[storage.file],
+        let header = try? ZipDirectory.localHeader(
+          of: zipEntry,
+          in: SliceSource(file, start: storage.offset, size: storage.length))
+      else { return nil }
+      return header.dataOffset
+    }
+
     var graph = ValueGraph()
     var builder = TensorNodes(graph: &graph)
     var tree = NestedValue.dict([])
     var tensorRecords: [(record: Int, runs: [TorchZipWriter.Run], fqn: String)] = []
     var dataBytes: Int64 = 0
     var tensors = 0
+    var records = 0
     var replaced: [String] = []
     for item in metadata.items {
       let value: ValueID
@@ -112,20 +135,9 @@ extension ExportPipeline {
           }
           guard t.dtype == dtype, t.shape == chunk.sizes, t.isContiguous, t.layout == nil,
             let storage = t.storage, storage.view == nil,
-            let extent = saved.storages[storage.record], !extent.compressed
+            let extent = saved.storages[storage.record],
+            let dataOffset = dataOffset(of: extent, in: saved, chunk.storage)
           else { throw notPlain() }
-          var dataOffset = extent.dataOffset ?? -1
-          if dataOffset < 0 {
-            let name = (saved.archiveRoot.map { $0 + "/" } ?? "") + extent.record
-            guard let zipEntry = saved.directory?.entry(named: name),
-              let header = try? ZipDirectory.localHeader(
-                of: zipEntry,
-                in: SliceSource(
-                  fileSources[chunk.storage.file]!, start: chunk.storage.offset,
-                  size: chunk.storage.length))
-            else { throw notPlain() }
-            dataOffset = header.dataOffset
-          }
           let numel = chunk.sizes.reduce(Int64(1), &*)
           guard t.offset >= 0, (t.offset + numel) * size <= extent.size,
             dataOffset >= 0, dataOffset + extent.size <= chunk.storage.length
@@ -164,15 +176,39 @@ extension ExportPipeline {
           throw unreadable(item.fqn, "the chunks hold \(expected) bytes, the tensor \(total)")
         }
         value = builder.tensor(
-          &graph, record: tensors, dtype: dtype, shape: shape, bytes: total)
-        tensorRecords.append((tensors, runs, item.fqn))
+          &graph, record: records, dtype: dtype, shape: shape, bytes: total)
+        tensorRecords.append((records, runs, item.fqn))
+        records += 1
         tensors += 1
         dataBytes += total
       case .bytes(let storage):
         let saved = try archive(storage, item.fqn)
-        if let root = saved.root, saved.entries.isEmpty,
-          let copied = PlainValueCopy.copy(root, from: saved.graph, into: &graph)
-        {
+        var copier = DistributedValueCopy(saved, firstRecord: records)
+        if let root = saved.root, let copied = copier.copy(root, into: &graph) {
+          // Each storage the value's tensors read becomes a record of its own, copied whole
+          // from the value's archive (torch.save writes a view's whole storage too).
+          for (i, record) in copier.records.enumerated() {
+            guard let extent = saved.storages[record],
+              let start = dataOffset(of: extent, in: saved, storage), start >= 0,
+              extent.size >= 0, start <= storage.length - extent.size
+            else {
+              throw unreadable(
+                storage.file,
+                "\(item.fqn): the value at byte \(storage.offset) has no stored record \(record) within its range"
+              )
+            }
+            let runs =
+              extent.size > 0
+              ? [
+                TorchZipWriter.Run(
+                  offset: bases[storage.file]! + storage.offset + start, length: extent.size)
+              ]
+              : []
+            tensorRecords.append((records + i, runs, item.fqn))
+            dataBytes += extent.size
+          }
+          records += copier.records.count
+          tensors += saved.entries.count
           value = copied
         } else if mode == .view {
           value = graph.add(.none, at: 0)
@@ -243,7 +279,7 @@ public struct DistributedArchive: Sendable {
   public var plan: WritePlan
   /// The folder's `.distcp` files end to end (sorted by name).
   public var input: ConcatenatedSource
-  /// Tensor records.
+  /// Tensors (chunked tensors and those inside pickled values).
   public var tensors: Int
   /// Their bytes.
   public var dataBytes: Int64

@@ -21,7 +21,8 @@ from torch.distributed.checkpoint.metadata import BytesStorageMetadata, TensorSt
 
 DCP = os.path.join(REPO, "Tests", "Fixtures", "dcp")
 # dcp_ckpt is Scripts/make_fixtures.py's older single-process DCP folder.
-FOLDERS = ["plain", "nested", "values", "sharded", "../torch/dcp_ckpt"]
+# tensor_values holds tuples DCP pickled whole, tensors inside.
+FOLDERS = ["plain", "nested", "values", "sharded", "tensor_values", "../torch/dcp_ckpt"]
 
 
 def torch_listing(folder):
@@ -148,6 +149,22 @@ def test_export_equals_dcp_to_torch_save(name, tmp_path):
     expected = torch.load(str(theirs), map_location="cpu", weights_only=False)
     got = torch.load(str(ours))  # torch's defaults: weights_only=True
     same(expected, got)
+
+
+def test_export_keeps_views_of_a_pickled_value_on_one_storage(tmp_path):
+    # views = (base, base[2:5]) was pickled whole: torch loads the view on its base's storage,
+    # at offset 2, and saves that storage once. The export must say the same.
+    from torch.distributed.checkpoint.format_utils import dcp_to_torch_save
+
+    folder = os.path.join(DCP, "tensor_values")
+    theirs = tmp_path / "theirs.pt"
+    dcp_to_torch_save(folder, str(theirs))
+    ours = tmp_path / "ours.pt"
+    ptview("export", folder, "-o", str(ours))
+    for loaded in (torch.load(str(theirs)), torch.load(str(ours))):
+        base, view = loaded["views"]
+        assert view.untyped_storage().data_ptr() == base.untyped_storage().data_ptr()
+        assert (view.storage_offset(), view.stride(), list(view.shape)) == (2, (1,), [3])
 
 
 def test_export_refuses_existing_output(tmp_path):

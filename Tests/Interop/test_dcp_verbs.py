@@ -10,7 +10,7 @@ import shutil
 
 import pytest
 
-from interop_support import REPO, ptview, torch
+from interop_support import REPO, dotted_tensors, ptview, torch
 from test_stats import FIELDS, check
 
 import torch.distributed.checkpoint as dcp  # noqa: E402
@@ -18,7 +18,8 @@ from torch.distributed.checkpoint.format_utils import dcp_to_torch_save  # noqa:
 
 DCP = os.path.join(REPO, "Tests", "Fixtures", "dcp")
 HOSTILE = os.path.join(REPO, "Tests", "Fixtures", "dcp_hostile")
-FOLDERS = ["plain", "nested", "values", "sharded", "../torch/dcp_ckpt"]
+# tensor_values: tensors inside pickled tuples, named as in a single file (opt.0.buf).
+FOLDERS = ["plain", "nested", "values", "sharded", "tensor_values", "../torch/dcp_ckpt"]
 DEEPSPEED = os.path.join(REPO, "Tests", "Fixtures", "folders", "deepspeed")
 
 
@@ -230,18 +231,186 @@ def test_remap_of_a_folder_without_devices_has_nothing_to_do(tmp_path):
     assert not out.exists()
 
 
-def test_remap_names_a_pickled_value_holding_cuda_tensors(tmp_path):
-    folder = os.path.join(HOSTILE, "cuda_value")
-    # What torch records: the tuple's tensor is tagged cuda:0 (dcp.load would restore it there).
+def source_on_cpu(folder):
+    """The source folder's state dict as torch reads it with map_location="cpu": tensors
+    through dcp.load, pickled values through torch.load of their byte range (dcp.load itself
+    cannot: it restores them on the GPU they name)."""
+    import io
+
     meta = dcp.FileSystemReader(folder).read_metadata()
-    info = [v for k, v in meta.storage_data.items() if k.fqn == "pair"][0]
-    with open(os.path.join(folder, info.relative_path), "rb") as f:
-        f.seek(info.offset)
-        assert b"cuda:0" in f.read(info.length)
-    result = ptview("remap", folder, "--to", "cpu", "-o", str(tmp_path / "o"), check=False)
-    assert result.returncode == 1
+    from torch.distributed.checkpoint.metadata import TensorStorageMetadata
+
+    tensors = {
+        k: torch.empty(v.size, dtype=v.properties.dtype)
+        for k, v in meta.state_dict_metadata.items()
+        if isinstance(v, TensorStorageMetadata)
+    }
+    dcp.load(tensors, checkpoint_id=folder)
+    out = {}
+    for key in meta.state_dict_metadata:
+        if key in tensors:
+            out[key] = tensors[key]
+            continue
+        info = [v for k, v in meta.storage_data.items() if k.fqn == key][0]
+        with open(os.path.join(folder, info.relative_path), "rb") as f:
+            f.seek(info.offset)
+            out[key] = torch.load(io.BytesIO(f.read(info.length)), map_location="cpu", weights_only=False)
+    return out
+
+
+def folder_digest(folder):
+    import hashlib
+
+    return {n: hashlib.sha256(open(os.path.join(folder, n), "rb").read()).hexdigest() for n in sorted(os.listdir(folder))}
+
+
+def check_remapped(source, out, tmp_path):
+    """OUT loads with real torch on a CPU-only machine and equals the source on the CPU."""
+    from test_dcp import same
+
+    expected = source_on_cpu(source)
+    # dcp_to_torch_save, then a plain torch.load (weights_only=True, no map_location).
+    saved = tmp_path / "x.pt"
+    dcp_to_torch_save(str(out), str(saved))
+    same(expected, torch.load(str(saved)))
+    # dcp.load into a state dict on the CPU.
+    meta = dcp.FileSystemReader(str(out)).read_metadata()
+    sd = {k: (torch.empty_like(v) if isinstance(v, torch.Tensor) else None) for k, v in expected.items()}
+    dcp.load(sd, checkpoint_id=str(out))
+    same(expected, sd)
+    for t in dotted_tensors(sd).values():
+        assert t.device.type == "cpu"
+    # .metadata: the same pickle, only storage_data offsets and lengths may differ.
+    before = dcp.FileSystemReader(source).read_metadata()
+    assert meta.state_dict_metadata == before.state_dict_metadata
+    assert meta.planner_data == before.planner_data
+    assert list(meta.storage_data) == list(before.storage_data)
+    assert [v.relative_path for v in meta.storage_data.values()] == [v.relative_path for v in before.storage_data.values()]
+    return meta, before
+
+
+@pytest.mark.parametrize("name", ["cuda_value", "cuda_values"])
+def test_remap_rewrites_pickled_gpu_values_and_torch_loads_them_on_cpu(name, tmp_path):
+    folder = os.path.join(HOSTILE, name)
+    digest = folder_digest(folder)
+    out = tmp_path / "out"
+    result = ptview("remap", folder, "--to", "cpu", "-o", str(out), check=False)
+    assert result.returncode == 0, result.stderr
+    assert folder_digest(folder) == digest  # the input is never modified
+    meta, before = check_remapped(folder, out, tmp_path)
+    if name == "cuda_values":
+        # "many" (24 storages on cuda:1) got shorter: every later range in the file moved.
+        old = {k.fqn: v for k, v in before.storage_data.items()}
+        new = {k.fqn: v for k, v in meta.storage_data.items()}
+        assert new["many"].length < old["many"].length
+        shrink = old["many"].length - new["many"].length
+        assert new["w"].offset == old["w"].offset - shrink and new["b"].offset == old["b"].offset - shrink
+        assert os.path.getsize(out / "__0_0.distcp") == os.path.getsize(os.path.join(folder, "__0_0.distcp")) - shrink
+
+
+def test_remap_dcp_json_names_every_moved_value(tmp_path):
+    out = tmp_path / "out"
+    result = ptview("remap", "--json", os.path.join(HOSTILE, "cuda_values"), "--to", "cpu", "-o", str(out))
+    report = json.loads(result.stdout)
+    assert report["written"] is True
+    assert [v["key"] for v in report["values"]] == ["pair", "many"]
+    assert {m["from"] for m in report["values"][1]["moves"]} == {"cuda:1"}
+    assert report["rewritten_files"] == ["__0_0.distcp"]
+
+
+def test_remap_dcp_only_moves_the_selected_value(tmp_path):
+    folder = os.path.join(HOSTILE, "cuda_values")
+    out = tmp_path / "out"
+    ptview("remap", folder, "--to", "cpu", "--only", "pair.*", "-o", str(out))
+    meta = dcp.FileSystemReader(str(out)).read_metadata()
+    info = {k.fqn: v for k, v in meta.storage_data.items()}
+    with open(out / info["many"].relative_path, "rb") as f:
+        f.seek(info["many"].offset)
+        assert b"cuda:1" in f.read(info["many"].length)
+    sd = {"pair": None}
+    dcp.load(sd, checkpoint_id=str(out))
+    assert sd["pair"][0].device.type == "cpu" and sd["pair"][0].tolist() == [0.0, 1.0, 2.0]
+
+
+def test_remap_dcp_patches_an_integer_whose_encoding_changes_width(tmp_path):
+    # The same checkpoint with 56800 bytes of padding at the start of its file: w sits at
+    # 65700 (a 4-byte BININT in .metadata) and moves below 65536 (a 2-byte BININT2), so the
+    # pickle's FRAME must shrink with it.
+    import pickle
+
+    folder = tmp_path / "padded"
+    shutil.copytree(os.path.join(HOSTILE, "cuda_values"), folder)
+    pad = 56800
+    data = (folder / "__0_0.distcp").read_bytes()
+    (folder / "__0_0.distcp").write_bytes(b"\0" * pad + data)
+    with open(folder / ".metadata", "rb") as f:
+        meta = pickle.load(f)  # our own fixture's metadata
+    for info in meta.storage_data.values():
+        info.offset += pad
+    with open(folder / ".metadata", "wb") as f:
+        pickle.dump(meta, f)
+    out = tmp_path / "out"
+    ptview("remap", str(folder), "--to", "cpu", "-o", str(out))
+    meta, before = check_remapped(str(folder), out, tmp_path)
+    old = {k.fqn: v.offset for k, v in before.storage_data.items()}
+    new = {k.fqn: v.offset for k, v in meta.storage_data.items()}
+    assert old["w"] >= 65536 > new["w"]
+    assert os.path.getsize(out / ".metadata") == os.path.getsize(folder / ".metadata") - 2
+
+
+def test_remap_dcp_refuses_ranges_that_overlap_the_value(tmp_path):
+    import pickle
+
+    folder = tmp_path / "overlap"
+    shutil.copytree(os.path.join(HOSTILE, "cuda_values"), folder)
+    with open(folder / ".metadata", "rb") as f:
+        meta = pickle.load(f)
+    info = {k.fqn: v for k, v in meta.storage_data.items()}
+    info["w"].offset = info["many"].offset + 100  # w now claims bytes inside "many"
+    with open(folder / ".metadata", "wb") as f:
+        pickle.dump(meta, f)
+    out = tmp_path / "out"
+    result = ptview("remap", str(folder), "--to", "cpu", "-o", str(out), check=False)
     line = result.stderr.strip()
-    assert "\n" not in line and "pair" in line and "cuda:0" in line and "byte" in line
+    assert result.returncode == 2 and "\n" not in line
+    assert "__0_0.distcp" in line and f"byte {info['many'].offset}" in line and "overlaps" in line
+    assert not out.exists() and not [n for n in os.listdir(tmp_path) if n.startswith(".out")]
+
+
+def test_remap_dcp_keeps_an_existing_output_without_force(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep").write_text("x")
+    folder = os.path.join(HOSTILE, "cuda_value")
+    result = ptview("remap", folder, "--to", "cpu", "-o", str(out), check=False)
+    assert result.returncode == 1 and "already exists" in result.stderr
+    assert os.listdir(out) == ["keep"]
+    result = ptview("remap", folder, "--to", "cpu", "-o", str(out), "--force", check=False)
+    assert result.returncode == 0 and sorted(os.listdir(out)) == sorted(os.listdir(folder))
+
+
+def test_remap_dcp_leaves_values_the_rules_do_not_move(tmp_path):
+    folder = os.path.join(HOSTILE, "cuda_value")
     # Rules that leave cuda:0 where it is have nothing to do.
     result = ptview("remap", folder, "--map", "cpu=cpu", "-o", str(tmp_path / "o"), check=False)
     assert result.returncode == 0 and "nothing to remap" in result.stdout
+    assert not (tmp_path / "o").exists()
+
+
+def test_remap_dcp_hostile_ranges_give_one_line_with_file_and_offset(tmp_path):
+    # A range past the end of its file (the file cut short): .metadata's own offset.
+    folder = tmp_path / "cut"
+    shutil.copytree(os.path.join(HOSTILE, "cuda_values"), folder)
+    os.truncate(folder / "__0_0.distcp", 9000)
+    out = tmp_path / "out"
+    result = ptview("remap", str(folder), "--to", "cpu", "-o", str(out), check=False)
+    line = result.stderr.strip()
+    assert result.returncode == 2 and "\n" not in line
+    assert ".metadata" in line and "byte" in line and "__0_0.distcp" in line
+    # A value whose bytes are not an archive: its file and the range's offset.
+    result = ptview("remap", os.path.join(HOSTILE, "zeroed_value"), "--to", "cpu", "-o", str(out), check=False)
+    info = [v for k, v in dcp.FileSystemReader(os.path.join(HOSTILE, "zeroed_value")).read_metadata().storage_data.items() if k.fqn == "note"][0]
+    line = result.stderr.strip()
+    assert result.returncode == 2 and "\n" not in line
+    assert "__0_0.distcp" in line and f"byte {info.offset}" in line
+    assert not out.exists()

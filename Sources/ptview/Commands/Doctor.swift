@@ -96,7 +96,7 @@ struct Doctor: ParsableCommand {
       for value in DistributedChecks.valueDevices(metadata, folder: folder)
       where value.devices != ["cpu"] {
         notes.append(
-          "\(value.fqn) (\(value.file) @ byte \(value.offset)) is a pickled value holding tensors on \(value.devices.joined(separator: ", ")); dcp.load restores them there (plain torch.load, no map_location)"
+          "\(value.fqn) (\(value.file) @ byte \(value.offset)) is a pickled value holding tensors on \(value.devices.joined(separator: ", ")); dcp.load restores them there (plain torch.load, no map_location); `ptview remap \(folder) --to cpu -o OUT` moves them"
         )
       }
     } catch {

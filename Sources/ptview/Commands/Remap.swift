@@ -43,10 +43,13 @@ struct Remap: ParsableCommand {
       safetensors shards are copied unchanged: the format stores no device.
 
       A torch.distributed.checkpoint folder records no device for its tensors (DCP saves \
-      them from the CPU and loads them with map_location="cpu"): remap says "nothing to \
-      remap" and exits 0, writing nothing. Only a pickled value (a tuple or object \
-      holding tensors) keeps its tensors' devices; when the rules would move one, remap \
-      names it and refuses (exit 1): ptview does not rewrite .distcp files yet.
+      them from the CPU and loads them with map_location="cpu"). Only a pickled value (a \
+      tuple holding tensors, saved whole) keeps its tensors' devices. When the rules move \
+      none, remap says "nothing to remap" and exits 0, writing nothing. Otherwise OUT is \
+      written as a new DCP folder: each such value rewritten as a .pt file is, the later \
+      byte ranges of its .distcp file shifted, .metadata patched (only those offsets and \
+      lengths change), every other file copied; --only matches the value's tensors as \
+      stats names them (pair.0). --in-place is refused for a DCP folder.
 
       Examples:
         ptview remap gpu.pt --to cpu -o cpu.pt
@@ -54,9 +57,9 @@ struct Remap: ParsableCommand {
         ptview remap model.pt --map 'cuda:*=cpu' --only 'encoder.*' -o enc_cpu.pt
         ptview remap big.pt --in-place --to cpu
         ptview remap big.pt --in-place --compact --to cpu
-        ptview remap ./dcp-step-100/ --to cpu -o x   # says what records a device
+        ptview remap ./dcp-step-100/ --to cpu -o ./dcp-cpu/
 
-      Exit codes: 0 written and verified (a DCP folder: nothing to remap); 1 refused or failed (nothing left behind); \
+      Exit codes: 0 written and verified (or a DCP folder with nothing to remap); 1 refused or failed (nothing left behind); \
       2 FILE is unreadable; 64 usage errors.
       """)
 
@@ -123,20 +126,29 @@ struct Remap: ParsableCommand {
   /// A torch.distributed.checkpoint folder. Its tensors record no device: DCP moves them to
   /// the CPU before writing and loads them with map_location="cpu", and `.metadata` has no
   /// device field. Only pickled values (loaded with a plain torch.load) can hold tensors
-  /// with a location. When the rules move none of those, there is nothing to do (exit 0);
-  /// otherwise the values are named and the command refuses (exit 1): rewriting them means
-  /// rewriting `.distcp` files and the byte ranges `.metadata` pickles, which ptview does
-  /// not do yet.
+  /// with a location. When the rules move none of those, there is nothing to do (exit 0,
+  /// nothing written); otherwise OUT is written as a new DCP folder with those values
+  /// rewritten and `.metadata`'s byte ranges moved (`DistributedRemap`).
   private func remapDistributed(_ rules: DeviceRules) throws -> Never {
     var folder = file
     while folder.count > 1 && folder.hasSuffix("/") { folder.removeLast() }
-    let metadata = try DistributedLoading.open(folder)
-    let moved = DistributedChecks.valueDevices(metadata, folder: folder).filter { value in
-      value.devices.contains { location in
-        rules.target(for: location).map { $0 != location } ?? false
-      }
+    if inPlace {
+      Diagnostics.stderr(
+        "ptview: \(folder): --in-place is not supported for a DCP folder; write a new one with -o OUT"
+      )
+      throw ExitCode(1)
     }
-    guard let first = moved.first else {
+    let metadata = try DistributedLoading.open(folder)
+    let selection = TensorSelection(only: only)
+    let needed: Bool
+    do {
+      needed = try DistributedRemap.needed(
+        metadata, folder: folder, rules: rules, only: selection)
+    } catch {
+      Diagnostics.stderr("ptview: \(error.message)")
+      throw ExitCode(error.exitCode)
+    }
+    guard needed else {
       let why =
         "nothing to remap: a DCP folder's tensors record no device (dcp.load reads them with map_location=\"cpu\") and no pickled value holds a tensor the rules move; nothing written"
       Diagnostics.out(
@@ -145,9 +157,21 @@ struct Remap: ParsableCommand {
           : "\(folder): \(why)\n")
       Diagnostics.finish()
     }
-    Diagnostics.stderr(
-      "ptview: \(folder): not yet: \(first.fqn) (\(first.file) @ byte \(first.offset)) is a pickled value holding tensors on \(first.devices.joined(separator: ", "))\(moved.count > 1 ? " (and \(moved.count - 1) more)" : ""); ptview cannot rewrite .distcp files and their .metadata ranges yet"
-    )
-    throw ExitCode(1)
+    let report: DistributedRemap.Report
+    do {
+      report = try DistributedRemap.write(
+        folder: folder, output: output!, rules: rules, only: selection, overwrite: force)
+    } catch {
+      switch error.kind {
+      case .exists: Diagnostics.stderr("ptview: \(error.message); use --force to replace it")
+      default: Diagnostics.stderr("ptview: \(error.message)")
+      }
+      throw ExitCode(error.exitCode)
+    }
+    Diagnostics.out(
+      json
+        ? RemapReport.distributedJSON(report, input: folder)
+        : RemapReport.distributedText(report, input: folder))
+    Diagnostics.finish()
   }
 }

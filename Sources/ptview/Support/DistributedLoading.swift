@@ -54,8 +54,9 @@ enum DistributedLoading {
 extension DistributedLoading {
   /// The DCP folder at `path` read in place as the torch.save archive `dcp_to_torch_save`
   /// would write (tensors assembled from their chunks by byte range, keys nested as torch
-  /// nests them), for the verbs that read values; exits 2 when it cannot be read. Pickled
-  /// values that are not plain Python values stand as None; a note names them.
+  /// nests them, tensors inside pickled tuples read as in a single file), for the verbs that
+  /// read values; exits 2 when it cannot be read. Pickled values ptview does not re-create
+  /// (a set, a user class) stand as None; a note names them.
   static func values(_ path: String) throws -> (Checkpoint, any ByteSource) {
     var folder = path
     while folder.count > 1 && folder.hasSuffix("/") { folder.removeLast() }
@@ -100,7 +101,7 @@ extension DistributedLoading {
     if !archive.replaced.isEmpty {
       let names = archive.replaced.prefix(5).joined(separator: ", ")
       note =
-        "\(archive.replaced.count) pickled value\(archive.replaced.count == 1 ? "" : "s") (\(names)\(archive.replaced.count > 5 ? ", ..." : "")) not rebuilt; tensors inside them are not read"
+        "\(archive.replaced.count) pickled value\(archive.replaced.count == 1 ? "" : "s") (\(names)\(archive.replaced.count > 5 ? ", ..." : "")) not rebuilt (only plain values and containers of tensors are); tensors inside them are not read"
     }
     let source = archive.source
     do {
