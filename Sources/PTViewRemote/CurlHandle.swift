@@ -196,6 +196,9 @@ final class CurlHandle: @unchecked Sendable {
     if let bundle = settings.caBundle {
       bundle.path.withCString { _ = ptv_curl_setopt_pointer(raw, Int32(PTV_CURLOPT_CAINFO), $0) }
     }
+    if let folder = settings.caDirectory {
+      folder.path.withCString { _ = ptv_curl_setopt_pointer(raw, Int32(PTV_CURLOPT_CAPATH), $0) }
+    }
     setPointer(PTV_CURLOPT_HTTPHEADER, list.map { UnsafeRawPointer($0) })
     setPointer(PTV_CURLOPT_WRITEDATA, UnsafeRawPointer(context))
     setPointer(PTV_CURLOPT_HEADERDATA, UnsafeRawPointer(context))
