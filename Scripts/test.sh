@@ -18,10 +18,11 @@ step() { echo; echo "=== $* ($(( $(date +%s) - start )) s)"; }
 step "system packages"
 source Scripts/apt_packages.sh
 # libcurl4 for the remote tests (ptview opens it for URLs; the build does not link it), openssl
-# for their certificates. The last six for the install test: the man page, each shell's
-# completion, the .deb.
-ensure_packages libzip-dev libncursesw5-dev pkg-config libcurl4 openssl tmux python3-venv fonts-dejavu-core \
-  man-db bash-completion zsh fish dpkg-dev binutils
+# for their certificates; libcurl4-openssl-dev for curl.h only, test-only: the curl numbers
+# CCurlLoader declares are compared with it (Tests/Interop/test_curl_constants.py). The last
+# six for the install test: the man page, each shell's completion, the .deb.
+ensure_packages libzip-dev libncursesw5-dev pkg-config libcurl4 libcurl4-openssl-dev openssl tmux \
+  python3-venv fonts-dejavu-core man-db bash-completion zsh fish dpkg-dev binutils
 
 step "python venv with torch"
 venv="${PTVIEW_VENV:-$HOME/.cache/ptview/venv}"

@@ -26,6 +26,9 @@ public struct AWSConfig: Sendable, Equatable {
   /// A custom endpoint (`AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`, `endpoint_url`): an
   /// S3-compatible store, addressed path-style.
   public var endpoint: String?
+  /// The profile's `ca_bundle` (a PEM file to trust for S3 requests); `AWS_CA_BUNDLE`, which
+  /// wins over it, is read with the other CA variables (`CABundle.from`).
+  public var caBundle: String? = nil
 
   /// Resolves the configuration.
   /// - Parameters:
@@ -66,7 +69,8 @@ public struct AWSConfig: Sendable, Equatable {
       nonEmpty(environment["AWS_ENDPOINT_URL_S3"]) ?? nonEmpty(environment["AWS_ENDPOINT_URL"])
       ?? nonEmpty(fromConfig["endpoint_url"])
     return AWSConfig(
-      credentials: anonymous ? nil : credentials, region: region, endpoint: endpoint)
+      credentials: anonymous ? nil : credentials, region: region, endpoint: endpoint,
+      caBundle: nonEmpty(fromConfig["ca_bundle"]))
   }
 
   private static func nonEmpty(_ text: String?) -> String? {

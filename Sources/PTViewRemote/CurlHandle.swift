@@ -21,29 +21,31 @@ enum Curl {
   }
 
   /// The `CURLcode`s the transport tells apart (curl.h's values, stable across libcurl 7 and 8).
+  /// Each line's comment names the constant: Tests/Interop/test_curl_constants.py compares
+  /// the numbers with the system's curl.h.
   enum Code {
-    static let ok: Int32 = 0
-    static let unsupportedProtocol: Int32 = 1
-    static let malformedURL: Int32 = 3
-    static let cannotResolveProxy: Int32 = 5
-    static let cannotResolveHost: Int32 = 6
-    static let cannotConnect: Int32 = 7
-    static let http2: Int32 = 16
-    static let partialFile: Int32 = 18
-    static let writeError: Int32 = 23
-    static let timedOut: Int32 = 28
-    static let tlsConnect: Int32 = 35
-    static let gotNothing: Int32 = 52
-    static let sendError: Int32 = 55
-    static let receiveError: Int32 = 56
-    static let clientCertificate: Int32 = 58
-    static let cipher: Int32 = 59
-    static let peerVerification: Int32 = 60
-    static let caBundleUnreadable: Int32 = 77
-    static let issuer: Int32 = 83
-    static let pinnedKey: Int32 = 90
-    static let certificateStatus: Int32 = 91
-    static let http2Stream: Int32 = 92
+    static let ok: Int32 = 0  // CURLE_OK
+    static let unsupportedProtocol: Int32 = 1  // CURLE_UNSUPPORTED_PROTOCOL
+    static let malformedURL: Int32 = 3  // CURLE_URL_MALFORMAT
+    static let cannotResolveProxy: Int32 = 5  // CURLE_COULDNT_RESOLVE_PROXY
+    static let cannotResolveHost: Int32 = 6  // CURLE_COULDNT_RESOLVE_HOST
+    static let cannotConnect: Int32 = 7  // CURLE_COULDNT_CONNECT
+    static let http2: Int32 = 16  // CURLE_HTTP2
+    static let partialFile: Int32 = 18  // CURLE_PARTIAL_FILE
+    static let writeError: Int32 = 23  // CURLE_WRITE_ERROR
+    static let timedOut: Int32 = 28  // CURLE_OPERATION_TIMEDOUT
+    static let tlsConnect: Int32 = 35  // CURLE_SSL_CONNECT_ERROR
+    static let gotNothing: Int32 = 52  // CURLE_GOT_NOTHING
+    static let sendError: Int32 = 55  // CURLE_SEND_ERROR
+    static let receiveError: Int32 = 56  // CURLE_RECV_ERROR
+    static let clientCertificate: Int32 = 58  // CURLE_SSL_CERTPROBLEM
+    static let cipher: Int32 = 59  // CURLE_SSL_CIPHER
+    static let peerVerification: Int32 = 60  // CURLE_PEER_FAILED_VERIFICATION
+    static let caBundleUnreadable: Int32 = 77  // CURLE_SSL_CACERT_BADFILE
+    static let issuer: Int32 = 83  // CURLE_SSL_ISSUER_ERROR
+    static let pinnedKey: Int32 = 90  // CURLE_SSL_PINNEDPUBKEYNOTMATCH
+    static let certificateStatus: Int32 = 91  // CURLE_SSL_INVALIDCERTSTATUS
+    static let http2Stream: Int32 = 92  // CURLE_HTTP2_STREAM
   }
 }
 
@@ -193,6 +195,9 @@ final class CurlHandle: @unchecked Sendable {
     "ptview".withCString { _ = ptv_curl_setopt_pointer(raw, Int32(PTV_CURLOPT_USERAGENT), $0) }
     if let bundle = settings.caBundle {
       bundle.path.withCString { _ = ptv_curl_setopt_pointer(raw, Int32(PTV_CURLOPT_CAINFO), $0) }
+    }
+    if let folder = settings.caDirectory {
+      folder.path.withCString { _ = ptv_curl_setopt_pointer(raw, Int32(PTV_CURLOPT_CAPATH), $0) }
     }
     setPointer(PTV_CURLOPT_HTTPHEADER, list.map { UnsafeRawPointer($0) })
     setPointer(PTV_CURLOPT_WRITEDATA, UnsafeRawPointer(context))

@@ -35,6 +35,12 @@ public struct HTTPFetcher: RangeFetcher {
     return try RangeAnswer.accept(response, wanted: nil)
   }
 
+  public func fetchHead(_ count: Int) throws(SourceError) -> (bytes: [UInt8], size: Int64) {
+    let response = try transport.send(
+      request(range: "bytes=0-\(count - 1)"), requireRange: true, maxBytes: max(count, 1 << 16))
+    return try RangeAnswer.accept(response, wanted: 0..<Int64(count))
+  }
+
   public func fetch(_ range: Range<Int64>) throws(SourceError) -> [UInt8] {
     let response = try transport.send(
       request(range: "bytes=\(range.lowerBound)-\(range.upperBound - 1)"), requireRange: true,

@@ -31,11 +31,13 @@ public struct HTTPResponse: Sendable {
   public var finalURL: String
 }
 
-/// A CA bundle to trust besides the system's, and the variable that named it (for messages).
-public struct CABundle: Sendable, Equatable {
-  /// `CURL_CA_BUNDLE` or `SSL_CERT_FILE`.
+/// Certificates to trust besides the system's (a PEM file, or a folder of hashed PEM files),
+/// and the variable that named them (for messages).
+public struct CABundle: Sendable, Hashable {
+  /// `AWS_CA_BUNDLE`, `ca_bundle` (the AWS profile's), `CURL_CA_BUNDLE`, `SSL_CERT_FILE` or
+  /// `SSL_CERT_DIR`.
   public var variable: String
-  /// A PEM file of certificates.
+  /// A PEM file of certificates (`SSL_CERT_DIR`: a folder of them, named by hash).
   public var path: String
 
   /// Creates a bundle setting.
@@ -44,15 +46,34 @@ public struct CABundle: Sendable, Equatable {
     self.path = path
   }
 
-  /// The bundle the environment names: `CURL_CA_BUNDLE` first, then `SSL_CERT_FILE` (the order
-  /// of the curl command-line tool); empty values are unset.
-  public static func from(environment: [String: String]) -> CABundle? {
+  /// The bundle file the environment names: `CURL_CA_BUNDLE` first, then `SSL_CERT_FILE` (the
+  /// order of the curl command-line tool); empty values are unset. For `s3://` locations,
+  /// AWS's own settings come first: `AWS_CA_BUNDLE`, then `awsProfileBundle` (the profile's
+  /// `ca_bundle`), as the AWS CLI and SDKs read them.
+  public static func from(
+    environment: [String: String], s3: Bool = false, awsProfileBundle: String? = nil
+  ) -> CABundle? {
+    if s3 {
+      if let path = environment["AWS_CA_BUNDLE"], !path.isEmpty {
+        return CABundle(variable: "AWS_CA_BUNDLE", path: path)
+      }
+      if let path = awsProfileBundle, !path.isEmpty {
+        return CABundle(variable: "ca_bundle", path: path)
+      }
+    }
     for variable in ["CURL_CA_BUNDLE", "SSL_CERT_FILE"] {
       if let path = environment[variable], !path.isEmpty {
         return CABundle(variable: variable, path: path)
       }
     }
     return nil
+  }
+
+  /// The certificate folder the environment names: `SSL_CERT_DIR` (OpenSSL's variable; libcurl
+  /// gets it as `CURLOPT_CAPATH`), trusted besides the bundle file, whichever names that.
+  public static func directory(environment: [String: String]) -> CABundle? {
+    guard let path = environment["SSL_CERT_DIR"], !path.isEmpty else { return nil }
+    return CABundle(variable: "SSL_CERT_DIR", path: path)
   }
 }
 
@@ -69,13 +90,39 @@ public final class HTTPTransport: @unchecked Sendable {
   public typealias Progress = @Sendable (_ received: Int64, _ expected: Int64) -> Void
 
   /// What every request of this transport uses.
-  public struct Settings: Sendable, Equatable {
+  public struct Settings: Sendable, Hashable {
     /// Seconds to connect, and seconds without progress before a request fails.
     public var timeout: Double
-    /// A CA bundle trusted besides the system's.
+    /// A CA bundle file trusted besides the system's (`CURLOPT_CAINFO`).
     public var caBundle: CABundle?
+    /// A folder of CA certificates trusted besides the system's (`CURLOPT_CAPATH`).
+    public var caDirectory: CABundle?
     /// `PTVIEW_LIBCURL`: a libcurl file to open instead of `libcurl.so.4`.
     public var library: String?
+
+    /// Creates settings.
+    public init(
+      timeout: Double = 30, caBundle: CABundle? = nil, caDirectory: CABundle? = nil,
+      library: String? = nil
+    ) {
+      self.timeout = timeout
+      self.caBundle = caBundle
+      self.caDirectory = caDirectory
+      self.library = library
+    }
+
+    /// The settings the environment gives for `location`: its CA bundle (`CABundle.from`),
+    /// `SSL_CERT_DIR`, and `PTVIEW_LIBCURL`.
+    /// - Parameter awsProfileBundle: the AWS profile's `ca_bundle`, for `s3://` locations.
+    public static func from(
+      environment: [String: String], s3: Bool = false, awsProfileBundle: String? = nil
+    ) -> Settings {
+      Settings(
+        caBundle: CABundle.from(
+          environment: environment, s3: s3, awsProfileBundle: awsProfileBundle),
+        caDirectory: CABundle.directory(environment: environment),
+        library: environment["PTVIEW_LIBCURL"].flatMap { $0.isEmpty ? nil : $0 })
+    }
   }
 
   /// The settings.
@@ -92,18 +139,37 @@ public final class HTTPTransport: @unchecked Sendable {
 
   /// Creates a transport; nothing is opened until the first request.
   public init(
-    timeout: Double = 30, attempts: Int = 4, caBundle: CABundle? = nil, library: String? = nil
+    timeout: Double = 30, attempts: Int = 4, caBundle: CABundle? = nil,
+    caDirectory: CABundle? = nil, library: String? = nil
   ) {
-    self.settings = Settings(timeout: timeout, caBundle: caBundle, library: library)
+    self.settings = Settings(
+      timeout: timeout, caBundle: caBundle, caDirectory: caDirectory, library: library)
     self.attempts = max(1, attempts)
   }
 
-  /// A transport set up from the environment: `CURL_CA_BUNDLE`/`SSL_CERT_FILE` and
-  /// `PTVIEW_LIBCURL`.
+  /// A transport set up from the environment for HTTP(S) URLs: `CURL_CA_BUNDLE`/
+  /// `SSL_CERT_FILE`, `SSL_CERT_DIR` and `PTVIEW_LIBCURL`.
   public convenience init(environment: [String: String]) {
-    let library = environment["PTVIEW_LIBCURL"].flatMap { $0.isEmpty ? nil : $0 }
-    self.init(caBundle: CABundle.from(environment: environment), library: library)
+    let settings = Settings.from(environment: environment)
+    self.init(
+      caBundle: settings.caBundle, caDirectory: settings.caDirectory, library: settings.library)
   }
+
+  /// The process's transport for `settings`: every remote file a command opens with the same
+  /// settings shares one pool of handles, so the shards of a remote folder reuse connections
+  /// and never hold more handles than requests run at once.
+  public static func shared(_ settings: Settings) -> HTTPTransport {
+    sharedTransports.withLock { transports in
+      if let transport = transports[settings] { return transport }
+      let transport = HTTPTransport(
+        timeout: settings.timeout, caBundle: settings.caBundle,
+        caDirectory: settings.caDirectory, library: settings.library)
+      transports[settings] = transport
+      return transport
+    }
+  }
+
+  private static let sharedTransports = Mutex<[Settings: HTTPTransport]>([:])
 
   /// Sends `request`, retrying transient failures with exponential backoff.
   /// - Parameters:
@@ -224,13 +290,16 @@ public final class HTTPTransport: @unchecked Sendable {
     }
     guard outcome.code == Curl.Code.ok else {
       return .failure(
-        Self.describe(code: outcome.code, detail: outcome.detail, bundle: settings.caBundle))
+        Self.describe(
+          code: outcome.code, detail: outcome.detail,
+          trusted: [settings.caBundle, settings.caDirectory].compactMap { $0 }))
     }
     return .success((response, outcome.redirect))
   }
 
   /// One line for a failed transfer, and whether another try may help.
-  static func describe(code: Int32, detail: String, bundle: CABundle?) -> Failure {
+  /// - Parameter trusted: the bundle file and folder trusted besides the system's, if set.
+  static func describe(code: Int32, detail: String, trusted: [CABundle]) -> Failure {
     switch code {
     case Curl.Code.timedOut:
       return Failure(message: "the server did not answer in time", transient: true)
@@ -246,13 +315,18 @@ public final class HTTPTransport: @unchecked Sendable {
     case Curl.Code.unsupportedProtocol:
       return Failure(message: "not an HTTP URL (\(detail))", transient: false)
     case Curl.Code.caBundleUnreadable:
-      let named = bundle.map { " \($0.variable)=\($0.path)" } ?? ""
-      return Failure(message: "cannot read the CA bundle\(named) (\(detail))", transient: false)
+      let named = trusted.map { " \($0.variable)=\($0.path)" }.joined(separator: " or")
+      return Failure(
+        message: "cannot read the CA certificates\(named) (\(detail))", transient: false)
     case Curl.Code.peerVerification, Curl.Code.tlsConnect, Curl.Code.clientCertificate,
       Curl.Code.cipher, Curl.Code.issuer, Curl.Code.pinnedKey, Curl.Code.certificateStatus:
-      let trust =
-        bundle.map { "not trusted by \($0.variable)=\($0.path) or the system" }
-        ?? "not trusted by the system? SSL_CERT_FILE=FILE.pem trusts a private CA"
+      let named = trusted.map { "\($0.variable)=\($0.path)" }.joined(separator: ", ")
+      var trust =
+        trusted.isEmpty ? "not trusted by the system" : "not trusted by \(named) or the system"
+      // No bundle file named (a folder alone is often the system's own): say how to add one.
+      if !trusted.contains(where: { $0.variable != "SSL_CERT_DIR" }) {
+        trust += "? SSL_CERT_FILE=FILE.pem trusts a private CA"
+      }
       return Failure(
         message: "the TLS connection failed: \(detail) (certificate \(trust))", transient: false)
     default:

@@ -8,12 +8,15 @@ public protocol RangeFetcher: Sendable {
   func fetchTail(_ count: Int) throws(SourceError) -> (bytes: [UInt8], size: Int64)
   /// The bytes of `range` (within the object).
   func fetch(_ range: Range<Int64>) throws(SourceError) -> [UInt8]
+  /// The first `count` bytes (fewer for a smaller object) and the object's total size.
+  func fetchHead(_ count: Int) throws(SourceError) -> (bytes: [UInt8], size: Int64)
 }
 
 /// What a range answer means, shared by the HTTP and the S3 fetcher.
 enum RangeAnswer {
   /// Checks a response to `Range: bytes=...` and returns its bytes and the object's size.
-  /// - Parameter wanted: the range asked for, or nil for a suffix (tail) request.
+  /// - Parameter wanted: the range asked for, or nil for a suffix (tail) request. A range from
+  ///   0 may find an empty object, as a suffix request may.
   static func accept(_ response: HTTPResponse, wanted: Range<Int64>?) throws(SourceError) -> (
     bytes: [UInt8], size: Int64
   ) {
@@ -36,13 +39,15 @@ enum RangeAnswer {
       return (response.body, parsed.size)
     case 200:
       // An empty object has no byte range to send: some stores answer 200 and nothing.
-      if wanted == nil, response.headers["content-length"] == "0" { return ([], 0) }
+      if wanted?.lowerBound ?? 0 == 0, response.headers["content-length"] == "0" {
+        return ([], 0)
+      }
       throw SourceError(
         "the server does not honour HTTP range requests (it answered 200 with the whole file); download the file and open it locally"
       )
     case 416:
-      // A suffix request on an empty object: nothing to send, and the size says so.
-      if wanted == nil, let header = response.headers["content-range"],
+      // A suffix (or head) request on an empty object: nothing to send, and the size says so.
+      if wanted?.lowerBound ?? 0 == 0, let header = response.headers["content-range"],
         header.trimmingBlanks.hasSuffix("*/0")
       {
         return ([], 0)

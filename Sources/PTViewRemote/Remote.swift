@@ -1,4 +1,5 @@
 public import PTViewCore
+import Synchronization
 
 #if canImport(Glibc)
   import Glibc
@@ -9,27 +10,71 @@ public enum Remote {
   /// Opens `location` with the process's environment and AWS configuration.
   /// - Parameters:
   ///   - anonymous: `--no-sign-request`: never sign S3 requests.
-  ///   - transport: the transport to use; by default one set up from `environment` (a CA
-  ///     bundle, the libcurl to open).
+  ///   - transport: the transport to use; by default the process's shared one for the
+  ///     settings the environment gives (`HTTPTransport.shared`: CA trust, the libcurl to
+  ///     open), so that every file a command opens reuses the same pooled connections.
+  ///   - opening: where the first request reads (`RemoteSource.Opening`).
   public static func open(
     _ location: RemoteLocation, environment: [String: String], anonymous: Bool = false,
-    transport: HTTPTransport? = nil
+    transport: HTTPTransport? = nil, opening: RemoteSource.Opening = .tail
   ) throws(SourceError) -> RemoteSource {
-    let transport = transport ?? HTTPTransport(environment: environment)
     let fetcher: any RangeFetcher
     switch location {
     case .http(let text):
+      let transport = transport ?? .shared(.from(environment: environment))
       fetcher = try HTTPFetcher(
         text, token: HTTPFetcher.token(for: location, environment: environment),
         transport: transport)
     case .s3(let bucket, let key):
-      let config = AWSConfig.resolve(
-        environment: environment,
-        readFile: readTextFile, anonymous: anonymous)
-      fetcher = try S3Fetcher(bucket: bucket, key: key, config: config, transport: transport)
+      let config = awsConfig(environment: environment, anonymous: anonymous)
+      fetcher = try S3Fetcher(
+        bucket: bucket, key: key, config: config,
+        transport: transport ?? s3Transport(config, environment: environment))
     }
-    return try RemoteSource(fetcher: fetcher)
+    return try RemoteSource(fetcher: fetcher, opening: opening)
   }
+
+  /// The objects directly under the folder `location` names (`s3://BUCKET/PREFIX/`), as
+  /// locations, in the store's order, and whether the store has more than one page of them.
+  /// - Throws: `SourceError` for an HTTP location (HTTP has no listing) or a refused listing.
+  public static func list(
+    _ location: RemoteLocation, environment: [String: String], anonymous: Bool = false
+  ) throws(SourceError) -> (files: [RemoteLocation], truncated: Bool) {
+    guard case .s3(let bucket, let key) = location else {
+      throw SourceError("an HTTP server cannot be asked for a folder's files")
+    }
+    let config = awsConfig(environment: environment, anonymous: anonymous)
+    let listing = try S3Listing.list(
+      bucket: bucket, prefix: key, config: config,
+      transport: s3Transport(config, environment: environment))
+    let files = listing.keys.filter { $0.hasPrefix(key) && $0.count > key.count }.map {
+      RemoteLocation.s3(bucket: bucket, key: $0)
+    }
+    return (files, listing.truncated)
+  }
+
+  /// The shared transport for S3 requests: AWS's CA settings first (`CABundle.from`).
+  static func s3Transport(_ config: AWSConfig, environment: [String: String]) -> HTTPTransport {
+    .shared(.from(environment: environment, s3: true, awsProfileBundle: config.caBundle))
+  }
+
+  /// The AWS configuration, resolved once per environment and flag: a folder's shards would
+  /// otherwise read the AWS files once each.
+  static func awsConfig(environment: [String: String], anonymous: Bool) -> AWSConfig {
+    let key = ConfigKey(environment: environment, anonymous: anonymous)
+    if let known = resolvedConfigs.withLock({ $0[key] }) { return known }
+    let config = AWSConfig.resolve(
+      environment: environment, readFile: readTextFile, anonymous: anonymous)
+    resolvedConfigs.withLock { $0[key] = config }
+    return config
+  }
+
+  private struct ConfigKey: Hashable {
+    var environment: [String: String]
+    var anonymous: Bool
+  }
+
+  private static let resolvedConfigs = Mutex<[ConfigKey: AWSConfig]>([:])
 
   /// The most bytes read from an AWS configuration file.
   static let maxConfigBytes = 4 << 20

@@ -4,7 +4,9 @@ public import Synchronization
 /// A `ByteSource` over a remote object, read with range requests through a block cache.
 ///
 /// The first request asks for the object's tail (a suffix range), which answers the size and,
-/// for a zip, holds the end record and the central directory: one round trip. Later small
+/// for a zip, holds the end record and the central directory: one round trip. A safetensors
+/// file keeps its header at the start instead: opened `.head`, the first request asks for the
+/// first bytes. Later small
 /// reads are rounded out to 64 KiB blocks, neighbouring missing blocks are fetched in one
 /// request, and a small read fetches a little ahead, because parsers read forward. Large reads
 /// (tensor data, a streamed copy) skip the cache and fetch exactly what was asked.
@@ -15,7 +17,8 @@ public final class RemoteSource: ByteSource, @unchecked Sendable {
   public let name: String
   private let fetcher: any RangeFetcher
   private let cache: Mutex<BlockCache>
-  private let tail: (start: Int64, bytes: [UInt8])
+  /// The bytes the first request brought (the tail, or the head), kept for the object's life.
+  private let first: (start: Int64, bytes: [UInt8])
   /// Told about reads of at least `progressThreshold` bytes: (done, total).
   public let progress: Mutex<(@Sendable (Int64, Int64) -> Void)?> = Mutex(nil)
 
@@ -26,13 +29,33 @@ public final class RemoteSource: ByteSource, @unchecked Sendable {
   /// Reads at least this large bypass the cache.
   public static let directThreshold = 4 << 20
 
-  /// Opens the object: one tail request.
-  public init(fetcher: any RangeFetcher, cacheBytes: Int = 64 << 20) throws(SourceError) {
+  /// Bytes asked for by the first request of an object opened `.head`.
+  public static let headSize = 64 << 10
+
+  /// Where the first request reads: what the format keeps where the reader looks first.
+  public enum Opening: Sendable {
+    /// The last `tailSize` bytes: a zip's end record and directory.
+    case tail
+    /// The first `headSize` bytes: a safetensors header.
+    case head
+  }
+
+  /// Opens the object: one request, for its tail or its head.
+  public init(fetcher: any RangeFetcher, cacheBytes: Int = 64 << 20, opening: Opening = .tail)
+    throws(SourceError)
+  {
     self.fetcher = fetcher
     self.name = fetcher.name
-    let (bytes, size) = try fetcher.fetchTail(Self.tailSize)
-    self.size = size
-    self.tail = (size - Int64(bytes.count), bytes)
+    switch opening {
+    case .tail:
+      let (bytes, size) = try fetcher.fetchTail(Self.tailSize)
+      self.size = size
+      self.first = (size - Int64(bytes.count), bytes)
+    case .head:
+      let (bytes, size) = try fetcher.fetchHead(Self.headSize)
+      self.size = size
+      self.first = (0, bytes)
+    }
     self.cache = Mutex(BlockCache(blockSize: Self.blockSize, capacity: cacheBytes))
   }
 
@@ -42,9 +65,9 @@ public final class RemoteSource: ByteSource, @unchecked Sendable {
     }
     let end = min(size, offset + Int64(count))
     if end == offset { return [] }
-    if offset >= tail.start {
-      let from = Int(offset - tail.start)
-      return Array(tail.bytes[from..<(from + Int(end - offset))])
+    if offset >= first.start && end <= first.start + Int64(first.bytes.count) {
+      let from = Int(offset - first.start)
+      return Array(first.bytes[from..<(from + Int(end - offset))])
     }
     if end - offset >= Int64(Self.directThreshold) {
       return try fetchLarge(offset..<end)

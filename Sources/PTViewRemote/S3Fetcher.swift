@@ -19,20 +19,7 @@ public struct S3Fetcher: RangeFetcher {
   {
     name = "s3://\(bucket)/\(key)"
     let encodedKey = SignatureV4.uriEncode(key, keepSlash: true)
-    var base: String
-    var prefix: String
-    if var endpoint = config.endpoint {
-      while endpoint.hasSuffix("/") { endpoint.removeLast() }
-      if !endpoint.contains("://") { endpoint = "https://" + endpoint }
-      base = endpoint
-      prefix = "/" + SignatureV4.uriEncode(bucket, keepSlash: false)
-    } else if bucket.contains(".") {
-      base = "https://s3.\(config.region).amazonaws.com"
-      prefix = "/" + SignatureV4.uriEncode(bucket, keepSlash: false)
-    } else {
-      base = "https://\(bucket).s3.\(config.region).amazonaws.com"
-      prefix = ""
-    }
+    let (base, prefix) = Self.address(bucket: bucket, config: config)
     let url = base + prefix + "/" + encodedKey
     guard let parts = URLParts(url), parts.scheme == "http" || parts.scheme == "https",
       !url.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F })
@@ -45,6 +32,24 @@ public struct S3Fetcher: RangeFetcher {
     self.path = parts.path
     self.signer = config.credentials.map { SignatureV4(credentials: $0, region: config.region) }
     self.transport = transport
+  }
+
+  /// Where `bucket` is: the scheme and host (`base`), and the path of the bucket on it
+  /// (`/BUCKET` path style, empty virtual-host style). An object's URL is
+  /// `base + bucketPath + "/" + KEY`.
+  static func address(bucket: String, config: AWSConfig) -> (base: String, bucketPath: String) {
+    if var endpoint = config.endpoint {
+      while endpoint.hasSuffix("/") { endpoint.removeLast() }
+      if !endpoint.contains("://") { endpoint = "https://" + endpoint }
+      return (endpoint, "/" + SignatureV4.uriEncode(bucket, keepSlash: false))
+    }
+    if bucket.contains(".") {
+      return (
+        "https://s3.\(config.region).amazonaws.com",
+        "/" + SignatureV4.uriEncode(bucket, keepSlash: false)
+      )
+    }
+    return ("https://\(bucket).s3.\(config.region).amazonaws.com", "")
   }
 
   func request(range: String) throws(SourceError) -> HTTPRequest {
@@ -61,6 +66,12 @@ public struct S3Fetcher: RangeFetcher {
     let response = try transport.send(
       try request(range: "bytes=-\(count)"), requireRange: true, maxBytes: max(count, 1 << 16))
     return try RangeAnswer.accept(response, wanted: nil)
+  }
+
+  public func fetchHead(_ count: Int) throws(SourceError) -> (bytes: [UInt8], size: Int64) {
+    let response = try transport.send(
+      try request(range: "bytes=0-\(count - 1)"), requireRange: true, maxBytes: max(count, 1 << 16))
+    return try RangeAnswer.accept(response, wanted: 0..<Int64(count))
   }
 
   public func fetch(_ range: Range<Int64>) throws(SourceError) -> [UInt8] {

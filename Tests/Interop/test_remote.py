@@ -13,7 +13,6 @@ import concurrent.futures
 import glob
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,7 @@ from interop_support import PTVIEW, REPO, torch
 FIXTURES = os.path.join(REPO, "Tests", "Fixtures")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from range_server import RangeServer  # noqa: E402
+from s3_server import moto_s3  # noqa: E402
 
 try:
     import boto3  # noqa: F401
@@ -57,7 +57,7 @@ HOSTILE = files("hostile")
 SECURITY = files("security/files") + files("security/extra")
 
 AWS_ENV_KEYS = [k for k in os.environ if k.startswith("AWS_")] + [
-    "HF_TOKEN", "PTVIEW_HTTP_TOKEN", "SSL_CERT_FILE", "CURL_CA_BUNDLE", "PTVIEW_LIBCURL"]
+    "HF_TOKEN", "PTVIEW_HTTP_TOKEN", "SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE", "PTVIEW_LIBCURL"]
 
 
 def run(args: list[str], cwd: str, env: dict | None = None) -> tuple[int, str, str]:
@@ -303,6 +303,71 @@ def test_https_curl_ca_bundle_wins_over_ssl_cert_file(tls):
     assert code == 2 and "CURL_CA_BUNDLE=" in err, err
 
 
+def tls_s3(tls, home) -> tuple[str, dict]:
+    """The TLS range server as an S3-compatible endpoint (path style: /BUCKET/KEY), asked
+    anonymously (a HOME without AWS files)."""
+    endpoint = tls["server"].base.replace("http:", "https:")
+    return "s3://torch/sd_cpu.pt", {"AWS_ENDPOINT_URL": endpoint, "HOME": str(home)}
+
+
+def test_s3_aws_ca_bundle_is_trusted_for_s3_only(tls, tmp_path):
+    """AWS_CA_BUNDLE is AWS's variable: trusted for s3:// locations, ahead of CURL_CA_BUNDLE
+    and SSL_CERT_FILE; an https:// URL never reads it."""
+    want = local(["ls"], "torch/sd_cpu.pt")
+    url, env = tls_s3(tls, tmp_path)
+    assert remote(["ls"], url, "sd_cpu.pt", dict(env, AWS_CA_BUNDLE=tls["cert"])) == want
+    both = dict(env, AWS_CA_BUNDLE=tls["cert"], CURL_CA_BUNDLE=tls["other"], SSL_CERT_FILE=tls["other"])
+    assert remote(["ls"], url, "sd_cpu.pt", both) == want
+    code, out, err = run(["ls", url], cwd=REPO, env=dict(env, AWS_CA_BUNDLE=tls["other"],
+                                                         CURL_CA_BUNDLE=tls["cert"]))
+    assert code == 2 and out == "" and f"AWS_CA_BUNDLE={tls['other']}" in err and err.count("\n") == 1, err
+    # Without AWS_CA_BUNDLE, the curl variables apply to S3 as to any URL.
+    assert remote(["ls"], url, "sd_cpu.pt", dict(env, SSL_CERT_FILE=tls["cert"])) == want
+    code, out, err = run(["ls", tls["url"]], cwd=REPO, env={"AWS_CA_BUNDLE": tls["cert"]})
+    assert code == 2 and out == "" and "certificate" in err and err.count("\n") == 1, err
+
+
+def test_s3_profile_ca_bundle_is_trusted_after_aws_ca_bundle(tls, tmp_path):
+    """The profile's ca_bundle (~/.aws/config), as the AWS CLI reads it: AWS_CA_BUNDLE wins."""
+    want = local(["ls"], "torch/sd_cpu.pt")
+    url, env = tls_s3(tls, tmp_path)
+    (tmp_path / ".aws").mkdir()
+    (tmp_path / ".aws" / "config").write_text(f"[default]\nca_bundle = {tls['cert']}\n")
+    assert remote(["ls"], url, "sd_cpu.pt", env) == want
+    code, _, err = run(["ls", url], cwd=REPO, env=dict(env, AWS_CA_BUNDLE=tls["other"]))
+    assert code == 2 and f"AWS_CA_BUNDLE={tls['other']}" in err, err
+    (tmp_path / ".aws" / "config").write_text(f"[default]\nca_bundle = {tls['other']}\n")
+    code, _, err = run(["ls", url], cwd=REPO, env=env)
+    assert code == 2 and f"ca_bundle={tls['other']}" in err and err.count("\n") == 1, err
+
+
+def hashed_folder(folder, cert: str) -> str:
+    """A folder OpenSSL's CAPATH lookup reads: the certificate under its subject hash."""
+    folder.mkdir()
+    digest = subprocess.run(["openssl", "x509", "-hash", "-noout", "-in", cert], capture_output=True,
+                            text=True, check=True).stdout.strip()
+    (folder / f"{digest}.0").write_bytes(open(cert, "rb").read())
+    return str(folder)
+
+
+def test_https_ssl_cert_dir_is_trusted_besides_the_bundle(tls, tmp_path):
+    """SSL_CERT_DIR (OpenSSL's variable, libcurl's CAPATH): a folder of hashed certificates,
+    trusted for every URL, besides whichever bundle file is named."""
+    want = local(["ls"], "torch/sd_cpu.pt")
+    trusted = hashed_folder(tmp_path / "trusted", tls["cert"])
+    other = hashed_folder(tmp_path / "other", tls["other"])
+    assert remote(["ls"], tls["url"], "sd_cpu.pt", {"SSL_CERT_DIR": trusted}) == want
+    # A bundle of another certificate does not hide the folder, nor the folder the bundle.
+    assert remote(["ls"], tls["url"], "sd_cpu.pt",
+                  {"SSL_CERT_DIR": trusted, "SSL_CERT_FILE": tls["other"]}) == want
+    assert remote(["ls"], tls["url"], "sd_cpu.pt",
+                  {"SSL_CERT_DIR": other, "CURL_CA_BUNDLE": tls["cert"]}) == want
+    url, env = tls_s3(tls, tmp_path)
+    assert remote(["ls"], url, "sd_cpu.pt", dict(env, SSL_CERT_DIR=trusted)) == want
+    code, out, err = run(["ls", tls["url"]], cwd=REPO, env={"SSL_CERT_DIR": other})
+    assert code == 2 and out == "" and f"SSL_CERT_DIR={other}" in err and err.count("\n") == 1, err
+
+
 def test_https_unreadable_bundle_is_one_line(tls, tmp_path):
     missing = str(tmp_path / "none.pem")
     code, out, err = run(["ls", tls["url"]], cwd=REPO, env={"SSL_CERT_FILE": missing})
@@ -345,45 +410,14 @@ def test_http_ls_of_a_large_file_reads_under_one_percent(fresh, tmp_path):
 # MARK: - S3 (moto, signatures checked)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def s3(tmp_path_factory):
-    port = free_port()
-    env = dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT="4", MOTO_PORT=str(port))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        session = dict(endpoint_url=endpoint, region_name="us-east-1",
-                       aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
-        iam = boto3.client("iam", **session)
-        iam.create_user(UserName="ptview")  # action 1
-        policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
-        iam.put_user_policy(UserName="ptview", PolicyName="s3", PolicyDocument=json.dumps(policy))  # 2
-        key = iam.create_access_key(UserName="ptview")["AccessKey"]  # 3
-        creds = dict(aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
-        client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **creds)
-        client.create_bucket(Bucket="ckpts")  # 4: the last unauthenticated action
+    with moto_s3("ckpts") as (endpoint, creds, client):
         for relative in CHECKPOINTS + HOSTILE + SECURITY + EXPORTED:
             client.upload_file(os.path.join(FIXTURES, relative), "ckpts", relative)
         client.upload_file(os.path.join(FIXTURES, "torch/sd_cuda0.pt"), "ckpts", ODD_KEY)
         home = tmp_path_factory.mktemp("home")
         yield {"endpoint": endpoint, "home": str(home), **creds}
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def s3_env(s3) -> dict:

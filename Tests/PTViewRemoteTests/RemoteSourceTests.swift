@@ -21,6 +21,12 @@ final class RecordingFetcher: RangeFetcher, @unchecked Sendable {
     requests.withLock { $0.append(range) }
     return Array(bytes[Int(range.lowerBound)..<Int(range.upperBound)])
   }
+
+  func fetchHead(_ count: Int) throws(SourceError) -> (bytes: [UInt8], size: Int64) {
+    let end = min(bytes.count, count)
+    requests.withLock { $0.append(0..<Int64(end)) }
+    return (Array(bytes[..<end]), Int64(bytes.count))
+  }
 }
 
 @Suite struct RemoteSourceTests {
@@ -34,6 +40,19 @@ final class RecordingFetcher: RangeFetcher, @unchecked Sendable {
     let end = try source.read(at: source.size - 22, count: 22)
     #expect(end == Array(fetcher.bytes.suffix(22)))
     #expect(fetcher.requests.withLock { $0.count } == 1)
+  }
+
+  @Test func openedAtTheHeadTheFirstBytesNeedNoSecondRequest() throws {
+    let fetcher = RecordingFetcher(size: 3 << 20)
+    let source = try RemoteSource(fetcher: fetcher, opening: .head)
+    #expect(source.size == 3 << 20)
+    #expect(fetcher.requests.withLock { $0 } == [0..<Int64(RemoteSource.headSize)])
+    #expect(try source.read(at: 8, count: 1000) == Array(fetcher.bytes[8..<1008]))
+    #expect(fetcher.requests.withLock { $0.count } == 1)
+    // Past the head: the block cache, as for any object.
+    let at = Int64(RemoteSource.headSize) - 4
+    #expect(try source.read(at: at, count: 8) == Array(fetcher.bytes[Int(at)..<Int(at + 8)]))
+    #expect(fetcher.requests.withLock { $0.count } == 2)
   }
 
   @Test func smallReadsAreBlockedCachedAndReadAhead() throws {

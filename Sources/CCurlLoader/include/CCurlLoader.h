@@ -7,7 +7,9 @@
 // maps them (docs/decisions.md: the remote transport without Foundation). Nothing here
 // includes <curl/curl.h>: the few option and info numbers ptview uses are part of libcurl's
 // stable ABI (soname 4 since 2006) and are declared below, so the build needs no libcurl
-// development package.
+// development package. Tests/Interop/test_curl_constants.py compiles every PTV_ number here
+// (and the CURLcodes named in CurlHandle.swift) against the system's curl.h and fails on any
+// difference.
 
 /// An easy handle (libcurl's `CURL *`).
 typedef void ptv_curl;
@@ -34,6 +36,7 @@ enum {
   PTV_CURLOPT_HTTPGET = 80,
   PTV_CURLOPT_BUFFERSIZE = 98,
   PTV_CURLOPT_NOSIGNAL = 99,
+  PTV_CURLOPT_CAPATH = 10097,
   PTV_CURLOPT_PROTOCOLS = 181,
 };
 

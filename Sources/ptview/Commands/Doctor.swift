@@ -58,6 +58,9 @@ struct Doctor: ParsableCommand {
       throw ValidationError("unknown device '\(d)' (use cpu, cuda, cuda:N, xpu:N or mps)")
     }
     if DistributedLoading.isDistributed(file) { try diagnoseDistributed() }
+    if let index = Loading.remoteIndex(file) {
+      try diagnose(Loading.remoteFolder(index, strict: false), devices: set)
+    }
     if let target = Loading.folderTarget(file) {
       let folder = try Loading.folder(target.folder, index: target.index, strict: false)
       try diagnose(folder, devices: set)
@@ -137,9 +140,15 @@ struct Doctor: ParsableCommand {
     for member in folder.checkpoint.members where member.file.reading != .other {
       let path = folder.path(of: member.file.name)
       var doctor = LoadDoctor(devices: set)
-      doctor.decompressor = Loading.LazyLibzip(path: path)
       do {
-        let source = try FileSource(path: path)
+        // A remote folder's shards are open already (and exist nowhere else).
+        let source: any ByteSource
+        if let open = folder.sources[member.file.name] {
+          source = open
+        } else {
+          source = try FileSource(path: path)
+        }
+        doctor.decompressor = Loading.decompressor(path, source)
         if let torn = AppendedArchive.tornTailQuick(source) { Diagnostics.fail(path, torn) }
         reports.append(doctor.diagnose(source, path: path))
       } catch {
@@ -185,7 +194,12 @@ struct Doctor: ParsableCommand {
         }
       }
       Diagnostics.out("folder: \(reports.count) files judged; verdict \(verdict.rawValue)\n")
-      if verdict == .rewriteFixes {
+      if verdict == .rewriteFixes && folder.isRemote {
+        let name = folder.path.split(separator: "/").last.map(String.init) ?? "model"
+        Diagnostics.out(
+          "fix (rewrite), the whole folder, once downloaded to \(name)/:\n  ptview remap \(name) -o \(name)-cpu --to cpu\n"
+        )
+      } else if verdict == .rewriteFixes {
         Diagnostics.out(
           "fix (rewrite), the whole folder:\n  ptview remap \(folder.path) -o \(folder.path)-cpu --to cpu\n"
         )

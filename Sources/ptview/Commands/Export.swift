@@ -102,6 +102,10 @@ struct Export: ParsableCommand {
       try exportDistributed()
       return
     }
+    if Loading.namesRemoteFolder(file) {
+      Diagnostics.stderr("ptview: \(file): \(Loading.remoteFolderWriteNotYet("export"))")
+      throw ExitCode(1)
+    }
     if let target = Loading.folderTarget(file) {
       let folder = Loading.listFolder(target.folder, index: target.index)
       let report = try FolderExport.run(

@@ -13,7 +13,8 @@ struct List: ParsableCommand {
 
       A folder (a Hugging Face sharded model with its index, a Trainer, accelerate or \
       DeepSpeed checkpoint folder) or an X.index.json lists every file's tensors as one \
-      checkpoint, each with its file; only the pickles are read.
+      checkpoint, each with its file; only the pickles are read. An index's URL (or an \
+      s3:// prefix ending in /) lists the remote shards the same way.
 
       A torch.distributed.checkpoint folder (.metadata and .distcp files) lists every \
       saved key: tensors with dtype, global shape, chunk count and file, and the \
@@ -23,6 +24,7 @@ struct List: ParsableCommand {
       Examples:
         ptview ls model.pt
         ptview ls ./llama-7b/                 # every shard, with a FILE column
+        ptview ls s3://bucket/llama-7b/       # its index and shards, by range requests
         ptview ls ./step-1000/                # a DCP folder
         ptview ls model.pt --json | jq -r '.[] | select(.device != "cpu") | .key'
       """)

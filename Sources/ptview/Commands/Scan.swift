@@ -30,6 +30,7 @@ struct Scan: ParsableCommand {
         ptview scan model.pt
         ptview scan ~/Downloads/checkpoints   # every file below it
         ptview scan ./dcp-step-100/           # .metadata and every .distcp archive
+        ptview scan s3://bucket/model/        # the index and every shard it names
         ptview scan --json *.pt | jq -r '.files[] | select(.exit_code != 0) | .path'
       """)
 
@@ -107,10 +108,13 @@ struct Scan: ParsableCommand {
     if verdict.exitCode != 0 { throw ExitCode(verdict.exitCode) }
   }
 
-  /// Files as given; directories replaced by the regular files under them, sorted.
+  /// Files as given; directories replaced by the regular files under them, sorted; a remote
+  /// sharded checkpoint (its index's URL, an S3 prefix) by its index and every shard.
   func expand(_ paths: [String]) -> [String] {
-    paths.flatMap {
-      RemoteLocation.isRemote($0) ? [$0] : Folder.regularFiles(under: $0) ?? [$0]
+    paths.flatMap { path -> [String] in
+      guard RemoteLocation.isRemote(path) else { return Folder.regularFiles(under: path) ?? [path] }
+      guard let index = Loading.remoteIndex(path) else { return [path] }
+      return [index.text] + Loading.remoteShards(index).shards.map(\.location.text)
     }
   }
 

@@ -32,6 +32,10 @@ enum EditRun {
       Diagnostics.stderr("ptview: \(file): --in-place changes a local file; this one is remote")
       throw ExitCode(1)
     }
+    if Loading.namesRemoteFolder(file) {
+      Diagnostics.stderr("ptview: \(file): \(Loading.remoteFolderWriteNotYet(verb))")
+      throw ExitCode(1)
+    }
     if let target = Loading.folderTarget(file) {
       if inPlace {
         Diagnostics.stderr(

@@ -182,6 +182,10 @@ enum FolderExplorer {
   static func write(_ folder: OpenedFolder, _ request: WriteRequest, send: (Message) -> Void)
     -> WriteResult
   {
+    if folder.isRemote {
+      return .failed(
+        "Not yet: a remote folder is read only; download it and run ptview on the copy to write.")
+    }
     if AtomicOutput.sameFile(folder.path, request.path) {
       return .failed("That is the input folder, which ptview never changes: choose another path.")
     }

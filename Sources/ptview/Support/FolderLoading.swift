@@ -24,11 +24,15 @@ struct ListedFolder {
 
 /// A folder as read: the merged view and a source for every file read as a checkpoint.
 struct OpenedFolder {
-  /// The folder's path as given (without a trailing slash).
+  /// The folder's path as given (without a trailing slash); for a remote folder, the URL or
+  /// `s3://` location of its index without the index's name.
   var path: String
   var checkpoint: ShardedCheckpoint
   /// Sources by member name.
-  var sources: [String: FileSource]
+  var sources: [String: any ByteSource]
+  /// True for a remote sharded checkpoint (`RemoteFolderLoading`): its members exist only as
+  /// the sources above, never as local paths.
+  var isRemote = false
 
   /// The path of a member.
   func path(of name: String) -> String { path + "/" + name }
@@ -39,7 +43,7 @@ extension Loading {
   /// `X.index.json` given as the file. Nil for anything else (and for DCP folders, which keep
   /// their named error in `source`).
   static func folderTarget(_ path: String) -> (folder: String, index: String?)? {
-    // A URL naming an index is not a local folder (remote folders are not read yet).
+    // A URL naming an index is no local folder: `remoteIndex` reads it.
     if RemoteLocation.isRemote(path) { return nil }
     if Folder.isDirectory(path, followingLinks: true) {
       if let names = Folder.list(path), names.contains(".metadata"),
@@ -63,6 +67,9 @@ extension Loading {
   static func openFileOrFolder(_ path: String, strict: Bool = true, rowsOnly: Bool = false)
     throws -> Opened
   {
+    if let index = remoteIndex(path) {
+      return .folder(remoteFolder(index, strict: strict, rowsOnly: rowsOnly))
+    }
     if let target = folderTarget(path) {
       return .folder(
         try folder(target.folder, index: target.index, strict: strict, rowsOnly: rowsOnly))
@@ -136,7 +143,7 @@ extension Loading {
     work()
     group.wait()
     var members: [ShardedCheckpoint.Member] = []
-    var sources: [String: FileSource] = [:]
+    var sources: [String: any ByteSource] = [:]
     for (i, file) in files.enumerated() {
       let read = slots.get(i)
       if let error = read.error, file.isWeights {
@@ -157,20 +164,28 @@ extension Loading {
   struct MemberRead: @unchecked Sendable {
     var size: Int64 = 0
     var checkpoint: Checkpoint?
-    var source: FileSource?
+    var source: (any ByteSource)?
     var problem: String?
     var error: CheckpointError?
   }
 
-  /// Reads one file of a folder by how the layout says to read it. The one place a new
-  /// reader plugs in.
+  /// Reads one file of a folder by how the layout says to read it.
   static func readMember(_ file: FolderLayout.File, at path: String, strict: Bool) -> MemberRead {
-    var read = MemberRead()
     let source: FileSource
     do { source = try FileSource(path: path) } catch {
+      var read = MemberRead()
       read.error = CheckpointError(.io, error.message)
       return read
     }
+    return readMember(file, source: source, at: path, strict: strict)
+  }
+
+  /// Reads one file of a folder, local or remote, from its source. The one place a new
+  /// reader plugs in.
+  static func readMember(
+    _ file: FolderLayout.File, source: any ByteSource, at path: String, strict: Bool
+  ) -> MemberRead {
+    var read = MemberRead()
     read.size = source.size
     switch file.reading {
     case .other:
@@ -185,7 +200,7 @@ extension Loading {
       }
       return read
     case .torch:
-      var reader = CheckpointReader(decompressor: LazyLibzip(path: path))
+      var reader = CheckpointReader(decompressor: decompressor(path, source))
       // Weights are read as a single file would be; the other files (optimizer, RNG state,
       // pickled arguments) are listed as far as they can be interpreted.
       reader.strict = strict && file.isWeights
@@ -217,7 +232,7 @@ extension Loading {
 }
 
 /// Results of the member reads, one slot per file, each written by one worker.
-private final class MemberSlots: @unchecked Sendable {
+final class MemberSlots: @unchecked Sendable {
   private var slots: [Loading.MemberRead]
   private var claimed = 0
   private let lock = DispatchQueue(label: "ptview.folder.slots")

@@ -50,7 +50,10 @@ enum Loading {
   static func openForScan(_ path: String) throws(SourceError) -> any ByteSource {
     guard RemoteLocation.isRemote(path) else { return try FileSource(path: path) }
     guard let location = try RemoteLocation.parse(path) else { throw SourceError("not a URL") }
-    return try Remote.open(location, environment: environment(), anonymous: anonymous)
+    // A safetensors file keeps its header at the start: the first request reads there.
+    let head = location.lastName.hasSuffix(".safetensors")
+    return try Remote.open(
+      location, environment: environment(), anonymous: anonymous, opening: head ? .head : .tail)
   }
 
   /// A decompressor for compressed records of the archive `source` holds.
