@@ -8,7 +8,6 @@ a bigger folder with torch.save in a temporary directory.
 """
 from __future__ import annotations
 
-import filecmp
 import glob
 import json
 import os
@@ -19,11 +18,9 @@ import time
 
 import pytest
 
-from interop_support import PTVIEW, REPO, ptview, torch
-
-FOLDERS = os.path.join(REPO, "Tests", "Fixtures", "folders")
-HF = os.path.join(FOLDERS, "hf_bin")
-HF_ST = os.path.join(FOLDERS, "hf_safetensors")
+from folder_support import (
+    HF, HF_ST, bits_equal, index_of, no_leftovers, others_copied, torch_load, weights_of)
+from interop_support import PTVIEW, ptview, torch
 
 try:
     import huggingface_hub
@@ -36,39 +33,6 @@ except ImportError as error:  # pragma: no cover
 
 from safetensors import safe_open  # noqa: E402
 from safetensors.torch import load_file  # noqa: E402
-
-
-def index_of(folder, name):
-    with open(os.path.join(folder, name)) as f:
-        return json.load(f)
-
-
-def weights_of(folder, index, loader):
-    """{key: (file, tensor)} over the shards the index names."""
-    out = {}
-    for name in sorted(set(index_of(folder, index)["weight_map"].values())):
-        for key, t in loader(os.path.join(folder, name)).items():
-            out[key] = (name, t)
-    return out
-
-
-def bits_equal(a, b):
-    return a.dtype == b.dtype and a.shape == b.shape and torch.equal(
-        a.contiguous().view(torch.uint8), b.contiguous().view(torch.uint8))
-
-
-def torch_load(path):
-    return torch.load(path, map_location="cpu", weights_only=True)
-
-
-def no_leftovers(parent):
-    return [n for n in os.listdir(parent) if "ptview" in n] == []
-
-
-def others_copied(source, out, skip):
-    for name in os.listdir(source):
-        if not skip(name):
-            assert filecmp.cmp(os.path.join(source, name), os.path.join(out, name), shallow=False), name
 
 
 # --- edit --------------------------------------------------------------------------------
