@@ -61,6 +61,20 @@ extension AtomicOutput {
     }
   }
 
+  /// Writes all of `bytes` to `fd` (through short writes and EINTR): for `writeStreaming`'s
+  /// bodies. `destination` names the file in the error.
+  public static func writeChunk(_ bytes: [UInt8], to fd: Int32, destination: String)
+    throws(WriteError)
+  {
+    var failure: WriteError?
+    bytes.withUnsafeBytes { raw in
+      do throws(WriteError) { try writeAll(fd: fd, raw, destination: destination) } catch {
+        failure = error
+      }
+    }
+    if let failure { throw failure }
+  }
+
   /// Writes `bytes` to `destination` atomically.
   public static func writeBytes(_ bytes: [UInt8], to destination: String, mode: UInt32)
     throws(WriteError)

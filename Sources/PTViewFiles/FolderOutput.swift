@@ -131,6 +131,13 @@ public enum FolderOutput {
     guard fsync(fd) == 0 else { throw WriteError("cannot sync \(destination): \(Errno.message())") }
   }
 
+  /// Renames a file inside a folder being written (a shard named once the count is known).
+  public static func renameFile(_ source: String, to destination: String) throws(WriteError) {
+    guard Glibc.rename(source, destination) == 0 else {
+      throw WriteError("cannot rename \(source) to \(destination): \(Errno.message())")
+    }
+  }
+
   /// Syncs a folder's entries (after files were created or renamed in it).
   public static func sync(folder: String) {
     let fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)

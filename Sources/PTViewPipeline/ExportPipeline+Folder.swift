@@ -57,9 +57,40 @@ extension ExportPipeline {
     _ input: FolderInput, into plan: inout FolderPlan, keep: (String) -> Bool
   ) throws(WriteFailure) {
     let origin = plan.inputs.count
+    let planned = try planTensors(input, keep: keep)
+    plan.leftOut += planned.leftOut
+    plan.inputs.append(planned.input)
+    for var tensor in planned.tensors {
+      if let other = plan.files.updateValue(input.path, forKey: tensor.layout.key) {
+        throw duplicateKey(tensor.layout.key, other, input.path)
+      }
+      tensor.origin = origin
+      plan.tensors.append(tensor)
+    }
+  }
+
+  /// The bytes of each tensor `input` would give (of the keys `keep` accepts), in order.
+  public static func plannedSizes(_ input: FolderInput, keep: (String) -> Bool)
+    throws(WriteFailure) -> [Int64]
+  {
+    try planTensors(input, keep: keep).tensors.map(\.layout.byteCount)
+  }
+
+  static func duplicateKey(_ key: String, _ one: String, _ other: String) -> WriteFailure {
+    WriteFailure(
+      kind: .refused,
+      message: "\(key) is in both \(one) and \(other); one state_dict has each key once")
+  }
+
+  /// One input's tensors (origin 0), the input to read them from (its pickles dropped
+  /// unless a tensor is gathered through them), and the values left out.
+  static func planTensors(_ input: FolderInput, keep: (String) -> Bool) throws(WriteFailure)
+    -> (tensors: [ExportTensor], input: ExportInput, leftOut: [ExportPlanner.LeftOut])
+  {
     var checkpoint = input.checkpoint
     checkpoint.entries = checkpoint.entries.filter { keep($0.key) }
     var planned: [ExportTensor]
+    var leftOut: [ExportPlanner.LeftOut] = []
     if checkpoint.format == .safetensors {
       let header: SafetensorsReader.Header
       do { header = try SafetensorsReader.header(input.source) } catch {
@@ -83,34 +114,29 @@ extension ExportPipeline {
           message: "\(input.path): \(error.message)")
       }
       planned = selection.tensors
-      plan.leftOut += selection.leftOut
+      leftOut = selection.leftOut
     }
     let gathers = planned.contains { if case .gather = $0.bytes { true } else { false } }
-    var kept = input.checkpoint
-    if !gathers {
-      // Byte ranges need no pickle: let the graph and the tensor table go.
-      kept.graph = ValueGraph()
-      kept.tensors = TensorTable()
-      kept.entries = []
-      kept.pickles = []
-      kept.storageReferences = []
-      kept.storages = StorageExtents()
-      kept.directory = nil
-    }
-    plan.inputs.append(
+    let kept = gathers ? input.checkpoint : rangesOnly(input.checkpoint)
+    return (
+      planned,
       ExportInput(
-        reader: TensorValues(checkpoint: kept, source: input.source), source: input.source))
-    for var tensor in planned {
-      if let other = plan.files.updateValue(input.path, forKey: tensor.layout.key) {
-        throw WriteFailure(
-          kind: .refused,
-          message:
-            "\(tensor.layout.key) is in both \(other) and \(input.path); one state_dict has each key once"
-        )
-      }
-      tensor.origin = origin
-      plan.tensors.append(tensor)
-    }
+        reader: TensorValues(checkpoint: kept, source: input.source), source: input.source),
+      leftOut
+    )
+  }
+
+  /// What reading byte ranges of a checkpoint needs: no graph, no tensor table, no pickles.
+  static func rangesOnly(_ checkpoint: Checkpoint) -> Checkpoint {
+    var kept = checkpoint
+    kept.graph = ValueGraph()
+    kept.tensors = TensorTable()
+    kept.entries = []
+    kept.pickles = []
+    kept.storageReferences = []
+    kept.storages = StorageExtents()
+    kept.directory = nil
+    return kept
   }
 
   /// Writes the planned tensors as `target`: to the file `outputPath`, or into the folder
@@ -125,26 +151,14 @@ extension ExportPipeline {
       format: "safetensors", files: [], tensors: tensors.count, dataBytes: dataBytes,
       leftOut: leftOut,
       gathered: tensors.filter { if case .gather = $0.bytes { true } else { false } }.count)
-    let mode = ((readers.first?.source as? FileSource)?.mode ?? 0o644) & 0o666
+    let mode = fileMode(readers)
     let done = Counter()
     func write(_ group: [ExportTensor], torch: Bool, to path: String) throws(WriteFailure) {
       let before = done.value
-      if torch {
-        report.files.append(try writeTorchFile(group, readers: readers, to: path, mode: mode))
-      } else {
-        let ordered = order(group)
-        let header = SafetensorsLayout.header(ordered.map(\.layout), metadata: [("format", "pt")])
-        do {
-          try ExportWriter.write(
-            header: header, tensors: ordered, inputs: readers, to: path, mode: mode
-          ) { written, _ in progress(min(dataBytes, before + written), dataBytes) }
-        } catch {
-          throw WriteFailure(kind: .failed, message: error.message)
-        }
-        let size = try verify(
-          path, header: header, tensors: ordered, inputs: readers.map(\.source))
-        report.files.append(.init(path: path, size: size, tensors: ordered.count))
-      }
+      report.files.append(
+        try writeGroup(group, torch: torch, readers: readers, to: path, mode: mode) { written in
+          progress(min(dataBytes, before + written), dataBytes)
+        })
       done.value = before + group.reduce(0) { $0 + $1.layout.byteCount }
       progress(done.value, dataBytes)
     }
@@ -177,6 +191,31 @@ extension ExportPipeline {
       }
     }
     return report
+  }
+
+  /// The permission bits of the files written: the first input's, as a copy keeps them.
+  static func fileMode(_ readers: [ExportInput]) -> UInt32 {
+    ((readers.first?.source as? FileSource)?.mode ?? 0o644) & 0o666
+  }
+
+  /// Writes `group` (tensors of `readers`) as one safetensors or torch file at `path` and
+  /// reads it back. `progress` gets the bytes written of this file.
+  static func writeGroup(
+    _ group: [ExportTensor], torch: Bool, readers: [ExportInput], to path: String, mode: UInt32,
+    progress: @escaping (Int64) -> Void
+  ) throws(WriteFailure) -> ExportReport.File {
+    if torch { return try writeTorchFile(group, readers: readers, to: path, mode: mode) }
+    let ordered = order(group)
+    let header = SafetensorsLayout.header(ordered.map(\.layout), metadata: [("format", "pt")])
+    do {
+      try ExportWriter.write(
+        header: header, tensors: ordered, inputs: readers, to: path, mode: mode
+      ) { written, _ in progress(written) }
+    } catch {
+      throw WriteFailure(kind: .failed, message: error.message)
+    }
+    let size = try verify(path, header: header, tensors: ordered, inputs: readers.map(\.source))
+    return .init(path: path, size: size, tensors: ordered.count)
   }
 
   /// The index `save_pretrained(safe_serialization=False)` writes beside its shards.

@@ -13,11 +13,10 @@ import shutil
 
 import pytest
 
-from interop_support import REPO, ptview, torch
-
-FOLDERS = os.path.join(REPO, "Tests", "Fixtures", "folders")
-HF = os.path.join(FOLDERS, "hf_bin")
-HF_CUDA = os.path.join(FOLDERS, "hf_bin_cuda")
+from folder_support import (
+    FOLDERS, HF, HF_CUDA, HF_ST, ST_INDEX, bits_equal, no_leftovers, others_copied, shard_names,
+    weights_of)
+from interop_support import ptview, torch
 
 try:
     import transformers  # noqa: F401
@@ -32,9 +31,7 @@ DTYPES = {v: k for k, v in {
 }.items()}
 
 
-def shards(folder):
-    with open(os.path.join(folder, "pytorch_model.bin.index.json")) as f:
-        return sorted(set(json.load(f)["weight_map"].values()))
+shards = shard_names
 
 
 def union_of_shards(folder):
@@ -183,17 +180,14 @@ def test_remap_of_cuda_folder_loads_with_from_pretrained(tmp_path):
         assert all(t.device.type == "cpu" for t in sd.values())
         torch.load(os.path.join(out, name), mmap=True)
     # the other files are copied byte for byte
-    for name in os.listdir(HF_CUDA):
-        if not name.endswith(".bin"):
-            assert filecmp.cmp(os.path.join(HF_CUDA, name), os.path.join(out, name), shallow=False)
+    others_copied(HF_CUDA, out, lambda n: n.endswith(".bin"))
     assert sorted(os.listdir(out)) == sorted(os.listdir(HF_CUDA))
     # transformers loads the folder, and its weights are the original model's, bit for bit
     original = AutoModelForCausalLM.from_pretrained(HF).state_dict()
     loaded = AutoModelForCausalLM.from_pretrained(out).state_dict()
     assert set(loaded) == set(original)
     for key in original:
-        assert loaded[key].dtype == original[key].dtype
-        assert torch.equal(loaded[key].view(torch.uint8), original[key].view(torch.uint8)), key
+        assert bits_equal(loaded[key], original[key]), key
     # and each shard's tensors equal the input's (read by torch with map_location='cpu')
     for name in shards(out):
         a = torch.load(os.path.join(HF_CUDA, name), map_location="cpu")
@@ -209,7 +203,7 @@ def test_remap_refuses_existing_output_and_leaves_nothing(tmp_path):
     assert os.listdir(out) == []
     ptview("remap", HF_CUDA, "--to", "cpu", "-o", str(out), "--force", "--no-progress")
     assert sorted(os.listdir(out)) == sorted(os.listdir(HF_CUDA))
-    assert [n for n in os.listdir(tmp_path) if "ptview" in n] == []
+    assert no_leftovers(tmp_path)
 
 
 def test_deepspeed_folder_is_recognised():
@@ -322,20 +316,15 @@ def test_edit_that_renames_and_casts_writes_a_fresh_index(tmp_path):
                        os.path.join(moved, "pytorch_model.bin.index.json"), shallow=False)
 
 
-HF_ST = os.path.join(FOLDERS, "hf_safetensors")
-
-
 def safetensors_shards(folder):
-    with open(os.path.join(folder, "model.safetensors.index.json")) as f:
-        return sorted(set(json.load(f)["weight_map"].values()))
+    return shard_names(folder, ST_INDEX)
 
 
 def union_of_safetensors_shards(folder):
     """{(file, key): tensor} from safetensors.torch.load_file of every shard."""
     from safetensors.torch import load_file
 
-    return {(name, key): t for name in safetensors_shards(folder)
-            for key, t in load_file(os.path.join(folder, name)).items()}
+    return {(name, key): t for key, (name, t) in weights_of(folder, ST_INDEX, load_file).items()}
 
 
 def test_safetensors_folder_lists_the_union_of_its_shards():
@@ -402,7 +391,7 @@ def test_safetensors_folder_remap_copies_shards_and_loads(tmp_path):
     assert set(by_file) == set(os.listdir(HF_ST))
     for name in os.listdir(HF_ST):
         assert by_file[name]["action"] == "copied"
-        assert filecmp.cmp(os.path.join(HF_ST, name), os.path.join(out, name), shallow=False)
+    others_copied(HF_ST, out, lambda n: False)
     for name in safetensors_shards(HF_ST):
         assert by_file[name]["reason"] == "safetensors stores no devices"
     text = ptview("remap", HF_ST, "--to", "cpu", "-o", str(tmp_path / "t"), "--no-progress").stdout

@@ -13,6 +13,32 @@ import Testing
     #expect(parsed.totalSize == 12)
   }
 
+  @Test func withoutKeysKeepsTheShardsAndTheTotalOnly() throws {
+    let parsed = try ShardIndex.parse(Array(index.utf8), name: "i.json", keys: false)
+    #expect(parsed.weightMap.isEmpty)
+    #expect(parsed.shards == ["s1.bin", "s2.bin", "s3.bin"])
+    #expect(parsed.totalSize == 12)
+    let hostile = #"{"weight_map": {"a": "s.bin", "b": "../x.bin"}}"#
+    #expect(throws: CheckpointError.self) {
+      try ShardIndex.parse(Array(hostile.utf8), name: "i.json", keys: false)
+    }
+  }
+
+  @Test func aRepeatedWeightMapCountsAsTheLastOne() throws {
+    // As JSONValue's subscript reads a repeated key: the last one.
+    let twice = #"{"weight_map": {"a": "../x.bin"}, "weight_map": {"b": "s.bin"}}"#
+    let parsed = try ShardIndex.parse(Array(twice.utf8), name: "i.json")
+    #expect(parsed.weightMap.map(\.key) == ["b"] && parsed.shards == ["s.bin"])
+    let notObject = #"{"weight_map": {"b": "s.bin"}, "weight_map": 1}"#
+    #expect(throws: CheckpointError.self) {
+      try ShardIndex.parse(Array(notObject.utf8), name: "i.json")
+    }
+    let bad = #"{"weight_map": {"a": "s.bin", "b": 2"#
+    #expect(throws: CheckpointError.self) {
+      try ShardIndex.parse(Array(bad.utf8), name: "i.json")
+    }
+  }
+
   @Test func findsMissingMisplacedAndUnlistedKeys() throws {
     let parsed = try ShardIndex.parse(Array(index.utf8), name: "i.json")
     let findings = parsed.check(

@@ -68,4 +68,20 @@ import Testing
     #expect(json["metadata"]?["total_size"]?.intValue == 30)
     #expect(text.firstRange(of: "\"a\"")!.lowerBound < text.firstRange(of: "\"z\"")!.lowerBound)
   }
+
+  @Test("the streamed index is the same text, in pieces")
+  func streamedIndex() {
+    let entries = (0..<500).map { ("key.\($0)", "f\($0 % 3)") }.sorted {
+      Array($0.0.utf8).lexicographicallyPrecedes(Array($1.0.utf8))
+    }
+    for list in [entries, []] {
+      var pieces: [[UInt8]] = []
+      ShardPlan.streamIndexJSON(
+        totalSize: 7, count: list.count, entry: { list[$0] }, pieceSize: 1000
+      ) { pieces.append($0) }
+      #expect(
+        pieces.joined().elementsEqual(ShardPlan.indexJSON(totalSize: 7, weightMap: list).utf8))
+      #expect(list.isEmpty ? pieces.count == 1 : pieces.count > 5)
+    }
+  }
 }

@@ -8,67 +8,84 @@
 public struct ShardIndex: Sendable, Equatable {
   /// The index file's name.
   public var name: String
-  /// `KEY → SHARD` in document order (duplicate keys kept: the check reports them).
+  /// `KEY → SHARD` in document order (duplicate keys kept: the check reports them). Empty
+  /// when the index was parsed without its keys (`parse(_:name:keys:)`).
   public var weightMap: [(key: String, shard: String)]
   /// `metadata.total_size`, when present.
   public var totalSize: Int64?
+  /// The shard files the weight map names, in order of first mention.
+  public private(set) var shards: [String]
 
   public static func == (lhs: ShardIndex, rhs: ShardIndex) -> Bool {
-    lhs.name == rhs.name && lhs.totalSize == rhs.totalSize
+    lhs.name == rhs.name && lhs.totalSize == rhs.totalSize && lhs.shards == rhs.shards
       && lhs.weightMap.elementsEqual(rhs.weightMap, by: { $0 == $1 })
   }
 
-  /// The shard files the weight map names, in order of first mention.
-  public var shards: [String] {
-    var seen: Set<String> = []
-    var out: [String] = []
-    var last: String?
-    // Keys come in runs per shard: comparing with the previous shard is cheaper than hashing.
-    for (_, shard) in weightMap where shard != last {
-      last = shard
-      if seen.insert(shard).inserted { out.append(shard) }
-    }
-    return out
-  }
-
-  /// Parses an index document.
+  /// Parses an index document. `keys: false` keeps only the shard names and the total (what
+  /// a folder write needs): the weight map is checked as it is read and not kept, so a
+  /// folder's index costs its bytes, not a string pair per tensor of the whole model.
   /// - Throws: `CheckpointError` naming the JSON byte offset, or saying what is missing.
-  public static func parse(_ bytes: [UInt8], name: String) throws(CheckpointError) -> ShardIndex {
+  public static func parse(_ bytes: [UInt8], name: String, keys: Bool = true)
+    throws(CheckpointError) -> ShardIndex
+  {
+    var map: [(key: String, shard: String)] = []
+    var shards: [String] = []
+    var checked: Set<String> = []
+    var last: String?
+    var refusal: CheckpointError?
     let json: JSONValue
-    do { json = try JSONParser.parse(bytes) } catch {
+    do {
+      // The weight map is streamed, never built as a tree: each member is checked and kept
+      // (or not) as it is read. A key the document repeats counts once more, as before.
+      json = try JSONParser.parse(
+        bytes, streaming: "weight_map",
+        restart: {
+          map = []
+          shards = []
+          checked = []
+          last = nil
+          refusal = nil
+        },
+        member: { key, value in
+          guard refusal == nil else { return }
+          guard let shard = value.stringValue else {
+            refusal = CheckpointError(
+              .malformed, record: name,
+              "weight_map[\(JSONWriter.quoted(key))] is not a file name")
+            return
+          }
+          // Keys come in runs per shard: the run's one string is kept, not one per key.
+          if let last, shard == last {
+            if keys { map.append((key, last)) }
+            return
+          }
+          last = shard
+          // A shard is a file beside the index: a path that leaves the folder is refused, so
+          // a hostile index cannot make ptview read (or a remap write) anywhere else.
+          if !checked.contains(shard) {
+            guard isPlainFileName(shard) else {
+              refusal = CheckpointError(
+                .malformed, record: name,
+                "weight_map[\(JSONWriter.quoted(key))] names \(JSONWriter.quoted(shard)), not a file in this folder"
+              )
+              return
+            }
+            checked.insert(shard)
+            shards.append(shard)
+          }
+          if keys { map.append((key, shard)) }
+        })
+    } catch {
       throw CheckpointError(.malformed, record: name, offset: Int64(error.offset), error.message)
     }
-    guard case .object(let members)? = json["weight_map"] else {
+    guard case .object? = json["weight_map"] else {
       throw CheckpointError(
         .malformed, record: name, "not a sharded checkpoint index: no \"weight_map\" object")
     }
-    var map: [(key: String, shard: String)] = []
-    map.reserveCapacity(members.count)
-    var checked: Set<String> = []
-    var last: String?
-    for (key, value) in members {
-      guard let shard = value.stringValue else {
-        throw CheckpointError(
-          .malformed, record: name, "weight_map[\(JSONWriter.quoted(key))] is not a file name")
-      }
-      if shard == last {
-        map.append((key, shard))
-        continue
-      }
-      last = shard
-      // A shard is a file beside the index: a path that leaves the folder is refused, so a
-      // hostile index cannot make ptview read (or a remap write) anywhere else.
-      guard checked.contains(shard) || isPlainFileName(shard) else {
-        throw CheckpointError(
-          .malformed, record: name,
-          "weight_map[\(JSONWriter.quoted(key))] names \(JSONWriter.quoted(shard)), not a file in this folder"
-        )
-      }
-      checked.insert(shard)
-      map.append((key, shard))
-    }
+    if let refusal { throw refusal }
     return ShardIndex(
-      name: name, weightMap: map, totalSize: json["metadata"]?["total_size"]?.intValue)
+      name: name, weightMap: map, totalSize: json["metadata"]?["total_size"]?.intValue,
+      shards: shards)
   }
 
   /// Whether `name` is one file name: no separators, not `.` or `..`, no NUL.

@@ -75,6 +75,34 @@ public struct JSONParser {
     return value
   }
 
+  /// Parses `bytes` as one JSON document without keeping the member `streamed` of the
+  /// top-level object when it is an object: `restart` is called where each such member begins
+  /// (a document may repeat a key; the last one counts, as `subscript` reads it), then
+  /// `member` with each of its members as it is read, and the result holds an empty object in
+  /// its place. A shard index's weight map as a tree costs several times its bytes; streamed,
+  /// it costs only what the caller keeps.
+  public static func parse(
+    _ bytes: [UInt8], streaming streamed: String, maxDepth: Int = 64, restart: () -> Void,
+    member: (String, JSONValue) -> Void
+  ) throws(JSONError) -> JSONValue {
+    try withoutActuallyEscaping(restart) { restart throws(JSONError) in
+      try withoutActuallyEscaping(member) { member throws(JSONError) in
+        var parser = JSONParser(bytes: bytes, maxDepth: maxDepth)
+        parser.stream = (streamed, restart, member)
+        parser.skipSpace()
+        let value = try parser.value(depth: 0)
+        parser.skipSpace()
+        guard parser.i == bytes.count else {
+          throw JSONError(offset: parser.i, message: "trailing data")
+        }
+        return value
+      }
+    }
+  }
+
+  /// The top-level member handed out instead of kept, and where it goes.
+  private var stream: (key: String, restart: () -> Void, member: (String, JSONValue) -> Void)?
+
   private init(bytes: [UInt8], maxDepth: Int) {
     self.bytes = bytes
     self.maxDepth = maxDepth
@@ -116,7 +144,15 @@ public struct JSONParser {
         skipSpace()
         try expect(":")
         skipSpace()
-        members.append((key, try value(depth: depth + 1)))
+        if depth == 0, let stream, key == stream.key, i < bytes.count,
+          bytes[i] == UInt8(ascii: "{")
+        {
+          stream.restart()
+          try streamMembers(depth: depth + 1, to: stream.member)
+          members.append((key, .object([])))
+        } else {
+          members.append((key, try value(depth: depth + 1)))
+        }
         skipSpace()
         guard i < bytes.count else { throw fail("unexpected end") }
         if bytes[i] == UInt8(ascii: ",") {
@@ -166,6 +202,37 @@ public struct JSONParser {
         throw fail("unexpected character")
       }
       return .number(number, text: text)
+    }
+  }
+
+  /// Reads the object at `i` (its depth `depth`) and hands each member to `member` instead of
+  /// keeping it: the same checks as `value`, without the tree.
+  private mutating func streamMembers(depth: Int, to member: (String, JSONValue) -> Void)
+    throws(JSONError)
+  {
+    guard depth < maxDepth else { throw fail("nesting deeper than \(maxDepth)") }
+    i += 1  // the opening brace
+    skipSpace()
+    if i < bytes.count, bytes[i] == UInt8(ascii: "}") {
+      i += 1
+      return
+    }
+    while true {
+      skipSpace()
+      guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw fail("expected a key") }
+      let key = try string()
+      skipSpace()
+      try expect(":")
+      skipSpace()
+      member(key, try value(depth: depth + 1))
+      skipSpace()
+      guard i < bytes.count else { throw fail("unexpected end") }
+      if bytes[i] == UInt8(ascii: ",") {
+        i += 1
+        continue
+      }
+      try expect("}")
+      return
     }
   }
 

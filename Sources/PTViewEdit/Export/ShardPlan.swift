@@ -43,6 +43,33 @@ public enum ShardPlan {
     return shards
   }
 
+  /// The index JSON of `indexJSON`, made piece by piece for a writer that streams it:
+  /// `count` entries in key order, `entry(i)` the i-th, each piece about `pieceSize` bytes
+  /// handed to `emit`. A folder of 100,000 tensors needs no 7 MB string.
+  public static func streamIndexJSON<Failure: Error>(
+    totalSize: Int64, count: Int, entry: (Int) -> (key: String, file: String),
+    pieceSize: Int = 1 << 20, emit: ([UInt8]) throws(Failure) -> Void
+  ) throws(Failure) {
+    var piece: [UInt8] = []
+    piece.reserveCapacity(pieceSize + 256)
+    piece +=
+      "{\n  \"metadata\": {\n    \"total_size\": \(totalSize)\n  },\n  \"weight_map\": {".utf8
+    for i in 0..<count {
+      let (key, file) = entry(i)
+      piece += (i == 0 ? "\n" : ",\n").utf8
+      piece += "    ".utf8
+      piece += JSONWriter.quoted(key).utf8
+      piece += ": ".utf8
+      piece += JSONWriter.quoted(file).utf8
+      if piece.count >= pieceSize {
+        try emit(piece)
+        piece.removeAll(keepingCapacity: true)
+      }
+    }
+    piece += (count == 0 ? "}\n}\n" : "\n  }\n}\n").utf8
+    try emit(piece)
+  }
+
   /// The index JSON: `{"metadata": {"total_size": N}, "weight_map": {key: file}}`, keys in
   /// sorted order as `save_pretrained` writes them, indented by 2 like its `json.dumps`.
   public static func indexJSON(totalSize: Int64, weightMap: [(key: String, file: String)])

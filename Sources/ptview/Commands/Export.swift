@@ -107,7 +107,7 @@ struct Export: ParsableCommand {
       throw ExitCode(1)
     }
     if let target = Loading.folderTarget(file) {
-      let folder = Loading.listFolder(target.folder, index: target.index)
+      let folder = Loading.listFolder(target.folder, index: target.index, keys: false)
       let report = try FolderExport.run(
         folder: folder, output: output, force: force,
         maxShardSize: maxShardSize.flatMap(ShardSize.parse), only: only, json: json,

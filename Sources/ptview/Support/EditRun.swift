@@ -43,7 +43,7 @@ enum EditRun {
         )
         throw ExitCode(1)
       }
-      let folder = Loading.listFolder(target.folder, index: target.index)
+      let folder = Loading.listFolder(target.folder, index: target.index, keys: false)
       try FolderEdit.run(
         folder: folder, output: output, force: force, json: json, noProgress: noProgress,
         verb: verb, operations: operations)

@@ -222,8 +222,9 @@ enum FolderEdit {
     }
     if let rebuilt {
       do {
-        let text = try rebuiltIndex(folder: folder, scanned: scanned, temporary: temporary)
-        try FolderOutput.write(Array(text.utf8), to: temporary + "/" + rebuilt)
+        try writeRebuiltIndex(
+          folder: folder, scanned: scanned, temporary: temporary,
+          to: temporary + "/" + rebuilt)
       } catch {
         FolderOutput.discard(temporary)
         throw Failure(message: error.message)
@@ -243,12 +244,15 @@ enum FolderEdit {
       results: results, rebuilt: rebuilt, keyPlan: keyPlan, rewritten: rewritten, copied: copied)
   }
 
-  /// The index of the shards as written, in the layout transformers writes
-  /// (`metadata.total_size`, then `weight_map` sorted by key, two-space indents).
-  private static func rebuiltIndex(folder: ListedFolder, scanned: [Scanned], temporary: String)
-    throws(WriteError) -> String
-  {
-    var map: [(String, String)] = []
+  /// Writes the index of the shards as written to `path`, in the layout transformers writes
+  /// (`metadata.total_size`, then `weight_map` sorted by key, two-space indents). It holds a
+  /// key and a file number per tensor and streams the text: the index of a big folder is
+  /// never one string (nor one string per line).
+  private static func writeRebuiltIndex(
+    folder: ListedFolder, scanned: [Scanned], temporary: String, to indexPath: String
+  ) throws(WriteError) {
+    var map: [(key: String, file: Int)] = []
+    var names: [String] = []
     var total: Int64 = 0
     for (file, scan) in zip(folder.layout.files, scanned) where file.isWeights && scan.readable {
       let member = (file: file, size: scan.size)
@@ -268,8 +272,9 @@ enum FolderEdit {
       // total_size counts each storage once, as huggingface_hub's splitter does (tied
       // weights share one).
       var counted: Set<String> = []
+      names.append(member.file.name)
       for entry in checkpoint.entries where entry.inStateDict {
-        map.append((entry.key, member.file.name))
+        map.append((entry.key, names.count - 1))
         let storages = entry.tensor.allStorages
         if storages.isEmpty { total = total.addingSaturated(entry.tensor.nbytes) }
         for storage in storages where counted.insert(storage.record).inserted {
@@ -277,12 +282,20 @@ enum FolderEdit {
         }
       }
     }
-    map.sort { $0.0 < $1.0 }
-    var text = "{\n  \"metadata\": {\n    \"total_size\": \(total)\n  },\n  \"weight_map\": {\n"
-    text += map.map { "    \(JSONWriter.quoted($0.0)): \(JSONWriter.quoted($0.1))" }.joined(
-      separator: ",\n")
-    text += "\n  }\n}\n"
-    return text
+    map.sort { $0.key < $1.key }
+    try AtomicOutput.writeStreaming(to: indexPath, mode: 0o644) { fd throws(WriteError) in
+      if map.isEmpty {
+        let text =
+          "{\n  \"metadata\": {\n    \"total_size\": \(total)\n  },\n  \"weight_map\": {\n\n  }\n}\n"
+        try AtomicOutput.writeChunk(Array(text.utf8), to: fd, destination: indexPath)
+        return
+      }
+      try ShardPlan.streamIndexJSON(
+        totalSize: total, count: map.count, entry: { (map[$0].key, names[map[$0].file]) }
+      ) { piece throws(WriteError) in
+        try AtomicOutput.writeChunk(piece, to: fd, destination: indexPath)
+      }
+    }
   }
 
   private static func report(

@@ -61,20 +61,18 @@ enum FolderExport {
     let keep: (String) -> Bool = { key in only.isEmpty || only.contains { Glob.matches($0, key) } }
     // The weights files one at a time: each one's pickles are planned and let go (kept only
     // for views that must be gathered through them).
-    var plan = ExportPipeline.FolderPlan()
-    for file in weights {
-      let path = folder.path(of: file.name)
-      let read = Loading.readMember(file, at: path, strict: true)
-      if let error = read.error { Diagnostics.fail(path, error) }
-      guard let checkpoint = read.checkpoint, let source = read.source else {
-        Diagnostics.fail(path, CheckpointError(.io, read.problem ?? "cannot be read"))
-      }
-      do {
-        try ExportPipeline.plan(
-          .init(path: path, checkpoint: checkpoint, source: source), into: &plan, keep: keep)
-      } catch {
-        Diagnostics.stderr("ptview: \(error.message)")
-        throw ExitCode(error.exitCode)
+    func eachInput(_ body: (ExportPipeline.FolderInput) throws(WriteFailure) -> Void) throws {
+      for file in weights {
+        let path = folder.path(of: file.name)
+        let read = Loading.readMember(file, at: path, strict: true)
+        if let error = read.error { Diagnostics.fail(path, error) }
+        guard let checkpoint = read.checkpoint, let source = read.source else {
+          Diagnostics.fail(path, CheckpointError(.io, read.problem ?? "cannot be read"))
+        }
+        do { try body(.init(path: path, checkpoint: checkpoint, source: source)) } catch {
+          Diagnostics.stderr("ptview: \(error.message)")
+          throw ExitCode(error.exitCode)
+        }
       }
     }
     let bar = ProgressBar(
@@ -85,6 +83,12 @@ enum FolderExport {
       return ExitCode(error.exitCode)
     }
     if oneFile {
+      // One file's header (safetensors) or pickle (torch) names every tensor: the whole
+      // folder's plan is held until it is written.
+      var plan = ExportPipeline.FolderPlan()
+      try eachInput { input throws(WriteFailure) in
+        try ExportPipeline.plan(input, into: &plan, keep: keep)
+      }
       do {
         let report = try ExportPipeline.exportFolder(
           plan, target: target, outputPath: output,
@@ -93,6 +97,30 @@ enum FolderExport {
         return report
       } catch {
         throw fail(error)
+      }
+    }
+    let torch: Bool
+    let limit: Int64
+    switch target {
+    case .torchShards(let l): (torch, limit) = (true, l)
+    case .safetensorsShards(let l): (torch, limit) = (false, l)
+    default: (torch, limit) = (false, ExportPipeline.defaultShardLimit)
+    }
+    // A torch shard's archive is named after its file, whose name holds the count: the
+    // safetensors inputs' headers (no pickle) give the sizes the split needs first.
+    var shardCount: Int?
+    var dataBytes: Int64 = 0
+    if torch {
+      var sizes: [Int64] = []
+      try eachInput { input throws(WriteFailure) in
+        sizes += try ExportPipeline.plannedSizes(input, keep: keep)
+      }
+      shardCount = max(1, ShardPlan.split(sizes, limit: limit).count)
+      dataBytes = sizes.reduce(0, +)
+    } else {
+      // The data is known only as each file is planned: the files' sizes bound it.
+      dataBytes = weights.reduce(Int64(0)) { total, file in
+        total + ((try? FileSource(path: folder.path(of: file.name)))?.size ?? 0)
       }
     }
     let temporary: String
@@ -104,10 +132,21 @@ enum FolderExport {
       throw ExitCode(1)
     }
     var report: ExportReport
-    do {
-      report = try ExportPipeline.exportFolder(
-        plan, target: target, outputPath: temporary,
+    do throws(WriteFailure) {
+      var writer = ExportPipeline.ShardWriter(
+        torch: torch, limit: limit, folder: temporary, shardCount: shardCount, total: dataBytes,
         progress: { done, total in bar.update(done, total) })
+      for file in weights {
+        let path = folder.path(of: file.name)
+        let read = Loading.readMember(file, at: path, strict: true)
+        guard let checkpoint = read.checkpoint, let source = read.source else {
+          throw WriteFailure(
+            kind: .unreadable,
+            message: "\(path): \(read.error?.description ?? read.problem ?? "cannot be read")")
+        }
+        try writer.add(.init(path: path, checkpoint: checkpoint, source: source), keep: keep)
+      }
+      report = try writer.finish()
     } catch {
       FolderOutput.discard(temporary)
       throw fail(error)

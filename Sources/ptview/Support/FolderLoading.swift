@@ -80,8 +80,12 @@ extension Loading {
 
   /// Lists a checkpoint folder and reads its index, reading no other file: what a folder
   /// write starts from (it reads the files one at a time), and what `folder` reads from.
-  /// Exits 2 with a one-line reason when it is no checkpoint folder.
-  static func listFolder(_ path: String, index indexName: String?) -> ListedFolder {
+  /// Exits 2 with a one-line reason when it is no checkpoint folder. `keys: false` (the folder
+  /// writes) keeps only the index's shard names, not its weight map: a pair of strings per
+  /// tensor of the whole folder would grow the write's memory with every shard.
+  static func listFolder(_ path: String, index indexName: String?, keys: Bool = true)
+    -> ListedFolder
+  {
     guard let top = Folder.list(path) else {
       Diagnostics.fail(path, CheckpointError(.io, "cannot list the folder"))
     }
@@ -103,7 +107,7 @@ extension Loading {
       guard let bytes = readSmallFile(indexPath, limit: 256 << 20) else {
         Diagnostics.fail(indexPath, CheckpointError(.io, "cannot read the index"))
       }
-      do { index = try ShardIndex.parse(bytes, name: chosen) } catch {
+      do { index = try ShardIndex.parse(bytes, name: chosen, keys: keys) } catch {
         Diagnostics.fail(indexPath, error)
       }
     }
