@@ -7,7 +7,12 @@ several times in one session on the same files (warm page cache for all): ptview
 interleaved, PyTorch's runs after them (see `series`), and the medians and ratios are written
 to docs/benchmarks.md.
 
-    python3 Scripts/benchmark.py [--runs 5] [--bench-dir ~/.cache/ptview/bench] [--venv ~/.cache/ptview/venv]
+    python3 Scripts/benchmark.py [--runs 5] [--inplace-runs 15] [--bench-dir ~/.cache/ptview/bench] [--venv ~/.cache/ptview/venv]
+
+One row again, with more samples, without touching docs/benchmarks.md:
+
+    python3 Scripts/benchmark.py --series inplace_big --inplace-runs 30
+    python3 Scripts/benchmark.py --series list_big,remap_big --runs 9
 """
 from __future__ import annotations
 
@@ -75,9 +80,12 @@ def main() -> None:
     parser.add_argument("--bench-dir", default=os.path.expanduser("~/.cache/ptview/bench"))
     parser.add_argument("--venv", default=os.environ.get("PTVIEW_VENV", os.path.expanduser("~/.cache/ptview/venv")))
     parser.add_argument("--output", default=os.path.join(REPO, "docs", "benchmarks.md"))
-    parser.add_argument("--series", help="run only this series (e.g. stats_big) and print it; "
-                        "docs/benchmarks.md is left alone")
+    parser.add_argument("--inplace-runs", type=int, default=None,
+                        help="runs of the in-place series, which takes milliseconds (default: --runs, at least 15)")
+    parser.add_argument("--series", help="run only these series (comma-separated, e.g. inplace_big or "
+                        "list_big,remap_big) and print them; docs/benchmarks.md is left alone")
     args = parser.parse_args()
+    inplace_runs = args.inplace_runs if args.inplace_runs is not None else max(args.runs, 15)
     python = os.path.join(args.venv, "bin", "python")
     bench = args.bench_dir
     big = os.path.join(bench, "big_cuda0.pt")
@@ -108,13 +116,102 @@ def main() -> None:
         with open(path, "rb") as f:
             while f.read(1 << 24):
                 pass
+    # Each series is a function, so the full run and `--series NAME` measure a row the same
+    # way: the same inputs, the same preparation between runs.
+    plans = {}
+
+    def plan(name):
+        def register(fn):
+            plans[name] = fn
+            return fn
+        return register
+
+    @plan("list_big")
+    def _():
+        return series("list big", {
+            "ptview ls --json": ([ptview, "ls", "--json", big], None),
+        }, args.runs, after={
+            "torch (torch_list.py)": ([python, shared_script("torch_list.py"), big], None),
+        })
+
+    @plan("list_many")
+    def _():
+        return series("list many", {
+            "ptview ls --json": ([ptview, "ls", "--json", many], None),
+        }, args.runs, after={
+            "torch (torch_list.py)": ([python, shared_script("torch_list.py"), many], None),
+        })
+
+    @plan("remap_big")
+    def _():
+        return series("remap big", {
+            "ptview remap --to cpu": ([ptview, "remap", big, "--to", "cpu", "-o", out, "--force", "--no-progress"],
+                                      remove_out),
+            "cp + sync": (["sh", "-c", f'cp "{big}" "{out}" && sync "{out}"'], remove_out),
+        }, args.runs, after={
+            "torch (torch_remap.py)": ([python, shared_script("torch_remap.py"), big, out], remove_out),
+        })
+
+    # In place: an append of the new pickle and directory to a fresh copy of the input (made,
+    # and synced, untimed before every run), against copying the file and syncing the copy.
+    # Both sides start with the page cache in the same state: everything written so far synced
+    # (the copy by fresh_copy, cp's output removed by remove_out), the input's bytes cached.
+    # The append takes milliseconds, so it gets more samples than the other rows.
+    inplace = os.path.join(out_dir, "inplace.pt")
+    big_size = os.path.getsize(big)
+
+    def fresh_copy():
+        shutil.copyfile(big, inplace)
+        os.sync()
+        if os.path.getsize(inplace) != big_size:
+            raise SystemExit(f"could not restore {inplace}")
+
+    def appended_then_fresh_copy():
+        # A run that found nothing to change (an input not restored) would time nothing.
+        if os.path.getsize(inplace) <= big_size:
+            raise SystemExit(f"remap --in-place appended nothing to {inplace}")
+        fresh_copy()
+
+    @plan("inplace_big")
+    def _():
+        fresh_copy()
+        return series("in place", {
+            "ptview remap --in-place --to cpu": ([ptview, "remap", inplace, "--in-place", "--to", "cpu",
+                                                  "--no-progress"], appended_then_fresh_copy),
+            "cp + sync": (["sh", "-c", f'cp "{big}" "{out}" && sync "{out}"'], remove_out),
+        }, inplace_runs)
+
+    # Surgery: an edit without --cast should cost what a remap costs; --cast bf16 reads and
+    # converts every float, and should still beat copying the input (it writes half of it).
+    @plan("edit_big")
+    def _():
+        return series("edit big", {
+            "ptview edit --rename =model. --to cpu": ([ptview, "edit", big, "--rename", "=model.", "--to", "cpu",
+                                                       "-o", out, "--force", "--no-progress"], remove_out),
+            "ptview remap --to cpu": ([ptview, "remap", big, "--to", "cpu", "-o", out, "--force", "--no-progress"],
+                                      remove_out),
+        }, args.runs)
+
+    @plan("cast_big")
+    def _():
+        return series("cast big", {
+            "ptview edit --cast bf16 --to cpu": ([ptview, "edit", big, "--cast", "bf16", "--to", "cpu", "-o", out,
+                                                  "--force", "--no-progress"], remove_out),
+            "cp + sync": (["sh", "-c", f'cp "{big}" "{out}" && sync "{out}"'], remove_out),
+        }, args.runs, after={
+            "torch (torch_cast.py)": ([python, shared_script("torch_cast.py"), big, out], remove_out),
+        })
+
     # stats reads every value of the file (page cache warm, as for everyone): per-tensor
     # counts and float64 min/max/mean/std, against torch doing the same in float64.
-    stats_series = lambda: series("stats big", {  # noqa: E731
-        "ptview stats --json": ([ptview, "stats", "--json", "--no-progress", big], None),
-    }, args.runs, after={
-        "torch (torch_stats.py)": ([python, shared_script("torch_stats.py"), big], None),
-    })
+    @plan("stats_big")
+    def _():
+        return series("stats big", {
+            "ptview stats --json": ([ptview, "stats", "--json", "--no-progress", big], None),
+        }, args.runs, after={
+            "torch (torch_stats.py)": ([python, shared_script("torch_stats.py"), big], None),
+        })
+
     # export writes every tensor to safetensors (synced, as ptview's writes always are):
     # against copying the file and syncing the copy, and against torch + safetensors.
     st_out = os.path.join(out_dir, "out.safetensors")
@@ -124,94 +221,76 @@ def main() -> None:
             os.remove(st_out)
         os.sync()
 
-    export_series = lambda: series("export big", {  # noqa: E731
-        "ptview export": ([ptview, "export", big, "-o", st_out, "--force", "--no-progress"], remove_st),
-        "cp + sync": (["sh", "-c", f'cp "{big}" "{out}" && sync "{out}"'], remove_out),
-    }, args.runs, after={
-        "torch (torch_export.py)": ([python, shared_script("torch_export.py"), big, st_out], remove_st),
-    })
-    if args.series:
-        known = {"stats_big": stats_series, "export_big": export_series}
-        if args.series not in known:
-            raise SystemExit(f"unknown series {args.series} (known: {', '.join(known)})")
-        known[args.series]()
-        shutil.rmtree(out_dir, ignore_errors=True)
-        return
-    results["list_big"] = series("list big", {
-        "ptview ls --json": ([ptview, "ls", "--json", big], None),
-    }, args.runs, after={
-        "torch (torch_list.py)": ([python, shared_script("torch_list.py"), big], None),
-    })
-    results["list_many"] = series("list many", {
-        "ptview ls --json": ([ptview, "ls", "--json", many], None),
-    }, args.runs, after={
-        "torch (torch_list.py)": ([python, shared_script("torch_list.py"), many], None),
-    })
-    results["remap_big"] = series("remap big", {
-        "ptview remap --to cpu": ([ptview, "remap", big, "--to", "cpu", "-o", out, "--force", "--no-progress"], remove_out),
-        "cp + sync": (["sh", "-c", f'cp "{big}" "{out}" && sync "{out}"'], remove_out),
-    }, args.runs, after={
-        "torch (torch_remap.py)": ([python, shared_script("torch_remap.py"), big, out], remove_out),
-    })
-    # In place: an append of the new pickle and directory to a fresh copy of the input (made,
-    # and synced, untimed before every run), against copying the file and syncing the copy.
-    inplace = os.path.join(out_dir, "inplace.pt")
+    @plan("export_big")
+    def _():
+        return series("export big", {
+            "ptview export": ([ptview, "export", big, "-o", st_out, "--force", "--no-progress"], remove_st),
+            "cp + sync": (["sh", "-c", f'cp "{big}" "{out}" && sync "{out}"'], remove_out),
+        }, args.runs, after={
+            "torch (torch_export.py)": ([python, shared_script("torch_export.py"), big, st_out], remove_st),
+        })
 
-    def fresh_copy():
-        shutil.copyfile(big, inplace)
-        os.sync()
-
-    fresh_copy()
-    results["inplace_big"] = series("in place", {
-        "ptview remap --in-place --to cpu": ([ptview, "remap", inplace, "--in-place", "--to", "cpu", "--no-progress"],
-                                             fresh_copy),
-        "cp + sync": (["sh", "-c", f'cp "{big}" "{out}" && sync "{out}"'], remove_out),
-    }, args.runs)
-    # Surgery: an edit without --cast should cost what a remap costs; --cast bf16 reads and
-    # converts every float, and should still beat copying the input (it writes half of it).
-    results["edit_big"] = series("edit big", {
-        "ptview edit --rename =model. --to cpu": ([ptview, "edit", big, "--rename", "=model.", "--to", "cpu",
-                                                   "-o", out, "--force", "--no-progress"], remove_out),
-        "ptview remap --to cpu": ([ptview, "remap", big, "--to", "cpu", "-o", out, "--force", "--no-progress"],
-                                  remove_out),
-    }, args.runs)
-    results["cast_big"] = series("cast big", {
-        "ptview edit --cast bf16 --to cpu": ([ptview, "edit", big, "--cast", "bf16", "--to", "cpu", "-o", out,
-                                              "--force", "--no-progress"], remove_out),
-        "cp + sync": (["sh", "-c", f'cp "{big}" "{out}" && sync "{out}"'], remove_out),
-    }, args.runs, after={
-        "torch (torch_cast.py)": ([python, shared_script("torch_cast.py"), big, out], remove_out),
-    })
-    results["stats_big"] = stats_series()
-    results["export_big"] = export_series()
     # Folders (issue 12): listing a sharded folder against listing the same tensors in one
     # file, and a folder remap against copying the folder and syncing it.
     sharded = os.path.join(bench, "sharded_cuda0")
     one = os.path.join(bench, "sharded_one_cuda0.pt")
     many_sharded = os.path.join(bench, "sharded_many_cuda0")
     many_one = os.path.join(bench, "sharded_many_one_cuda0.pt")
-    if not all(os.path.exists(p) for p in (sharded, one, many_sharded, many_one)):
-        subprocess.run([python, os.path.join(REPO, "Scripts", "make_sharded_bench.py"), bench], check=True)
     out_folder = os.path.join(out_dir, "sharded_out")
+
+    def sharded_inputs():
+        if not all(os.path.exists(p) for p in (sharded, one, many_sharded, many_one)):
+            subprocess.run([python, os.path.join(REPO, "Scripts", "make_sharded_bench.py"), bench], check=True)
 
     def remove_folder():
         shutil.rmtree(out_folder, ignore_errors=True)
         os.sync()
 
-    results["list_sharded"] = series("list sharded", {
-        "ptview ls --json FOLDER": ([ptview, "ls", "--json", sharded], None),
-        "ptview ls --json ONE FILE": ([ptview, "ls", "--json", one], None),
-    }, args.runs)
+    @plan("list_sharded")
+    def _():
+        sharded_inputs()
+        return series("list sharded", {
+            "ptview ls --json FOLDER": ([ptview, "ls", "--json", sharded], None),
+            "ptview ls --json ONE FILE": ([ptview, "ls", "--json", one], None),
+        }, args.runs)
+
     # 20,000 small tensors in 5 shards: all pickle work, where a folder's own overheads show.
-    results["list_sharded_many"] = series("list sharded many", {
-        "ptview ls --json FOLDER": ([ptview, "ls", "--json", many_sharded], None),
-        "ptview ls --json ONE FILE": ([ptview, "ls", "--json", many_one], None),
-    }, args.runs)
-    results["remap_sharded"] = series("remap sharded", {
-        "ptview remap FOLDER --to cpu": ([ptview, "remap", sharded, "--to", "cpu", "-o", out_folder, "--force",
-                                          "--no-progress"], remove_folder),
-        "cp -r + sync": (["sh", "-c", f'cp -r "{sharded}" "{out_folder}" && sync "{out_folder}"/*'], remove_folder),
-    }, args.runs)
+    @plan("list_sharded_many")
+    def _():
+        sharded_inputs()
+        return series("list sharded many", {
+            "ptview ls --json FOLDER": ([ptview, "ls", "--json", many_sharded], None),
+            "ptview ls --json ONE FILE": ([ptview, "ls", "--json", many_one], None),
+        }, args.runs)
+
+    @plan("remap_sharded")
+    def _():
+        sharded_inputs()
+        return series("remap sharded", {
+            "ptview remap FOLDER --to cpu": ([ptview, "remap", sharded, "--to", "cpu", "-o", out_folder, "--force",
+                                              "--no-progress"], remove_folder),
+            "cp -r + sync": (["sh", "-c", f'cp -r "{sharded}" "{out_folder}" && sync "{out_folder}"/*'],
+                             remove_folder),
+        }, args.runs)
+
+    if args.series:
+        names = [n.strip() for n in args.series.split(",") if n.strip()]
+        unknown = [n for n in names if n not in plans]
+        if unknown:
+            shutil.rmtree(out_dir, ignore_errors=True)
+            raise SystemExit(f"unknown series {', '.join(unknown)} (known: {', '.join(plans)})")
+        try:
+            for name in names:
+                measured = plans[name]()
+                labels = list(measured)
+                if len(labels) >= 2:
+                    a, b = measured[labels[0]]["median"], measured[labels[1]]["median"]
+                    print(f"{name}: {labels[1]} / {labels[0]} = {b / a:.1f}x (medians)", flush=True)
+        finally:
+            shutil.rmtree(out_dir, ignore_errors=True)
+        return
+    for name, run in plans.items():
+        results[name] = run()
     for name in ("doctor", "scan"):
         for size, path in (("big", big), ("many", many)):
             check = subprocess.run([ptview, name, path], capture_output=True)
@@ -221,7 +300,7 @@ def main() -> None:
                     f"ptview {name}": (["sh", "-c", f'"{ptview}" {name} "{path}" >/dev/null; true'], None),
                 }, args.runs)
     shutil.rmtree(out_dir, ignore_errors=True)
-    write_report(args.output, results, args.runs, big, many)
+    write_report(args.output, results, args.runs, big, many, inplace_runs)
     print(f"wrote {args.output}")
 
 
@@ -229,7 +308,7 @@ def ratio(a: float, b: float) -> str:
     return f"{a / b:.1f}x"
 
 
-def write_report(path: str, r: dict, runs: int, big: str, many: str) -> None:
+def write_report(path: str, r: dict, runs: int, big: str, many: str, inplace_runs: int) -> None:
     lb, lm, rb = r["list_big"], r["list_many"], r["remap_big"]
     p, t = "ptview ls --json", "torch (torch_list.py)"
     rp, cp, tr = "ptview remap --to cpu", "cp + sync", "torch (torch_remap.py)"
@@ -237,7 +316,8 @@ def write_report(path: str, r: dict, runs: int, big: str, many: str) -> None:
         "# Benchmarks",
         "",
         "Measured by `python3 Scripts/benchmark.py` (release build, whole processes, each command run "
-        f"{runs} times in one session, ptview and `cp` interleaved and PyTorch's runs after them, so "
+        f"{runs} times (the in-place remap, which takes milliseconds, {inplace_runs} times) in one session, "
+        "ptview and `cp` interleaved and PyTorch's runs after them, so "
         "that the memory torch frees (which this VM's host takes back, leaving the next process "
         "cold pages) is not charged to another command; medians; peak memory is the maximum "
         "resident set size from GNU time). Inputs: `../shared/bench/make_big.py` "

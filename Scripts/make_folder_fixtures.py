@@ -19,6 +19,14 @@ which needs `transformers` and `accelerate`):
   `save_pretrained(max_shard_size="12KB")`: model-0000N-of-0000M.safetensors shards and
   model.safetensors.index.json, with the tokenizer's files. `--only hf_safetensors` writes
   just this folder (leaving the others as they are).
+* hf_bin_views/: the tiny model's state_dict (seed 0) with strided views that share
+  storages, as models with a fused attention projection hold them: layer 0's
+  `attn.c_attn.weight` split into `attn.q_proj.weight`, `attn.k_proj.weight` and
+  `attn.v_proj.weight` views (one storage, storage offsets 0/16/32, strides (48, 1)), and
+  layer 1's `attn.c_attn.weight` column-major (`.t().contiguous().t()`). Sharded by
+  `split_torch_state_dict_into_shards` (which keeps tensors of one storage in one shard) and
+  written by torch.save without `.contiguous()`, so the shards hold the views as torch does.
+  `--only hf_bin_views` writes just this folder.
 * accelerate/: a real `accelerate.Accelerator().save_state(safe_serialization=False)` of the
   tiny model with an AdamW optimizer after one step and a LambdaLR scheduler (CPU).
 * trainer/checkpoint-2/: a real transformers Trainer run of two steps on CPU
@@ -95,6 +103,37 @@ def save_bin_shards(model, out, location=None, max_shard_size="12KB"):
         json.dump(index, f, indent=2, sort_keys=True)
         f.write("\n")
     tokenizer_files(out)
+
+
+def make_hf_bin_views(model):
+    from huggingface_hub import split_torch_state_dict_into_shards
+
+    out = os.path.join(OUT, "hf_bin_views")
+    if os.path.isdir(out):
+        shutil.rmtree(out)
+    os.makedirs(out)
+    model.config.save_pretrained(out)
+    sd = dict(model.state_dict())
+    fused = sd["transformer.h.0.attn.c_attn.weight"]
+    for name, part in zip(("q", "k", "v"), fused.split(fused.shape[1] // 3, dim=1)):
+        sd[f"transformer.h.0.attn.{name}_proj.weight"] = part
+    sd["transformer.h.1.attn.c_attn.weight"] = sd["transformer.h.1.attn.c_attn.weight"].t().contiguous().t()
+    assert not sd["transformer.h.0.attn.k_proj.weight"].is_contiguous()
+    assert not sd["transformer.h.1.attn.c_attn.weight"].is_contiguous()
+    split = split_torch_state_dict_into_shards(
+        sd, filename_pattern="pytorch_model{suffix}.bin", max_shard_size="12KB"
+    )
+    for name, keys in split.filename_to_tensors.items():
+        torch.save({k: sd[k] for k in keys}, os.path.join(out, name))
+    index = {"metadata": split.metadata, "weight_map": split.tensor_to_filename}
+    with open(os.path.join(out, "pytorch_model.bin.index.json"), "w") as f:
+        json.dump(index, f, indent=2, sort_keys=True)
+        f.write("\n")
+    # The views reach the shard as views: one storage, three offsets.
+    shard = torch.load(os.path.join(out, index["weight_map"]["transformer.h.0.attn.q_proj.weight"]))
+    q, k = shard["transformer.h.0.attn.q_proj.weight"], shard["transformer.h.0.attn.k_proj.weight"]
+    assert q.untyped_storage().data_ptr() == k.untyped_storage().data_ptr()
+    assert (q.storage_offset(), k.storage_offset(), k.stride()) == (0, 16, (48, 1))
 
 
 def check_loads(folder, model):
@@ -235,6 +274,9 @@ def main():
     if sys.argv[1:] == ["--only", "hf_safetensors"]:
         make_hf_safetensors(tiny_model())
         return
+    if sys.argv[1:] == ["--only", "hf_bin_views"]:
+        make_hf_bin_views(tiny_model())
+        return
     if os.path.isdir(OUT):
         shutil.rmtree(OUT)
     os.makedirs(OUT)
@@ -243,6 +285,7 @@ def main():
     save_bin_shards(model, os.path.join(OUT, "hf_bin_cuda"), "cuda:0")
     check_loads(os.path.join(OUT, "hf_bin"), model)
     make_hf_safetensors(model)
+    make_hf_bin_views(model)
     make_deepspeed(model)
     make_accelerate(tiny_model())
     make_trainer()

@@ -24,9 +24,20 @@ public struct PickleWriter {
     .binget, .longBinget, .binput, .longBinput, .long1, .proto, .stop,
   ]
 
+  /// `weightsOnlyOpcodes` as a table indexed by the opcode byte: every opcode written is
+  /// checked, and a set lookup would hash each one.
+  private static let weightsOnlyTable: [Bool] = {
+    var table = [Bool](repeating: false, count: 256)
+    for opcode in weightsOnlyOpcodes { table[Int(opcode.rawValue)] = true }
+    return table
+  }()
+
   private let graph: ValueGraph
   private var out: [UInt8] = []
-  private var memo: [Int32: Int] = [:]
+  /// The memo index of each node written so far, by node index (-1: not memoized). An array
+  /// rather than a dictionary: it is consulted for every value written.
+  private var memo: [Int32] = []
+  private var memoCount = 0
   private var shared: [Int32] = []
 
   /// Opcodes outside the weights_only set that the last `write` had to use.
@@ -41,7 +52,8 @@ public struct PickleWriter {
   /// - Throws: `WriteError` for values protocol 2 cannot express.
   public mutating func write(_ root: ValueID) throws(WriteError) -> [UInt8] {
     out = [Opcode.proto.rawValue, 2]
-    memo = [:]
+    memo = [Int32](repeating: -1, count: graph.count)
+    memoCount = 0
     unsafeOpcodes = []
     shared = graph.referenceCounts(from: [root])
     try save(root, depth: 0)
@@ -53,14 +65,22 @@ public struct PickleWriter {
 
   private mutating func op(_ opcode: Opcode) {
     out.append(opcode.rawValue)
-    if !Self.weightsOnlyOpcodes.contains(opcode) { unsafeOpcodes.insert(opcode) }
+    if !Self.weightsOnlyTable[Int(opcode.rawValue)] { unsafeOpcodes.insert(opcode) }
   }
 
   private mutating func u32(_ value: Int) {
     let v = UInt32(truncatingIfNeeded: value)
-    out.append(contentsOf: [
-      UInt8(v & 0xFF), UInt8((v >> 8) & 0xFF), UInt8((v >> 16) & 0xFF), UInt8(v >> 24),
-    ])
+    out.append(UInt8(v & 0xFF))
+    out.append(UInt8((v >> 8) & 0xFF))
+    out.append(UInt8((v >> 16) & 0xFF))
+    out.append(UInt8(v >> 24))
+  }
+
+  /// The memo index of `id`, if it was memoized.
+  private func memoized(_ id: ValueID) -> Int? {
+    let i = Int(id.index)
+    guard i >= 0, i < memo.count, memo[i] >= 0 else { return nil }
+    return Int(memo[i])
   }
 
   private mutating func unicode<C: Collection<UInt8>>(_ utf8: C) {
@@ -73,12 +93,17 @@ public struct PickleWriter {
 
   private mutating func global(_ module: String, _ name: String) {
     op(.global)
-    out.append(contentsOf: Array(module.utf8) + [0x0A] + Array(name.utf8) + [0x0A])
+    out.append(contentsOf: module.utf8)
+    out.append(0x0A)
+    out.append(contentsOf: name.utf8)
+    out.append(0x0A)
   }
 
   private mutating func put(_ id: ValueID) {
-    let index = memo.count
-    memo[id.index] = index
+    let index = memoCount
+    memoCount += 1
+    let i = Int(id.index)
+    if i >= 0 && i < memo.count { memo[i] = Int32(truncatingIfNeeded: index) }
     if index < 256 {
       op(.binput)
       out.append(UInt8(index))
@@ -104,7 +129,7 @@ public struct PickleWriter {
   }
 
   private mutating func memoizeIfShared(_ id: ValueID) {
-    if isShared(id) && memo[id.index] == nil { put(id) }
+    if isShared(id) && memoized(id) == nil { put(id) }
   }
 
   private mutating func integer(_ value: Int64) {
@@ -173,7 +198,7 @@ public struct PickleWriter {
       case .value(let id):
         try emit(id)
       case .finishTuple(let id, let count):
-        if let index = memo[id.index] {
+        if let index = memoized(id) {
           // The tuple was reached through its own elements and memoized there (CPython's
           // recursive-tuple case): drop what was pushed and fetch the memoized one.
           if count > 3 {
@@ -192,7 +217,7 @@ public struct PickleWriter {
           memoizeIfShared(id)
         }
       case .finishObject(let id):
-        if let index = memo[id.index] {
+        if let index = memoized(id) {
           // Reached again through its own arguments (CPython's recursive-reduce case).
           op(.pop)
           get(index)
@@ -201,7 +226,7 @@ public struct PickleWriter {
         }
         try scheduleMutations(id)
       case .finishValue(let id):
-        if memo[id.index] == nil { memoizeIfShared(id) }
+        if memoized(id) == nil { memoizeIfShared(id) }
         try scheduleMutations(id)
       }
     }
@@ -229,7 +254,7 @@ public struct PickleWriter {
   }
 
   private mutating func emit(_ id: ValueID) throws(WriteError) {
-    if let index = memo[id.index] {
+    if let index = memoized(id) {
       get(index)
       return
     }

@@ -2,6 +2,7 @@ public import PTViewCore
 import PTViewEdit
 import PTViewFiles
 import PTViewPickle
+import PTViewValues
 
 /// `export FOLDER`: the state_dict a folder's weights files hold, written as one file
 /// (safetensors or torch) or as a folder of shards named and indexed as transformers'
@@ -232,37 +233,116 @@ extension ExportPipeline {
   }
 
   /// Writes `tensors` (byte ranges of their inputs) as one torch.save zip and reads it back.
-  /// Views that would have to be gathered are refused by key (not yet).
+  /// A view (a tensor with strides or a storage offset) is written as torch.save writes it:
+  /// its storage copied once, whole, and the tensor pointing into it with its own offset and
+  /// strides, so views that share a storage in a shard share it in the output too; a
+  /// contiguous tensor whose bytes lie inside such a storage (the fused weight the views were
+  /// cut from), or that another tensor's bytes equal exactly (tied weights), points into the
+  /// same storage. Big-endian storages and torch's negative and conjugate bits are refused
+  /// by key (not yet).
   static func writeTorchFile(
     _ tensors: [ExportTensor], readers: [ExportInput], to path: String, mode: UInt32
   ) throws(WriteFailure) -> ExportReport.File {
     let joined = ConcatenatedSource(readers.map { $0.source })
-    var entries: [TorchEntry] = []
-    for tensor in tensors {
-      guard case .copy(let offset, let length) = tensor.bytes else {
-        throw WriteFailure(
-          kind: .refused,
-          message:
-            "\(tensor.layout.key): a view with strides (or big-endian bytes); writing it into a torch file is not supported yet"
-        )
-      }
-      let layout = tensor.layout
+    var storages: [TorchStorage] = []
+    // Storages by where their bytes are in `joined` and the dtype code they are read as.
+    var storageAt: [String: Int] = [:]
+    func storageKey(_ offset: Int64, _ length: Int64, _ code: String) -> String {
+      "\(offset) \(length) \(code)"
+    }
+    func dtype(_ layout: SafetensorsLayout.Tensor) throws(WriteFailure) -> DType {
       guard let dtype = SafetensorsReader.dtype(code: layout.code)?.dtype else {
         throw WriteFailure(
           kind: .refused, message: "\(layout.key): no torch dtype for \(layout.code)")
       }
-      entries.append(
-        TorchEntry(
-          name: layout.key, code: layout.code, dtype: dtype, shape: layout.shape,
-          offset: joined.starts[tensor.origin] + offset, length: length))
+      return dtype
     }
+    // Views first: their storages are what contiguous tensors may lie inside.
+    var entries = [TorchEntry?](repeating: nil, count: tensors.count)
+    for (i, tensor) in tensors.enumerated() {
+      guard case .gather(let stored, let transform) = tensor.bytes else { continue }
+      let layout = tensor.layout
+      guard transform.isIdentity, layout.code != "F4" else {
+        throw WriteFailure(
+          kind: .refused,
+          message:
+            "\(layout.key): big-endian bytes, or torch's negative or conjugate bit; writing it into a torch file is not supported yet"
+        )
+      }
+      let width = Int64(transform.width)
+      let (length, overflow) = stored.storageElements.multipliedReportingOverflow(by: width)
+      guard !overflow else {
+        throw WriteFailure(kind: .refused, message: "\(layout.key): the storage is too large")
+      }
+      let offset = joined.starts[tensor.origin] + stored.dataOffset
+      let key = storageKey(offset, length, layout.code)
+      let index: Int
+      if let known = storageAt[key] {
+        index = known
+      } else {
+        storages.append(TorchStorage(offset: offset, length: length, elementSize: width))
+        index = storages.count - 1
+        storageAt[key] = index
+      }
+      entries[i] = TorchEntry(
+        name: layout.key, code: layout.code, dtype: try dtype(layout), shape: stored.layout.shape,
+        storage: index, storageOffset: stored.layout.offset, stride: stored.layout.strides)
+    }
+    let viewStorages = storages.indices
+    for (i, tensor) in tensors.enumerated() where entries[i] == nil {
+      let layout = tensor.layout
+      guard case .copy(let localOffset, let length) = tensor.bytes else {
+        throw WriteFailure(
+          kind: .refused,
+          message: "\(layout.key): converted bytes cannot be written into a torch file")
+      }
+      let offset = joined.starts[tensor.origin] + localOffset
+      let dtype = try dtype(layout)
+      let width = Int64(max(1, dtype.elementSize))
+      var index = storageAt[storageKey(offset, length, layout.code)]
+      var storageOffset: Int64 = 0
+      if index == nil, layout.code != "F4" {
+        // Inside a view's storage, at a whole element: point into it.
+        for s in viewStorages {
+          let storage = storages[s]
+          if storage.elementSize == width, offset >= storage.offset,
+            offset + length <= storage.offset + storage.length,
+            (offset - storage.offset) % width == 0,
+            storageAt[storageKey(storage.offset, storage.length, layout.code)] == s
+          {
+            index = s
+            storageOffset = (offset - storage.offset) / width
+            break
+          }
+        }
+      }
+      if index == nil {
+        storages.append(TorchStorage(offset: offset, length: length, elementSize: width))
+        index = storages.count - 1
+        storageAt[storageKey(offset, length, layout.code)] = index
+      }
+      entries[i] = TorchEntry(
+        name: layout.key, code: layout.code, dtype: dtype, shape: layout.shape,
+        storage: index!, storageOffset: storageOffset, stride: nil)
+    }
+    let all = entries.compactMap { $0 }
     let (written, output) = try writeTorchZip(
-      entries, from: joined, inputPath: path, to: path, mode: mode)
-    guard written.entries.count == entries.count,
-      Set(written.entries.map { $0.key }) == Set(entries.map { $0.name })
+      all, storages: storages, from: joined, inputPath: path, to: path, mode: mode)
+    guard written.entries.count == all.count,
+      Set(written.entries.map { $0.key }) == Set(all.map { $0.name })
     else {
       throw verificationFailure(path, "its tensors differ from the input's")
     }
-    return .init(path: path, size: output.size, tensors: entries.count)
+    // Views must read back with their offsets and strides.
+    let byKey = Dictionary(
+      written.entries.map { ($0.key, $0.tensor) }, uniquingKeysWith: { first, _ in first })
+    for entry in all where entry.stride != nil {
+      guard let tensor = byKey[entry.name], tensor.stride == entry.stride,
+        tensor.offset == entry.storageOffset
+      else {
+        throw verificationFailure(path, "\(entry.name) does not read back as the view it is")
+      }
+    }
+    return .init(path: path, size: output.size, tensors: all.count)
   }
 }

@@ -30,10 +30,15 @@ extension ExportPipeline {
         : Array($0.name.utf8).lexicographicallyPrecedes(Array($1.name.utf8))
     }
     let (written, output) = try writeTorchZip(
-      entries.map {
+      entries.enumerated().map { index, entry in
         TorchEntry(
-          name: $0.name, code: $0.code, dtype: $0.dtype, shape: $0.shape,
-          offset: header.dataStart + $0.begin, length: $0.end - $0.begin)
+          name: entry.name, code: entry.code, dtype: entry.dtype, shape: entry.shape,
+          storage: index)
+      },
+      storages: entries.map {
+        TorchStorage(
+          offset: header.dataStart + $0.begin, length: $0.end - $0.begin,
+          elementSize: Int64(max(1, $0.dtype.elementSize)))
       }, from: source, inputPath: inputPath, to: outputPath,
       mode: ((source as? FileSource)?.mode ?? 0o644) & 0o666)
     // The archive must list the same keys, dtypes and shapes.
@@ -48,15 +53,15 @@ extension ExportPipeline {
       leftOut: [], gathered: 0)
   }
 
-  /// Writes `entries` (byte ranges of `source`, row-major and little-endian) as a torch.save
-  /// zip holding a plain dict, each tensor in its own storage record, and reads it back.
+  /// Writes `entries` as a torch.save zip holding a plain dict, each of `storages` (byte
+  /// ranges of `source`, little-endian) in its own record, and reads it back.
   static func writeTorchZip(
-    _ entries: [TorchEntry], from source: any ByteSource, inputPath: String, to outputPath: String,
-    mode: UInt32
+    _ entries: [TorchEntry], storages: [TorchStorage], from source: any ByteSource,
+    inputPath: String, to outputPath: String, mode: UInt32
   ) throws(WriteFailure) -> (Checkpoint, FileSource) {
     let root = ArchiveNaming.root(forPath: outputPath)
     let pickle: [UInt8]
-    do { pickle = try TorchPickle.stateDict(entries) } catch {
+    do { pickle = try TorchPickle.stateDict(entries, storages: storages) } catch {
       throw WriteFailure(kind: .failed, message: "cannot write the pickle: \(error.description)")
     }
     var writer = TorchZipWriter(alignment: 64)
@@ -64,19 +69,21 @@ extension ExportPipeline {
     writer.add(root + "/.format_version", .bytes(Array("1".utf8)))
     writer.add(root + "/.storage_alignment", .bytes(Array("64".utf8)))
     writer.add(root + "/byteorder", .bytes(Array("little".utf8)))
-    for (index, entry) in entries.enumerated() {
+    for (index, storage) in storages.enumerated() {
       let crc: UInt32
-      do { crc = try checksum(source, offset: entry.offset, length: entry.length) } catch {
-        throw WriteFailure(kind: .unreadable, message: "\(inputPath): \(entry.name): \(error)")
+      do { crc = try checksum(source, offset: storage.offset, length: storage.length) } catch {
+        let name = entries.first { $0.storage == index }?.name ?? "storage \(index)"
+        throw WriteFailure(kind: .unreadable, message: "\(inputPath): \(name): \(error)")
       }
       writer.add(
         root + "/data/\(index)",
         .copy(
-          offset: entry.offset, compressedSize: entry.length, uncompressedSize: entry.length,
-          method: 0, crc32: crc))
+          offset: storage.offset, compressedSize: storage.length,
+          uncompressedSize: storage.length, method: 0, crc32: crc))
     }
     writer.add(root + "/version", .bytes(Array("3\n".utf8)))
-    writer.add(root + "/.data/serialization_id", .bytes(serializationID(entries)))
+    writer.add(
+      root + "/.data/serialization_id", .bytes(serializationID(entries, storages: storages)))
     let plan = writer.finish()
     return try writeAndReadBack(plan, from: source, to: outputPath, mode: mode)
   }
@@ -125,13 +132,15 @@ extension ExportPipeline {
 
   /// torch writes a random 20-digit id; this one is derived from the header, so the same
   /// input gives the same file.
-  static func serializationID(_ entries: [TorchEntry]) -> [UInt8] {
+  static func serializationID(_ entries: [TorchEntry], storages: [TorchStorage]) -> [UInt8] {
     var hash: UInt64 = 0xCBF2_9CE4_8422_2325
     for entry in entries {
       for byte in entry.name.utf8 {
         hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3
       }
-      hash = (hash ^ UInt64(bitPattern: entry.offset + entry.length)) &* 0x100_0000_01B3
+      let storage = storages.indices.contains(entry.storage) ? storages[entry.storage] : nil
+      let end = (storage?.offset ?? 0) + (storage?.length ?? 0)
+      hash = (hash ^ UInt64(bitPattern: end &+ entry.storageOffset)) &* 0x100_0000_01B3
     }
     var digits = ""
     var h = hash
@@ -143,7 +152,8 @@ extension ExportPipeline {
   }
 }
 
-/// One tensor of a torch file to write: a contiguous little-endian byte range of the input.
+/// One tensor of a torch file to write: a view of one of the file's storages (the whole
+/// storage, row-major, unless it has an offset or strides).
 struct TorchEntry {
   var name: String
   /// The safetensors dtype code (`F4` halves the last size).
@@ -151,15 +161,27 @@ struct TorchEntry {
   var dtype: DType
   /// The shape as a safetensors header writes it.
   var shape: [Int64]
+  /// Which storage (an index into the file's storages).
+  var storage: Int
+  /// Elements before the tensor's first one in its storage.
+  var storageOffset: Int64 = 0
+  /// The strides in elements; nil: row-major.
+  var stride: [Int64]? = nil
+}
+
+/// One storage record of a torch file to write: a little-endian byte range of the input.
+struct TorchStorage {
   var offset: Int64
   var length: Int64
+  /// Bytes per element of the dtype its tensors read it as.
+  var elementSize: Int64
 }
 
 /// The pickle torch.save writes for a dict of tensors, built as a value graph and written by
 /// ptview's own protocol-2 writer (weights_only opcodes only).
 enum TorchPickle {
-  static func stateDict(_ entries: [TorchEntry]) throws(PickleWriter.WriteError)
-    -> [UInt8]
+  static func stateDict(_ entries: [TorchEntry], storages: [TorchStorage])
+    throws(PickleWriter.WriteError) -> [UInt8]
   {
     var graph = ValueGraph()
     var pairs: [ValueID] = []
@@ -172,7 +194,7 @@ enum TorchPickle {
     var storageClasses: [String: ValueID] = [:]
     var dtypeGlobals: [String: ValueID] = [:]
     func int(_ v: Int64) -> ValueID { graph.add(.int(v), at: 0) }
-    for (index, entry) in entries.enumerated() {
+    for entry in entries {
       let dtype = entry.dtype
       // torch counts float4_e2m1fn_x2 in bytes: the header's last size halves.
       var shape = entry.shape
@@ -183,7 +205,8 @@ enum TorchPickle {
         stride[i] = running
         running = running &* max(shape[i], 1)
       }
-      let bytes = entry.length
+      if let given = entry.stride, given.count == shape.count { stride = given }
+      let bytes = storages[entry.storage].length
       let typed = dtype.storageClass
       let storageClass: ValueID
       if let typed {
@@ -198,14 +221,14 @@ enum TorchPickle {
       }
       let pid = graph.addTuple(
         [
-          storageTag, storageClass, graph.addString(String(index), at: 0), cpu,
+          storageTag, storageClass, graph.addString(String(entry.storage), at: 0), cpu,
           int(typed != nil ? bytes / Int64(max(1, dtype.elementSize)) : bytes),
         ], at: 0)
       let storage = graph.add(.persistentID(pid), at: 0)
       let hooks = graph.addObject(
         .reduce(callable: orderedDict, args: graph.addTuple([], at: 0)), at: 0)
       var args = [
-        storage, int(0), graph.addTuple(shape.map(int), at: 0),
+        storage, int(entry.storageOffset), graph.addTuple(shape.map(int), at: 0),
         graph.addTuple(stride.map(int), at: 0), graph.add(.bool(false), at: 0), hooks,
       ]
       if typed == nil {

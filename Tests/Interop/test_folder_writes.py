@@ -19,8 +19,10 @@ import time
 import pytest
 
 from folder_support import (
-    HF, HF_ST, bits_equal, index_of, no_leftovers, others_copied, torch_load, weights_of)
+    FOLDERS, HF, HF_ST, bits_equal, index_of, no_leftovers, others_copied, torch_load, weights_of)
 from interop_support import PTVIEW, ptview, torch
+
+HF_VIEWS = os.path.join(FOLDERS, "hf_bin_views")
 
 try:
     import huggingface_hub
@@ -237,6 +239,31 @@ def test_export_of_folder_to_one_file(tmp_path, folder, index, loader):
     only = str(tmp_path / "only.safetensors")
     ptview("export", folder, "-o", only, "--only", "transformer.h.1.*", "--no-progress")
     assert set(load_file(only)) == {k for k in original if k.startswith("transformer.h.1.")}
+
+
+def test_export_of_folder_with_views_to_one_torch_file(tmp_path):
+    """Shards holding strided views of one storage (a fused projection split in three, a
+    column-major weight) become one torch file where they are still views of one storage,
+    with torch's own offsets and strides; tied weights stay tied."""
+    original = weights_of(HF_VIEWS, "pytorch_model.bin.index.json", torch_load)
+    pt = str(tmp_path / "model.pt")
+    ptview("export", HF_VIEWS, "-o", pt, "--no-progress")
+    got = torch_load(pt)
+    assert set(got) == set(original)
+    for key, (_, t) in original.items():
+        assert bits_equal(got[key], t), key
+        assert (got[key].stride(), got[key].storage_offset()) == (t.stride(), t.storage_offset()), key
+    attn = "transformer.h.0.attn."
+    fused = got[attn + "c_attn.weight"].untyped_storage().data_ptr()
+    for name in ("q_proj", "k_proj", "v_proj"):
+        assert got[attn + name + ".weight"].untyped_storage().data_ptr() == fused, name
+    assert not got["transformer.h.1.attn.c_attn.weight"].is_contiguous()
+    tied = [got[k].untyped_storage().data_ptr() for k in ("lm_head.weight", "transformer.wte.weight")]
+    assert tied[0] == tied[1]
+    # Written once: the file holds each storage's bytes once, not once per view.
+    stored = sum(t.untyped_storage().nbytes() for t in {
+        t.untyped_storage().data_ptr(): t for t in got.values()}.values())
+    assert os.path.getsize(pt) < stored + 64 * 1024
 
 
 def test_export_of_folder_refuses_existing_output(tmp_path):

@@ -31,6 +31,9 @@ struct ArchiveTensors: Sendable {
     var problem: CheckpointError? = nil
   }
 
+  /// Pickles with fewer nodes than this (about 1,500 tensors) are read on one thread.
+  static let concurrentNodes = 20_000
+
   /// Interprets, checks and walks.
   func read() -> Outcome {
     let sections = pickles.filter { $0.storageFolder != nil && $0.name != "bytecode.pkl" }
@@ -43,8 +46,12 @@ struct ArchiveTensors: Sendable {
     let interpreter = interpreters[0]
     let nodes = section.nodes
     let middle = nodes.lowerBound + nodes.count / 2
+    // A small pickle (a few hundred tensors) is read in well under a millisecond: worker
+    // threads would cost more than they save, so it is read on this thread alone.
+    let concurrently = nodes.count >= Self.concurrentNodes
 
     let (first, rows) = Parallel.both(
+      concurrently: concurrently,
       {
         Result { () throws(InterpretError) in
           let (decoded, references) = try interpreter.decodingStorages(in: nodes)
@@ -69,6 +76,7 @@ struct ArchiveTensors: Sendable {
 
     let check = storageCheck
     let (second, checked) = Parallel.both(
+      concurrently: concurrently,
       {
         Result { () throws(InterpretError) in
           try half.decoded.tensorRun(in: middle..<nodes.upperBound, into: &half.run)

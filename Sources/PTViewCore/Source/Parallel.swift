@@ -21,8 +21,10 @@ enum Parallel {
     return slots.map { $0! }
   }
 
-  /// Runs two different jobs at once.
-  static func both<A, B>(_ a: () -> A, _ b: () -> B) -> (A, B) {
+  /// Runs two different jobs at once; with `concurrently` false, one after the other on
+  /// this thread (for small inputs, where starting worker threads costs more than the jobs).
+  static func both<A, B>(concurrently: Bool = true, _ a: () -> A, _ b: () -> B) -> (A, B) {
+    if !concurrently { return (a(), b()) }
     var first: A? = nil
     var second: B? = nil
     for result in map(2, { i -> Either<A, B> in i == 0 ? .first(a()) : .second(b()) }) {

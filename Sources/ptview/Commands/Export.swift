@@ -48,7 +48,9 @@ struct Export: ParsableCommand {
       pytorch_model-0000N-of-0000M.bin with pytorch_model.bin.index.json, split at 5GB as \
       save_pretrained splits (--max-shard-size sets another size); config, tokenizer and \
       other files are copied byte for byte. The folder is written in a temporary folder \
-      beside OUT and renamed into place; Ctrl-C leaves nothing.
+      beside OUT and renamed into place; Ctrl-C leaves nothing. In a torch file OUT, views \
+      stay views: a storage the shards' views share is written once, and each view points \
+      into it with its own offset and strides, as torch.save writes them.
 
       Each file is written to a temporary file, synced and renamed, then read back: its \
       header must list exactly the planned tensors at the planned offsets, and the first and \
