@@ -38,8 +38,11 @@ public struct ShardedCheckpoint: Sendable {
   /// Where the index and the shards disagree.
   public var findings: [ShardIndex.Finding]
 
-  /// Merges what was read.
-  public init(layout: FolderLayout, index: ShardIndex?, members: [Member]) {
+  /// Merges what was read. `listings`: the index's `listings()`, when already built.
+  public init(
+    layout: FolderLayout, index: ShardIndex?, members: [Member],
+    listings: ShardIndex.Listings? = nil
+  ) {
     self.layout = layout
     self.index = index
     self.members = members
@@ -54,12 +57,18 @@ public struct ShardedCheckpoint: Sendable {
     }
     self.entries = entries
     if let index {
-      var holdings: [String: Set<String>] = [:]
+      // Each shard's keys as its rows list them: the check finds each row's listing by one
+      // lookup, so no set of keys is built per shard.
+      var held: [(shard: String, keys: [String])] = []
       for member in members where member.file.isWeights {
         guard let checkpoint = member.checkpoint else { continue }
-        holdings[member.file.name] = Set(checkpoint.entries.lazy.filter(\.inStateDict).map(\.key))
+        var keys: [String] = []
+        keys.reserveCapacity(checkpoint.entries.count)
+        for entry in checkpoint.entries where entry.inStateDict { keys.append(entry.key) }
+        held.append((member.file.name, keys))
       }
-      findings = index.check(holdings: holdings, present: Set(members.map(\.file.name)))
+      findings = index.check(
+        held: held, present: Set(members.map(\.file.name)), listings: listings)
     } else {
       findings = []
     }
