@@ -48,25 +48,25 @@ public struct ShardedCheckpoint: Sendable {
     self.members = members
     var entries: [TensorEntry] = []
     entries.reserveCapacity(members.reduce(0) { $0 + ($1.checkpoint?.entries.count ?? 0) })
+    // Each weights file's keys as its rows list them, for the index check (which finds each
+    // row's listing by one lookup, so no set of keys is built per shard), taken in the same
+    // pass that gives every row its file.
+    var held: [(shard: String, keys: [String])] = []
     for member in members {
       guard let checkpoint = member.checkpoint else { continue }
+      let name = member.file.name
+      let weights = index != nil && member.file.isWeights
+      var keys: [String] = []
+      if weights { keys.reserveCapacity(checkpoint.entries.count) }
       for var entry in checkpoint.entries {
-        entry.file = member.file.name
+        if weights && entry.inStateDict { keys.append(entry.key) }
+        entry.file = name
         entries.append(entry)
       }
+      if weights { held.append((name, keys)) }
     }
     self.entries = entries
     if let index {
-      // Each shard's keys as its rows list them: the check finds each row's listing by one
-      // lookup, so no set of keys is built per shard.
-      var held: [(shard: String, keys: [String])] = []
-      for member in members where member.file.isWeights {
-        guard let checkpoint = member.checkpoint else { continue }
-        var keys: [String] = []
-        keys.reserveCapacity(checkpoint.entries.count)
-        for entry in checkpoint.entries where entry.inStateDict { keys.append(entry.key) }
-        held.append((member.file.name, keys))
-      }
       findings = index.check(
         held: held, present: Set(members.map(\.file.name)), listings: listings)
     } else {

@@ -185,6 +185,22 @@ public struct JSONParser {
       buffer -> (Int, Bool, String?) in
       guard let base = buffer.baseAddress else { return (start, false, nil) }
       var end = start
+      // Eight bytes at a time while none is a quote, a backslash or a control byte (a
+      // shard index is a megabyte of such strings), then byte by byte to the one that is.
+      let ones: UInt64 = 0x0101_0101_0101_0101
+      let highs: UInt64 = 0x8080_8080_8080_8080
+      while end + 8 <= buffer.count {
+        let word = UnsafeRawPointer(base + end).loadUnaligned(as: UInt64.self)
+        let quote = word ^ (ones &* 0x22)
+        let backslash = word ^ (ones &* 0x5C)
+        // Nonzero exactly when some byte of `quote` or `backslash` is zero or of `word` is
+        // below 0x20.
+        let special =
+          ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)
+          | ((word &- ones &* 0x20) & ~word)
+        if special & highs != 0 { break }
+        end += 8
+      }
       while end < buffer.count {
         let byte = base[end]
         if byte == 0x22 || byte == 0x5C || byte < 0x20 { break }
@@ -194,6 +210,12 @@ public struct JSONParser {
       let count = end - start
       if reusingLast, last.count == count {
         var k = 0
+        while k + 8 <= count,
+          UnsafeRawPointer(base + last.lowerBound + k).loadUnaligned(as: UInt64.self)
+            == UnsafeRawPointer(base + start + k).loadUnaligned(as: UInt64.self)
+        {
+          k += 8
+        }
         while k < count, base[last.lowerBound + k] == base[start + k] { k += 1 }
         if k == count { return (end, true, nil) }
       }

@@ -6,7 +6,10 @@ public enum ListReport {
   public static func json(_ entries: [TensorEntry], sink: (UnsafeRawBufferPointer) -> Void) {
     let block = 4096
     func render(_ range: Range<Int>) -> Block {
-      let rendered = Block(capacity: range.count * 240)
+      // About 240 bytes a row, 280 with a folder's file field: room enough that the buffer
+      // is not grown (and copied) halfway through a block.
+      let perRow = entries[range.lowerBound].file == nil ? 240 : 300
+      let rendered = Block(capacity: range.count * perRow)
       var file = FileField()
       for i in range {
         rendered.bytes.literal(i == 0 ? "\n" : ",\n")
