@@ -10,6 +10,7 @@ import filecmp
 import json
 import os
 import shutil
+import zipfile
 
 import pytest
 
@@ -273,6 +274,40 @@ def test_hostile_folders_fail_in_one_line(tmp_path):
     result = ptview("ls", folder, check=False)
     assert result.returncode == 2 and "pytorch_model.bin.index.json" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def without_a_storage_record(source, dest):
+    """A copy of a torch zip without its first storage record: the pickle still reads."""
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(dest, "w") as out:
+        names = [i.filename for i in src.infolist()]
+        dropped = next(n for n in names if "/data/" in n)
+        for info in src.infolist():
+            if info.filename != dropped:
+                out.writestr(info, src.read(info))
+
+
+def test_a_shard_torch_refuses_fails_as_that_file_alone_would(tmp_path):
+    # The shards are read before the index says which files are weights: a weights file's
+    # problem must still be the error `ls` of that one file gives.
+    folder = broken_copy(tmp_path, lambda m: None)
+    name = "pytorch_model-00002-of-00003.bin"
+    shard = os.path.join(folder, name)
+    os.remove(shard)
+    without_a_storage_record(os.path.join(HF, name), shard)
+    with pytest.raises(Exception):
+        torch.load(shard, map_location="cpu", weights_only=True)
+    alone = ptview("ls", shard, check=False)
+    assert alone.returncode == 2
+    result = ptview("ls", "--json", folder, check=False)
+    assert result.returncode == 2
+    assert result.stderr == alone.stderr
+    # The same damage in a file that holds no weights is no error: the shards are listed.
+    os.remove(shard)
+    shutil.copy(os.path.join(HF, name), shard)
+    without_a_storage_record(os.path.join(HF, name), os.path.join(folder, "optimizer.pt"))
+    rows = json.loads(ptview("ls", "--json", folder).stdout)
+    weights = {(r["file"], r["key"]) for r in rows if r["file"] != "optimizer.pt"}
+    assert weights == set(union_of_shards(HF))
 
 
 def test_remap_json_report_names_every_file(tmp_path):

@@ -137,23 +137,70 @@ extension ShardIndex {
     public var message: String
   }
 
+  /// Where the index lists each key: what `check` looks rows up in. Built apart from the
+  /// check so a folder reader can build it beside the shards' reading, not after it.
+  public struct Listings: Sendable {
+    /// Each key's last listing (its place, when the index lists it twice).
+    var last: [String: Int]
+    /// Listings a later listing of the same key replaces, as (earlier, later), in the
+    /// order of the later one.
+    var duplicates: [(earlier: Int, later: Int)]
+  }
+
+  /// One hash per listing; also finds the keys listed twice.
+  public func listings() -> Listings {
+    var last: [String: Int] = [:]
+    last.reserveCapacity(weightMap.count)
+    var duplicates: [(earlier: Int, later: Int)] = []
+    for (i, (key, _)) in weightMap.enumerated() {
+      if let earlier = last.updateValue(i, forKey: key) { duplicates.append((earlier, i)) }
+    }
+    return Listings(last: last, duplicates: duplicates)
+  }
+
   /// Compares the index with the keys each shard holds (`holdings[shard]`; shards that could
   /// not be read are absent and their keys not judged). `present`: the folder's file names.
-  ///
-  /// About three hash lookups per key when all agree (a listing of a 100,000-tensor folder
-  /// pays for the check, so it stays small); the slower search for where a misplaced key
-  /// really is runs only when a key is not where the index says.
   public func check(holdings: [String: Set<String>], present: Set<String>) -> [Finding] {
+    check(held: holdings.map { ($0.key, Array($0.value)) }, present: present)
+  }
+
+  /// Compares the index with the keys each shard holds, as its rows list them (`held`: one
+  /// entry per shard that was read; a key may repeat; shards that could not be read are
+  /// absent and their keys not judged). `present`: the folder's file names. `listings`:
+  /// this index's `listings()`, when already built.
+  ///
+  /// Two hash lookups per key when all agree (a listing of a 100,000-tensor folder pays for
+  /// the check, so it stays small): one to note where the index lists each key, one per row
+  /// to find its listing (the rows of big folders looked up on two threads). A listing its
+  /// shard holds is marked by position, so no set of a shard's keys is built; those sets are
+  /// built only when something disagrees, for the slower search for where a misplaced key
+  /// really is.
+  public func check(
+    held: [(shard: String, keys: [String])], present: Set<String>, listings: Listings? = nil
+  ) -> [Finding] {
+    let listings = listings ?? self.listings()
     var findings: [Finding] = []
-    var listedIn: [String: String] = [:]
-    listedIn.reserveCapacity(weightMap.count)
-    for (key, shard) in weightMap {
-      if let earlier = listedIn.updateValue(shard, forKey: key) {
-        findings.append(
-          Finding(
-            kind: .duplicateKey, key: key, shard: shard,
-            message: "\(name) lists \(key) twice (in \(earlier) and \(shard))"))
-      }
+    let held = held.sorted { $0.shard < $1.shard }
+    var heldNumber: [String: Int32] = [:]
+    for (n, shard) in held.enumerated() { heldNumber[shard.shard] = Int32(n) }
+    // Per listing: the number of the held shard it names (-1: not read).
+    var listedIn = [Int32](repeating: -1, count: weightMap.count)
+    var run: (shard: String, number: Int32)?
+    for (i, (_, shard)) in weightMap.enumerated() {
+      // Keys come in runs per shard: comparing with the previous shard is cheaper than hashing.
+      if run?.shard != shard { run = (shard, heldNumber[shard] ?? -1) }
+      listedIn[i] = run!.number
+    }
+    // Whether a later listing of the same key replaces a listing as the key's place.
+    var superseded: [Bool] = []
+    for (earlier, later) in listings.duplicates {
+      let (key, shard) = weightMap[later]
+      findings.append(
+        Finding(
+          kind: .duplicateKey, key: key, shard: shard,
+          message: "\(name) lists \(key) twice (in \(weightMap[earlier].shard) and \(shard))"))
+      if superseded.isEmpty { superseded = [Bool](repeating: false, count: weightMap.count) }
+      superseded[earlier] = true
     }
     for shard in shards where !present.contains(shard) {
       let count = weightMap.reduce(0) { $0 + ($1.shard == shard ? 1 : 0) }
@@ -164,18 +211,41 @@ extension ShardIndex {
             "\(name) puts \(count) tensor\(count == 1 ? "" : "s") in \(shard), which is not in the folder"
         ))
     }
+    // Each row finds the listing of its key: the listing is held when it names the row's
+    // shard; a key no listing names is unlisted.
+    let rows = held.reduce(0) { $0 + $1.keys.count }
+    let looked = Parallel.map(rows >= 8192 ? held.count : 0) { n in
+      Self.lookUp(held[n].keys, shard: Int32(n), listings.last, listedIn)
+    }
+    var found = [Bool](repeating: false, count: weightMap.count)
+    var unlisted: [[String]] = []
+    for (n, shard) in held.enumerated() {
+      let (holds, keys) =
+        looked.isEmpty
+        ? Self.lookUp(shard.keys, shard: Int32(n), listings.last, listedIn) : looked[n]
+      for i in holds { found[i] = true }
+      unlisted.append(keys)
+    }
+    var sets: [Set<String>]?
+    func keySets() -> [Set<String>] {
+      if let sets { return sets }
+      let built = held.map { Set($0.keys) }
+      sets = built
+      return built
+    }
     var absent: [(key: String, shard: String)] = []
-    var run: (shard: String, keys: Set<String>?)?
-    for (key, shard) in weightMap {
-      if run?.shard != shard { run = (shard, holdings[shard]) }
-      guard let keys = run?.keys, !keys.contains(key) else { continue }
-      absent.append((key, shard))
+    for (i, (key, shard)) in weightMap.enumerated() where listedIn[i] >= 0 {
+      let isHeld =
+        superseded.isEmpty || !superseded[i]
+        ? found[i] : keySets()[Int(listedIn[i])].contains(key)
+      if !isHeld { absent.append((key, shard)) }
     }
     if !absent.isEmpty {
-      let order = holdings.keys.sorted()
+      let sets = keySets()
       var reported: Set<String> = []
       for (key, shard) in absent where reported.insert(key).inserted {
-        if let other = order.first(where: { holdings[$0]!.contains(key) }) {
+        if let other = sets.indices.first(where: { sets[$0].contains(key) }) {
+          let other = held[other].shard
           findings.append(
             Finding(
               kind: .misplacedKey, key: key, shard: other,
@@ -188,9 +258,11 @@ extension ShardIndex {
         }
       }
     }
-    for (shard, keys) in holdings.sorted(by: { $0.key < $1.key }) {
-      let unlisted = keys.filter { listedIn[$0] == nil }
-      for key in unlisted.sorted() {
+    for (n, keys) in unlisted.enumerated() where !keys.isEmpty {
+      let shard = held[n].shard
+      var previous: String?
+      for key in keys.sorted() where key != previous {
+        previous = key
         findings.append(
           Finding(
             kind: .unlistedKey, key: key, shard: shard,
@@ -198,5 +270,22 @@ extension ShardIndex {
       }
     }
     return findings
+  }
+
+  /// The listings a shard's rows show it holds, and the keys no listing names.
+  private static func lookUp(
+    _ keys: [String], shard: Int32, _ last: [String: Int], _ listedIn: [Int32]
+  ) -> (held: [Int], unlisted: [String]) {
+    var held: [Int] = []
+    held.reserveCapacity(keys.count)
+    var unlisted: [String] = []
+    for key in keys {
+      if let i = last[key] {
+        if listedIn[i] == shard { held.append(i) }
+      } else {
+        unlisted.append(key)
+      }
+    }
+    return (held, unlisted)
   }
 }

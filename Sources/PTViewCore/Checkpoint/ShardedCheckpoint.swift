@@ -38,28 +38,37 @@ public struct ShardedCheckpoint: Sendable {
   /// Where the index and the shards disagree.
   public var findings: [ShardIndex.Finding]
 
-  /// Merges what was read.
-  public init(layout: FolderLayout, index: ShardIndex?, members: [Member]) {
+  /// Merges what was read. `listings`: the index's `listings()`, when already built.
+  public init(
+    layout: FolderLayout, index: ShardIndex?, members: [Member],
+    listings: ShardIndex.Listings? = nil
+  ) {
     self.layout = layout
     self.index = index
     self.members = members
     var entries: [TensorEntry] = []
     entries.reserveCapacity(members.reduce(0) { $0 + ($1.checkpoint?.entries.count ?? 0) })
+    // Each weights file's keys as its rows list them, for the index check (which finds each
+    // row's listing by one lookup, so no set of keys is built per shard), taken in the same
+    // pass that gives every row its file.
+    var held: [(shard: String, keys: [String])] = []
     for member in members {
       guard let checkpoint = member.checkpoint else { continue }
+      let name = member.file.name
+      let weights = index != nil && member.file.isWeights
+      var keys: [String] = []
+      if weights { keys.reserveCapacity(checkpoint.entries.count) }
       for var entry in checkpoint.entries {
-        entry.file = member.file.name
+        if weights && entry.inStateDict { keys.append(entry.key) }
+        entry.file = name
         entries.append(entry)
       }
+      if weights { held.append((name, keys)) }
     }
     self.entries = entries
     if let index {
-      var holdings: [String: Set<String>] = [:]
-      for member in members where member.file.isWeights {
-        guard let checkpoint = member.checkpoint else { continue }
-        holdings[member.file.name] = Set(checkpoint.entries.lazy.filter(\.inStateDict).map(\.key))
-      }
-      findings = index.check(holdings: holdings, present: Set(members.map(\.file.name)))
+      findings = index.check(
+        held: held, present: Set(members.map(\.file.name)), listings: listings)
     } else {
       findings = []
     }

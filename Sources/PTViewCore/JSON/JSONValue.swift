@@ -61,6 +61,10 @@ public struct JSONError: Error, Equatable, Sendable, CustomStringConvertible {
 public struct JSONParser {
   private let bytes: [UInt8]
   private var i = 0
+  /// The last string value read without escapes: where its bytes are, and the String made of
+  /// them. A shard index names the same shard file for thousands of keys in a row; each is
+  /// the same String instead of a new one (and comparing them is then one pointer compare).
+  private var lastValue: (bytes: Range<Int>, string: String) = (0..<0, "")
   private let maxDepth: Int
 
   /// Parses `bytes` as one JSON document.
@@ -183,7 +187,7 @@ public struct JSONParser {
         return .array(items)
       }
     case UInt8(ascii: "\""):
-      return .string(try string())
+      return .string(try string(reusingLast: true))
     case UInt8(ascii: "t"):
       try expect("true")
       return .bool(true)
@@ -236,18 +240,59 @@ public struct JSONParser {
     }
   }
 
-  private mutating func string() throws(JSONError) -> String {
+  /// Reads a string; `reusingLast`: a value equal to the last value read returns that String.
+  private mutating func string(reusingLast: Bool = false) throws(JSONError) -> String {
     i += 1  // opening quote
     // Most strings (every key of a shard index) hold no escape: find the closing quote and
     // take the bytes in one piece. Anything else is read byte by byte below.
-    var end = i
-    while end < bytes.count, bytes[end] != 0x22, bytes[end] != 0x5C, bytes[end] >= 0x20 {
-      end += 1
+    let start = i
+    let last = reusingLast ? lastValue.bytes : 0..<0
+    // (plain, same as the last value, the String if it is a new one)
+    let (end, same, plain) = bytes.withUnsafeBufferPointer {
+      buffer -> (Int, Bool, String?) in
+      guard let base = buffer.baseAddress else { return (start, false, nil) }
+      var end = start
+      // Eight bytes at a time while none is a quote, a backslash or a control byte (a
+      // shard index is a megabyte of such strings), then byte by byte to the one that is.
+      let ones: UInt64 = 0x0101_0101_0101_0101
+      let highs: UInt64 = 0x8080_8080_8080_8080
+      while end + 8 <= buffer.count {
+        let word = UnsafeRawPointer(base + end).loadUnaligned(as: UInt64.self)
+        let quote = word ^ (ones &* 0x22)
+        let backslash = word ^ (ones &* 0x5C)
+        // Nonzero exactly when some byte of `quote` or `backslash` is zero or of `word` is
+        // below 0x20.
+        let special =
+          ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)
+          | ((word &- ones &* 0x20) & ~word)
+        if special & highs != 0 { break }
+        end += 8
+      }
+      while end < buffer.count {
+        let byte = base[end]
+        if byte == 0x22 || byte == 0x5C || byte < 0x20 { break }
+        end += 1
+      }
+      guard end < buffer.count, base[end] == 0x22 else { return (end, false, nil) }
+      let count = end - start
+      if reusingLast, last.count == count {
+        var k = 0
+        while k + 8 <= count,
+          UnsafeRawPointer(base + last.lowerBound + k).loadUnaligned(as: UInt64.self)
+            == UnsafeRawPointer(base + start + k).loadUnaligned(as: UInt64.self)
+        {
+          k += 8
+        }
+        while k < count, base[last.lowerBound + k] == base[start + k] { k += 1 }
+        if k == count { return (end, true, nil) }
+      }
+      return (end, false, UTF8Text.string(UnsafeBufferPointer(start: base + start, count: count)))
     }
     if end < bytes.count, bytes[end] == 0x22 {
-      let start = i
       i = end + 1  // where the byte-by-byte reading reports invalid UTF-8 too
-      guard let s = UTF8Text.string(bytes[start..<end]) else { throw fail("invalid UTF-8") }
+      if same { return lastValue.string }
+      guard let s = plain else { throw fail("invalid UTF-8") }
+      if reusingLast { lastValue = (start..<end, s) }
       return s
     }
     var out: [UInt8] = []

@@ -81,6 +81,11 @@ public struct JSONBytes: ~Copyable {
     count += buffer.count
   }
 
+  /// Appends bytes as they are (text rendered once and written many times).
+  public mutating func raw(_ bytes: [UInt8]) {
+    bytes.withUnsafeBufferPointer { append($0) }
+  }
+
   /// Appends text as is.
   public mutating func raw(_ text: String) {
     var copy = text

@@ -6,10 +6,14 @@ public enum ListReport {
   public static func json(_ entries: [TensorEntry], sink: (UnsafeRawBufferPointer) -> Void) {
     let block = 4096
     func render(_ range: Range<Int>) -> Block {
-      let rendered = Block(capacity: range.count * 240)
+      // About 240 bytes a row, 280 with a folder's file field: room enough that the buffer
+      // is not grown (and copied) halfway through a block.
+      let perRow = entries[range.lowerBound].file == nil ? 240 : 300
+      let rendered = Block(capacity: range.count * perRow)
+      var file = FileField()
       for i in range {
         rendered.bytes.literal(i == 0 ? "\n" : ",\n")
-        object(entries[i], into: &rendered.bytes)
+        object(entries[i], into: &rendered.bytes, file: &file)
       }
       return rendered
     }
@@ -38,10 +42,11 @@ public enum ListReport {
   /// The JSON array, one tensor object per line.
   public static func json(_ entries: [TensorEntry]) -> String {
     var out = JSONBytes(capacity: entries.count * 220)
+    var file = FileField()
     out.literal("[")
     for (i, entry) in entries.enumerated() {
       out.literal(i == 0 ? "\n" : ",\n")
-      object(entry, into: &out)
+      object(entry, into: &out, file: &file)
     }
     out.literal(entries.isEmpty ? "]\n" : "\n]\n")
     return out.text
@@ -50,11 +55,33 @@ public enum ListReport {
   /// One tensor as a JSON object.
   public static func object(_ entry: TensorEntry) -> String {
     var out = JSONBytes()
-    object(entry, into: &out)
+    var file = FileField()
+    object(entry, into: &out, file: &file)
     return out.text
   }
 
-  private static func object(_ entry: TensorEntry, into out: inout JSONBytes) {
+  /// The `"file"` field of the last file written, rendered once: a folder's rows come file
+  /// by file, all naming their file with the same String, so each row copies the field's
+  /// bytes instead of escaping the name again.
+  private struct FileField {
+    var name: String?
+    var text: [UInt8] = []
+
+    mutating func write(_ file: String, into out: inout JSONBytes) {
+      if name != file {
+        var field = JSONBytes()
+        field.literal(", \"file\": ")
+        field.string(file)
+        name = file
+        text = field.bytes
+      }
+      out.raw(text)
+    }
+  }
+
+  private static func object(
+    _ entry: TensorEntry, into out: inout JSONBytes, file fileField: inout FileField
+  ) {
     let t = entry.tensor
     out.literal("{\"path\": [")
     for (i, component) in entry.path.enumerated() {
@@ -87,10 +114,7 @@ public enum ListReport {
       out.string(layout)
     }
     if !entry.inStateDict { out.literal(", \"in_state_dict\": false") }
-    if let file = entry.file {
-      out.literal(", \"file\": ")
-      out.string(file)
-    }
+    if let file = entry.file { fileField.write(file, into: &out) }
     out.literal("}")
   }
 

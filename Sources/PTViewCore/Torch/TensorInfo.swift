@@ -314,8 +314,9 @@ public struct TensorEntry: Sendable, Equatable {
   /// single files.
   public var file: String? = nil
 
-  /// `path` joined with dots.
-  public var key: String { path.joined(separator: ".") }
+  /// `path` joined with dots (a state_dict's one-component path is its key as it is, with no
+  /// new string built: a sharded folder's check asks every row for its key).
+  public var key: String { path.count == 1 ? path[0] : path.joined(separator: ".") }
 }
 
 /// A value kept in one object that copies share: copying is one reference count, and `write`

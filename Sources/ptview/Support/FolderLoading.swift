@@ -86,6 +86,22 @@ extension Loading {
   static func listFolder(_ path: String, index indexName: String?, keys: Bool = true)
     -> ListedFolder
   {
+    let (names, chosen) = folderNames(path, index: indexName)
+    var index: ShardIndex?
+    if let chosen {
+      switch readIndex(path, name: chosen, keys: keys) {
+      case .success(let parsed): index = parsed
+      case .failure(let failure): Diagnostics.fail(failure.path, failure.error)
+      }
+    }
+    return listed(path, names: names, index: index)
+  }
+
+  /// The relative paths of a folder's regular files (DeepSpeed's tag folder included) and the
+  /// index to read: `indexName`, or the one the folder has. Exits 2 when it cannot be listed.
+  private static func folderNames(_ path: String, index indexName: String?) -> (
+    names: [String], index: String?
+  ) {
     guard let top = Folder.list(path) else {
       Diagnostics.fail(path, CheckpointError(.io, "cannot list the folder"))
     }
@@ -96,21 +112,37 @@ extension Loading {
     {
       names += inner.filter { isRegularFile(path + "/" + tag + "/" + $0) }.map { tag + "/" + $0 }
     }
-    var index: ShardIndex?
     let chosen =
       indexName
       ?? ["model.safetensors.index.json", "pytorch_model.bin.index.json"].first(
         where: names.contains)
       ?? names.sorted().first(where: FolderLayout.isIndex)
-    if let chosen {
-      let indexPath = path + "/" + chosen
-      guard let bytes = readSmallFile(indexPath, limit: 256 << 20) else {
-        Diagnostics.fail(indexPath, CheckpointError(.io, "cannot read the index"))
-      }
-      do { index = try ShardIndex.parse(bytes, name: chosen, keys: keys) } catch {
-        Diagnostics.fail(indexPath, error)
-      }
+    return (names, chosen)
+  }
+
+  /// Why an index could not be read: its path and the error.
+  struct IndexFailure: Error {
+    var path: String
+    var error: CheckpointError
+  }
+
+  /// Reads and parses the index `name` of the folder. A value, not an exit: it may run on a
+  /// worker beside the shards.
+  private static func readIndex(_ path: String, name: String, keys: Bool = true) -> Result<
+    ShardIndex, IndexFailure
+  > {
+    let indexPath = path + "/" + name
+    guard let bytes = readSmallFile(indexPath, limit: 256 << 20) else {
+      return .failure(
+        IndexFailure(path: indexPath, error: CheckpointError(.io, "cannot read the index")))
     }
+    do { return .success(try ShardIndex.parse(bytes, name: name, keys: keys)) } catch {
+      return .failure(IndexFailure(path: indexPath, error: error))
+    }
+  }
+
+  /// The listed folder from its names and index; exits 2 when it holds no checkpoint.
+  private static func listed(_ path: String, names: [String], index: ShardIndex?) -> ListedFolder {
     let layout = FolderLayout.recognise(names, indexShards: index?.shards ?? [])
     guard layout.files.contains(where: { $0.reading != .other }) || index != nil else {
       Diagnostics.fail(
@@ -119,25 +151,37 @@ extension Loading {
     return ListedFolder(path: path, layout: layout, index: index)
   }
 
-  /// Reads a checkpoint folder: lists it, reads the index, then every torch file's pickles
-  /// (two at a time; never a tensor's bytes). A weights file that cannot be read ends the
-  /// command with its one-line error, as a single file would; other files keep their problem.
-  /// `rowsOnly`: each file keeps its tensor rows but drops its graph as soon as it is read
-  /// (`Checkpoint.dropGraph`), so memory holds at most two graphs, not one per shard.
+  /// Reads a checkpoint folder: lists it, then reads the index and every torch file's
+  /// pickles (two at a time; never a tensor's bytes). A weights file that cannot be read ends
+  /// the command with its one-line error, as a single file would; other files keep their
+  /// problem. `rowsOnly`: each file keeps its tensor rows but drops its graph as soon as it
+  /// is read (`Checkpoint.dropGraph`), so memory holds at most two graphs, not one per shard.
+  ///
+  /// The index is parsed beside the shards, not before them (for a 20,000-key index it was a
+  /// tenth of a listing): how a file is read follows from its name alone; only which files
+  /// are the weights, whose reading problems are errors, waits for the index. So every file
+  /// is read leniently, and a weights file whose lenient read found a problem is read again
+  /// strictly for the error a single file would give.
   static func folder(
     _ path: String, index indexName: String?, strict: Bool = true, rowsOnly: Bool = false
   ) throws -> OpenedFolder {
-    let listed = listFolder(path, index: indexName)
-    let (layout, index) = (listed.layout, listed.index)
-    let files = layout.files
-    let slots = MemberSlots(count: files.count)
-    // Two workers take the next unread file as they finish one. Not a concurrentPerform: a
-    // file's own reading splits over two cores (directory beside pickle, interpretation beside
-    // the walk), which a nested concurrentPerform would run on one; this way the last shard,
-    // read while the other worker has nothing left, still gets both cores.
+    let (names, chosen) = folderNames(path, index: indexName)
+    let files = FolderLayout.recognise(names).files
+    let parsed = IndexSlot()
+    let slots = MemberSlots(count: files.count, first: chosen == nil ? 0 : 1)
+    // Two workers take the next job as they finish one: the index first, then the files in
+    // order. Not a concurrentPerform: a file's own reading splits over two cores (directory
+    // beside pickle, interpretation beside the walk), which a nested concurrentPerform would
+    // run on one; this way the last shard, read while the other worker has nothing left,
+    // still gets both cores.
     let work = { @Sendable in
-      while let i = slots.claim() {
-        var read = readMember(files[i], at: path + "/" + files[i].name, strict: strict)
+      while let job = slots.claim() {
+        guard let i = job else {
+          // The index, and where it lists each key, for the check once the shards are read.
+          parsed.result = readIndex(path, name: chosen!).map { ($0, $0.listings()) }
+          continue
+        }
+        var read = readMember(files[i], at: path + "/" + files[i].name, strict: false)
         if rowsOnly { read.checkpoint?.dropGraph() }
         slots.set(i, read)
       }
@@ -146,10 +190,22 @@ extension Loading {
     DispatchQueue.global().async(group: group, execute: work)
     work()
     group.wait()
+    var index: ShardIndex?
+    var listings: ShardIndex.Listings?
+    switch parsed.result {
+    case .success(let value)?: (index, listings) = value
+    case .failure(let failure)?: Diagnostics.fail(failure.path, failure.error)
+    case nil: break
+    }
+    let layout = listed(path, names: names, index: index).layout
     var members: [ShardedCheckpoint.Member] = []
     var sources: [String: any ByteSource] = [:]
-    for (i, file) in files.enumerated() {
-      let read = slots.get(i)
+    for (i, file) in layout.files.enumerated() {
+      var read = slots.get(i)
+      if strict, file.isWeights, read.checkpoint?.problem != nil {
+        read = readMember(file, at: path + "/" + file.name, strict: true)
+        if rowsOnly { read.checkpoint?.dropGraph() }
+      }
       if let error = read.error, file.isWeights {
         Diagnostics.fail(path + "/" + file.name, error)
       }
@@ -160,7 +216,9 @@ extension Loading {
           problem: read.problem ?? read.error.map(\.description)))
     }
     return OpenedFolder(
-      path: path, checkpoint: ShardedCheckpoint(layout: layout, index: index, members: members),
+      path: path,
+      checkpoint: ShardedCheckpoint(
+        layout: layout, index: index, members: members, listings: listings),
       sources: sources)
   }
 
@@ -235,18 +293,29 @@ extension Loading {
   }
 }
 
+/// The index as parsed by a worker (written once, read after the workers are done).
+private final class IndexSlot: @unchecked Sendable {
+  var result: Result<(ShardIndex, ShardIndex.Listings), Loading.IndexFailure>?
+}
+
 /// Results of the member reads, one slot per file, each written by one worker.
 final class MemberSlots: @unchecked Sendable {
   private var slots: [Loading.MemberRead]
+  /// Jobs handed out; the first `first` jobs are not files (the index).
   private var claimed = 0
+  private let first: Int
   private let lock = DispatchQueue(label: "ptview.folder.slots")
-  init(count: Int) { slots = Array(repeating: Loading.MemberRead(), count: count) }
-  /// The next file no worker has taken, or nil when all are taken.
-  func claim() -> Int? {
+  init(count: Int, first: Int = 0) {
+    slots = Array(repeating: Loading.MemberRead(), count: count)
+    self.first = first
+  }
+  /// The next job no worker has taken: `.some(nil)` for one of the first jobs, `.some(i)`
+  /// for file `i`, nil when all are taken.
+  func claim() -> Int?? {
     lock.sync {
-      guard claimed < slots.count else { return nil }
+      guard claimed < first + slots.count else { return nil }
       claimed += 1
-      return claimed - 1
+      return claimed <= first ? .some(nil) : .some(claimed - 1 - first)
     }
   }
   func set(_ i: Int, _ value: Loading.MemberRead) { lock.sync { slots[i] = value } }

@@ -134,7 +134,7 @@ extension Loading {
     // shards costs the requests already under way, not one per name.
     let failed = CancellationFlag()
     let work = { @Sendable in
-      while !failed.isRaised, let i = slots.claim() {
+      while !failed.isRaised, let job = slots.claim(), let i = job {
         let file = files[i]
         guard let shard = locations[file.name], file.reading != .other else {
           var read = MemberRead()
