@@ -289,3 +289,14 @@ extension ShardIndex {
     return (held, unlisted)
   }
 }
+
+extension ShardIndex {
+  /// An index made from a weight map already in hand (tests, tools): its shards are the files
+  /// the map names, in order of first mention, as `parse` finds them.
+  public init(name: String, weightMap: [(key: String, shard: String)], totalSize: Int64?) {
+    var seen: Set<String> = []
+    var shards: [String] = []
+    for entry in weightMap where seen.insert(entry.shard).inserted { shards.append(entry.shard) }
+    self.init(name: name, weightMap: weightMap, totalSize: totalSize, shards: shards)
+  }
+}
