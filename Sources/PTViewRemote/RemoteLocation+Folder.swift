@@ -28,6 +28,13 @@ extension RemoteLocation {
     }
   }
 
+  /// Whether an `http(s)` URL carries a query: what `sibling` drops.
+  public var hasQuery: Bool {
+    guard case .http(let text) = self else { return false }
+    let scheme = text.firstRange(of: "://")!.upperBound
+    return text[scheme...].prefix { $0 != "#" }.contains("?")
+  }
+
   /// Whether the location ends with `/`: a folder, not a file.
   public var isFolder: Bool { pathText.hasSuffix("/") }
 

@@ -15,8 +15,8 @@ import zipfile
 import pytest
 
 from folder_support import (
-    FOLDERS, HF, HF_CUDA, HF_ST, ST_INDEX, bits_equal, no_leftovers, others_copied, shard_names,
-    weights_of)
+    BIN_INDEX, FOLDERS, HF, HF_CUDA, HF_ST, ST_INDEX, bits_equal, no_leftovers, others_copied,
+    shard_names, torch_load, weights_of)
 from interop_support import ptview, torch
 
 try:
@@ -436,3 +436,75 @@ def test_safetensors_folder_remap_copies_shards_and_loads(tmp_path):
     for (_, key), t in union_of_safetensors_shards(HF_ST).items():
         assert torch.equal(got[key], t), key
     # edits other than a device move rewrite the shards (test_folder_writes.py judges them)
+
+
+# MARK: - cat and diff of a folder or its index file
+
+
+def st_load(path):
+    from safetensors.torch import load_file
+    return load_file(path)
+
+
+def cat_expected(folder, index, loader, keys):
+    """What cat prints for `keys` (several: each after a `KEY:` line), from the shards the
+    index names as torch.load / safetensors' load_file read them."""
+    weights = weights_of(folder, index, loader)
+    if len(keys) == 1:
+        return str(weights[keys[0]][1]) + "\n"
+    return "\n".join(f"{k}:\n{weights[k][1]}\n" for k in keys)
+
+
+@pytest.mark.parametrize("folder, index, loader", [(HF, BIN_INDEX, torch_load),
+                                                   (HF_ST, ST_INDEX, st_load)])
+def test_cat_of_a_folder_and_of_its_index_file_is_print_of_the_shard_tensor(folder, index, loader):
+    weights = weights_of(folder, index, loader)
+    names = shard_names(folder, index)
+    # A key from the first and one from the last shard, and the largest tensor (a summary).
+    first = next(k for k, (f, _) in weights.items() if f == names[0])
+    last = next(k for k, (f, _) in weights.items() if f == names[-1])
+    big = max(weights, key=lambda k: weights[k][1].numel())
+    for path in (folder, os.path.join(folder, index), folder + "/"):
+        for keys in ([last], [first, last, big]):
+            result = ptview("cat", path, *keys)
+            assert result.stderr == "" and result.stdout == cat_expected(folder, index, loader, keys)
+    # --only over the index's keys, in the index's order.
+    with open(os.path.join(folder, index)) as f:
+        order = list(dict.fromkeys(json.load(f)["weight_map"]))
+    matched = [k for k in order if k.endswith(".bias")]
+    assert matched
+    out = ptview("cat", os.path.join(folder, index), "--only", "*.bias").stdout
+    assert out == cat_expected(folder, index, loader, matched)
+
+
+def test_cat_of_an_index_names_a_missing_key_and_a_container(tmp_path):
+    path = os.path.join(HF_ST, ST_INDEX)
+    result = ptview("cat", path, "nope", check=False)
+    assert result.returncode == 1 and result.stdout == "" and result.stderr.count("\n") == 1
+    assert "no tensor has the key nope" in result.stderr
+    result = ptview("cat", path, "transformer.h.0", check=False)
+    assert result.returncode == 1 and "not one; --only 'transformer.h.0.*'" in result.stderr
+
+
+def test_cat_of_an_index_whose_shard_lacks_the_key_says_so(tmp_path):
+    copy = tmp_path / "m"
+    shutil.copytree(HF_ST, copy)
+    with open(copy / ST_INDEX) as f:
+        index = json.load(f)
+    names = shard_names(HF_ST, ST_INDEX)
+    key = next(k for k, v in index["weight_map"].items() if v == names[0])
+    index["weight_map"][key] = names[1]
+    with open(copy / ST_INDEX, "w") as f:
+        json.dump(index, f)
+    result = ptview("cat", str(copy / ST_INDEX), key, check=False)
+    assert result.returncode == 1 and result.stdout == "" and result.stderr.count("\n") == 1
+    assert f"puts {key} in {names[1]}, which does not hold it" in result.stderr
+
+
+def test_diff_of_a_folder_or_index_says_not_yet_in_one_line():
+    for a, b in ((HF, HF_CUDA), (os.path.join(HF, BIN_INDEX), HF),
+                 (os.path.join(HF, shard_names(HF)[0]), os.path.join(HF_CUDA, BIN_INDEX))):
+        result = ptview("diff", a, b, check=False)
+        assert result.returncode == 1 and result.stdout == "", (a, b)
+        assert result.stderr.count("\n") == 1 and "not yet" in result.stderr, result.stderr
+        assert "run ptview on its folder" not in result.stderr

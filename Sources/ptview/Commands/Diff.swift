@@ -1,6 +1,7 @@
 import ArgumentParser
 import PTViewCore
 import PTViewFiles
+import PTViewRemote
 import PTViewValues
 
 #if canImport(Glibc)
@@ -23,7 +24,8 @@ struct Diff: ParsableCommand {
       NaN equals NaN at the same place; NaN against a number is a change whose max |a-b| is \
       nan (null in JSON). Files in different containers (zip, legacy) with the same tensors \
       are identical. Only tensors are compared. A torch.distributed.checkpoint folder is \
-      compared as the file dcp_to_torch_save writes (chunks assembled, keys nested).
+      compared as the file dcp_to_torch_save writes (chunks assembled, keys nested). \
+      Sharded folders (local or remote) are not compared yet: export one to a file.
 
       On a terminal the differences open in the explorer (? lists its keys); --json or a \
       pipe prints text. --json prints {"only_a": [...], "only_b": [...], "changed": [{"key", \
@@ -47,6 +49,10 @@ struct Diff: ParsableCommand {
   @OptionGroup var remote: RemoteOptions
 
   func run() throws {
+    for path in [a, b] where Self.isShardedFolder(path) {
+      Diagnostics.stderr("ptview: \(path): \(Self.shardedNotYet(path))")
+      Glibc.exit(1)
+    }
     let (left, leftSource) = try Loading.values(a)
     let (right, rightSource) = try Loading.values(b)
     var report = DiffReport(a: left.entries, b: right.entries)
@@ -70,5 +76,23 @@ struct Diff: ParsableCommand {
       Diagnostics.out(report.text(nameA: a, nameB: b))
     }
     Glibc.exit(code)
+  }
+
+  /// Whether `path` is a checkpoint folder other than DCP (a local folder, its `X.index.json`,
+  /// an index URL or an S3 prefix), from its name and, locally, its listing: no request.
+  static func isShardedFolder(_ path: String) -> Bool {
+    Loading.namesRemoteFolder(path)
+      || (!RemoteLocation.isRemote(path) && Loading.folderTarget(path) != nil)
+  }
+
+  /// The one line for a folder given to diff: comparing two folders shard by shard is not
+  /// done yet; cat reads a folder's tensors, and a local folder exports to one file.
+  static func shardedNotYet(_ path: String) -> String {
+    let local =
+      RemoteLocation.isRemote(path)
+      ? "download it (`hf download`, `aws s3 sync`), then `ptview export` the copy"
+      : "`ptview export FOLDER -o one.safetensors`"
+    return
+      "not yet: diff compares files and DCP folders, not sharded folders; `ptview cat` prints a folder's tensors, and \(local) makes one file to diff"
   }
 }

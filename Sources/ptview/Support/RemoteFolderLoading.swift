@@ -106,6 +106,14 @@ extension Loading {
     do { index = try ShardIndex.parse(bytes, name: location.lastName) } catch {
       Diagnostics.fail(location.text, error)
     }
+    // A query is for the object it was written for: a presigned S3 or GCS URL signs one key,
+    // so carried to a sibling it would be refused; huggingface.co's `?download=true` changes
+    // nothing the shards need. Dropped, and said once so a refusal is not a mystery.
+    if location.hasQuery {
+      Diagnostics.stderr(
+        "ptview: \(location.text): note: the URL's query is not carried to the shards (a signed query names one file); they are fetched without it"
+      )
+    }
     var shards: [(name: String, location: RemoteLocation)] = []
     for name in index.shards {
       do { shards.append((name, try location.sibling(name))) } catch {
