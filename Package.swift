@@ -16,9 +16,11 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
   ],
   targets: [
-    // C libraries: a module map and a shim header each, nothing else.
-    .systemLibrary(name: "CLibzip", pkgConfig: "libzip", providers: [.apt(["libzip-dev"])]),
+    // C libraries: a module map and a shim header, nothing else.
     .systemLibrary(name: "CNcursesw", providers: [.apt(["libncursesw5-dev"])]),
+    // libzip opened with dlopen at the first compressed record, never linked: <zip.h>'s types
+    // (libzip-dev at build time) and ptv_zip_ functions that call through dlsym's pointers.
+    .target(name: "CLibzip"),
 
     // Pure Swift, standard library only: opcodes, the VM, the value graph, the protocol-2 writer.
     .target(name: "PTViewPickle", swiftSettings: strict),

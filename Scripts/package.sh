@@ -2,9 +2,11 @@
 # Builds a Debian package of ptview: dist/ptview_<version>_<arch>.deb, with the release binary
 # (the Swift runtime linked in, so the machine it goes to needs no Swift), its man page and its
 # bash, zsh and fish completions. Depends: is computed, not written by hand: dpkg-shlibdeps
-# reads the libraries the binary links (libzip, ncursesw, libc...) and names the packages
-# that provide them, with the versions their symbols need. libcurl4 is Recommends: ptview opens
-# it with dlopen to read URLs only (no linked library, so dpkg-shlibdeps cannot see it). The
+# reads the libraries the binary links (ncursesw, libc...) and names the packages that provide
+# them, with the versions their symbols need. libzip4 is added by hand: ptview opens it with
+# dlopen at the first compressed zip record (TorchScript code, archives other tools wrote), so
+# dpkg-shlibdeps cannot see it, yet reading such files needs it: Depends, not Recommends.
+# libcurl4 is Recommends: opened with dlopen to read URLs only, a feature apart. The
 # version is the one `ptview --version` prints. Prints the package's path.
 #
 #   bash Scripts/package.sh [--output-dir DIR]     # default: dist/
@@ -45,6 +47,8 @@ printf 'Source: ptview\n\nPackage: ptview\nArchitecture: any\n' >"$work/src/debi
 depends=$(cd "$work/src" && dpkg-shlibdeps -O debian/ptview/usr/bin/ptview |
   sed -n 's/^shlibs:Depends=//p')
 [ -n "$depends" ] || { echo "package: dpkg-shlibdeps found no dependencies" >&2; exit 1; }
+# Opened with dlopen (Sources/CLibzip), so not among what the binary links.
+depends="$depends, libzip4"
 
 cat >"$stage/DEBIAN/control" <<EOF
 Package: ptview

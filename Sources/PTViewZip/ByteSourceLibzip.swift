@@ -10,17 +10,17 @@ final class LibzipSourceBox {
 
   init(_ source: any ByteSource) {
     self.source = source
-    zip_error_init(&error)
+    ptv_zip_error_init(&error)
   }
 
   /// Wraps `source` as a libzip source; libzip owns the box until it sends `ZIP_SOURCE_FREE`.
   static func make(_ source: any ByteSource) throws(CheckpointError) -> OpaquePointer {
     let box = Unmanaged.passRetained(LibzipSourceBox(source)).toOpaque()
     var error = zip_error_t()
-    zip_error_init(&error)
-    guard let made = zip_source_function_create(libzipSourceCallback, box, &error) else {
+    ptv_zip_error_init(&error)
+    guard let made = ptv_zip_source_function_create(libzipSourceCallback, box, &error) else {
       Unmanaged<LibzipSourceBox>.fromOpaque(box).release()
-      throw CheckpointError(.io, "libzip: \(String(cString: zip_error_strerror(&error)))")
+      throw CheckpointError(.io, "libzip: \(String(cString: ptv_zip_error_strerror(&error)))")
     }
     return made
   }
@@ -50,7 +50,7 @@ private func libzipSourceCallback(
     if wanted == 0 { return 0 }
     let bytes: [UInt8]
     do { bytes = try box.source.read(at: box.position, count: wanted) } catch {
-      zip_error_set(&box.error, ZIP_ER_READ, 5)  // EIO
+      ptv_zip_error_set(&box.error, ZIP_ER_READ, 5)  // EIO
       return -1
     }
     bytes.withUnsafeBytes { data.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
@@ -59,19 +59,19 @@ private func libzipSourceCallback(
   case ZIP_SOURCE_STAT:
     guard let data, length >= zip_uint64_t(MemoryLayout<zip_stat_t>.size) else { return -1 }
     let stat = data.assumingMemoryBound(to: zip_stat_t.self)
-    zip_stat_init(stat)
+    ptv_zip_stat_init(stat)
     stat.pointee.size = zip_uint64_t(box.source.size)
     stat.pointee.valid |= zip_uint64_t(ZIP_STAT_SIZE)
     return zip_int64_t(MemoryLayout<zip_stat_t>.size)
   case ZIP_SOURCE_ERROR:
     guard let data else { return -1 }
-    return zip_error_to_data(&box.error, data, length)
+    return ptv_zip_error_to_data(&box.error, data, length)
   case ZIP_SOURCE_FREE:
     Unmanaged<LibzipSourceBox>.fromOpaque(user).release()
     return 0
   case ZIP_SOURCE_SEEK:
     guard let data else { return -1 }
-    let offset = zip_source_seek_compute_offset(
+    let offset = ptv_zip_source_seek_compute_offset(
       zip_uint64_t(box.position), zip_uint64_t(box.source.size), data, length, &box.error)
     if offset < 0 { return -1 }
     box.position = Int64(offset)
@@ -81,7 +81,7 @@ private func libzipSourceCallback(
   case ZIP_SOURCE_SUPPORTS:
     return commands.reduce(zip_int64_t(0)) { $0 | (zip_int64_t(1) << zip_int64_t($1.rawValue)) }
   default:
-    zip_error_set(&box.error, ZIP_ER_OPNOTSUPP, 0)
+    ptv_zip_error_set(&box.error, ZIP_ER_OPNOTSUPP, 0)
     return -1
   }
 }

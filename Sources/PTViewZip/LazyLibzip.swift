@@ -23,6 +23,13 @@ public final class LazyLibzip: RecordDecompressor, @unchecked Sendable {
 
   public func decompress(_ entry: ZipEntry) throws(CheckpointError) -> [UInt8] {
     if archive == nil {
+      do throws(CheckpointError) {
+        try LibzipArchive.loadLibrary()
+      } catch {
+        // Which record needed it, so the one line says why a listing that works elsewhere
+        // fails here.
+        throw CheckpointError(error.kind, record: entry.name, error.message)
+      }
       if let source {
         archive = try LibzipArchive(source: source, name: path)
       } else {

@@ -5,15 +5,15 @@
 #
 # 1. `Scripts/setup.sh --no-open --prefix TMP`: the release build (shared with step 2); the
 #    installed binary needs nothing from the toolchain (/opt/swift), does not link libcurl
-#    (opened for URLs only) and prints this checkout's commit; `man` finds the page from PATH alone and renders it without a warning; the bash
+#    (opened for URLs only) nor libzip (opened at the first compressed record) and prints this checkout's commit; `man` finds the page from PATH alone and renders it without a warning; the bash
 #    completion, sourced into a clean bash and asked the way bash asks (COMP_WORDS, COMP_CWORD,
 #    COMP_LINE, COMP_POINT), completes verbs, flags and file names, and bash-completion's
 #    loader finds it beside the binary; zsh and fish read theirs, and fish completes with it.
 # 2. `Scripts/package.sh`: the package's binary needs only libraries from the packages its
 #    Depends: names (ldd, then dpkg -S on every library it loads: the ones it links directly
 #    from Depends itself, the rest from what those depend on), none under /opt/swift; it
-#    recommends libcurl4;
-#    `dpkg -i`; `ptview --version` and `ptview ls` on the example with a bare environment; man
+#    recommends libcurl4 and depends on libzip4 (both opened with dlopen);
+#    `dpkg -i`; a deflated zip record inflates with the installed package; `ptview --version` and `ptview ls` on the example with a bare environment; man
 #    and completion from the system's folders; `dpkg --purge` leaves nothing behind. Needs
 #    root (CI is root); refuses to touch a ptview package that was installed before.
 #
@@ -74,6 +74,9 @@ no_toolchain_libraries() { # BINARY
 }
 no_libcurl() { # BINARY: libcurl is opened with dlopen for URLs only, never linked
   ! ldd "$1" | grep -e libcurl -e libgnutls -e libkrb5 -e libldap
+}
+no_libzip() { # BINARY: libzip (and its libcrypto, libbz2) is opened at the first compressed record
+  ! ldd "$1" | grep -e libzip -e libcrypto -e libbz2
 }
 man_renders() { # MAN_ARGUMENTS...: renders at 80 columns, no warnings, the sections and verbs
   env -i PATH="$PATH" MANWIDTH=80 MAN_KEEP_FORMATTING= man -P cat "$@" >"$WORK/man.txt" \
@@ -160,6 +163,7 @@ bin="$PREFIX/bin/ptview"
 check "the installed binary needs nothing from the toolchain" no_toolchain_libraries "$bin"
 check "--version names this checkout's commit" version_is_this_checkout "$bin"
 check "it does not link libcurl (opened only to read URLs)" no_libcurl "$bin"
+check "it does not link libzip (opened only for compressed records)" no_libzip "$bin"
 check "man finds the page from PATH" \
   man_finds "$PREFIX/bin:/usr/bin:/bin" "$PREFIX/share/man/man1/ptview.1"
 check "man renders it at 80 columns without warnings" \
@@ -246,6 +250,8 @@ check "its binary needs only libraries from Depends (none from /opt/swift)" \
   libraries_come_from_depends
 check "it recommends libcurl4 (opened with dlopen for URLs)" \
   test "$(dpkg-deb -f "$deb" Recommends)" = libcurl4
+check "it depends on libzip4 (opened with dlopen for compressed records)" \
+  grep -qx libzip4 <<<"$depends"
 installed_package=true
 check "dpkg -i installs it" dpkg -i "$deb"
 check "ptview --version (bare environment)" version_is_this_checkout /usr/bin/ptview
@@ -256,6 +262,13 @@ ls_example() {
     [ "$(wc -l <"$WORK/ls.txt")" -gt 100 ]
 }
 check "ptview ls examples/gpu_checkpoint.pt" ls_example
+scan_deflated() { # the packaged binary opens libzip from Depends to inflate a deflated record
+  env -i PATH=/usr/bin:/bin /usr/bin/ptview scan \
+    "$ROOT/Tests/Fixtures/security/extra/nested_zip_deflated.zip" >"$WORK/scan.txt"
+  cat "$WORK/scan.txt"
+  grep -q "os.system('id')" "$WORK/scan.txt"
+}
+check "ptview scan inflates a deflated zip record (libzip4 from Depends)" scan_deflated
 check "man ptview finds the packaged page" \
   man_finds /usr/bin:/bin /usr/share/man/man1/ptview.1.gz
 check "man ptview renders it without warnings" man_renders ptview

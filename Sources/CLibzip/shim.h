@@ -1,4 +1,0 @@
-#ifndef PTVIEW_CLIBZIP_SHIM_H
-#define PTVIEW_CLIBZIP_SHIM_H
-#include <zip.h>
-#endif
