@@ -93,8 +93,10 @@ def main() -> None:
     if not (os.path.exists(big) and os.path.exists(many)):
         print("making the benchmark checkpoints (takes a few minutes)...", flush=True)
         subprocess.run([python, shared_script("make_big.py"), bench], check=True)
-    # Built as Scripts/setup.sh builds it (Swift runtime linked in).
-    subprocess.run(["swift", "build", "-c", "release", "--static-swift-stdlib", "--product", "ptview"],
+    # Built as Scripts/setup.sh builds it (release_build.sh: Swift runtime linked in, no $ORIGIN
+    # run path, so the loader looks for libraries in the system's folders only, as installed).
+    subprocess.run(["swift", "build", "-c", "release", "--static-swift-stdlib", "--disable-local-rpath",
+                    "--product", "ptview"],
                    cwd=REPO, check=True, stdout=subprocess.DEVNULL)
     ptview = os.path.join(REPO, ".build", "release", "ptview")
     out_dir = tempfile.mkdtemp(prefix="ptview-bench-", dir=bench)
