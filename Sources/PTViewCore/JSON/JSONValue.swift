@@ -70,13 +70,7 @@ public struct JSONParser {
   /// Parses `bytes` as one JSON document.
   public static func parse(_ bytes: [UInt8], maxDepth: Int = 64) throws(JSONError) -> JSONValue {
     var parser = JSONParser(bytes: bytes, maxDepth: maxDepth)
-    parser.skipSpace()
-    let value = try parser.value(depth: 0)
-    parser.skipSpace()
-    guard parser.i == bytes.count else {
-      throw JSONError(offset: parser.i, message: "trailing data")
-    }
-    return value
+    return try parser.document()
   }
 
   /// Parses `bytes` as one JSON document without keeping the member `streamed` of the
@@ -93,15 +87,18 @@ public struct JSONParser {
       try withoutActuallyEscaping(member) { member throws(JSONError) in
         var parser = JSONParser(bytes: bytes, maxDepth: maxDepth)
         parser.stream = (streamed, restart, member)
-        parser.skipSpace()
-        let value = try parser.value(depth: 0)
-        parser.skipSpace()
-        guard parser.i == bytes.count else {
-          throw JSONError(offset: parser.i, message: "trailing data")
-        }
-        return value
+        return try parser.document()
       }
     }
+  }
+
+  /// Reads the whole input as one document: a value with nothing but space around it.
+  private mutating func document() throws(JSONError) -> JSONValue {
+    skipSpace()
+    let value = try value(depth: 0)
+    skipSpace()
+    guard i == bytes.count else { throw JSONError(offset: i, message: "trailing data") }
+    return value
   }
 
   /// The top-level member handed out instead of kept, and where it goes.
